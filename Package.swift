@@ -1,0 +1,58 @@
+// swift-tools-version:6.0
+
+import PackageDescription
+
+let package = Package(
+    name: "coalition",
+    products: [
+        .executable(name: "coalition", targets: ["CoalitionCLI"]),
+        .library(name: "CoalitionKit", targets: ["CoalitionKit"]),
+        .library(name: "CoalitionSQLite", targets: ["CoalitionSQLite"]),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CCoalitionOpenSSL",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .systemLibrary(
+            name: "CCoalitionSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .target(
+            name: "CoalitionKit",
+            dependencies: ["CCoalitionOpenSSL"]
+        ),
+        .target(
+            name: "CoalitionSQLite",
+            dependencies: ["CoalitionKit", "CCoalitionSQLite"]
+        ),
+        .executableTarget(
+            name: "CoalitionCLI",
+            dependencies: ["CoalitionKit", "CoalitionSQLite"]
+        ),
+        .testTarget(
+            name: "CoalitionKitTests",
+            dependencies: ["CoalitionKit"]
+        ),
+        .testTarget(
+            name: "CoalitionSQLiteTests",
+            dependencies: ["CoalitionKit", "CoalitionSQLite", "CCoalitionSQLite"]
+        ),
+        .testTarget(
+            name: "CoalitionCLITests",
+            dependencies: ["CoalitionCLI"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
+
+for target in package.targets where target.type != .system {
+    var settings = target.swiftSettings ?? []
+    // Require `any` for existential types.
+    settings.append(.enableUpcomingFeature("ExistentialAny"))
+    // A file sees only the modules it imports itself.
+    settings.append(.enableUpcomingFeature("MemberImportVisibility"))
+    target.swiftSettings = settings
+}

@@ -1,0 +1,76 @@
+import CoalitionKit
+import Foundation
+
+/// What a command needs besides its arguments.
+struct Context {
+    let arguments: Arguments
+    var data: DataDirectory { DataDirectory(arguments.value("data") ?? "coalition-data") }
+    var json: Bool { arguments.has("json") }
+}
+
+/// A `coalition` subcommand.
+protocol Command {
+    /// The words that name it: `["member", "show"]`.
+    static var path: [String] { get }
+    static var summary: String { get }
+    /// The arguments after the command's name: `NUMBER`.
+    static var synopsis: String { get }
+    static var options: [OptionSpec] { get }
+    /// More help text, shown by `--help`.
+    static var discussion: String { get }
+    static func run(_ context: Context) throws -> ExitCode
+}
+
+extension Command {
+    static var options: [OptionSpec] { [] }
+    static var discussion: String { "" }
+    static var usage: String {
+        "coalition \(path.joined(separator: " ")) \(synopsis)".trimmingCharacters(in: .whitespaces)
+    }
+
+    static var help: String {
+        var text = "\(summary)\n\nusage: \(usage) [options]\n"
+        if !discussion.isEmpty { text += "\n\(discussion)\n" }
+        text += "\noptions:\n"
+        for option in options + globalOptions {
+            let left = "--\(option.name)" + (option.value.map { " \($0)" } ?? "")
+            text +=
+                "  " + left.padding(toLength: max(22, left.count + 2), withPad: " ", startingAt: 0) + option.help + "\n"
+        }
+        text += "\nexit codes: 0 success, 1 the work was done but something was rejected or found wrong,\n"
+        text += "2 the command line is wrong, 3 the input or data directory is wrong, 4 internal or storage failure"
+        return text
+    }
+
+    /// The positional arguments, checked to be exactly `count`.
+    static func positional(_ context: Context, count: Int) throws -> [String] {
+        let words = context.arguments.positional
+        guard words.count == count else {
+            throw CoalitionError(
+                .usage,
+                "expected \(count) argument\(count == 1 ? "" : "s"), got \(words.count)\nusage: \(usage)"
+            )
+        }
+        return words
+    }
+}
+
+/// The documented exit codes of `coalition`.
+enum ExitCode: Int32 {
+    case success = 0
+    /// The command ran, but rejected something or found something wrong (audit).
+    case rejected = 1
+    case usage = 2
+    /// Bad input, configuration or data directory.
+    case dataError = 3
+    case internalError = 4
+
+    static func forError(_ error: CoalitionError) -> ExitCode {
+        switch error.code {
+        case .usage: .usage
+        case .storeFailure, .io, .crypto: .internalError
+        case .auditFailed: .rejected
+        default: .dataError
+        }
+    }
+}

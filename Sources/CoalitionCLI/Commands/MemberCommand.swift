@@ -1,0 +1,82 @@
+import CoalitionKit
+import Foundation
+
+struct MemberShowCommand: Command {
+    static let path = ["member", "show"]
+    static let summary = "show a member: balance, lots with issuer and expiry, obligations caused"
+    static let synopsis = "NUMBER"
+
+    static func run(_ context: Context) throws -> ExitCode {
+        let number = try MemberNumber(try positional(context, count: 1)[0])
+        let ledger = try context.data.open()
+        guard let account = ledger.member(number) else {
+            throw CoalitionError(.unknownMember, "no member \(number) in this ledger")
+        }
+        let obligations = try ledger.store.obligations(causedBy: number)
+        if context.json {
+            Output.json([
+                "member": number.description,
+                "enrolledAt": account.enrolledAt.description,
+                "enrolledBy": account.enrolledBy?.rawValue ?? "",
+                "closed": account.isClosed,
+                "balance": account.balance,
+                "lots": (account.lots + account.debts).map { lot in
+                    [
+                        "id": lot.id, "issuer": lot.issuer.rawValue, "points": lot.points,
+                        "earnedAt": lot.earnedAt.description,
+                        "expiresAt": lot.isDebt ? "never" : lot.expiresAt.description, "bonus": lot.isBonus,
+                    ] as [String: Any]
+                },
+                "obligations": obligations.map(describe),
+            ])
+            return .success
+        }
+        Output.line("Member \(number)\(account.isClosed ? " (closed)" : "")")
+        Output.line("  enrolled \(account.enrolledAt.date)\(account.enrolledBy.map { " through \($0)" } ?? "")")
+        Output.line("  balance: \(Points.grouped(account.balance)) points")
+        Output.line("")
+        if account.lots.isEmpty && account.debts.isEmpty {
+            Output.line("  no lots")
+        } else {
+            var table = TextTable(["lot", "issuer", "points", "earned", "expires"], numeric: [0, 2])
+            for lot in account.lots {
+                table.add([
+                    String(lot.id), lot.issuer.rawValue + (lot.isBonus ? " (bonus)" : ""), Points.grouped(lot.points),
+                    lot.earnedAt.date, lot.expiresAt.date,
+                ])
+            }
+            for debt in account.debts {
+                table.add([
+                    String(debt.id), debt.issuer.rawValue + " (debt)", Points.grouped(debt.points), debt.earnedAt.date,
+                    "-",
+                ])
+            }
+            Output.line(table.render())
+        }
+        Output.line("")
+        if obligations.isEmpty {
+            Output.line("  no obligations between partners caused by this member")
+        } else {
+            Output.line("  obligations between partners caused by this member:")
+            var table = TextTable(["record", "date", "issuer pays", "redeemer", "points", "amount"], numeric: [4, 5])
+            for o in obligations {
+                table.add([
+                    o.source.description, o.occurredAt.date, o.debtor.rawValue, o.creditor.rawValue,
+                    Points.grouped(o.points), Money(o.amount, o.currency).description,
+                ])
+            }
+            Output.line(table.render())
+        }
+        return .success
+    }
+
+    static func describe(_ o: Obligation) -> [String: Any] {
+        [
+            "id": o.id, "record": o.source.description, "occurredAt": o.occurredAt.description,
+            "debtor": o.debtor.rawValue, "creditor": o.creditor.rawValue, "currency": o.currency.code,
+            "amountMinor": o.amount,
+            "amount": Money.decimal(o.amount, exponent: o.currency.minorUnitExponent, grouped: false),
+            "points": o.points, "cycle": o.cycle.map { $0 as Any } ?? NSNull(),
+        ]
+    }
+}

@@ -1,0 +1,91 @@
+import CoalitionKit
+import Foundation
+
+struct PartnersListCommand: Command {
+    static let path = ["partners", "list"]
+    static let summary = "list the network's partners, their units and current rates"
+    static let synopsis = ""
+
+    static func run(_ context: Context) throws -> ExitCode {
+        _ = try positional(context, count: 0)
+        let ledger = try context.data.open()
+        let now = Clock.now
+        if context.json {
+            Output.json(["partners": ledger.network.sortedPartners.map { describe($0, at: now) }])
+            return .success
+        }
+        var table = TextTable(["partner", "name", "kind", "unit", "points per unit", "currency", "value per point"])
+        for p in ledger.network.sortedPartners {
+            table.add([
+                p.id.rawValue, p.name, p.kind.rawValue, p.unit.name,
+                p.earnRates.value(at: now)?.description ?? "-", p.settlementCurrency.code,
+                p.redemptionValues.value(at: now)?.description ?? "-",
+            ])
+        }
+        Output.line(table.render(indent: ""))
+        return .success
+    }
+
+    static func describe(_ p: Partner, at now: Timestamp) -> [String: Any] {
+        [
+            "id": p.id.rawValue, "name": p.name, "kind": p.kind.rawValue,
+            "unit": ["code": p.unit.code, "name": p.unit.name],
+            "settlementCurrency": p.settlementCurrency.code,
+            "earnRates": p.earnRates.entries.map {
+                ["from": $0.from.description, "pointsPerUnit": $0.value.description]
+            },
+            "redemptionValues": p.redemptionValues.entries.map {
+                ["from": $0.from.description, "valuePerPoint": $0.value.description]
+            },
+            "keys": p.keys.map { key -> [String: Any] in
+                var k: [String: Any] = ["id": key.id, "validFrom": key.validFrom.description, "demo": key.isDemo]
+                if let until = key.validUntil { k["validUntil"] = until.description }
+                k["validNow"] = key.isValid(at: now)
+                return k
+            },
+        ]
+    }
+}
+
+struct PartnersShowCommand: Command {
+    static let path = ["partners", "show"]
+    static let summary = "show one partner: unit, rate history, redemption values, keys"
+    static let synopsis = "PARTNER"
+
+    static func run(_ context: Context) throws -> ExitCode {
+        let id = try PartnerID(try positional(context, count: 1)[0])
+        let ledger = try context.data.open()
+        let partner = try ledger.network.partner(id)
+        let now = Clock.now
+        let outstanding = -ledger.balance(of: AccountKey(Account.issuer(id), Account.points))
+        if context.json {
+            var object = PartnersListCommand.describe(partner, at: now)
+            object["pointsOutstanding"] = outstanding
+            Output.json(object)
+            return .success
+        }
+        Output.line("\(partner.name) (\(partner.id)), \(partner.kind.rawValue)")
+        Output.line(
+            "  unit: \(partner.unit.name) (\(partner.unit.code)); settles in \(partner.settlementCurrency.code)"
+        )
+        Output.line("  points outstanding as issuer: \(Points.grouped(outstanding))")
+        Output.line("\n  earn rates (coalition points per \(partner.unit.code)):")
+        for entry in partner.earnRates.entries { Output.line("    from \(entry.from)  \(entry.value)") }
+        Output.line("\n  redemption values (\(partner.settlementCurrency.code) per point):")
+        for entry in partner.redemptionValues.entries { Output.line("    from \(entry.from)  \(entry.value)") }
+        Output.line("\n  keys:")
+        for key in partner.keys {
+            let until = key.validUntil.map { "until \($0)" } ?? "no end"
+            let state = key.isValid(at: now) ? "valid now" : "not valid now"
+            Output.line("    \(key.id)  from \(key.validFrom) \(until)  \(state)\(key.isDemo ? "  DEMO KEY" : "")")
+        }
+        return .success
+    }
+}
+
+/// The wall clock, in whole UTC seconds.
+enum Clock {
+    static var now: Timestamp {
+        Timestamp(seconds: Int64(Date().timeIntervalSince1970.rounded(.down)))
+    }
+}

@@ -1,0 +1,95 @@
+import CoalitionKit
+import CoalitionSQLite
+import Foundation
+
+/// The data directory: the ledger, the network it was made with, keys, and the folders
+/// files pass through.
+///
+/// ```
+/// coalition-data/
+///   ledger.sqlite    the clearing ledger
+///   network/         network.json and one <partner>.json each, copied by init
+///   keys/            <key id>.key, owner-only (0600) in an owner-only folder
+///   inbox/ archive/ rejected/ outbox/ reports/
+/// ```
+struct DataDirectory {
+    let root: String
+
+    init(_ root: String) { self.root = root }
+
+    func path(_ parts: String...) -> String {
+        parts.reduce(root) { ($0 as NSString).appendingPathComponent($1) }
+    }
+
+    var ledgerPath: String { path("ledger.sqlite") }
+    var networkPath: String { path("network") }
+    var keysPath: String { path("keys") }
+    static let folders = ["inbox", "archive", "rejected", "outbox", "reports"]
+
+    /// Makes a new data directory from a partners directory (`partners/`): copies the network
+    /// definition, installs the keys owner-only, creates the ledger.
+    func create(from partnersDirectory: String) throws -> (Network, SQLiteStore) {
+        let fileManager = FileManager.default
+        if fileManager.fileExists(atPath: ledgerPath) {
+            throw CoalitionError(.ledgerExists, "a ledger already exists here", at: Place(file: root))
+        }
+        let network = try NetworkLoader.load(directory: partnersDirectory)
+        do {
+            try fileManager.createDirectory(atPath: root, withIntermediateDirectories: true)
+            try fileManager.createDirectory(atPath: networkPath, withIntermediateDirectories: true)
+            try fileManager.createDirectory(
+                atPath: keysPath,
+                withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700]
+            )
+            for folder in DataDirectory.folders {
+                try fileManager.createDirectory(atPath: path(folder), withIntermediateDirectories: true)
+            }
+            for name in try fileManager.contentsOfDirectory(atPath: partnersDirectory) where name.hasSuffix(".json") {
+                try fileManager.copyItem(
+                    atPath: (partnersDirectory as NSString).appendingPathComponent(name),
+                    toPath: (networkPath as NSString).appendingPathComponent(name)
+                )
+            }
+        } catch let error as CoalitionError {
+            throw error
+        } catch {
+            throw CoalitionError(
+                .io,
+                "cannot lay out the data directory: \(error.localizedDescription)",
+                at: Place(file: root)
+            )
+        }
+        for partner in network.sortedPartners {
+            for key in partner.keys {
+                let secret = try KeyFile.read((partnersDirectory as NSString).appendingPathComponent(key.file))
+                try KeyFile.write(
+                    secret,
+                    to: (keysPath as NSString).appendingPathComponent("\(key.id).key"),
+                    comment: key.isDemo
+                        ? "DEMO KEY of \(partner.id), published: guards nothing of value" : "key of \(partner.id)"
+                )
+            }
+        }
+        let store = try SQLiteStore(path: ledgerPath, create: true)
+        return (network, store)
+    }
+
+    /// Opens an existing data directory, refusing one `init` did not make.
+    func open() throws -> Ledger {
+        guard FileManager.default.fileExists(atPath: ledgerPath) else {
+            throw CoalitionError(
+                .noLedger,
+                "no Coalition ledger in this data directory: run `coalition init` (or `coalition demo`) first",
+                at: Place(file: root)
+            )
+        }
+        let store = try SQLiteStore(path: ledgerPath)
+        let network = try NetworkLoader.load(directory: networkPath)
+        return try Ledger(network: network, store: store)
+    }
+
+    func keyRing(for partner: Partner) throws -> KeyRing {
+        try KeyRing.load(partner, directory: keysPath)
+    }
+}

@@ -1,0 +1,138 @@
+/// Generates realistic partner activity from a seed: members enrolling, earning at every
+/// partner, spending across brands, and partners reversing some of it. The same seed gives
+/// the same records, so the demo, the benchmark and the tests are reproducible.
+public struct ActivityGenerator {
+    public struct Plan: Sendable {
+        public var members: Int
+        public var records: Int
+        public var start: Timestamp
+        public var days: Int
+        public var seed: UInt64
+        /// Out of 100 activity records: redemptions and reversals; the rest are earns.
+        public var redeemPercent = 25
+        public var reversalPercent = 3
+
+        public init(members: Int, records: Int, start: Timestamp, days: Int, seed: UInt64) {
+            self.members = members
+            self.records = records
+            self.start = start
+            self.days = days
+            self.seed = seed
+        }
+    }
+
+    /// Member numbers for the `count` demo members: `60012…` with a Luhn check digit.
+    public static func memberNumber(_ index: Int) -> MemberNumber {
+        try! MemberNumber.withCheckDigit(600_100_000_000 + UInt64(index))
+    }
+
+    /// The enrollments, then the activity, each in time order.
+    public static func generate(network: Network, plan: Plan) -> (enrollments: [LedgerRecord], activity: [LedgerRecord])
+    {
+        var random = SeededGenerator(seed: plan.seed)
+        let partners = network.sortedPartners
+        var enrollments: [LedgerRecord] = []
+        enrollments.reserveCapacity(plan.members)
+        var counters = [Int](repeating: 0, count: partners.count)
+        func nextKey(_ p: Int) -> RecordKey {
+            counters[p] += 1
+            let number = String(counters[p])
+            let id =
+                String(partners[p].id.rawValue.prefix(7)) + "-"
+                + String(repeating: "0", count: max(0, 7 - number.count)) + number
+            return RecordKey(trusted: partners[p].id, id)
+        }
+        // Members join in the first days; activity starts after the first of them.
+        let enrollWindow = Int64(max(1, plan.days / 4)) * Timestamp.secondsPerDay
+        var numbers: [MemberNumber] = []
+        var joinedAt: [Timestamp] = []
+        for index in 0..<plan.members {
+            let p = Int.random(in: 0..<partners.count, using: &random)
+            let at = plan.start.adding(seconds: Int64(index) * enrollWindow / Int64(max(1, plan.members)))
+            let number = memberNumber(index)
+            numbers.append(number)
+            joinedAt.append(at)
+            enrollments.append(LedgerRecord(key: nextKey(p), occurredAt: at, body: .enroll(member: number)))
+        }
+
+        var balances = [Int64](repeating: 0, count: plan.members)
+        struct Reversible {
+            let partner: Int
+            let key: RecordKey
+            let units: Int64
+            let member: Int
+            let isEarn: Bool
+        }
+        var reversible: [Reversible] = []
+        var activity: [LedgerRecord] = []
+        activity.reserveCapacity(plan.records)
+        let span = Int64(plan.days) * Timestamp.secondsPerDay - enrollWindow
+        for index in 0..<plan.records {
+            let time = plan.start.adding(seconds: enrollWindow + Int64(index) * span / Int64(max(1, plan.records)))
+            let p = Int.random(in: 0..<partners.count, using: &random)
+            let partner = partners[p]
+            let rate = partner.earnRates.value(at: time) ?? partner.earnRates.entries[0].value
+            let roll = Int.random(in: 0..<100, using: &random)
+            let m = Int.random(in: 0..<plan.members, using: &random)
+            guard joinedAt[m] <= time else { continue }
+            if roll < plan.reversalPercent, !reversible.isEmpty {
+                let pick = Int.random(in: 0..<reversible.count, using: &random)
+                let original = reversible.swapRemoveAt(pick)
+                let partial = random.chance(40) && original.units > 1
+                let units = partial ? Int64.random(in: 1..<original.units, using: &random) : original.units
+                let key = nextKey(original.partner)
+                activity.append(
+                    LedgerRecord(
+                        key: key,
+                        occurredAt: time,
+                        body: .reverse(original: original.key.recordID, units: partial ? units : nil)
+                    )
+                )
+                let r = partners[original.partner].earnRates.value(at: time) ?? rate
+                let points = (try? r.apply(to: units, rounding: .down).value) ?? 0
+                balances[original.member] += original.isEarn ? -points : points
+            } else if roll < plan.reversalPercent + plan.redeemPercent, balances[m] >= 100 {
+                // Spend up to 60% of the balance at this partner.
+                let points = Int64.random(in: 1...(balances[m] * 6 / 10), using: &random)
+                let units = max(1, (try? Rate.unitsFor(points: points, rate: rate, rounding: .down)) ?? 1)
+                let key = nextKey(p)
+                activity.append(
+                    LedgerRecord(key: key, occurredAt: time, body: .redeem(member: numbers[m], units: units))
+                )
+                balances[m] -= (try? rate.apply(to: units, rounding: .up).value) ?? points
+                if random.chance(10) {
+                    reversible.append(Reversible(partner: p, key: key, units: units, member: m, isEarn: false))
+                }
+            } else {
+                let units = earnUnits(partner.kind, &random)
+                let key = nextKey(p)
+                activity.append(LedgerRecord(key: key, occurredAt: time, body: .earn(member: numbers[m], units: units)))
+                balances[m] += (try? rate.apply(to: units, rounding: .down).value) ?? 0
+                if random.chance(10) {
+                    reversible.append(Reversible(partner: p, key: key, units: units, member: m, isEarn: true))
+                }
+            }
+            if reversible.count > 10_000 { reversible.removeFirst(5_000) }
+        }
+        return (enrollments, activity)
+    }
+
+    /// A plausible earn in the partner's unit: flight miles, hotel points, cents spent.
+    static func earnUnits(_ kind: PartnerKind, _ random: inout SeededGenerator) -> Int64 {
+        switch kind {
+        case .airline: Int64.random(in: 250...6_000, using: &random)
+        case .hotel: Int64.random(in: 1_000...30_000, using: &random)
+        case .carRental: Int64.random(in: 3_000...60_000, using: &random)
+        case .retail, .dining: Int64.random(in: 500...25_000, using: &random)
+        case .bank, .travel: Int64.random(in: 1_000...100_000, using: &random)
+        }
+    }
+}
+
+extension Array {
+    /// Removes the element at `index` in O(1) by moving the last one into its place.
+    mutating func swapRemoveAt(_ index: Int) -> Element {
+        swapAt(index, count - 1)
+        return removeLast()
+    }
+}

@@ -1,0 +1,96 @@
+/// What `audit` found: the journal walked, and every fault.
+public struct AuditReport: Sendable {
+    public var postings: Int64 = 0
+    public var headHash: [UInt8] = Posting.genesisHash
+    public var problems: [String] = []
+
+    public var isClean: Bool { problems.isEmpty }
+}
+
+/// Checks a ledger from its store: the hash chain of every posting, that every posting
+/// balances per unit, that the balances the journal adds up to are the balances the store
+/// holds, that obligations match the money legs, and the invariants of DESIGN.md.
+public enum Audit {
+    public static func run(_ ledger: Ledger) throws -> AuditReport {
+        var report = AuditReport()
+        let hasher = SHA256()
+        var expectedSeq: Int64 = 1
+        var previous = Posting.genesisHash
+        var accounts: [AccountKey: Int64] = [:]
+        var members: [MemberNumber: Int64] = [:]
+        func problem(_ text: String) {
+            if report.problems.count < 100 { report.problems.append(text) }
+        }
+        try ledger.store.forEachPosting { posting in
+            report.postings += 1
+            if posting.seq != expectedSeq {
+                problem("posting \(expectedSeq) is missing: the journal jumps to \(posting.seq)")
+            }
+            expectedSeq = posting.seq + 1
+            let hash = Posting.chainHash(
+                previous: previous,
+                canonical: posting.canonicalText(legsText: Posting.encode(posting.legs)),
+                using: hasher
+            )
+            if !constantTimeEqual(hash, posting.hash) {
+                problem("posting \(posting.seq) does not match the hash chain: it was altered, or one before it was")
+            }
+            previous = posting.hash
+            var perUnit: [String: Int64] = [:]
+            for leg in posting.legs {
+                perUnit[leg.unit, default: 0] &+= leg.amount
+                if leg.account.hasPrefix("member:") {
+                    guard let number = try? MemberNumber(String(leg.account.dropFirst("member:".count))) else {
+                        problem("posting \(posting.seq) names a member account that is not a member number")
+                        continue
+                    }
+                    members[number, default: 0] &+= leg.amount
+                } else {
+                    accounts[AccountKey(leg.account, leg.unit), default: 0] &+= leg.amount
+                }
+            }
+            for (unit, sum) in perUnit.sorted(by: { $0.key < $1.key }) where sum != 0 {
+                problem("posting \(posting.seq) does not balance in \(unit): its legs sum to \(sum)")
+            }
+        }
+        report.headHash = previous
+        if report.postings > 0 && !constantTimeEqual(previous, ledger.state.lastHash) {
+            problem("the journal's last hash is not the ledger's head")
+        }
+
+        let state = ledger.state
+        for key in Set(accounts.keys).union(state.accounts.keys).sorted() {
+            let journal = accounts[key] ?? 0
+            let held = state.accounts[key] ?? 0
+            if journal != held {
+                problem("\(key.account) holds \(held) \(key.unit) but the journal adds up to \(journal)")
+            }
+        }
+        for number in Set(members.keys).union(state.members.keys).sorted() {
+            let journal = members[number] ?? 0
+            let held = state.members[number]?.balance ?? 0
+            if journal != held {
+                problem("member \(number) holds \(held) points in lots but the journal adds up to \(journal)")
+            }
+        }
+
+        var receivable: [AccountKey: Int64] = [:]
+        for obligation in try ledger.store.obligations(openOnly: false) {
+            receivable[AccountKey(Account.receivable(obligation.creditor), obligation.currency.code), default: 0] +=
+                obligation.amount
+        }
+        for (key, balance) in state.accounts where key.account.hasPrefix("receivable:") {
+            let expected = receivable[key] ?? 0
+            if balance != expected {
+                problem("\(key.account) holds \(balance) \(key.unit) but its obligations add up to \(expected)")
+            }
+        }
+
+        do {
+            try Invariants.check(state)
+        } catch let error as CoalitionError {
+            problem(error.message)
+        }
+        return report
+    }
+}

@@ -1,0 +1,625 @@
+/// Applies one batch's records over the ledger's state without changing it: every change
+/// lands in an overlay that becomes the store write, and is merged into memory only after
+/// the store has committed it.
+///
+/// Each record is planned in full (every check, every amount) before anything is recorded,
+/// so a rejected record leaves no trace.
+final class BatchBuilder {
+    private let ledger: Ledger
+    private(set) var write: LedgerWrite
+    private var lastSeq: Int64
+    private var lastHash: [UInt8]
+    private var lastLotID: Int64
+    private var lastObligationID: Int64
+    private var newRecords: [RecordKey: RecordEntry] = [:]
+    private var pendingPostings: [Int64: Posting] = [:]
+
+    init(ledger: Ledger, info: BatchInfo) {
+        self.ledger = ledger
+        let state = ledger.state
+        write = LedgerWrite(batchID: state.lastBatch + 1, info: info)
+        lastSeq = state.lastSeq
+        lastHash = state.lastHash
+        lastLotID = state.lastLotID
+        lastObligationID = state.lastObligationID
+    }
+
+    private var network: Network { ledger.network }
+
+    // MARK: Reading through the overlay
+
+    func member(_ number: MemberNumber) -> MemberAccount? {
+        write.members[number] ?? ledger.state.members[number]
+    }
+
+    func balance(_ key: AccountKey) -> Int64 {
+        write.accounts[key] ?? ledger.state.accounts[key] ?? 0
+    }
+
+    func entry(for key: RecordKey) -> RecordEntry? {
+        newRecords[key] ?? ledger.state.records[key]
+    }
+
+    func posting(seq: Int64) throws -> Posting? {
+        if let pending = pendingPostings[seq] { return pending }
+        return try ledger.store.posting(seq: seq)
+    }
+
+    // MARK: Applying
+
+    /// Applies one record; returns the change to the member's balance.
+    func apply(_ record: LedgerRecord) throws -> Int64 {
+        guard entry(for: record.key) == nil else {
+            throw CoalitionError(.duplicateRecord, "record id \(record.key.recordID) was already applied")
+        }
+        let partner = try network.partner(record.key.partner)
+        var effect = Effect(record: record)
+        switch record.body {
+        case .enroll(let number):
+            guard member(number) == nil else {
+                throw CoalitionError(.memberExists, "member \(number) is already enrolled")
+            }
+            effect.kind = .enroll
+            effect.member = number
+            effect.members[number] = MemberAccount(
+                number: number,
+                enrolledAt: record.occurredAt,
+                enrolledBy: partner.id
+            )
+        case .earn(let number, let units):
+            try planEarn(&effect, partner: partner, member: number, units: units)
+        case .redeem(let number, let units):
+            try planRedeem(&effect, partner: partner, member: number, units: units)
+        case .reverse(let original, let units):
+            try planReversal(&effect, partner: partner, original: original, units: units)
+        }
+        try post(effect)
+        return effect.points
+    }
+
+    private func openMember(_ number: MemberNumber) throws -> MemberAccount {
+        guard let account = member(number) else {
+            throw CoalitionError(.unknownMember, "no member \(number)")
+        }
+        guard !account.isClosed else { throw CoalitionError(.memberClosed, "member \(number) is closed") }
+        return account
+    }
+
+    private func checkAmount(_ units: Int64) throws {
+        guard units > 0, units <= maximumRecordAmount else {
+            throw CoalitionError(.badAmount, "amount \(units) is not between 1 and \(maximumRecordAmount)")
+        }
+    }
+
+    private func planEarn(_ effect: inout Effect, partner: Partner, member number: MemberNumber, units: Int64) throws {
+        try checkAmount(units)
+        var account = try openMember(number)
+        let time = effect.record.occurredAt
+        let rate = try partner.earnRate(at: time)
+        let conversion = try Conversion.earn(units: units, rate: rate)
+        effect.kind = .earn
+        effect.member = number
+        effect.units = units
+        effect.points = conversion.points
+        effect.unitLegs(partner, reported: -units, converted: conversion.convertedUnits)
+        var detail = "r=\(rate)"
+        if conversion.points > 0 {
+            let lot = Lot(
+                id: nextLotID(),
+                member: number,
+                issuer: partner.id,
+                points: conversion.points,
+                earnedAt: time,
+                expiresAt: time.adding(days: network.pointsLifetimeDays),
+                isBonus: false
+            )
+            detail += ";lot=\(lot.id)"
+            account.insert(lot)
+            effect.changed(lot)
+            effect.leg(Account.member(number), Account.points, conversion.points)
+            effect.leg(Account.issuer(partner.id), Account.points, -conversion.points)
+            try settleDebts(&account, &effect, at: time)
+        }
+        effect.detail = detail
+        effect.members[number] = account
+    }
+
+    private func planRedeem(_ effect: inout Effect, partner: Partner, member number: MemberNumber, units: Int64) throws
+    {
+        try checkAmount(units)
+        var account = try openMember(number)
+        let time = effect.record.occurredAt
+        let rate = try partner.earnRate(at: time)
+        let value = try partner.redemptionValue(at: time)
+        let conversion = try Conversion.redeem(units: units, rate: rate)
+        let available = account.available(at: time)
+        guard available >= conversion.points else {
+            throw CoalitionError(
+                .insufficientPoints,
+                "redeeming \(units) \(partner.unit.name) needs \(conversion.points) points; member \(number) has \(available)"
+            )
+        }
+        effect.kind = .redeem
+        effect.member = number
+        effect.units = units
+        effect.points = -conversion.points
+        effect.unitLegs(partner, reported: units, converted: -conversion.convertedUnits)
+        let parts = consume(&account, conversion.points, at: time, &effect)
+        effect.leg(Account.member(number), Account.points, -conversion.points)
+        var perIssuer: [(PartnerID, Int64)] = []
+        for part in parts {
+            effect.leg(Account.issuer(part.issuer), Account.points, part.points)
+            if let index = perIssuer.firstIndex(where: { $0.0 == part.issuer }) {
+                perIssuer[index].1 += part.points
+            } else {
+                perIssuer.append((part.issuer, part.points))
+            }
+        }
+        for (issuer, points) in perIssuer where issuer != partner.id {
+            let amount = try value.apply(to: points, rounding: .halfEven).value
+            try effect.obligation(debtor: issuer, creditor: partner, amount: amount, points: points)
+        }
+        effect.detail = "r=\(rate);v=\(value);parts=" + parts.map(\.encoded).joined(separator: ",")
+        effect.members[number] = account
+    }
+
+    private func planReversal(_ effect: inout Effect, partner: Partner, original: String, units: Int64?) throws {
+        let originalKey = try RecordKey(partner: partner.id, recordID: original)
+        guard var entry = entry(for: originalKey) else {
+            throw CoalitionError(.unknownOriginal, "no record \(original) of \(partner.id) to reverse")
+        }
+        guard entry.kind == .earn || entry.kind == .redeem else {
+            throw CoalitionError(.notReversible, "record \(original) is a \(entry.kind) record and cannot be reversed")
+        }
+        let remaining = entry.units - entry.reversedUnits
+        guard remaining > 0 else {
+            throw CoalitionError(.alreadyReversed, "record \(original) is already reversed in full")
+        }
+        let requested = units ?? remaining
+        try checkAmount(requested)
+        guard requested <= remaining else {
+            throw CoalitionError(
+                .reversalExceedsOriginal,
+                "reversing \(requested) of record \(original), which has only \(remaining) left to reverse"
+            )
+        }
+        guard let posting = try posting(seq: entry.seq), let number = posting.member else {
+            throw CoalitionError(.storeFailure, "the journal has no posting \(entry.seq) for record \(original)")
+        }
+        let detail = PostingDetail(posting.detail)
+        guard let rate = detail.rate else {
+            throw CoalitionError(.storeFailure, "posting \(entry.seq) has no rate in its detail")
+        }
+        var account = try openMemberForReversal(number)
+        let time = effect.record.occurredAt
+        effect.member = number
+        effect.units = requested
+        effect.detail = "of=\(original)"
+        let before = entry.reversedUnits
+        let after = before + requested
+        if entry.kind == .earn {
+            effect.kind = .reverseEarn
+            let points =
+                try rate.apply(to: after, rounding: .down).value - rate.apply(to: before, rounding: .down).value
+            effect.points = -points
+            let converted = try Rate.unitsFor(points: points, rate: rate, rounding: .up)
+            effect.unitLegs(partner, reported: requested, converted: -converted)
+            try planEarnReversal(&effect, &account, partner: partner, lotID: detail.lot, points: points, at: time)
+        } else {
+            effect.kind = .reverseRedeem
+            let restoredBefore = try rate.apply(to: before, rounding: .up).value
+            let restoredAfter = try rate.apply(to: after, rounding: .up).value
+            let points = restoredAfter - restoredBefore
+            effect.points = points
+            let converted = try Rate.unitsFor(points: points, rate: rate, rounding: .down)
+            effect.unitLegs(partner, reported: -requested, converted: converted)
+            guard let value = detail.value else {
+                throw CoalitionError(.storeFailure, "posting \(entry.seq) has no redemption value in its detail")
+            }
+            try planRedemptionReversal(
+                &effect,
+                &account,
+                partner: partner,
+                parts: detail.parts,
+                value: value,
+                restored: restoredBefore..<restoredAfter,
+                at: time
+            )
+        }
+        entry.reversedUnits = after
+        effect.reversed = (originalKey, entry)
+        effect.members[number] = account
+    }
+
+    /// A reversal reaches a closed member too: the partner's correction must land.
+    private func openMemberForReversal(_ number: MemberNumber) throws -> MemberAccount {
+        guard let account = member(number) else { throw CoalitionError(.unknownMember, "no member \(number)") }
+        return account
+    }
+
+    /// Takes `points` back for `partner`: first from the lot the earn made, then from the
+    /// member's other lots (another issuer's points then pay `partner`), and what is still
+    /// missing becomes a debt to `partner`.
+    private func planEarnReversal(
+        _ effect: inout Effect,
+        _ account: inout MemberAccount,
+        partner: Partner,
+        lotID: Int64?,
+        points: Int64,
+        at time: Timestamp
+    ) throws {
+        guard points > 0 else { return }
+        effect.leg(Account.member(account.number), Account.points, -points)
+        effect.leg(Account.issuer(partner.id), Account.points, points)
+        var missing = points
+        if let lotID, let index = account.lots.firstIndex(where: { $0.id == lotID }) {
+            let taken = min(account.lots[index].points, missing)
+            account.lots[index].points -= taken
+            effect.changed(account.lots[index])
+            if account.lots[index].points == 0 { account.lots.remove(at: index) }
+            missing -= taken
+        }
+        if missing > 0 {
+            let take = min(missing, account.available(at: time))
+            let parts = consume(&account, take, at: time, &effect)
+            try payIssuer(partner, from: parts, at: time, &effect)
+            missing -= take
+        }
+        if missing > 0 {
+            let debt = Lot(
+                id: nextLotID(),
+                member: account.number,
+                issuer: partner.id,
+                points: -missing,
+                earnedAt: time,
+                expiresAt: Lot.never,
+                isBonus: false
+            )
+            account.insert(debt)
+            effect.changed(debt)
+        }
+    }
+
+    /// Gives back the lots a redemption consumed, newest-consumed first, and undoes the
+    /// obligations of the points given back, to the minor unit.
+    private func planRedemptionReversal(
+        _ effect: inout Effect,
+        _ account: inout MemberAccount,
+        partner: Partner,
+        parts: [ConsumedPart],
+        value: Rate,
+        restored range: Range<Int64>,
+        at time: Timestamp
+    ) throws {
+        guard !range.isEmpty else { return }
+        effect.leg(Account.member(account.number), Account.points, Int64(range.count))
+        // Walk the parts from the last consumed; `offset` counts points from that end.
+        var offset: Int64 = 0
+        var issuerBefore: [PartnerID: Int64] = [:]
+        var issuerRestored: [PartnerID: Int64] = [:]
+        var issuerOrder: [PartnerID] = []
+        for part in parts.reversed() {
+            let partRange = offset..<(offset + part.points)
+            offset += part.points
+            let alreadyBefore = max(0, min(range.lowerBound, partRange.upperBound) - partRange.lowerBound)
+            let overlap = max(
+                0,
+                min(range.upperBound, partRange.upperBound) - max(range.lowerBound, partRange.lowerBound)
+            )
+            if !issuerOrder.contains(part.issuer) { issuerOrder.append(part.issuer) }
+            issuerBefore[part.issuer, default: 0] += alreadyBefore
+            guard overlap > 0 else { continue }
+            issuerRestored[part.issuer, default: 0] += overlap
+            let lot = Lot(
+                id: nextLotID(),
+                member: account.number,
+                issuer: part.issuer,
+                points: overlap,
+                earnedAt: part.earnedAt,
+                expiresAt: part.expiresAt,
+                isBonus: part.isBonus
+            )
+            account.insert(lot)
+            effect.changed(lot)
+            effect.leg(Account.issuer(part.issuer), Account.points, -overlap)
+        }
+        for issuer in issuerOrder where issuer != partner.id {
+            guard let restored = issuerRestored[issuer], restored > 0 else { continue }
+            let before = issuerBefore[issuer] ?? 0
+            let amount =
+                try value.apply(to: before + restored, rounding: .halfEven).value
+                - value.apply(to: before, rounding: .halfEven).value
+            try effect.obligation(debtor: issuer, creditor: partner, amount: -amount, points: -restored)
+        }
+        try settleDebts(&account, &effect, at: time)
+    }
+
+    /// Takes `points` from the member's lots alive at `time`, soonest-expiring first.
+    private func consume(
+        _ account: inout MemberAccount,
+        _ points: Int64,
+        at time: Timestamp,
+        _ effect: inout Effect
+    ) -> [ConsumedPart] {
+        var parts: [ConsumedPart] = []
+        var missing = points
+        var index = 0
+        while missing > 0 && index < account.lots.count {
+            let lot = account.lots[index]
+            guard lot.expiresAt > time else {
+                index += 1
+                continue
+            }
+            let taken = min(lot.points, missing)
+            parts.append(ConsumedPart(lot: lot, points: taken))
+            missing -= taken
+            account.lots[index].points -= taken
+            effect.changed(account.lots[index])
+            if account.lots[index].points == 0 { account.lots.remove(at: index) } else { index += 1 }
+        }
+        return parts
+    }
+
+    /// Points of other issuers spent to pay `beneficiary` back: each such issuer's
+    /// liability ends, and it owes `beneficiary` their value.
+    private func payIssuer(
+        _ beneficiary: Partner,
+        from parts: [ConsumedPart],
+        at time: Timestamp,
+        _ effect: inout Effect
+    ) throws {
+        let value = try beneficiary.redemptionValue(at: time)
+        for part in parts {
+            effect.leg(Account.issuer(part.issuer), Account.points, part.points)
+            effect.leg(Account.issuer(beneficiary.id), Account.points, -part.points)
+        }
+        var perIssuer: [(PartnerID, Int64)] = []
+        for part in parts where part.issuer != beneficiary.id {
+            if let index = perIssuer.firstIndex(where: { $0.0 == part.issuer }) {
+                perIssuer[index].1 += part.points
+            } else {
+                perIssuer.append((part.issuer, part.points))
+            }
+        }
+        for (issuer, points) in perIssuer {
+            let amount = try value.apply(to: points, rounding: .halfEven).value
+            try effect.obligation(debtor: issuer, creditor: beneficiary, amount: amount, points: points)
+        }
+    }
+
+    /// Repays the member's debts from their lots, oldest debt first.
+    private func settleDebts(_ account: inout MemberAccount, _ effect: inout Effect, at time: Timestamp) throws {
+        while let debt = account.debts.first {
+            let take = min(-debt.points, account.available(at: time))
+            guard take > 0 else { return }
+            let parts = consume(&account, take, at: time, &effect)
+            try payIssuer(try network.partner(debt.issuer), from: parts, at: time, &effect)
+            account.debts[0].points += take
+            effect.changed(account.debts[0])
+            if account.debts[0].points == 0 { account.debts.removeFirst() }
+        }
+    }
+
+    private func nextLotID() -> Int64 {
+        lastLotID += 1
+        return lastLotID
+    }
+
+    // MARK: Recording
+
+    /// Turns a planned effect into a posting, lots, obligations and balances in the overlay.
+    /// Nothing here can fail but an account balance overflowing, which is checked first.
+    private func post(_ effect: Effect) throws {
+        var newBalances: [(AccountKey, Int64)] = []
+        for leg in effect.legs where !leg.account.hasPrefix("member:") {
+            let key = AccountKey(leg.account, leg.unit)
+            newBalances.append((key, try Checked.add(balance(key), leg.amount)))
+        }
+        lastSeq += 1
+        let seq = lastSeq
+        let key = effect.record.key
+        let legsText = Posting.encode(effect.legs)
+        let draft = Posting(
+            seq: seq,
+            batch: write.batchID,
+            kind: effect.kind,
+            partner: key.partner,
+            recordID: key.recordID,
+            member: effect.member,
+            occurredAt: effect.record.occurredAt,
+            units: effect.units,
+            points: effect.points,
+            legs: effect.legs,
+            detail: effect.detail,
+            hash: []
+        )
+        let hash = Posting.chainHash(
+            previous: lastHash,
+            canonical: draft.canonicalText(legsText: legsText),
+            using: ledger.hasher
+        )
+        lastHash = hash
+        let posting = Posting(
+            seq: seq,
+            batch: draft.batch,
+            kind: draft.kind,
+            partner: draft.partner,
+            recordID: draft.recordID,
+            member: draft.member,
+            occurredAt: draft.occurredAt,
+            units: draft.units,
+            points: draft.points,
+            legs: draft.legs,
+            detail: draft.detail,
+            hash: hash
+        )
+        write.postings.append(posting)
+        pendingPostings[seq] = posting
+        for (key, value) in newBalances { write.accounts[key] = value }
+        for (number, account) in effect.members { write.members[number] = account }
+        for (id, lot) in effect.lots {
+            if lot.points == 0 {
+                write.lots[id] = nil
+                write.deletedLots.insert(id)
+            } else {
+                write.lots[id] = lot
+                write.deletedLots.remove(id)
+            }
+        }
+        for draft in effect.obligations {
+            lastObligationID += 1
+            write.obligations.append(
+                Obligation(
+                    id: lastObligationID,
+                    postingSeq: seq,
+                    debtor: draft.debtor,
+                    creditor: draft.creditor,
+                    currency: draft.currency,
+                    amount: draft.amount,
+                    points: draft.points,
+                    occurredAt: effect.record.occurredAt,
+                    source: key,
+                    member: effect.member!,
+                    cycle: nil
+                )
+            )
+        }
+        newRecords[key] = RecordEntry(seq: seq, kind: effect.kind, units: effect.units, reversedUnits: 0)
+        if let (originalKey, entry) = effect.reversed {
+            newRecords[originalKey] = entry
+            write.reversedUnits[entry.seq] = entry.reversedUnits
+        }
+    }
+
+    /// Makes the committed batch the ledger's state.
+    func merge(into state: inout LedgerSnapshot) {
+        for (number, account) in write.members { state.members[number] = account }
+        for (key, value) in write.accounts { state.accounts[key] = value }
+        for (key, entry) in newRecords { state.records[key] = entry }
+        state.lastSeq = lastSeq
+        state.lastHash = lastHash
+        state.lastBatch = write.batchID
+        state.lastLotID = lastLotID
+        state.lastObligationID = lastObligationID
+    }
+}
+
+/// Everything one record will change, planned before anything is recorded.
+struct Effect {
+    let record: LedgerRecord
+    var kind: PostingKind = .enroll
+    var member: MemberNumber?
+    var units: Int64 = 0
+    var points: Int64 = 0
+    var detail = ""
+    var legs: [Leg] = []
+    var members: [MemberNumber: MemberAccount] = [:]
+    var lots: [Int64: Lot] = [:]
+    var obligations: [(debtor: PartnerID, creditor: PartnerID, currency: Currency, amount: Int64, points: Int64)] = []
+    var reversed: (RecordKey, RecordEntry)?
+
+    init(record: LedgerRecord) { self.record = record }
+
+    /// Adds `amount` to the leg for `account` and `unit`, merging legs of the same pair.
+    mutating func leg(_ account: String, _ unit: String, _ amount: Int64) {
+        guard amount != 0 else { return }
+        if let index = legs.firstIndex(where: { $0.account == account && $0.unit == unit }) {
+            let sum = legs[index].amount + amount
+            if sum == 0 { legs.remove(at: index) } else { legs[index] = Leg(account, unit, sum) }
+        } else {
+            legs.append(Leg(account, unit, amount))
+        }
+    }
+
+    /// The partner-unit side of a conversion: what was reported, what converted to whole
+    /// points, and the difference to the rounding account.
+    mutating func unitLegs(_ partner: Partner, reported: Int64, converted: Int64) {
+        let unit = Account.unit(of: partner)
+        leg(Account.reported(partner.id), unit, reported)
+        leg(Account.converted(partner.id), unit, converted)
+        leg(Account.rounding(partner.id), unit, -(reported + converted))
+    }
+
+    mutating func changed(_ lot: Lot) { lots[lot.id] = lot }
+
+    /// An obligation of `debtor` to `creditor`, valued in the creditor's currency, with its
+    /// money legs.
+    mutating func obligation(debtor: PartnerID, creditor: Partner, amount: Int64, points: Int64) throws {
+        obligations.append((debtor, creditor.id, creditor.settlementCurrency, amount, points))
+        leg(Account.receivable(creditor.id), creditor.settlementCurrency.code, amount)
+        leg(Account.payable(debtor), creditor.settlementCurrency.code, -amount)
+    }
+}
+
+/// Part of a lot that a redemption (or a debt repayment) consumed.
+struct ConsumedPart {
+    let lotID: Int64
+    let issuer: PartnerID
+    let earnedAt: Timestamp
+    let expiresAt: Timestamp
+    let points: Int64
+    let isBonus: Bool
+
+    init(lot: Lot, points: Int64) {
+        lotID = lot.id
+        issuer = lot.issuer
+        earnedAt = lot.earnedAt
+        expiresAt = lot.expiresAt
+        self.points = points
+        isBonus = lot.isBonus
+    }
+
+    init(lotID: Int64, issuer: PartnerID, earnedAt: Timestamp, expiresAt: Timestamp, points: Int64, isBonus: Bool) {
+        self.lotID = lotID
+        self.issuer = issuer
+        self.earnedAt = earnedAt
+        self.expiresAt = expiresAt
+        self.points = points
+        self.isBonus = isBonus
+    }
+
+    /// `lot:issuer:earned:expires:points:bonus`, as posting details keep it.
+    var encoded: String {
+        "\(lotID):\(issuer):\(earnedAt.seconds):\(expiresAt.seconds):\(points):\(isBonus ? 1 : 0)"
+    }
+
+    init?(encoded: Substring) {
+        let f = encoded.split(separator: ":")
+        guard f.count == 6, let lot = Int64(f[0]), let issuer = try? PartnerID(String(f[1])),
+            let earned = Int64(f[2]), let expires = Int64(f[3]), let points = Int64(f[4])
+        else { return nil }
+        self.init(
+            lotID: lot,
+            issuer: issuer,
+            earnedAt: Timestamp(seconds: earned),
+            expiresAt: Timestamp(seconds: expires),
+            points: points,
+            isBonus: f[5] == "1"
+        )
+    }
+}
+
+/// The `key=value;…` detail of a posting, read back for reversals.
+struct PostingDetail {
+    var rate: Rate?
+    var value: Rate?
+    var lot: Int64?
+    var parts: [ConsumedPart] = []
+    var original: String?
+
+    init(_ text: String) {
+        for field in text.split(separator: ";") {
+            guard let eq = field.firstIndex(of: "=") else { continue }
+            let key = field[..<eq]
+            let value = field[field.index(after: eq)...]
+            switch key {
+            case "r": rate = try? Rate(parsing: String(value))
+            case "v": self.value = try? Rate(parsing: String(value))
+            case "lot": lot = Int64(value)
+            case "of": original = String(value)
+            case "parts": parts = value.split(separator: ",").compactMap { ConsumedPart(encoded: $0) }
+            default: break
+            }
+        }
+    }
+}

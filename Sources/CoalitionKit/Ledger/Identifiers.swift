@@ -1,0 +1,106 @@
+/// A partner's id: 2 to 16 characters of `A-Z`, `0-9` and `-`, starting with a letter
+/// (`SKYWAYS`, `HARBOR`).
+public struct PartnerID: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public let rawValue: String
+
+    public init(_ rawValue: String) throws {
+        guard PartnerID.isValid(rawValue) else {
+            throw CoalitionError(
+                .unknownPartner,
+                "'\(rawValue)' is not a partner id (2 to 16 of A-Z, 0-9, '-', starting with a letter)"
+            )
+        }
+        self.rawValue = rawValue
+    }
+
+    static func isValid(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        guard (2...16).contains(bytes.count), (65...90).contains(bytes[0]) else { return false }
+        return bytes.allSatisfy { (65...90).contains($0) || (48...57).contains($0) || $0 == 45 }
+    }
+
+    public static func < (lhs: PartnerID, rhs: PartnerID) -> Bool { lhs.rawValue < rhs.rawValue }
+    public var description: String { rawValue }
+}
+
+/// A member number as printed on a coalition card: 8 to 18 digits, the first not zero, the
+/// last a Luhn check digit, so a mistyped number is caught as such.
+public struct MemberNumber: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public let value: UInt64
+
+    /// Parses a member number; spaces between digit groups are allowed (`6001 2345 6789`).
+    public init(_ text: String) throws {
+        let digits = text.utf8.filter { $0 != 32 }
+        guard (8...18).contains(digits.count), digits.allSatisfy({ (48...57).contains($0) }), digits[0] != 48
+        else {
+            throw CoalitionError(
+                .badMemberNumber,
+                "'\(text)' is not a member number (8 to 18 digits, not starting with 0)"
+            )
+        }
+        guard MemberNumber.luhnIsValid(digits) else {
+            throw CoalitionError(.badMemberNumber, "'\(text)' fails its check digit: mistyped member number?")
+        }
+        value = UInt64(String(decoding: digits, as: UTF8.self))!
+    }
+
+    /// A Luhn-valid value, trusted as such (from the store).
+    init(trusted value: UInt64) { self.value = value }
+
+    /// The member number made of `body` and its Luhn check digit.
+    public static func withCheckDigit(_ body: UInt64) throws -> MemberNumber {
+        let digits = Array(String(body).utf8) + [48]
+        let sum = luhnSum(digits)
+        let check = UInt64((10 - sum % 10) % 10)
+        return try MemberNumber(String(body * 10 + check))
+    }
+
+    static func luhnSum(_ digits: [UInt8]) -> Int {
+        var sum = 0
+        for (offset, byte) in digits.reversed().enumerated() {
+            var d = Int(byte) - 48
+            if offset % 2 == 1 {
+                d *= 2
+                if d > 9 { d -= 9 }
+            }
+            sum += d
+        }
+        return sum
+    }
+
+    static func luhnIsValid(_ digits: [UInt8]) -> Bool { luhnSum(digits) % 10 == 0 }
+
+    public static func < (lhs: MemberNumber, rhs: MemberNumber) -> Bool { lhs.value < rhs.value }
+    public var description: String { String(value) }
+}
+
+/// A partner's record id: unique per partner, forever. 1 to 64 printable ASCII characters
+/// without spaces or `|`.
+public struct RecordKey: Hashable, Sendable, CustomStringConvertible {
+    public let partner: PartnerID
+    public let recordID: String
+
+    public init(partner: PartnerID, recordID: String) throws {
+        guard RecordKey.isValidID(recordID) else {
+            throw CoalitionError(
+                .badRecordID,
+                "'\(recordID)' is not a record id (1 to 64 printable ASCII characters, no space or '|')",
+                at: Place(recordID: recordID)
+            )
+        }
+        self.partner = partner
+        self.recordID = recordID
+    }
+
+    init(trusted partner: PartnerID, _ recordID: String) {
+        self.partner = partner
+        self.recordID = recordID
+    }
+
+    static func isValidID(_ text: String) -> Bool {
+        let bytes = text.utf8
+        return (1...64).contains(bytes.count) && bytes.allSatisfy { $0 > 32 && $0 < 127 && $0 != 124 }
+    }
+
+    public var description: String { "\(partner)/\(recordID)" }
+}

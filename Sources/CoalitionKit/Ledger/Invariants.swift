@@ -1,0 +1,55 @@
+/// The invariants of DESIGN.md, checked on a ledger state. `audit` and the tests use them.
+public enum Invariants {
+    /// Throws `AUDIT_FAILED` naming the first invariant that does not hold.
+    public static func check(_ state: LedgerSnapshot) throws {
+        func fail(_ message: String) -> CoalitionError { CoalitionError(.auditFailed, message) }
+
+        var lotsByIssuer: [String: Int64] = [:]  // by issuer account
+        var memberTotal: Int64 = 0
+        var lotIDs = Set<Int64>()
+        for (number, account) in state.members {
+            if !account.debts.isEmpty && !account.lots.isEmpty {
+                throw fail("member \(number) holds lots while owing a debt")
+            }
+            for (index, lot) in account.lots.enumerated() {
+                guard lot.points > 0 else { throw fail("member \(number) has an empty or negative lot \(lot.id)") }
+                guard lot.member == number else { throw fail("lot \(lot.id) is filed under the wrong member") }
+                if index > 0 && !Lot.consumedBefore(account.lots[index - 1], lot) {
+                    throw fail("member \(number)'s lots are out of consumption order at lot \(lot.id)")
+                }
+            }
+            for lot in account.lots + account.debts {
+                guard lotIDs.insert(lot.id).inserted else { throw fail("lot \(lot.id) is held twice") }
+                lotsByIssuer[Account.issuer(lot.issuer), default: 0] += lot.points
+            }
+            for debt in account.debts where debt.points >= 0 {
+                throw fail("member \(number) has a debt lot \(debt.id) that is not negative")
+            }
+            memberTotal += account.balance
+        }
+
+        var totals: [String: Int64] = [Account.points: memberTotal]
+        var issuerTotal: Int64 = 0
+        for (key, balance) in state.accounts {
+            totals[key.unit, default: 0] += balance
+            if key.unit == Account.points, key.account.hasPrefix("issuer:") {
+                issuerTotal += balance
+                let held = lotsByIssuer[key.account] ?? 0
+                guard held == -balance else {
+                    throw fail("\(key.account): open lots hold \(held) points but its liability is \(-balance)")
+                }
+            }
+        }
+        for (issuer, held) in lotsByIssuer where held != 0 {
+            guard state.accounts[AccountKey(issuer, Account.points)] != nil else {
+                throw fail("\(issuer): open lots hold \(held) points but it has no liability account")
+            }
+        }
+        guard memberTotal == -issuerTotal else {
+            throw fail("member balances total \(memberTotal) but issuers' liability totals \(-issuerTotal)")
+        }
+        for (unit, total) in totals.sorted(by: { $0.key < $1.key }) where total != 0 {
+            throw fail("the books do not balance in \(unit): they sum to \(total)")
+        }
+    }
+}

@@ -1,0 +1,96 @@
+/// Points a member holds from one issuer, earned at one time and expiring at another.
+///
+/// Lots are the provenance that makes clearing possible: when a member redeems at partner R,
+/// the lots consumed say which issuers owe R. A lot with negative points is a *debt*: what a
+/// reversal took back beyond what the member still held, repaid first by later earnings.
+public struct Lot: Hashable, Sendable {
+    public let id: Int64
+    public var member: MemberNumber
+    public let issuer: PartnerID
+    public var points: Int64
+    public let earnedAt: Timestamp
+    public let expiresAt: Timestamp
+    /// A tier bonus lot: funded by `issuer` like any other, but not qualifying for tiers.
+    public let isBonus: Bool
+
+    public init(
+        id: Int64,
+        member: MemberNumber,
+        issuer: PartnerID,
+        points: Int64,
+        earnedAt: Timestamp,
+        expiresAt: Timestamp,
+        isBonus: Bool
+    ) {
+        self.id = id
+        self.member = member
+        self.issuer = issuer
+        self.points = points
+        self.earnedAt = earnedAt
+        self.expiresAt = expiresAt
+        self.isBonus = isBonus
+    }
+
+    public var isDebt: Bool { points < 0 }
+
+    /// Debts never expire.
+    public static let never = Timestamp(seconds: 253_402_300_799)  // 9999-12-31T23:59:59Z
+
+    /// The order lots are consumed in: soonest-expiring first, then oldest.
+    static func consumedBefore(_ a: Lot, _ b: Lot) -> Bool {
+        a.expiresAt != b.expiresAt ? a.expiresAt < b.expiresAt : a.id < b.id
+    }
+}
+
+/// A member's account: their lots (positive, in consumption order) and debts.
+public struct MemberAccount: Hashable, Sendable {
+    public let number: MemberNumber
+    public let enrolledAt: Timestamp
+    public let enrolledBy: PartnerID?
+    public var isClosed: Bool
+    /// Positive lots, soonest-expiring first.
+    public internal(set) var lots: [Lot]
+    /// Negative lots, oldest first. While a member has a debt they hold no positive lot.
+    public internal(set) var debts: [Lot]
+
+    public init(number: MemberNumber, enrolledAt: Timestamp, enrolledBy: PartnerID?, isClosed: Bool = false) {
+        self.number = number
+        self.enrolledAt = enrolledAt
+        self.enrolledBy = enrolledBy
+        self.isClosed = isClosed
+        self.lots = []
+        self.debts = []
+    }
+
+    /// The member's balance: points held less points owed.
+    public var balance: Int64 {
+        var sum: Int64 = 0
+        for lot in lots { sum &+= lot.points }
+        for debt in debts { sum &+= debt.points }
+        return sum
+    }
+
+    /// Points that can still be spent at `time`: lots not yet past their expiry.
+    public func available(at time: Timestamp) -> Int64 {
+        var sum: Int64 = 0
+        for lot in lots where lot.expiresAt > time { sum &+= lot.points }
+        return sum
+    }
+
+    /// Adds a lot in consumption order, or as a debt.
+    mutating func insert(_ lot: Lot) {
+        if lot.isDebt {
+            debts.append(lot)
+            return
+        }
+        var index = lots.endIndex
+        while index > lots.startIndex && Lot.consumedBefore(lot, lots[index - 1]) { index -= 1 }
+        lots.insert(lot, at: index)
+    }
+
+    /// Replaces the loaded lots; sorts them into consumption order.
+    public mutating func restore(lots all: [Lot]) {
+        lots = all.filter { !$0.isDebt }.sorted(by: Lot.consumedBefore)
+        debts = all.filter(\.isDebt).sorted { $0.id < $1.id }
+    }
+}

@@ -1,0 +1,86 @@
+/// A status tier: members whose qualifying points over the trailing window reach
+/// `qualifyingPoints` hold it, and earn `bonusPercent` more on every earn.
+public struct Tier: Sendable, Hashable {
+    public let name: String
+    public let qualifyingPoints: Int64
+    public let bonusPercent: Int64
+}
+
+/// What happens at a tier review to a member whose qualifying points fell.
+public enum DowngradePolicy: String, Sendable {
+    /// At most one tier down per review.
+    case oneTier = "one-tier"
+    /// Straight to the tier the qualifying points support.
+    case toQualified = "to-qualified"
+}
+
+/// Limits on member-to-member transfers, as real programmes publish them.
+public struct TransferLimits: Sendable, Hashable {
+    public let minimum: Int64
+    public let step: Int64
+    public let maximumPerTransfer: Int64
+    public let sentPerYear: Int64?
+    public let receivedPerYear: Int64?
+    public let transfersPerDay: Int64?
+    public let transfersPerMonth: Int64?
+    public let transfersPerYear: Int64?
+    public let feePoints: Int64
+}
+
+/// Clearing settings of the network.
+public struct ClearingSettings: Sendable, Hashable {
+    /// Fee on what a partner receives in a cycle, in basis points (1/100 of a percent).
+    public let feeBasisPoints: Int64
+    /// How far in the past a settlement file's created-at may be.
+    public let acceptedPastSeconds: Int64
+    /// How far in the future a settlement file's created-at may be (clock skew).
+    public let acceptedFutureSeconds: Int64
+}
+
+/// The whole coalition: its partners and the rules that hold for all of them.
+public struct Network: Sendable {
+    public let name: String
+    /// How long an earned point lives, in days.
+    public let pointsLifetimeDays: Int64
+    /// The network's time zone as a fixed offset from UTC in minutes: transfer limits per
+    /// day, month and year count in it.
+    public let utcOffsetMinutes: Int64
+    public let tiers: [Tier]
+    public let tierWindowDays: Int64
+    public let downgradePolicy: DowngradePolicy
+    public let transferLimits: TransferLimits
+    public let clearing: ClearingSettings
+    public let partners: [PartnerID: Partner]
+
+    public init(
+        name: String,
+        pointsLifetimeDays: Int64,
+        utcOffsetMinutes: Int64,
+        tiers: [Tier],
+        tierWindowDays: Int64,
+        downgradePolicy: DowngradePolicy,
+        transferLimits: TransferLimits,
+        clearing: ClearingSettings,
+        partners: [Partner]
+    ) {
+        self.name = name
+        self.pointsLifetimeDays = pointsLifetimeDays
+        self.utcOffsetMinutes = utcOffsetMinutes
+        self.tiers = tiers.sorted { $0.qualifyingPoints < $1.qualifyingPoints }
+        self.tierWindowDays = tierWindowDays
+        self.downgradePolicy = downgradePolicy
+        self.transferLimits = transferLimits
+        self.clearing = clearing
+        self.partners = Dictionary(uniqueKeysWithValues: partners.map { ($0.id, $0) })
+    }
+
+    /// The partner `id`, or `UNKNOWN_PARTNER`.
+    public func partner(_ id: PartnerID) throws -> Partner {
+        guard let partner = partners[id] else {
+            throw CoalitionError(.unknownPartner, "no partner '\(id)' in the network")
+        }
+        return partner
+    }
+
+    public var sortedPartners: [Partner] { partners.values.sorted { $0.id < $1.id } }
+}

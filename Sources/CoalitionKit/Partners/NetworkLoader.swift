@@ -1,0 +1,170 @@
+import Foundation
+
+/// Loads a network from a directory: `network.json` for the network's rules and one
+/// `<partner>.json` per partner. Every fault names its file and field.
+public enum NetworkLoader {
+    public static let networkFile = "network.json"
+
+    public static func load(directory: String) throws -> Network {
+        let fileManager = FileManager.default
+        guard let names = try? fileManager.contentsOfDirectory(atPath: directory) else {
+            throw CoalitionError(.badConfig, "cannot read the partners directory", at: Place(file: directory))
+        }
+        let networkPath = (directory as NSString).appendingPathComponent(networkFile)
+        let network = try ConfigReader(file: networkPath, data: try read(networkPath))
+        var partners: [Partner] = []
+        for name in names.sorted() where name.hasSuffix(".json") && name != networkFile {
+            let path = (directory as NSString).appendingPathComponent(name)
+            let partner = try parsePartner(ConfigReader(file: path, data: try read(path)))
+            if partners.contains(where: { $0.id == partner.id }) {
+                throw CoalitionError(.badConfig, "partner \(partner.id) is defined twice", at: Place(file: path))
+            }
+            partners.append(partner)
+        }
+        guard !partners.isEmpty else {
+            throw CoalitionError(.badConfig, "no partner files (*.json) found", at: Place(file: directory))
+        }
+        return try parseNetwork(network, partners: partners)
+    }
+
+    static func read(_ path: String) throws -> Data {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CoalitionError(.badConfig, "cannot read the file", at: Place(file: path))
+        }
+        return data
+    }
+
+    static func parseNetwork(_ r: ConfigReader, partners: [Partner]) throws -> Network {
+        try r.allowOnly([
+            "name", "pointsLifetimeDays", "utcOffsetMinutes", "tiers", "tierWindowDays", "downgradePolicy",
+            "transferLimits", "clearing",
+        ])
+        var tiers: [Tier] = []
+        for t in try r.objects("tiers") {
+            try t.allowOnly(["name", "qualifyingPoints", "bonusPercent"])
+            let tier = Tier(
+                name: try t.string("name"),
+                qualifyingPoints: try t.integer("qualifyingPoints", in: 0...1_000_000_000_000),
+                bonusPercent: try t.integer("bonusPercent", in: 0...1000)
+            )
+            if tiers.contains(where: { $0.name == tier.name || $0.qualifyingPoints == tier.qualifyingPoints }) {
+                throw t.fail("name", "two tiers share a name or a threshold")
+            }
+            tiers.append(tier)
+        }
+        guard tiers.contains(where: { $0.qualifyingPoints == 0 }) else {
+            throw r.fail("tiers", "one tier must have qualifyingPoints 0: every member is in some tier")
+        }
+        let policyText = try r.string("downgradePolicy")
+        guard let policy = DowngradePolicy(rawValue: policyText) else {
+            throw r.fail("downgradePolicy", "'\(policyText)' is not one of: one-tier, to-qualified")
+        }
+        let l = try r.object("transferLimits")
+        try l.allowOnly([
+            "minimum", "step", "maximumPerTransfer", "sentPerYear", "receivedPerYear", "transfersPerDay",
+            "transfersPerMonth", "transfersPerYear", "feePoints",
+        ])
+        let limits = TransferLimits(
+            minimum: try l.integer("minimum", in: 1...1_000_000_000),
+            step: try l.integer("step", in: 1...1_000_000_000),
+            maximumPerTransfer: try l.integer("maximumPerTransfer", in: 1...1_000_000_000_000),
+            sentPerYear: try l.optionalInteger("sentPerYear"),
+            receivedPerYear: try l.optionalInteger("receivedPerYear"),
+            transfersPerDay: try l.optionalInteger("transfersPerDay"),
+            transfersPerMonth: try l.optionalInteger("transfersPerMonth"),
+            transfersPerYear: try l.optionalInteger("transfersPerYear"),
+            feePoints: try l.optionalInteger("feePoints", in: 0...1_000_000_000) ?? 0
+        )
+        guard limits.minimum <= limits.maximumPerTransfer else {
+            throw l.fail("minimum", "is above maximumPerTransfer")
+        }
+        let c = try r.object("clearing")
+        try c.allowOnly(["feeBasisPoints", "acceptedPastDays", "acceptedFutureMinutes"])
+        let clearing = ClearingSettings(
+            feeBasisPoints: try c.integer("feeBasisPoints", in: 0...10_000),
+            acceptedPastSeconds: try c.integer("acceptedPastDays", in: 0...3650) * 86_400,
+            acceptedFutureSeconds: try c.integer("acceptedFutureMinutes", in: 0...1440) * 60
+        )
+        return Network(
+            name: try r.string("name"),
+            pointsLifetimeDays: try r.integer("pointsLifetimeDays", in: 1...36_500),
+            utcOffsetMinutes: try r.integer("utcOffsetMinutes", in: -14 * 60...14 * 60),
+            tiers: tiers,
+            tierWindowDays: try r.integer("tierWindowDays", in: 1...3660),
+            downgradePolicy: policy,
+            transferLimits: limits,
+            clearing: clearing,
+            partners: partners
+        )
+    }
+
+    static func parsePartner(_ r: ConfigReader) throws -> Partner {
+        try r.allowOnly([
+            "id", "name", "kind", "unit", "earnRates", "settlementCurrency", "redemptionValues", "keys",
+        ])
+        let id: PartnerID
+        do { id = try PartnerID(try r.string("id")) } catch let error as CoalitionError {
+            throw r.fail("id", error.message, code: .badConfig)
+        }
+        let kindText = try r.string("kind")
+        guard let kind = PartnerKind(rawValue: kindText) else {
+            let known = PartnerKind.allCases.map(\.rawValue).joined(separator: ", ")
+            throw r.fail("kind", "'\(kindText)' is not one of: \(known)")
+        }
+        let u = try r.object("unit")
+        try u.allowOnly(["code", "name"])
+        let unitCode = try u.string("code")
+        guard (2...8).contains(unitCode.count), unitCode.utf8.allSatisfy({ (65...90).contains($0) }) else {
+            throw u.fail("code", "'\(unitCode)' is not a unit code (2 to 8 of A-Z)")
+        }
+        let currencyText = try r.string("settlementCurrency")
+        let currency: Currency
+        do { currency = try Currency(code: currencyText) } catch let error as CoalitionError {
+            throw r.fail("settlementCurrency", error.message, code: .unknownCurrency)
+        }
+        let earnRates = try schedule(r, "earnRates", valueKey: "pointsPerUnit")
+        let values = try schedule(r, "redemptionValues", valueKey: "valuePerPoint")
+        var keys: [KeyInfo] = []
+        for k in try r.objects("keys") {
+            try k.allowOnly(["id", "validFrom", "validUntil", "file", "demo"])
+            let key = KeyInfo(
+                id: try k.string("id"),
+                validFrom: try k.time("validFrom"),
+                validUntil: k.has("validUntil") ? try k.time("validUntil") : nil,
+                file: try k.string("file"),
+                isDemo: try k.bool("demo", default: false)
+            )
+            guard RecordKey.isValidID(key.id), key.id.count <= 32 else {
+                throw k.fail("id", "'\(key.id)' is not a key id (1 to 32 printable ASCII, no space or '|')")
+            }
+            if let until = key.validUntil, until <= key.validFrom {
+                throw k.fail("validUntil", "must be after validFrom")
+            }
+            if keys.contains(where: { $0.id == key.id }) { throw k.fail("id", "key id \(key.id) is used twice") }
+            keys.append(key)
+        }
+        return Partner(
+            id: id,
+            name: try r.string("name"),
+            kind: kind,
+            unit: PartnerUnit(code: unitCode, name: try u.string("name")),
+            earnRates: earnRates,
+            settlementCurrency: currency,
+            redemptionValues: values,
+            keys: keys
+        )
+    }
+
+    static func schedule(_ r: ConfigReader, _ key: String, valueKey: String) throws -> EffectiveSchedule<Rate> {
+        var entries: [EffectiveSchedule<Rate>.Entry] = []
+        for e in try r.objects(key) {
+            try e.allowOnly(["from", valueKey])
+            let entry = EffectiveSchedule<Rate>.Entry(from: try e.time("from"), value: try e.rate(valueKey))
+            if entries.contains(where: { $0.from == entry.from }) {
+                throw e.fail("from", "two entries take effect at \(entry.from)")
+            }
+            entries.append(entry)
+        }
+        return EffectiveSchedule(entries)
+    }
+}

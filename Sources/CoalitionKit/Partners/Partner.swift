@@ -1,0 +1,92 @@
+/// A value that changes on known dates: each entry applies from its `from` instant until the
+/// next entry's. A record converts at the entry in force at its `occurred` time.
+public struct EffectiveSchedule<Value: Sendable & Hashable>: Sendable, Hashable {
+    public struct Entry: Sendable, Hashable {
+        public let from: Timestamp
+        public let value: Value
+    }
+
+    /// Entries in increasing `from` order, no two on the same instant.
+    public let entries: [Entry]
+
+    public init(_ entries: [Entry]) { self.entries = entries.sorted { $0.from < $1.from } }
+
+    /// The value in force at `time`, or nil before the first entry.
+    public func value(at time: Timestamp) -> Value? {
+        var low = 0
+        var high = entries.count
+        while low < high {
+            let middle = (low + high) / 2
+            if entries[middle].from <= time { low = middle + 1 } else { high = middle }
+        }
+        return low == 0 ? nil : entries[low - 1].value
+    }
+}
+
+/// What kind of business a partner is. Free text is refused so reports can group by it.
+public enum PartnerKind: String, Sendable, CaseIterable {
+    case airline
+    case hotel
+    case carRental = "car-rental"
+    case retail
+    case dining
+    case bank
+    case travel
+}
+
+/// The unit a partner reports amounts in: its own points or miles, or money spent in minor
+/// units (cents) of a currency.
+public struct PartnerUnit: Sendable, Hashable {
+    /// Short code used in ledger accounts: `MILE`, `HPT`, `USD`.
+    public let code: String
+    /// What people call it: "miles", "hotel points", "US dollar cents spent".
+    public let name: String
+}
+
+/// One signing key of a partner's key ring: its id and when it may sign. The secret itself
+/// lives in a key file in the data directory, never here.
+public struct KeyInfo: Sendable, Hashable {
+    public let id: String
+    public let validFrom: Timestamp
+    /// The first instant the key may no longer sign; nil for no end yet.
+    public let validUntil: Timestamp?
+    /// The key file, relative to the partners directory (for demo keys) or the data directory.
+    public let file: String
+    /// A demo key is published in the repository and must never guard real value.
+    public let isDemo: Bool
+
+    public func isValid(at time: Timestamp) -> Bool {
+        time >= validFrom && (validUntil.map { time < $0 } ?? true)
+    }
+}
+
+/// A partner brand of the coalition.
+public struct Partner: Sendable, Hashable {
+    public let id: PartnerID
+    public let name: String
+    public let kind: PartnerKind
+    public let unit: PartnerUnit
+    /// Coalition points per one of the partner's units, by date.
+    public let earnRates: EffectiveSchedule<Rate>
+    public let settlementCurrency: Currency
+    /// What the partner is paid per coalition point redeemed with it, in major units of its
+    /// settlement currency, by date.
+    public let redemptionValues: EffectiveSchedule<Rate>
+    public let keys: [KeyInfo]
+
+    /// The earn rate in force at `time`, or `RATE_NOT_IN_FORCE`.
+    public func earnRate(at time: Timestamp) throws -> Rate {
+        guard let rate = earnRates.value(at: time) else {
+            throw CoalitionError(.rateNotInForce, "\(id) has no rate in force at \(time)")
+        }
+        return rate
+    }
+
+    /// Minor units of the settlement currency per point, at `time`, or `RATE_NOT_IN_FORCE`.
+    public func redemptionValue(at time: Timestamp) throws -> Rate {
+        guard let value = redemptionValues.value(at: time) else {
+            throw CoalitionError(.rateNotInForce, "\(id) has no redemption value in force at \(time)")
+        }
+        return try value.scaled(by: settlementCurrency.minorUnitsPerMajor)
+    }
+}

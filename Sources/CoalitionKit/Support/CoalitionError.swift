@@ -1,0 +1,122 @@
+/// Where a fault was found: a file and line, a field, a record id. Every part is optional;
+/// the description prints the parts that are known, most specific last.
+public struct Place: Hashable, Sendable, CustomStringConvertible {
+    public var file: String?
+    public var line: Int?
+    public var field: String?
+    public var recordID: String?
+
+    public init(file: String? = nil, line: Int? = nil, field: String? = nil, recordID: String? = nil) {
+        self.file = file
+        self.line = line
+        self.field = field
+        self.recordID = recordID
+    }
+
+    public var description: String {
+        var parts: [String] = []
+        if let file {
+            parts.append(line.map { "\(file):\($0)" } ?? file)
+        } else if let line {
+            parts.append("line \(line)")
+        }
+        if let field { parts.append("field \(field)") }
+        if let recordID { parts.append("record \(recordID)") }
+        return parts.joined(separator: ", ")
+    }
+
+    /// This place with the parts of `other` that this one does not know yet.
+    public func filling(from other: Place) -> Place {
+        Place(
+            file: file ?? other.file,
+            line: line ?? other.line,
+            field: field ?? other.field,
+            recordID: recordID ?? other.recordID
+        )
+    }
+}
+
+/// The one error type of Coalition: a stable reason code for machines, a message for people,
+/// and the place it is about. Codes are documented in `docs/reason-codes.md`.
+public struct CoalitionError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var code: ReasonCode
+    public var message: String
+    public var place: Place
+
+    public init(_ code: ReasonCode, _ message: String, at place: Place = Place()) {
+        self.code = code
+        self.message = message
+        self.place = place
+    }
+
+    public var description: String {
+        let whereText = place.description
+        return whereText.isEmpty ? "\(code): \(message)" : "\(code): \(message) (\(whereText))"
+    }
+
+    /// The same error, with the parts of `place` it did not know yet.
+    public func located(_ place: Place) -> CoalitionError {
+        var copy = self
+        copy.place = self.place.filling(from: place)
+        return copy
+    }
+}
+
+/// Runs `body`, and adds `place` to any `CoalitionError` it throws.
+@inlinable
+public func at<T>(_ place: Place, _ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let error as CoalitionError {
+        throw error.located(place)
+    }
+}
+
+/// A stable, machine-readable reason code. New codes can be added without breaking callers.
+public struct ReasonCode: Hashable, Sendable, CustomStringConvertible, ExpressibleByStringLiteral {
+    public let rawValue: String
+
+    public init(_ rawValue: String) { self.rawValue = rawValue }
+    public init(stringLiteral value: String) { self.rawValue = value }
+    public var description: String { rawValue }
+}
+
+extension ReasonCode {
+    // Amounts and units.
+    public static let overflow: ReasonCode = "AMOUNT_OVERFLOW"
+    public static let badAmount: ReasonCode = "BAD_AMOUNT"
+    public static let badRate: ReasonCode = "BAD_RATE"
+    public static let unknownCurrency: ReasonCode = "UNKNOWN_CURRENCY"
+    public static let currencyMismatch: ReasonCode = "CURRENCY_MISMATCH"
+    public static let badTime: ReasonCode = "BAD_TIME"
+
+    // Configuration.
+    public static let badConfig: ReasonCode = "BAD_CONFIG"
+    public static let unknownPartner: ReasonCode = "UNKNOWN_PARTNER"
+    public static let badKey: ReasonCode = "BAD_KEY"
+
+    // Ledger operations (record level).
+    public static let unknownMember: ReasonCode = "UNKNOWN_MEMBER"
+    public static let badMemberNumber: ReasonCode = "BAD_MEMBER_NUMBER"
+    public static let memberExists: ReasonCode = "MEMBER_EXISTS"
+    public static let memberClosed: ReasonCode = "MEMBER_CLOSED"
+    public static let insufficientPoints: ReasonCode = "INSUFFICIENT_POINTS"
+    public static let duplicateRecord: ReasonCode = "DUPLICATE_RECORD"
+    public static let unknownOriginal: ReasonCode = "UNKNOWN_ORIGINAL"
+    public static let alreadyReversed: ReasonCode = "ALREADY_REVERSED"
+    public static let reversalExceedsOriginal: ReasonCode = "REVERSAL_EXCEEDS_ORIGINAL"
+    public static let notReversible: ReasonCode = "NOT_REVERSIBLE"
+    public static let rateNotInForce: ReasonCode = "RATE_NOT_IN_FORCE"
+    public static let badRecordID: ReasonCode = "BAD_RECORD_ID"
+
+    // Store and data directory.
+    public static let storeFailure: ReasonCode = "STORE_FAILURE"
+    public static let notALedger: ReasonCode = "NOT_A_LEDGER"
+    public static let newerSchema: ReasonCode = "NEWER_SCHEMA"
+    public static let noLedger: ReasonCode = "NO_LEDGER"
+    public static let ledgerExists: ReasonCode = "LEDGER_EXISTS"
+    public static let auditFailed: ReasonCode = "AUDIT_FAILED"
+    public static let io: ReasonCode = "IO_ERROR"
+    public static let usage: ReasonCode = "USAGE"
+    public static let crypto: ReasonCode = "CRYPTO_FAILURE"
+}

@@ -1,0 +1,155 @@
+import CCoalitionSQLite
+import CoalitionKit
+
+// The one file that talks to libsqlite3. The store calls these types.
+
+/// `SQLITE_TRANSIENT`, which Swift cannot import: SQLite copies the bound bytes.
+private let transient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
+
+/// One SQLite connection. Not thread-safe: its owner serializes access.
+final class Database {
+    private let handle: OpaquePointer
+    private var cache: [String: Statement] = [:]
+    let path: String
+
+    /// Opens `path`; creates the file only when `create` is true.
+    init(path: String, create: Bool) throws {
+        var db: OpaquePointer?
+        let flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX
+        let status = sqlite3_open_v2(path, &db, flags, nil)
+        guard status == SQLITE_OK, let db else {
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            sqlite3_close_v2(db)
+            throw CoalitionError(.storeFailure, "cannot open the database: \(message)", at: Place(file: path))
+        }
+        handle = db
+        self.path = path
+        sqlite3_extended_result_codes(db, 1)
+    }
+
+    deinit {
+        cache.removeAll()
+        sqlite3_close_v2(handle)
+    }
+
+    func fail(_ what: String) -> CoalitionError {
+        CoalitionError(
+            .storeFailure,
+            "\(what): \(String(cString: sqlite3_errmsg(handle))) (SQLite \(sqlite3_extended_errcode(handle)))",
+            at: Place(file: path)
+        )
+    }
+
+    /// Runs one or more statements that return no rows.
+    func execute(_ sql: String) throws {
+        guard sqlite3_exec(handle, sql, nil, nil, nil) == SQLITE_OK else { throw fail("executing SQL") }
+    }
+
+    /// A prepared statement for `sql`, from the cache when it was prepared before.
+    func statement(_ sql: String) throws -> Statement {
+        if let cached = cache[sql] {
+            cached.reset()
+            return cached
+        }
+        var raw: OpaquePointer?
+        guard sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &raw, nil) == SQLITE_OK, let raw
+        else { throw fail("preparing SQL") }
+        let statement = Statement(raw, database: self)
+        cache[sql] = statement
+        return statement
+    }
+
+    /// The single integer a query returns, or nil when it returns no row.
+    func integer(_ sql: String) throws -> Int64? {
+        let statement = try self.statement(sql)
+        return try statement.step() ? statement.int64(0) : nil
+    }
+
+    /// Runs `body` in one `BEGIN IMMEDIATE … COMMIT`; any error rolls everything back.
+    func transaction<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN IMMEDIATE")
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            _ = sqlite3_exec(handle, "ROLLBACK", nil, nil, nil)
+            throw error
+        }
+    }
+
+    static var libraryVersion: String { String(cString: sqlite3_libversion()) }
+}
+
+/// A prepared statement. Bind with 1-based indexes, read columns with 0-based ones.
+final class Statement {
+    private let handle: OpaquePointer
+    private unowned let database: Database
+
+    init(_ handle: OpaquePointer, database: Database) {
+        self.handle = handle
+        self.database = database
+    }
+
+    deinit { sqlite3_finalize(handle) }
+
+    func reset() {
+        sqlite3_reset(handle)
+        sqlite3_clear_bindings(handle)
+    }
+
+    func bind(_ index: Int32, _ value: Int64) { sqlite3_bind_int64(handle, index, value) }
+    func bind(_ index: Int32, _ value: Int64?) {
+        if let value { sqlite3_bind_int64(handle, index, value) } else { sqlite3_bind_null(handle, index) }
+    }
+    func bind(_ index: Int32, _ value: String?) {
+        if let value {
+            sqlite3_bind_text(handle, index, value, -1, transient)
+        } else {
+            sqlite3_bind_null(handle, index)
+        }
+    }
+    func bind(_ index: Int32, _ value: [UInt8]) {
+        _ = value.withUnsafeBytes { sqlite3_bind_blob(handle, index, $0.baseAddress, Int32($0.count), transient) }
+    }
+
+    /// Steps once: true while it returns a row, false when done.
+    func step() throws -> Bool {
+        switch sqlite3_step(handle) {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        default: throw database.fail("running SQL")
+        }
+    }
+
+    /// Runs a statement that returns no row, then resets it.
+    func run() throws {
+        defer { sqlite3_reset(handle) }
+        _ = try step()
+    }
+
+    func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
+    func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
+    func optionalInt64(_ column: Int32) -> Int64? { isNull(column) ? nil : int64(column) }
+    func string(_ column: Int32) -> String {
+        guard let text = sqlite3_column_text(handle, column) else { return "" }
+        return String(cString: text)
+    }
+    func optionalString(_ column: Int32) -> String? { isNull(column) ? nil : string(column) }
+    /// Every column of the current row as SQL-ish text, `|`-separated.
+    func rowText() -> String {
+        (0..<sqlite3_column_count(handle)).map { column in
+            switch sqlite3_column_type(handle, column) {
+            case SQLITE_NULL: return "NULL"
+            case SQLITE_BLOB: return "x'" + Hex.encode(bytes(column)) + "'"
+            default: return string(column)
+            }
+        }.joined(separator: "|")
+    }
+
+    func bytes(_ column: Int32) -> [UInt8] {
+        let count = Int(sqlite3_column_bytes(handle, column))
+        guard count > 0, let base = sqlite3_column_blob(handle, column) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: base, count: count))
+    }
+}

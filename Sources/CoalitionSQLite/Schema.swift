@@ -1,0 +1,86 @@
+/// The ledger's schema, as numbered migrations. `PRAGMA user_version` is the number of
+/// migrations applied; a new version appends a migration and never edits an old one.
+enum Schema {
+    static let migrations: [String] = [
+        // 1: the clearing ledger.
+        """
+        CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE TABLE batches (
+            id INTEGER PRIMARY KEY,
+            partner TEXT,
+            sequence INTEGER,
+            source TEXT NOT NULL,
+            received_at INTEGER NOT NULL,
+            postings INTEGER NOT NULL
+        );
+        CREATE TABLE attachments (
+            batch INTEGER NOT NULL REFERENCES batches (id),
+            name TEXT NOT NULL,
+            bytes BLOB NOT NULL,
+            PRIMARY KEY (batch, name)
+        ) WITHOUT ROWID;
+        CREATE TABLE members (
+            number INTEGER PRIMARY KEY,
+            enrolled_at INTEGER NOT NULL,
+            enrolled_by TEXT,
+            closed INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE postings (
+            seq INTEGER PRIMARY KEY,
+            batch INTEGER NOT NULL,
+            kind INTEGER NOT NULL,
+            partner TEXT,
+            record_id TEXT,
+            member INTEGER,
+            occurred INTEGER NOT NULL,
+            units INTEGER NOT NULL,
+            points INTEGER NOT NULL,
+            legs TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            hash BLOB NOT NULL,
+            reversed_units INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE UNIQUE INDEX postings_by_record ON postings (partner, record_id) WHERE record_id IS NOT NULL;
+        CREATE TABLE lots (
+            id INTEGER PRIMARY KEY,
+            member INTEGER NOT NULL,
+            issuer TEXT NOT NULL,
+            points INTEGER NOT NULL,
+            earned_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            bonus INTEGER NOT NULL
+        );
+        CREATE TABLE accounts (
+            account TEXT NOT NULL,
+            unit TEXT NOT NULL,
+            balance INTEGER NOT NULL,
+            PRIMARY KEY (account, unit)
+        ) WITHOUT ROWID;
+        CREATE TABLE obligations (
+            id INTEGER PRIMARY KEY,
+            posting INTEGER NOT NULL,
+            debtor TEXT NOT NULL,
+            creditor TEXT NOT NULL,
+            currency TEXT NOT NULL,
+            amount INTEGER NOT NULL,
+            points INTEGER NOT NULL,
+            occurred INTEGER NOT NULL,
+            source_partner TEXT NOT NULL,
+            source_record TEXT NOT NULL,
+            member INTEGER NOT NULL,
+            cycle INTEGER
+        );
+        """
+    ]
+
+    /// Applies the migrations `database` has not had yet, each in its own transaction.
+    static func migrate(_ database: Database) throws {
+        let current = try database.integer("PRAGMA user_version") ?? 0
+        for (index, sql) in migrations.enumerated() where Int64(index) >= current {
+            try database.transaction {
+                try database.execute(sql)
+                try database.execute("PRAGMA user_version = \(index + 1)")
+            }
+        }
+    }
+}
