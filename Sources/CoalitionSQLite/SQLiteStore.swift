@@ -123,19 +123,48 @@ public final class SQLiteStore: LedgerStore {
 
     // MARK: Writing
 
-    public func commit(_ write: LedgerWrite) throws {
-        try database.transaction {
-            let batch = try database.statement(
-                "INSERT INTO batches (id, partner, sequence, source, received_at, postings) VALUES (?, ?, ?, ?, ?, ?)"
-            )
-            batch.bind(1, write.batchID)
-            batch.bind(2, write.info.partner?.rawValue)
-            batch.bind(3, write.info.sequence)
-            batch.bind(4, write.info.source)
-            batch.bind(5, write.info.receivedAt.seconds)
-            batch.bind(6, Int64(write.postings.count))
-            try batch.run()
+    public func begin() throws {
+        try database.execute("BEGIN IMMEDIATE")
+    }
 
+    public func rollback() {
+        try? database.execute("ROLLBACK")
+    }
+
+    public func finish(_ summary: BatchSummary) throws {
+        do {
+            let batch = try database.statement(
+                """
+                INSERT INTO batches (id, partner, sequence, source, received_at, records, accepted, rejected,
+                    first_seq, last_seq, file_signature, file_created_at, ack_key_id, ack_created_at, ack_signature)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """
+            )
+            batch.bind(1, summary.id)
+            batch.bind(2, summary.info.partner?.rawValue)
+            batch.bind(3, summary.info.sequence)
+            batch.bind(4, summary.info.source)
+            batch.bind(5, summary.info.receivedAt.seconds)
+            batch.bind(6, Int64(summary.records))
+            batch.bind(7, Int64(summary.accepted))
+            batch.bind(8, Int64(summary.rejected))
+            batch.bind(9, summary.firstSeq)
+            batch.bind(10, summary.lastSeq)
+            batch.bind(11, summary.fileSignature)
+            batch.bind(12, summary.fileCreatedAt?.seconds)
+            batch.bind(13, summary.ackKeyID)
+            batch.bind(14, summary.ackCreatedAt?.seconds)
+            batch.bind(15, summary.ackSignature)
+            try batch.run()
+            try database.execute("COMMIT")
+        } catch {
+            rollback()
+            throw error
+        }
+    }
+
+    public func write(_ write: LedgerWrite) throws {
+        do {
             let members = try database.statement(
                 "INSERT OR REPLACE INTO members (number, enrolled_at, enrolled_by, closed) VALUES (?, ?, ?, ?)"
             )
@@ -241,14 +270,16 @@ public final class SQLiteStore: LedgerStore {
                 try obligation.run()
             }
 
-            let attachment = try database.statement(
-                "INSERT INTO attachments (batch, name, bytes) VALUES (?, ?, ?)"
+            let rejection = try database.statement(
+                "INSERT INTO rejections (batch, line, record_id, code, message) VALUES (?, ?, ?, ?, ?)"
             )
-            for (name, bytes) in write.attachments {
-                attachment.bind(1, write.batchID)
-                attachment.bind(2, name)
-                attachment.bind(3, bytes)
-                try attachment.run()
+            for r in write.rejections {
+                rejection.bind(1, write.batchID)
+                rejection.bind(2, Int64(r.line))
+                rejection.bind(3, r.recordID)
+                rejection.bind(4, r.code.rawValue)
+                rejection.bind(5, r.message)
+                try rejection.run()
             }
         }
     }
@@ -288,9 +319,66 @@ public final class SQLiteStore: LedgerStore {
         return try s.step() ? try readPosting(s) : nil
     }
 
-    public func forEachPosting(_ body: (Posting) throws -> Void) throws {
-        let s = try database.statement("SELECT \(SQLiteStore.postingColumns) FROM postings ORDER BY seq")
+    public func forEachPosting(in range: ClosedRange<Int64>, _ body: (Posting) throws -> Void) throws {
+        let s = try database.statement(
+            "SELECT \(SQLiteStore.postingColumns) FROM postings WHERE seq BETWEEN ? AND ? ORDER BY seq"
+        )
+        s.bind(1, range.lowerBound)
+        s.bind(2, range.upperBound)
         while try s.step() { try body(try readPosting(s)) }
+    }
+
+    public func batch(partner: PartnerID, sequence: Int64) throws -> BatchSummary? {
+        let s = try database.statement(
+            """
+            SELECT id, source, received_at, records, accepted, rejected, first_seq, last_seq, file_signature,
+                file_created_at, ack_key_id, ack_created_at, ack_signature
+            FROM batches WHERE partner = ? AND sequence = ?
+            """
+        )
+        s.bind(1, partner.rawValue)
+        s.bind(2, sequence)
+        guard try s.step() else { return nil }
+        var summary = BatchSummary(
+            id: s.int64(0),
+            info: BatchInfo(
+                partner: partner,
+                sequence: sequence,
+                source: s.string(1),
+                receivedAt: Timestamp(seconds: s.int64(2))
+            )
+        )
+        summary.records = Int(s.int64(3))
+        summary.accepted = Int(s.int64(4))
+        summary.rejected = Int(s.int64(5))
+        summary.firstSeq = s.optionalInt64(6)
+        summary.lastSeq = s.optionalInt64(7)
+        summary.fileSignature = s.optionalString(8)
+        summary.fileCreatedAt = s.optionalInt64(9).map { Timestamp(seconds: $0) }
+        summary.ackKeyID = s.optionalString(10)
+        summary.ackCreatedAt = s.optionalInt64(11).map { Timestamp(seconds: $0) }
+        summary.ackSignature = s.optionalString(12)
+        return summary
+    }
+
+    public func lastSequence(partner: PartnerID) throws -> Int64 {
+        let s = try database.statement("SELECT coalesce(max(sequence), 0) FROM batches WHERE partner = ?")
+        s.bind(1, partner.rawValue)
+        return try s.step() ? s.int64(0) : 0
+    }
+
+    public func rejections(batch: Int64) throws -> [Rejection] {
+        let s = try database.statement(
+            "SELECT line, record_id, code, message FROM rejections WHERE batch = ? ORDER BY line, rowid"
+        )
+        s.bind(1, batch)
+        var out: [Rejection] = []
+        while try s.step() {
+            out.append(
+                Rejection(line: Int(s.int64(0)), recordID: s.string(1), code: ReasonCode(s.string(2)), message: s.string(3))
+            )
+        }
+        return out
     }
 
     public func obligations(openOnly: Bool) throws -> [Obligation] {
@@ -332,14 +420,6 @@ public final class SQLiteStore: LedgerStore {
             )
         }
         return out
-    }
-
-    /// The bytes attached to batch `batch` under `name`.
-    public func attachment(batch: Int64, name: String) throws -> [UInt8]? {
-        let s = try database.statement("SELECT bytes FROM attachments WHERE batch = ? AND name = ?")
-        s.bind(1, batch)
-        s.bind(2, name)
-        return try s.step() ? s.bytes(0) : nil
     }
 
     /// Runs raw SQL against the ledger file: for tests that tamper with it on purpose.

@@ -11,14 +11,26 @@ enum Schema {
             sequence INTEGER,
             source TEXT NOT NULL,
             received_at INTEGER NOT NULL,
-            postings INTEGER NOT NULL
+            records INTEGER NOT NULL,
+            accepted INTEGER NOT NULL,
+            rejected INTEGER NOT NULL,
+            first_seq INTEGER,
+            last_seq INTEGER,
+            file_signature TEXT,
+            file_created_at INTEGER,
+            ack_key_id TEXT,
+            ack_created_at INTEGER,
+            ack_signature TEXT
         );
-        CREATE TABLE attachments (
-            batch INTEGER NOT NULL REFERENCES batches (id),
-            name TEXT NOT NULL,
-            bytes BLOB NOT NULL,
-            PRIMARY KEY (batch, name)
-        ) WITHOUT ROWID;
+        CREATE UNIQUE INDEX batches_by_partner ON batches (partner, sequence) WHERE sequence IS NOT NULL;
+        CREATE TABLE rejections (
+            batch INTEGER NOT NULL,
+            line INTEGER NOT NULL,
+            record_id TEXT NOT NULL,
+            code TEXT NOT NULL,
+            message TEXT NOT NULL
+        );
+        CREATE INDEX rejections_by_batch ON rejections (batch, line);
         CREATE TABLE members (
             number INTEGER PRIMARY KEY,
             enrolled_at INTEGER NOT NULL,

@@ -14,10 +14,10 @@ final class BatchBuilder {
     private var newRecords: [RecordKey: RecordEntry] = [:]
     private var pendingPostings: [Int64: Posting] = [:]
 
-    init(ledger: Ledger, info: BatchInfo) {
+    init(ledger: Ledger, batchID: Int64) {
         self.ledger = ledger
         let state = ledger.state
-        write = LedgerWrite(batchID: state.lastBatch + 1, info: info)
+        write = LedgerWrite(batchID: batchID)
         lastSeq = state.lastSeq
         lastHash = state.lastHash
         lastLotID = state.lastLotID
@@ -498,7 +498,6 @@ final class BatchBuilder {
         for (key, entry) in newRecords { state.records[key] = entry }
         state.lastSeq = lastSeq
         state.lastHash = lastHash
-        state.lastBatch = write.batchID
         state.lastLotID = lastLotID
         state.lastObligationID = lastObligationID
     }

@@ -1,8 +1,8 @@
 /// The clearing ledger: a single writer that holds the hot state in memory, validates and
-/// applies a batch of records, and hands the store one atomic write per batch.
+/// applies batches of records, and hands the store one atomic transaction per batch.
 ///
 /// Not thread-safe by design (as TigerBeetle's state machine): one owner drives it. A batch
-/// that fails to commit leaves both the store and the memory exactly as they were.
+/// that fails leaves both the store and the memory exactly as they were.
 public final class Ledger {
     public let network: Network
     public let store: any LedgerStore
@@ -21,34 +21,101 @@ public final class Ledger {
     public func balance(of key: AccountKey) -> Int64 { state.accounts[key] ?? 0 }
 
     /// Applies `records` as one batch. Record faults reject only that record; everything
-    /// accepted is committed in one transaction together with `attachments`. If the commit
-    /// fails nothing changes, in the store or here, and the error is thrown.
+    /// accepted is committed in one transaction. If that fails nothing changes and the error
+    /// is thrown.
     @discardableResult
-    public func apply(
-        _ records: [LedgerRecord],
-        info: BatchInfo,
-        attachments: ([RecordOutcome]) throws -> [String: [UInt8]] = { _ in [:] }
-    ) throws -> [RecordOutcome] {
-        let builder = BatchBuilder(ledger: self, info: info)
-        var outcomes: [RecordOutcome] = []
-        outcomes.reserveCapacity(records.count)
-        for record in records {
-            do {
-                outcomes.append(.accepted(points: try builder.apply(record)))
-            } catch let error as CoalitionError {
-                outcomes.append(.rejected(error.located(Place(recordID: record.key.recordID))))
-            }
+    public func apply(_ records: [LedgerRecord], info: BatchInfo) throws -> [RecordOutcome] {
+        try batch(info) { session in try session.apply(records) }
+    }
+
+    /// Runs `body` as one batch: it may apply records in as many chunks as it likes (a large
+    /// file is applied chunk by chunk, never held whole), and everything is committed in one
+    /// store transaction when `body` returns. If `body` or the commit throws, the
+    /// transaction is rolled back and the memory is restored from the store.
+    public func batch<T>(_ info: BatchInfo, _ body: (BatchSession) throws -> T) throws -> T {
+        try store.begin()
+        let session = BatchSession(ledger: self, info: info)
+        do {
+            let result = try body(session)
+            try session.flush()
+            try store.finish(session.summary)
+            state.lastBatch = session.batchID
+            return result
+        } catch {
+            store.rollback()
+            if session.hasMerged { state = try store.load() }
+            throw error
         }
-        var write = builder.write
-        write.attachments = try attachments(outcomes)
-        try store.commit(write)
-        builder.merge(into: &state)
-        return outcomes
     }
 
     /// Checks every invariant of DESIGN.md on the state in memory; the first fault found is
     /// thrown as `AUDIT_FAILED`.
     public func checkInvariants() throws {
         try Invariants.check(state)
+    }
+}
+
+/// A batch being applied: chunks of records go through the engine and into the open store
+/// transaction; the memory follows each chunk, and is reloaded if the batch fails.
+public final class BatchSession {
+    let ledger: Ledger
+    public let batchID: Int64
+    /// What will be written as the batch's row when it commits. Front ends fill in the
+    /// settlement-file parts.
+    public var summary: BatchSummary
+    private var pendingRejections: [Rejection] = []
+    private(set) var hasMerged = false
+
+    init(ledger: Ledger, info: BatchInfo) {
+        self.ledger = ledger
+        batchID = ledger.state.lastBatch + 1
+        summary = BatchSummary(id: batchID, info: info)
+    }
+
+    /// Applies one chunk of records; returns each record's outcome in order.
+    public func apply(_ records: [LedgerRecord], lines: [Int]? = nil) throws -> [RecordOutcome] {
+        let builder = BatchBuilder(ledger: ledger, batchID: batchID)
+        var outcomes: [RecordOutcome] = []
+        outcomes.reserveCapacity(records.count)
+        for (index, record) in records.enumerated() {
+            summary.records += 1
+            do {
+                let points = try builder.apply(record)
+                outcomes.append(.accepted(points: points))
+                summary.accepted += 1
+            } catch let error as CoalitionError {
+                let located = error.located(Place(recordID: record.key.recordID))
+                outcomes.append(.rejected(located))
+                summary.rejected += 1
+                pendingRejections.append(
+                    Rejection(line: lines?[index] ?? 0, recordID: record.key.recordID, code: located.code, message: located.message)
+                )
+            }
+        }
+        var write = builder.write
+        write.rejections = pendingRejections
+        pendingRejections = []
+        if summary.firstSeq == nil, let first = write.postings.first { summary.firstSeq = first.seq }
+        if let last = write.postings.last { summary.lastSeq = last.seq }
+        try ledger.store.write(write)
+        builder.merge(into: &ledger.state)
+        hasMerged = true
+        return outcomes
+    }
+
+    /// Records a record the front end rejected before it reached the engine (it did not
+    /// parse, say), so it is kept with its reason.
+    public func reject(line: Int, recordID: String, _ error: CoalitionError) {
+        summary.records += 1
+        summary.rejected += 1
+        pendingRejections.append(Rejection(line: line, recordID: recordID, code: error.code, message: error.message))
+    }
+
+    func flush() throws {
+        guard !pendingRejections.isEmpty else { return }
+        var write = LedgerWrite(batchID: batchID)
+        write.rejections = pendingRejections
+        pendingRejections = []
+        try ledger.store.write(write)
     }
 }

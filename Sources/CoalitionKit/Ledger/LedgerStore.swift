@@ -63,10 +63,50 @@ public struct AccountKey: Hashable, Sendable, Comparable {
     }
 }
 
-/// One batch's changes, handed to the store to write atomically.
+/// A record rejected in a batch, kept with its reason.
+public struct Rejection: Hashable, Sendable {
+    /// The line of the settlement file (0 where the batch was not a file).
+    public let line: Int
+    public let recordID: String
+    public let code: ReasonCode
+    public let message: String
+
+    public init(line: Int, recordID: String, code: ReasonCode, message: String) {
+        self.line = line
+        self.recordID = recordID
+        self.code = code
+        self.message = message
+    }
+}
+
+/// The row a committed batch leaves: where it came from, what became of its records, and
+/// for a settlement file what is needed to answer a replay with the same acknowledgement.
+public struct BatchSummary: Hashable, Sendable {
+    public let id: Int64
+    public var info: BatchInfo
+    public var records = 0
+    public var accepted = 0
+    public var rejected = 0
+    /// The postings the batch made: `firstSeq...lastSeq` (nil when none).
+    public var firstSeq: Int64?
+    public var lastSeq: Int64?
+    /// For a settlement file: its signature (hex), which identifies its bytes.
+    public var fileSignature: String?
+    public var fileCreatedAt: Timestamp?
+    /// For a settlement file: the acknowledgement's key, time and signature (hex).
+    public var ackKeyID: String?
+    public var ackCreatedAt: Timestamp?
+    public var ackSignature: String?
+
+    public init(id: Int64, info: BatchInfo) {
+        self.id = id
+        self.info = info
+    }
+}
+
+/// One chunk of a batch's changes, written inside the batch's open transaction.
 public struct LedgerWrite: Sendable {
     public var batchID: Int64
-    public var info: BatchInfo
     public var postings: [Posting] = []
     /// Lots created or changed (by id).
     public var lots: [Int64: Lot] = [:]
@@ -74,18 +114,15 @@ public struct LedgerWrite: Sendable {
     public var deletedLots: Set<Int64> = []
     /// Members enrolled or changed.
     public var members: [MemberNumber: MemberAccount] = [:]
-    /// New balances of the non-member accounts the batch touched.
+    /// New balances of the non-member accounts the chunk touched.
     public var accounts: [AccountKey: Int64] = [:]
-    /// Reversed units of earlier records that the batch's reversals changed, by posting seq.
+    /// Reversed units of earlier records that the chunk's reversals changed, by posting seq.
     public var reversedUnits: [Int64: Int64] = [:]
     public var obligations: [Obligation] = []
-    /// Bytes the front end wants kept with the batch (an acknowledgement), written in the
-    /// same transaction.
-    public var attachments: [String: [UInt8]] = [:]
+    public var rejections: [Rejection] = []
 
-    public init(batchID: Int64, info: BatchInfo) {
+    public init(batchID: Int64) {
         self.batchID = batchID
-        self.info = info
     }
 }
 
@@ -95,18 +132,40 @@ public protocol LedgerStore: AnyObject {
     /// Everything the engine keeps in memory.
     func load() throws -> LedgerSnapshot
 
-    /// Writes one batch in one transaction: afterwards either all of it is durable or none.
-    func commit(_ write: LedgerWrite) throws
+    /// Opens the one transaction of a batch.
+    func begin() throws
+    /// Writes one chunk of the open batch.
+    func write(_ write: LedgerWrite) throws
+    /// Writes the batch's row and commits: afterwards either all of the batch is durable or,
+    /// if this throws, none of it.
+    func finish(_ summary: BatchSummary) throws
+    /// Abandons the open batch.
+    func rollback()
 
     /// The posting with sequence number `seq`.
     func posting(seq: Int64) throws -> Posting?
 
-    /// Every posting in sequence order, for audit.
-    func forEachPosting(_ body: (Posting) throws -> Void) throws
+    /// Postings `range` in sequence order (the whole journal for audit).
+    func forEachPosting(in range: ClosedRange<Int64>, _ body: (Posting) throws -> Void) throws
 
     /// Every obligation, optionally only those not yet in a cycle.
     func obligations(openOnly: Bool) throws -> [Obligation]
 
     /// The obligations `member`'s redemptions and reversals caused.
     func obligations(causedBy member: MemberNumber) throws -> [Obligation]
+
+    /// The committed batch of `partner` with sequence number `sequence`.
+    func batch(partner: PartnerID, sequence: Int64) throws -> BatchSummary?
+
+    /// The highest batch sequence number committed for `partner` (0 for none).
+    func lastSequence(partner: PartnerID) throws -> Int64
+
+    /// The records batch `batch` rejected, in line order.
+    func rejections(batch: Int64) throws -> [Rejection]
+}
+
+extension LedgerStore {
+    public func forEachPosting(_ body: (Posting) throws -> Void) throws {
+        try forEachPosting(in: 1...Int64.max, body)
+    }
 }
