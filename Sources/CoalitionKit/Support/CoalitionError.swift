@@ -120,3 +120,31 @@ extension ReasonCode {
     public static let usage: ReasonCode = "USAGE"
     public static let crypto: ReasonCode = "CRYPTO_FAILURE"
 }
+
+extension ReasonCode {
+    // Settlement files: whole-file faults.
+    public static let emptyFile: ReasonCode = "EMPTY_FILE"
+    public static let byteOrderMark: ReasonCode = "BYTE_ORDER_MARK"
+    public static let carriageReturn: ReasonCode = "CARRIAGE_RETURN"
+    public static let invalidUTF8: ReasonCode = "INVALID_UTF8"
+    public static let lineTooLong: ReasonCode = "LINE_TOO_LONG"
+    public static let badHeader: ReasonCode = "BAD_HEADER"
+    public static let unsupportedVersion: ReasonCode = "UNSUPPORTED_VERSION"
+    public static let wrongDirection: ReasonCode = "WRONG_DIRECTION"
+    public static let unknownKey: ReasonCode = "UNKNOWN_KEY"
+    public static let keyNotValid: ReasonCode = "KEY_NOT_VALID"
+    public static let missingSignature: ReasonCode = "MISSING_SIGNATURE"
+    public static let badSignature: ReasonCode = "BAD_SIGNATURE"
+    public static let missingTrailer: ReasonCode = "MISSING_TRAILER"
+    public static let badTrailer: ReasonCode = "BAD_TRAILER"
+    public static let trailerCountMismatch: ReasonCode = "TRAILER_COUNT_MISMATCH"
+    public static let trailerTotalMismatch: ReasonCode = "TRAILER_TOTAL_MISMATCH"
+    public static let createdAtOutOfWindow: ReasonCode = "CREATED_AT_OUT_OF_WINDOW"
+    public static let batchConflict: ReasonCode = "BATCH_CONFLICT"
+    public static let sequenceBackwards: ReasonCode = "SEQUENCE_BACKWARDS"
+    public static let sequenceGap: ReasonCode = "SEQUENCE_GAP"
+
+    // Settlement files: record faults.
+    public static let malformedRecord: ReasonCode = "MALFORMED_RECORD"
+    public static let unknownRecordType: ReasonCode = "UNKNOWN_RECORD_TYPE"
+}

@@ -1,0 +1,141 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Reads a file of the settlement family in large chunks, never whole: feeds the signed
+/// region (every byte before the last line) to an HMAC in bulk, and hands each line to a
+/// caller that wants them. Memory is one chunk plus two lines, whatever the file's size.
+final class FileScanner {
+    let path: String
+    private let descriptor: Int32
+    static let chunkSize = 1 << 20
+
+    init(path: String) throws {
+        descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw CoalitionError(.io, "cannot open the file: \(String(cString: strerror(errno)))", at: Place(file: path))
+        }
+        self.path = path
+    }
+
+    deinit { close(descriptor) }
+
+    /// Up to `count` bytes from the start of the file.
+    func prefix(_ count: Int) throws -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: count)
+        var filled = 0
+        while filled < count {
+            let n = out.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress! + filled, count - filled, off_t(filled)) }
+            if n < 0 { throw readError() }
+            if n == 0 { break }
+            filled += n
+        }
+        return Array(out[0..<filled])
+    }
+
+    private func readError() -> CoalitionError {
+        CoalitionError(.io, "cannot read the file: \(String(cString: strerror(errno)))", at: Place(file: path))
+    }
+
+    struct Result {
+        /// The last line, without its LF: the signature line of a well-formed file.
+        var lastLine: [UInt8]
+        var lineCount: Int
+        var byteCount: Int64
+    }
+
+    /// Reads the whole file from its start. Every line but the last is fed to `mac`; each
+    /// line (the last too) goes to `line` with its 1-based number, when given. A line longer
+    /// than the format allows is `LINE_TOO_LONG`; a file not ending in LF is
+    /// `MISSING_SIGNATURE` (it was cut short).
+    func scan(
+        mac: HMACSHA256?,
+        line: ((UnsafeBufferPointer<UInt8>, Int) throws -> Void)? = nil
+    ) throws -> Result {
+        let maximum = SettlementFormat.maximumLineLength
+        let capacity = FileScanner.chunkSize + 2 * (maximum + 1)
+        let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: capacity)
+        defer { buffer.deallocate() }
+        let base = buffer.baseAddress!
+        var carry = 0  // bytes kept at the buffer's start: the held last line and a partial one
+        var partialStart = 0  // where, within the kept bytes, the unfinished line starts
+        var heldStart: Int?  // the last complete line, not yet fed to the MAC
+        var lineNumber = 0
+        var offset: off_t = 0
+        var byteCount: Int64 = 0
+        while true {
+            let n = read(descriptor, base + carry, FileScanner.chunkSize)
+            if n < 0 { throw readError() }
+            if n == 0 { break }
+            offset += off_t(n)
+            byteCount += Int64(n)
+            let total = carry + n
+            var start = partialStart
+            if let line {
+                while start < total, let found = memchr(base + start, Int32(SettlementFormat.newline), total - start) {
+                    let end = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+                    lineNumber += 1
+                    if end - start > maximum { throw tooLong(lineNumber) }
+                    try line(UnsafeBufferPointer(start: base + start, count: end - start), lineNumber)
+                    heldStart = start
+                    start = end + 1
+                }
+            } else {
+                // Only the last two line ends matter: find them from the back.
+                var lastEnd: Int?
+                var index = total - 1
+                while index >= start {
+                    if base[index] == SettlementFormat.newline {
+                        lastEnd = index
+                        break
+                    }
+                    index -= 1
+                }
+                if let lastEnd {
+                    var previousEnd: Int?
+                    index = lastEnd - 1
+                    while index >= start {
+                        if base[index] == SettlementFormat.newline {
+                            previousEnd = index
+                            break
+                        }
+                        index -= 1
+                    }
+                    heldStart = previousEnd.map { $0 + 1 } ?? start
+                    start = lastEnd + 1
+                }
+            }
+            // Feed everything before the held line; keep the held line and the partial one.
+            let keepFrom = heldStart ?? 0
+            if keepFrom > 0 { mac?.update(UnsafeRawBufferPointer(start: base, count: keepFrom)) }
+            let kept = total - keepFrom
+            if total - start > maximum { throw tooLong(lineNumber + 1) }
+            if keepFrom > 0 { (base).update(from: base + keepFrom, count: kept) }
+            carry = kept
+            partialStart = start - keepFrom
+            heldStart = heldStart.map { $0 - keepFrom }
+        }
+        guard partialStart == carry else {
+            throw CoalitionError(
+                .missingSignature,
+                "the file does not end with a newline: it was cut short, or its signature line is missing",
+                at: Place(file: path, line: lineNumber + 1)
+            )
+        }
+        guard let held = heldStart else {
+            throw CoalitionError(.emptyFile, "the file is empty", at: Place(file: path))
+        }
+        let last = Array(UnsafeBufferPointer(start: base + held, count: max(0, carry - held - 1)))
+        return Result(lastLine: last, lineCount: lineNumber, byteCount: byteCount)
+    }
+
+    private func tooLong(_ line: Int) -> CoalitionError {
+        CoalitionError(
+            .lineTooLong,
+            "a line is longer than \(SettlementFormat.maximumLineLength) bytes",
+            at: Place(file: path, line: line)
+        )
+    }
+}

@@ -1,0 +1,210 @@
+/// The record types of a settlement file.
+public enum RecordType: String, Sendable, CaseIterable {
+    case enroll = "ENROLL"
+    case earn = "EARN"
+    case redeem = "REDEEM"
+    case reversal = "REVERSAL"
+}
+
+/// Counts and control totals per record type, as the trailer states them and as the reader
+/// counts them.
+public struct ControlTotals: Hashable, Sendable {
+    public var records = 0
+    public var counts: [RecordType: Int] = [:]
+    /// Sums of the amount fields (units in the partner's unit) per type; an amount field
+    /// that is not 1 to 18 digits counts 0.
+    public var totals: [RecordType: Int128] = [:]
+
+    public init() {}
+
+    mutating func add(_ type: RecordType?, amount: Int64) {
+        records += 1
+        guard let type else { return }
+        counts[type, default: 0] += 1
+        totals[type, default: 0] += Int128(amount)
+    }
+
+    /// `T|records|ENROLL count|EARN count|EARN total|REDEEM count|REDEEM total|REVERSAL count|REVERSAL total`
+    public var line: String {
+        func c(_ t: RecordType) -> Int { counts[t] ?? 0 }
+        func s(_ t: RecordType) -> Int128 { totals[t] ?? 0 }
+        return "T|\(records)|\(c(.enroll))|\(c(.earn))|\(s(.earn))|\(c(.redeem))|\(s(.redeem))|"
+            + "\(c(.reversal))|\(s(.reversal))"
+    }
+
+    /// Parses a trailer line; nil if it is not one.
+    init?(trailer fields: [UnsafeBufferPointer<UInt8>.SubSequence]) {
+        guard fields.count == 9 else { return nil }
+        func big(_ bytes: UnsafeBufferPointer<UInt8>.SubSequence) -> Int128? {
+            guard !bytes.isEmpty, bytes.count <= 38, bytes.count == 1 || bytes.first != 48 else { return nil }
+            var value: Int128 = 0
+            for byte in bytes {
+                guard byte >= 48 && byte <= 57 else { return nil }
+                value = value * 10 + Int128(byte - 48)
+            }
+            return value
+        }
+        guard let records = big(fields[1]), let enroll = big(fields[2]), let earn = big(fields[3]),
+            let earnTotal = big(fields[4]), let redeem = big(fields[5]), let redeemTotal = big(fields[6]),
+            let reversal = big(fields[7]), let reversalTotal = big(fields[8]),
+            let r = Int(exactly: records), let e0 = Int(exactly: enroll), let e1 = Int(exactly: earn),
+            let e2 = Int(exactly: redeem), let e3 = Int(exactly: reversal)
+        else { return nil }
+        self.records = r
+        counts = [.enroll: e0, .earn: e1, .redeem: e2, .reversal: e3]
+        totals = [.enroll: 0, .earn: earnTotal, .redeem: redeemTotal, .reversal: reversalTotal]
+    }
+
+    /// Whether `other` states the same counts and totals.
+    func matches(_ other: ControlTotals) -> (counts: Bool, totals: Bool) {
+        var countsMatch = records == other.records
+        var totalsMatch = true
+        for type in RecordType.allCases {
+            if (counts[type] ?? 0) != (other.counts[type] ?? 0) { countsMatch = false }
+            if (totals[type] ?? 0) != (other.totals[type] ?? 0) { totalsMatch = false }
+        }
+        return (countsMatch, totalsMatch)
+    }
+}
+
+/// One line of a settlement file's body, parsed.
+enum BodyLine {
+    case record(LedgerRecord)
+    /// A record line that cannot be applied as written; it is rejected alone.
+    case fault(recordID: String, CoalitionError)
+    case trailer(ControlTotals?)
+    case signature
+}
+
+/// Parses the body lines of a settlement file from bytes, without a `String` per field.
+enum RecordParser {
+    /// Parses `line` of `partner`'s file; `totals` counts it.
+    static func parse(
+        _ line: UnsafeBufferPointer<UInt8>,
+        number: Int,
+        partner: PartnerID,
+        totals: inout ControlTotals
+    ) -> BodyLine {
+        let fields = line.split(separator: SettlementFormat.separator, omittingEmptySubsequences: false)
+        let type = fields[0]
+        if type.elementsEqual("T".utf8) { return .trailer(ControlTotals(trailer: fields)) }
+        if type.elementsEqual("S".utf8) { return .signature }
+        let recordID = fields.count > 1 ? String(decoding: fields[1], as: UTF8.self) : ""
+        func fault(_ code: ReasonCode, _ message: String) -> BodyLine {
+            .fault(recordID: RecordKey.isValidID(recordID) ? recordID : "", CoalitionError(code, message))
+        }
+        let recordType: RecordType
+        if type.elementsEqual("EARN".utf8) {
+            recordType = .earn
+        } else if type.elementsEqual("REDEEM".utf8) {
+            recordType = .redeem
+        } else if type.elementsEqual("REVERSAL".utf8) {
+            recordType = .reversal
+        } else if type.elementsEqual("ENROLL".utf8) {
+            recordType = .enroll
+        } else {
+            totals.add(nil, amount: 0)
+            let shown = String(decoding: type.prefix(32), as: UTF8.self)
+            return fault(.unknownRecordType, "'\(shown)' is not a record type (ENROLL, EARN, REDEEM, REVERSAL)")
+        }
+        let expectedFields = recordType == .enroll ? 5 : 6
+        let amountField: Int64 = recordType == .enroll || fields.count < 4 ? 0 : (FieldParser.number(fields[3]) ?? 0)
+        totals.add(recordType, amount: amountField)
+        guard fields.count == expectedFields else {
+            return fault(
+                .malformedRecord,
+                "a \(recordType.rawValue) line has \(expectedFields) fields separated by '|', this one has \(fields.count)"
+            )
+        }
+        guard RecordKey.isValidID(recordID) else {
+            return fault(.badRecordID, "record id '\(recordID)' is not 1 to 64 printable ASCII characters without '|'")
+        }
+        let key = RecordKey(trusted: partner, recordID)
+        let timeField = fields[expectedFields - 2]
+        guard let occurred = FieldParser.time(timeField) else {
+            return fault(.badTime, "'\(String(decoding: timeField, as: UTF8.self))' is not a UTC time YYYY-MM-DDTHH:MM:SSZ")
+        }
+        let reference = fields[expectedFields - 1]
+        guard reference.count <= 256, FieldParser.unescapeIsValid(reference) else {
+            return fault(.malformedRecord, "the reference is longer than 256 bytes or has a malformed %XX escape")
+        }
+        func amount(_ bytes: UnsafeBufferPointer<UInt8>.SubSequence) -> Int64? {
+            guard let value = FieldParser.number(bytes), value >= 1, value <= maximumRecordAmount else { return nil }
+            return value
+        }
+        func badAmount(_ bytes: UnsafeBufferPointer<UInt8>.SubSequence) -> BodyLine {
+            fault(
+                .badAmount,
+                "amount '\(String(decoding: bytes.prefix(40), as: UTF8.self))' is not a whole number from 1 to \(maximumRecordAmount)"
+            )
+        }
+        switch recordType {
+        case .enroll, .earn, .redeem:
+            guard let member = MemberNumber(bytes: fields[2]) else {
+                return fault(.badMemberNumber, "'\(String(decoding: fields[2].prefix(40), as: UTF8.self))' is not a member number with a valid check digit")
+            }
+            if recordType == .enroll {
+                return .record(LedgerRecord(key: key, occurredAt: occurred, body: .enroll(member: member)))
+            }
+            guard let units = amount(fields[3]) else { return badAmount(fields[3]) }
+            let body: LedgerRecord.Body =
+                recordType == .earn ? .earn(member: member, units: units) : .redeem(member: member, units: units)
+            return .record(LedgerRecord(key: key, occurredAt: occurred, body: body))
+        case .reversal:
+            let original = String(decoding: fields[2], as: UTF8.self)
+            guard RecordKey.isValidID(original) else {
+                return fault(.badRecordID, "original record id '\(original.prefix(64))' is not a record id")
+            }
+            var units: Int64?
+            if !fields[3].isEmpty {
+                guard let value = amount(fields[3]) else { return badAmount(fields[3]) }
+                units = value
+            }
+            return .record(LedgerRecord(key: key, occurredAt: occurred, body: .reverse(original: original, units: units)))
+        }
+    }
+}
+
+extension FieldParser {
+    /// Whether every `%` in `bytes` starts a two-hex-digit escape.
+    static func unescapeIsValid(_ bytes: UnsafeBufferPointer<UInt8>.SubSequence) -> Bool {
+        var index = bytes.startIndex
+        while index < bytes.endIndex {
+            if bytes[index] == 37 {
+                guard index + 2 < bytes.endIndex else { return false }
+                guard Hex.decode([bytes[index + 1], bytes[index + 2]]) != nil else { return false }
+                index += 3
+            } else {
+                index += 1
+            }
+        }
+        return true
+    }
+}
+
+extension MemberNumber {
+    /// Parses the digits of a member number in a file (no spaces), checking its Luhn digit.
+    init?(bytes: UnsafeBufferPointer<UInt8>.SubSequence) {
+        let count = bytes.count
+        guard count >= 8, count <= 18, bytes.first != 48 else { return nil }
+        var value: UInt64 = 0
+        var sum = 0
+        var position = 0
+        var index = bytes.endIndex
+        while index > bytes.startIndex {
+            index -= 1
+            let digit = Int(bytes[index]) &- 48
+            guard digit >= 0 && digit <= 9 else { return nil }
+            var d = digit
+            if position % 2 == 1 {
+                d *= 2
+                if d > 9 { d -= 9 }
+            }
+            sum += d
+            position += 1
+        }
+        guard sum % 10 == 0 else { return nil }
+        for byte in bytes { value = value * 10 + UInt64(byte - 48) }
+        self.init(trusted: value)
+    }
+}

@@ -1,0 +1,115 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Writes a file of the settlement family line by line through a buffer, feeding every byte
+/// to the HMAC as it goes, and closes it with the signature line `S|<hex>`.
+public final class SignedFileWriter {
+    public let path: String
+    private var descriptor: Int32
+    private let mac: HMACSHA256?
+    private var buffer: [UInt8] = []
+    private static let flushSize = 1 << 16
+
+    /// Creates (or truncates) `path`. Without a key the file is left unsigned, for
+    /// `coalition sign` to finish.
+    public init(path: String, key: [UInt8]?, mode: mode_t = 0o644) throws {
+        descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        guard descriptor >= 0 else {
+            throw CoalitionError(.io, "cannot create the file: \(String(cString: strerror(errno)))", at: Place(file: path))
+        }
+        self.path = path
+        mac = try key.map { try HMACSHA256(key: $0) }
+        buffer.reserveCapacity(SignedFileWriter.flushSize + 2048)
+    }
+
+    deinit { if descriptor >= 0 { close(descriptor) } }
+
+    /// Appends `text` and a LF.
+    public func line(_ text: String) throws {
+        buffer.append(contentsOf: text.utf8)
+        buffer.append(SettlementFormat.newline)
+        if buffer.count >= SignedFileWriter.flushSize { try flush() }
+    }
+
+    /// Appends raw bytes (whole lines, with their LFs).
+    public func append(_ bytes: UnsafeBufferPointer<UInt8>) throws {
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= SignedFileWriter.flushSize { try flush() }
+    }
+
+    private func flush() throws {
+        guard !buffer.isEmpty else { return }
+        try buffer.withUnsafeBytes { bytes in
+            mac?.update(bytes)
+            var written = 0
+            while written < bytes.count {
+                let n = write(descriptor, bytes.baseAddress! + written, bytes.count - written)
+                guard n > 0 else {
+                    throw CoalitionError(.io, "cannot write the file: \(String(cString: strerror(errno)))", at: Place(file: path))
+                }
+                written += n
+            }
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Writes the signature line (when keyed), syncs and closes the file; returns the
+    /// signature (empty when unsigned).
+    @discardableResult
+    public func finish() throws -> [UInt8] {
+        try flush()
+        var signature: [UInt8] = []
+        if let mac {
+            signature = mac.finish()
+            buffer.append(contentsOf: "S|\(Hex.encode(signature))\n".utf8)
+            try buffer.withUnsafeBytes { bytes in
+                guard write(descriptor, bytes.baseAddress!, bytes.count) == bytes.count else {
+                    throw CoalitionError(.io, "cannot write the signature line", at: Place(file: path))
+                }
+            }
+            buffer.removeAll()
+        }
+        guard fsync(descriptor) == 0 else {
+            throw CoalitionError(.io, "cannot sync the file: \(String(cString: strerror(errno)))", at: Place(file: path))
+        }
+        close(descriptor)
+        descriptor = -1
+        return signature
+    }
+
+    /// Closes and deletes the file: for a file abandoned half-written.
+    public func discard() {
+        if descriptor >= 0 {
+            close(descriptor)
+            descriptor = -1
+        }
+        unlink(path)
+    }
+}
+
+/// Appends text to the end of an existing file, synced.
+final class AppendingWriter {
+    private let descriptor: Int32
+    let path: String
+
+    init(path: String) throws {
+        descriptor = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw CoalitionError(.io, "cannot open the file to append: \(String(cString: strerror(errno)))", at: Place(file: path))
+        }
+        self.path = path
+    }
+
+    deinit { close(descriptor) }
+
+    func append(_ text: String) throws {
+        let bytes = Array(text.utf8)
+        let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress!, $0.count) }
+        guard written == bytes.count, fsync(descriptor) == 0 else {
+            throw CoalitionError(.io, "cannot append to the file", at: Place(file: path))
+        }
+    }
+}
