@@ -5,6 +5,12 @@ import Foundation
 let commands: [any Command.Type] = [
     DemoCommand.self,
     InitCommand.self,
+    SubmitCommand.self,
+    IngestCommand.self,
+    SignCommand.self,
+    VerifyCommand.self,
+    KeysRotateCommand.self,
+    SeedCommand.self,
     PartnersListCommand.self,
     PartnersShowCommand.self,
     MemberShowCommand.self,

@@ -375,7 +375,12 @@ public final class SQLiteStore: LedgerStore {
         var out: [Rejection] = []
         while try s.step() {
             out.append(
-                Rejection(line: Int(s.int64(0)), recordID: s.string(1), code: ReasonCode(s.string(2)), message: s.string(3))
+                Rejection(
+                    line: Int(s.int64(0)),
+                    recordID: s.string(1),
+                    code: ReasonCode(s.string(2)),
+                    message: s.string(3)
+                )
             )
         }
         return out

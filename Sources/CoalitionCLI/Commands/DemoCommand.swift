@@ -1,4 +1,5 @@
 import CoalitionKit
+import CoalitionSQLite
 import Foundation
 
 struct DemoCommand: Command {
@@ -7,70 +8,127 @@ struct DemoCommand: Command {
     static let synopsis = ""
     static let options: [OptionSpec] = [
         .value("partners", "DIR", "the network definition (default ./partners)"),
-        .value("seeds", "DIR", "the seed activity (default ./seeds)"),
+        .value("seeds", "DIR", "the partners' settlement files, unsigned (default ./seeds)"),
     ]
     static let discussion = """
-        Makes a fresh data directory (replacing one an earlier demo made, never any other),
-        applies the seed members and partner activity, prints a summary and audits the result.
+        Makes a fresh data directory (replacing one an earlier demo made, never any other), signs
+        each seed file with its partner's demo key into the inbox, ingests the inbox, replays one
+        file and sends one with a byte changed to show how they are answered, prints a summary,
+        and audits the result.
         """
 
     static func run(_ context: Context) throws -> ExitCode {
         _ = try positional(context, count: 0)
         let data = context.data
-        let marker = data.path(".demo")
-        let fileManager = FileManager.default
-        if fileManager.fileExists(atPath: data.root) {
-            let isEmpty = (try? fileManager.contentsOfDirectory(atPath: data.root).isEmpty) ?? false
-            guard fileManager.fileExists(atPath: marker) || isEmpty else {
-                throw CoalitionError(
-                    .ledgerExists,
-                    "\(data.root) exists and was not made by `coalition demo`; it was left untouched. "
-                        + "Pass --data with a new directory.",
-                    at: Place(file: data.root)
-                )
-            }
-            try? fileManager.removeItem(atPath: data.root)
-        }
+        try prepare(data)
         let (network, store) = try data.create(from: context.arguments.value("partners") ?? "partners")
-        _ = fileManager.createFile(atPath: marker, contents: Data("made by coalition demo\n".utf8))
+        _ = FileManager.default.createFile(atPath: data.path(".demo"), contents: Data("made by coalition demo\n".utf8))
         let ledger = try Ledger(network: network, store: store)
-        let plan = ActivityGenerator.Plan(
-            members: 200,
-            records: 3_000,
-            start: try Timestamp(parsing: "2026-09-01T00:00:00Z"),
-            days: 70,
-            seed: 2026
-        )
-        let (enrollments, activity) = ActivityGenerator.generate(network: network, plan: plan)
-        var accepted = 0
-        var rejected: [ReasonCode: Int] = [:]
-        for batch in [enrollments, activity] {
-            let outcomes = try ledger.apply(batch, info: BatchInfo(source: "seed", receivedAt: plan.start))
-            for outcome in outcomes {
-                switch outcome {
-                case .accepted: accepted += 1
-                case .rejected(let error): rejected[error.code, default: 0] += 1
-                }
-            }
+        let seeds = context.arguments.value("seeds") ?? "seeds"
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: seeds)) ?? []).filter {
+            $0.hasSuffix(".csf")
         }
+        guard !names.isEmpty else {
+            throw CoalitionError(
+                .badConfig,
+                "no seed files (*.csf) found; run `coalition seed`",
+                at: Place(file: seeds)
+            )
+        }
+        // Sign each file as its partner's system would, into the inbox.
+        for name in names.sorted() {
+            let target = data.path("inbox", name)
+            try FileManager.default.copyItem(atPath: seeds + "/" + name, toPath: target)
+            let header = try headerOf(target)
+            let partner = try network.partner(header.partner)
+            guard let key = try data.keyRing(for: partner).key(id: header.keyID) else {
+                throw CoalitionError(.unknownKey, "\(partner.id) has no key \(header.keyID)", at: Place(file: target))
+            }
+            _ = try FileSigning.sign(path: target, key: key.secret)
+        }
+        let now = Clock.now
+        let intake = FileIntake(data: data, ledger: ledger, now: now, showProgress: false)
+        let ordered = names.map { data.path("inbox", $0) }.sorted {
+            IngestCommand.headerOrder($0) < IngestCommand.headerOrder($1)
+        }
+        Output.line("Ingesting \(ordered.count) signed settlement files from \(seeds)/ through \(data.path("inbox"))/")
+        var totals = (files: 0, records: 0, accepted: 0, rejected: 0)
+        var codes: [ReasonCode: Int] = [:]
+        for path in ordered {
+            let report = try intake.process(path, move: true)
+            guard case .accepted = report.result.status, let s = report.result.summary else {
+                Output.line("  " + FileIntake.describe(report))
+                continue
+            }
+            totals.files += 1
+            totals.records += s.records
+            totals.accepted += s.accepted
+            totals.rejected += s.rejected
+            for rejection in try store.rejections(batch: s.id) { codes[rejection.code, default: 0] += 1 }
+        }
+        let codeText = codes.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.value) \($0.key)" }
+        Output.line(
+            "  \(totals.files) files accepted: \(totals.records) records, \(totals.accepted) applied, \(totals.rejected) rejected"
+                + (codeText.isEmpty ? "" : " (" + codeText.joined(separator: ", ") + ")")
+                + "; acknowledgements in \(data.path("outbox"))/"
+        )
+
+        // A partner's system retries a file it already sent, and one arrives damaged.
+        let first = data.path("archive", ordered.map { ($0 as NSString).lastPathComponent }[0])
+        let replay = data.path("inbox", "replay-" + (first as NSString).lastPathComponent)
+        try FileManager.default.copyItem(atPath: first, toPath: replay)
+        let replayed = try intake.process(replay, move: true)
+        Output.line("  replayed " + FileIntake.describe(replayed))
+        let damaged = data.path("inbox", "damaged-" + (first as NSString).lastPathComponent)
+        var bytes = [UInt8](FileManager.default.contents(atPath: first)!)
+        if let digit = bytes.indices.reversed().first(where: { (49...56).contains(bytes[$0]) && $0 < bytes.count - 80 })
+        {
+            bytes[digit] += 1
+        }
+        _ = FileManager.default.createFile(atPath: damaged, contents: Data(bytes))
+        let rejected = try intake.process(damaged, move: true)
+        Output.line("  sent with one digit changed: " + FileIntake.describe(rejected))
+        Output.line("")
+
         let summary = try NetworkSummary(ledger: ledger)
         let audit = try Audit.run(ledger)
-        printSummary(summary, network: network, accepted: accepted, rejected: rejected, audit: audit)
+        printSummary(summary, network: network, audit: audit)
         return audit.isClean ? .success : .rejected
     }
 
-    static func printSummary(
-        _ summary: NetworkSummary,
-        network: Network,
-        accepted: Int,
-        rejected: [ReasonCode: Int],
-        audit: AuditReport
-    ) {
+    /// Clears a data directory an earlier demo made; refuses any other non-empty one.
+    static func prepare(_ data: DataDirectory) throws {
+        let fileManager = FileManager.default
+        guard fileManager.fileExists(atPath: data.root) else { return }
+        let isEmpty = (try? fileManager.contentsOfDirectory(atPath: data.root).isEmpty) ?? false
+        guard fileManager.fileExists(atPath: data.path(".demo")) || isEmpty else {
+            throw CoalitionError(
+                .ledgerExists,
+                "\(data.root) exists and was not made by `coalition demo`; it was left untouched. "
+                    + "Pass --data with a new directory.",
+                at: Place(file: data.root)
+            )
+        }
+        try fileManager.removeItem(atPath: data.root)
+    }
+
+    static func headerOf(_ path: String) throws -> FileHeader {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw CoalitionError(.io, "cannot read the file", at: Place(file: path))
+        }
+        defer { try? handle.close() }
+        let start = [UInt8](handle.readData(ofLength: SettlementFormat.maximumLineLength + 1))
+        let end = start.firstIndex(of: 10) ?? start.count
+        return try at(Place(file: path)) { try FileHeader(line: start[0..<end], expecting: [.settlement]) }
+    }
+
+    static func printSummary(_ summary: NetworkSummary, network: Network, audit: AuditReport) {
         Output.line("\(network.name): \(summary.members) members, \(network.partners.count) partners")
-        let rejectedText = rejected.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.value) \($0.key)" }
-        Output.line(
-            "records: \(accepted) accepted, \(rejected.values.reduce(0, +)) rejected\(rejectedText.isEmpty ? "" : " (" + rejectedText.joined(separator: ", ") + ")")"
-        )
+        if summary.membersWithDebt > 0 {
+            Output.line(
+                "\(summary.membersWithDebt) members owe points after reversals; later earnings repay them first"
+            )
+        }
         Output.line("")
         Output.line("Points outstanding by issuer:")
         var issuers = TextTable(["issuer", "points", "open lots"], numeric: [1, 2])
@@ -97,7 +155,7 @@ struct DemoCommand: Command {
             Output.line("audit: OK: \(audit.postings) postings, hash chain intact, books balance, invariants hold")
         } else {
             Output.line("audit: FAILED")
-            for problem in audit.problems { Output.line("  \(problem)") }
+            for problem in audit.problems { Output.line("  AUDIT_FAILED: \(problem)") }
         }
     }
 }

@@ -11,6 +11,10 @@ public struct ActivityGenerator {
         /// Out of 100 activity records: redemptions and reversals; the rest are earns.
         public var redeemPercent = 25
         public var reversalPercent = 3
+        /// Records are sent in files covering this many days; a redemption spends only points
+        /// earned in earlier periods, so files of different partners can be applied in any
+        /// order within a period. Enrollments fill the first period.
+        public var periodDays = 7
 
         public init(members: Int, records: Int, start: Timestamp, days: Int, seed: UInt64) {
             self.members = members
@@ -42,8 +46,9 @@ public struct ActivityGenerator {
                 + String(repeating: "0", count: max(0, 7 - number.count)) + number
             return RecordKey(trusted: partners[p].id, id)
         }
-        // Members join in the first days; activity starts after the first of them.
-        let enrollWindow = Int64(max(1, plan.days / 4)) * Timestamp.secondsPerDay
+        // Members join in the first period; activity starts after it.
+        let period = Int64(max(1, plan.periodDays)) * Timestamp.secondsPerDay
+        let enrollWindow = period
         var numbers: [MemberNumber] = []
         var joinedAt: [Timestamp] = []
         for index in 0..<plan.members {
@@ -56,6 +61,8 @@ public struct ActivityGenerator {
         }
 
         var balances = [Int64](repeating: 0, count: plan.members)
+        var spendable = [Int64](repeating: 0, count: plan.members)
+        var periodIndex: Int64 = 1
         struct Reversible {
             let partner: Int
             let key: RecordKey
@@ -69,6 +76,11 @@ public struct ActivityGenerator {
         let span = Int64(plan.days) * Timestamp.secondsPerDay - enrollWindow
         for index in 0..<plan.records {
             let time = plan.start.adding(seconds: enrollWindow + Int64(index) * span / Int64(max(1, plan.records)))
+            let currentPeriod = (time.seconds - plan.start.seconds) / period
+            if currentPeriod != periodIndex {
+                periodIndex = currentPeriod
+                for m in 0..<plan.members { spendable[m] = max(0, balances[m]) }
+            }
             let p = Int.random(in: 0..<partners.count, using: &random)
             let partner = partners[p]
             let rate = partner.earnRates.value(at: time) ?? partner.earnRates.entries[0].value
@@ -91,15 +103,18 @@ public struct ActivityGenerator {
                 let r = partners[original.partner].earnRates.value(at: time) ?? rate
                 let points = (try? r.apply(to: units, rounding: .down).value) ?? 0
                 balances[original.member] += original.isEarn ? -points : points
-            } else if roll < plan.reversalPercent + plan.redeemPercent, balances[m] >= 100 {
-                // Spend up to 60% of the balance at this partner.
-                let points = Int64.random(in: 1...(balances[m] * 6 / 10), using: &random)
+                spendable[original.member] = min(spendable[original.member], balances[original.member])
+            } else if roll < plan.reversalPercent + plan.redeemPercent, min(balances[m], spendable[m]) >= 100 {
+                // Spend up to 60% of what was earned in earlier periods, at this partner.
+                let points = Int64.random(in: 1...(min(balances[m], spendable[m]) * 6 / 10), using: &random)
                 let units = max(1, (try? Rate.unitsFor(points: points, rate: rate, rounding: .down)) ?? 1)
                 let key = nextKey(p)
                 activity.append(
                     LedgerRecord(key: key, occurredAt: time, body: .redeem(member: numbers[m], units: units))
                 )
-                balances[m] -= (try? rate.apply(to: units, rounding: .up).value) ?? points
+                let spent = (try? rate.apply(to: units, rounding: .up).value) ?? points
+                balances[m] -= spent
+                spendable[m] -= spent
                 if random.chance(10) {
                     reversible.append(Reversible(partner: p, key: key, units: units, member: m, isEarn: false))
                 }

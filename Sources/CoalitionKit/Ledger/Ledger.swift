@@ -88,7 +88,12 @@ public final class BatchSession {
                 outcomes.append(.rejected(located))
                 summary.rejected += 1
                 pendingRejections.append(
-                    Rejection(line: lines?[index] ?? 0, recordID: record.key.recordID, code: located.code, message: located.message)
+                    Rejection(
+                        line: lines?[index] ?? 0,
+                        recordID: record.key.recordID,
+                        code: located.code,
+                        message: located.message
+                    )
                 )
             }
         }

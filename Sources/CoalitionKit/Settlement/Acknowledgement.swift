@@ -100,13 +100,25 @@ public enum Acknowledgement {
 
     /// Writes the acknowledgement of a committed batch again, byte for byte, from the ledger:
     /// the answer to a replayed file.
-    static func rewrite(_ summary: BatchSummary, of header: FileHeader, ledger: Ledger, ring: KeyRing, to path: String) throws {
+    static func rewrite(
+        _ summary: BatchSummary,
+        of header: FileHeader,
+        ledger: Ledger,
+        ring: KeyRing,
+        to path: String
+    ) throws {
         guard let keyID = summary.ackKeyID, let key = ring.key(id: keyID), let createdAt = summary.ackCreatedAt,
             let fileSignature = summary.fileSignature.flatMap({ Hex.decode($0.utf8) })
         else {
             throw CoalitionError(.storeFailure, "batch \(summary.id) keeps no acknowledgement to send again")
         }
-        let writer = try Writer(path: path + ".tmp", header: header, key: key, now: createdAt, fileSignature: fileSignature)
+        let writer = try Writer(
+            path: path + ".tmp",
+            header: header,
+            key: key,
+            now: createdAt,
+            fileSignature: fileSignature
+        )
         var done = false
         defer { if !done { writer.discard() } }
         if let first = summary.firstSeq, let last = summary.lastSeq {
@@ -115,21 +127,41 @@ public enum Acknowledgement {
             }
         }
         for rejection in try ledger.store.rejections(batch: summary.id) {
-            try writer.rejected(line: rejection.line, recordID: rejection.recordID, code: rejection.code, message: rejection.message)
+            try writer.rejected(
+                line: rejection.line,
+                recordID: rejection.recordID,
+                code: rejection.code,
+                message: rejection.message
+            )
         }
         let signature = try writer.finish(records: summary)
         guard Hex.encode(signature) == summary.ackSignature else {
-            throw CoalitionError(.storeFailure, "the acknowledgement of batch \(summary.id) cannot be reproduced from the ledger")
+            throw CoalitionError(
+                .storeFailure,
+                "the acknowledgement of batch \(summary.id) cannot be reproduced from the ledger"
+            )
         }
         try writer.publish(to: path)
         done = true
     }
 
     /// Writes the signed answer to a file rejected whole.
-    static func writeRejection(_ error: CoalitionError, of header: FileHeader, ring: KeyRing, now: Timestamp, to path: String) throws {
+    static func writeRejection(
+        _ error: CoalitionError,
+        of header: FileHeader,
+        ring: KeyRing,
+        now: Timestamp,
+        to path: String
+    ) throws {
         let key = try ring.signingKey(at: now)
         let writer = try SignedFileWriter(path: path, key: key.secret)
-        let ackHeader = FileHeader(kind: .acknowledgement, partner: header.partner, sequence: header.sequence, createdAt: now, keyID: key.info.id)
+        let ackHeader = FileHeader(
+            kind: .acknowledgement,
+            partner: header.partner,
+            sequence: header.sequence,
+            createdAt: now,
+            keyID: key.info.id
+        )
         try writer.line(ackHeader.line)
         try writer.line("REF|")
         try writer.line("F|\(error.code)|\(error.place.line ?? 0)|\(FieldParser.escape(error.message))")

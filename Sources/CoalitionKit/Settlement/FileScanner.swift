@@ -15,7 +15,11 @@ final class FileScanner {
     init(path: String) throws {
         descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
-            throw CoalitionError(.io, "cannot open the file: \(String(cString: strerror(errno)))", at: Place(file: path))
+            throw CoalitionError(
+                .io,
+                "cannot open the file: \(String(cString: strerror(errno)))",
+                at: Place(file: path)
+            )
         }
         self.path = path
     }
@@ -27,7 +31,9 @@ final class FileScanner {
         var out = [UInt8](repeating: 0, count: count)
         var filled = 0
         while filled < count {
-            let n = out.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress! + filled, count - filled, off_t(filled)) }
+            let n = out.withUnsafeMutableBytes {
+                pread(descriptor, $0.baseAddress! + filled, count - filled, off_t(filled))
+            }
             if n < 0 { throw readError() }
             if n == 0 { break }
             filled += n
@@ -66,7 +72,7 @@ final class FileScanner {
         var offset: off_t = 0
         var byteCount: Int64 = 0
         while true {
-            let n = read(descriptor, base + carry, FileScanner.chunkSize)
+            let n = pread(descriptor, base + carry, FileScanner.chunkSize, offset)
             if n < 0 { throw readError() }
             if n == 0 { break }
             offset += off_t(n)

@@ -59,8 +59,19 @@ public struct Ingestor {
                     )
                 }
                 let ackPath = Ingestor.acknowledgementPath(outbox, verified.header)
-                try Acknowledgement.rewrite(existing, of: verified.header, ledger: ledger, ring: verified.ring, to: ackPath)
-                return IngestResult(status: .duplicate, header: verified.header, summary: existing, acknowledgement: ackPath)
+                try Acknowledgement.rewrite(
+                    existing,
+                    of: verified.header,
+                    ledger: ledger,
+                    ring: verified.ring,
+                    to: ackPath
+                )
+                return IngestResult(
+                    status: .duplicate,
+                    header: verified.header,
+                    summary: existing,
+                    acknowledgement: ackPath
+                )
             }
             let last = try ledger.store.lastSequence(partner: partner.id)
             if verified.header.sequence <= last {
@@ -86,7 +97,8 @@ public struct Ingestor {
             var result = IngestResult(status: .rejected(located), header: header)
             if let header, let ring {
                 let ackPath = Ingestor.acknowledgementPath(outbox, header, rejectedAt: now)
-                if (try? Acknowledgement.writeRejection(located, of: header, ring: ring, now: now, to: ackPath)) != nil {
+                if (try? Acknowledgement.writeRejection(located, of: header, ring: ring, now: now, to: ackPath)) != nil
+                {
                     result.acknowledgement = ackPath
                 }
             }
@@ -95,10 +107,12 @@ public struct Ingestor {
     }
 
     /// `SKYWAYS-000042.ack`, or `SKYWAYS-000042-rejected-20261122T101500Z.ack`.
-    public static func acknowledgementPath(_ outbox: String, _ header: FileHeader, rejectedAt: Timestamp? = nil) -> String {
-        let number = String(header.sequence)
-        let padded = String(repeating: "0", count: max(0, 6 - number.count)) + number
-        var name = "\(header.partner)-\(padded)"
+    public static func acknowledgementPath(
+        _ outbox: String,
+        _ header: FileHeader,
+        rejectedAt: Timestamp? = nil
+    ) -> String {
+        var name = header.fileStem
         if let rejectedAt {
             name += "-rejected-" + rejectedAt.description.filter { $0 != "-" && $0 != ":" }
         }
@@ -122,7 +136,11 @@ public struct Ingestor {
         let start = try scanner.prefix(SettlementFormat.maximumLineLength + 1)
         guard !start.isEmpty else { throw CoalitionError(.emptyFile, "the file is empty") }
         if start.starts(with: [0xEF, 0xBB, 0xBF]) {
-            throw CoalitionError(.byteOrderMark, "the file starts with a UTF-8 byte order mark; write UTF-8 without one", at: Place(line: 1))
+            throw CoalitionError(
+                .byteOrderMark,
+                "the file starts with a UTF-8 byte order mark; write UTF-8 without one",
+                at: Place(line: 1)
+            )
         }
         guard let end = start.firstIndex(of: SettlementFormat.newline) else {
             throw CoalitionError(
@@ -191,16 +209,32 @@ public struct Ingestor {
     }
 
     /// Pass two: parse and apply in chunks, write the acknowledgement, commit.
-    private func apply(_ scanner: FileScanner, verified: Verified, path: String, acknowledgement ackPath: String) throws
+    private func apply(
+        _ scanner: FileScanner,
+        verified: Verified,
+        path: String,
+        acknowledgement ackPath: String
+    ) throws
         -> BatchSummary
     {
         let header = verified.header
         let partner = header.partner
         let ackKey = try verified.ring.signingKey(at: now)
-        let ack = try Acknowledgement.Writer(path: ackPath + ".tmp", header: header, key: ackKey, now: now, fileSignature: verified.signature)
+        let ack = try Acknowledgement.Writer(
+            path: ackPath + ".tmp",
+            header: header,
+            key: ackKey,
+            now: now,
+            fileSignature: verified.signature
+        )
         var committed = false
         defer { if !committed { ack.discard() } }
-        let info = BatchInfo(partner: partner, sequence: header.sequence, source: "file:" + Ingestor.fileName(path), receivedAt: now)
+        let info = BatchInfo(
+            partner: partner,
+            sequence: header.sequence,
+            source: "file:" + Ingestor.fileName(path),
+            receivedAt: now
+        )
         let summary: BatchSummary = try ledger.batch(info) { session in
             var counted = ControlTotals()
             var stated: ControlTotals?
@@ -240,7 +274,11 @@ public struct Ingestor {
                         throw CoalitionError(.badTrailer, "a second trailer line", at: Place(line: number))
                     }
                     guard let totals else {
-                        throw CoalitionError(.badTrailer, "the trailer must be T| and 8 whole numbers", at: Place(line: number))
+                        throw CoalitionError(
+                            .badTrailer,
+                            "the trailer must be T| and 8 whole numbers",
+                            at: Place(line: number)
+                        )
                     }
                     trailerLine = number
                     stated = totals
@@ -265,7 +303,11 @@ public struct Ingestor {
             try flush()
             progress?(bytesSeen)
             guard let stated, let trailerLine else {
-                throw CoalitionError(.missingTrailer, "the file has no trailer line T|…", at: Place(line: scanned.lineCount))
+                throw CoalitionError(
+                    .missingTrailer,
+                    "the file has no trailer line T|…",
+                    at: Place(line: scanned.lineCount)
+                )
             }
             let match = stated.matches(counted)
             guard match.counts else {
@@ -283,7 +325,11 @@ public struct Ingestor {
                 )
             }
             guard constantTimeEqual(mac.finish(), verified.signature) else {
-                throw CoalitionError(.badSignature, "the file changed while it was being read", at: Place(line: scanned.lineCount))
+                throw CoalitionError(
+                    .badSignature,
+                    "the file changed while it was being read",
+                    at: Place(line: scanned.lineCount)
+                )
             }
             let ackSignature = try ack.finish(records: session.summary)
             session.summary.fileSignature = Hex.encode(verified.signature)

@@ -122,7 +122,10 @@ enum RecordParser {
         let key = RecordKey(trusted: partner, recordID)
         let timeField = fields[expectedFields - 2]
         guard let occurred = FieldParser.time(timeField) else {
-            return fault(.badTime, "'\(String(decoding: timeField, as: UTF8.self))' is not a UTC time YYYY-MM-DDTHH:MM:SSZ")
+            return fault(
+                .badTime,
+                "'\(String(decoding: timeField, as: UTF8.self))' is not a UTC time YYYY-MM-DDTHH:MM:SSZ"
+            )
         }
         let reference = fields[expectedFields - 1]
         guard reference.count <= 256, FieldParser.unescapeIsValid(reference) else {
@@ -141,7 +144,10 @@ enum RecordParser {
         switch recordType {
         case .enroll, .earn, .redeem:
             guard let member = MemberNumber(bytes: fields[2]) else {
-                return fault(.badMemberNumber, "'\(String(decoding: fields[2].prefix(40), as: UTF8.self))' is not a member number with a valid check digit")
+                return fault(
+                    .badMemberNumber,
+                    "'\(String(decoding: fields[2].prefix(40), as: UTF8.self))' is not a member number with a valid check digit"
+                )
             }
             if recordType == .enroll {
                 return .record(LedgerRecord(key: key, occurredAt: occurred, body: .enroll(member: member)))
@@ -160,7 +166,9 @@ enum RecordParser {
                 guard let value = amount(fields[3]) else { return badAmount(fields[3]) }
                 units = value
             }
-            return .record(LedgerRecord(key: key, occurredAt: occurred, body: .reverse(original: original, units: units)))
+            return .record(
+                LedgerRecord(key: key, occurredAt: occurred, body: .reverse(original: original, units: units))
+            )
         }
     }
 }

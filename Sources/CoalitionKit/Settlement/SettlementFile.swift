@@ -10,7 +10,8 @@ public enum SettlementFile {
         case .enroll(let member): return "ENROLL|\(id)|\(member)|\(at)|\(ref)"
         case .earn(let member, let units): return "EARN|\(id)|\(member)|\(units)|\(at)|\(ref)"
         case .redeem(let member, let units): return "REDEEM|\(id)|\(member)|\(units)|\(at)|\(ref)"
-        case .reverse(let original, let units): return "REVERSAL|\(id)|\(original)|\(units.map(String.init) ?? "")|\(at)|\(ref)"
+        case .reverse(let original, let units):
+            return "REVERSAL|\(id)|\(original)|\(units.map(String.init) ?? "")|\(at)|\(ref)"
         }
     }
 
@@ -51,7 +52,11 @@ public enum FileSigning {
         let mac = try HMACSHA256(key: key)
         let scanned = try scanner.scan(mac: mac)
         if scanned.lastLine.starts(with: Array("S|".utf8)) {
-            throw CoalitionError(.badTrailer, "the file is already signed", at: Place(file: path, line: scanned.lineCount))
+            throw CoalitionError(
+                .badTrailer,
+                "the file is already signed",
+                at: Place(file: path, line: scanned.lineCount)
+            )
         }
         mac.update(scanned.lastLine)
         mac.update([SettlementFormat.newline])
@@ -61,13 +66,30 @@ public enum FileSigning {
         return signature
     }
 
-    /// Checks the header, key and signature of a file of one of `kinds`; returns its header.
+    /// Checks the header, key and signature of a file of one of `kinds` under the network's
+    /// key rings; returns its header.
     public static func verify(
         path: String,
         kinds: Set<FileKind>,
         network: Network,
         keyRing: (Partner) throws -> KeyRing
     ) throws -> FileHeader {
+        try verify(path: path, kinds: kinds) { header in
+            let partner = try network.partner(header.partner)
+            guard let key = try keyRing(partner).key(id: header.keyID) else {
+                throw CoalitionError(.unknownKey, "\(partner.id) has no key '\(header.keyID)'", at: Place(line: 1))
+            }
+            return key.secret
+        }
+    }
+
+    /// Checks a file of one of `kinds` under `key` alone: what a partner holding one key does.
+    public static func verify(path: String, kinds: Set<FileKind>, key: [UInt8]) throws -> FileHeader {
+        try verify(path: path, kinds: kinds) { _ in key }
+    }
+
+    static func verify(path: String, kinds: Set<FileKind>, secret: (FileHeader) throws -> [UInt8]) throws -> FileHeader
+    {
         try at(Place(file: path)) {
             let scanner = try FileScanner(path: path)
             let start = try scanner.prefix(SettlementFormat.maximumLineLength + 1)
@@ -76,11 +98,7 @@ public enum FileSigning {
                 throw CoalitionError(.badHeader, "the first line does not end", at: Place(line: 1))
             }
             let header = try FileHeader(line: start[0..<end], expecting: kinds)
-            let partner = try network.partner(header.partner)
-            guard let key = try keyRing(partner).key(id: header.keyID) else {
-                throw CoalitionError(.unknownKey, "\(partner.id) has no key '\(header.keyID)'", at: Place(line: 1))
-            }
-            let mac = try HMACSHA256(key: key.secret)
+            let mac = try HMACSHA256(key: try secret(header))
             let scanned = try scanner.scan(mac: mac) { line, number in
                 try Ingestor.checkEncoding(line, number: number)
             }
@@ -88,7 +106,7 @@ public enum FileSigning {
             guard constantTimeEqual(mac.finish(), signature) else {
                 throw CoalitionError(
                     .badSignature,
-                    "the signature does not match the file's bytes under key \(key.info.id)",
+                    "the signature does not match the file's bytes under key \(header.keyID)",
                     at: Place(line: scanned.lineCount)
                 )
             }

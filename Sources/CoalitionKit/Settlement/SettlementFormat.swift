@@ -54,6 +54,12 @@ public struct FileHeader: Hashable, Sendable {
         self.keyID = keyID
     }
 
+    /// `SKYWAYS-000042`: the partner and the zero-padded number, for file names.
+    public var fileStem: String {
+        let number = String(sequence)
+        return "\(partner)-" + String(repeating: "0", count: max(0, 6 - number.count)) + number
+    }
+
     public var line: String {
         "H|\(kind.rawValue)|\(SettlementFormat.version)|\(kind.direction.rawValue)|\(partner)|\(sequence)|"
             + "\(createdAt)|\(keyID)"

@@ -18,7 +18,11 @@ public final class SignedFileWriter {
     public init(path: String, key: [UInt8]?, mode: mode_t = 0o644) throws {
         descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         guard descriptor >= 0 else {
-            throw CoalitionError(.io, "cannot create the file: \(String(cString: strerror(errno)))", at: Place(file: path))
+            throw CoalitionError(
+                .io,
+                "cannot create the file: \(String(cString: strerror(errno)))",
+                at: Place(file: path)
+            )
         }
         self.path = path
         mac = try key.map { try HMACSHA256(key: $0) }
@@ -48,7 +52,11 @@ public final class SignedFileWriter {
             while written < bytes.count {
                 let n = write(descriptor, bytes.baseAddress! + written, bytes.count - written)
                 guard n > 0 else {
-                    throw CoalitionError(.io, "cannot write the file: \(String(cString: strerror(errno)))", at: Place(file: path))
+                    throw CoalitionError(
+                        .io,
+                        "cannot write the file: \(String(cString: strerror(errno)))",
+                        at: Place(file: path)
+                    )
                 }
                 written += n
             }
@@ -73,7 +81,11 @@ public final class SignedFileWriter {
             buffer.removeAll()
         }
         guard fsync(descriptor) == 0 else {
-            throw CoalitionError(.io, "cannot sync the file: \(String(cString: strerror(errno)))", at: Place(file: path))
+            throw CoalitionError(
+                .io,
+                "cannot sync the file: \(String(cString: strerror(errno)))",
+                at: Place(file: path)
+            )
         }
         close(descriptor)
         descriptor = -1
@@ -98,7 +110,11 @@ final class AppendingWriter {
     init(path: String) throws {
         descriptor = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
         guard descriptor >= 0 else {
-            throw CoalitionError(.io, "cannot open the file to append: \(String(cString: strerror(errno)))", at: Place(file: path))
+            throw CoalitionError(
+                .io,
+                "cannot open the file to append: \(String(cString: strerror(errno)))",
+                at: Place(file: path)
+            )
         }
         self.path = path
     }

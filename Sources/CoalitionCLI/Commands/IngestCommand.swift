@@ -1,0 +1,139 @@
+import CoalitionKit
+import Foundation
+
+struct SubmitCommand: Command {
+    static let path = ["submit"]
+    static let summary = "verify and apply settlement files given by path"
+    static let synopsis = "FILE..."
+    static let discussion = """
+        Each file is verified (header, key, signature) before anything is applied, then applied
+        whole or not at all. A copy is filed under DIR/archive/ or, rejected, under DIR/rejected/
+        with a .reason file; the signed acknowledgement goes to DIR/outbox/. Exits 1 if any file
+        was rejected (records rejected inside an accepted file are reported in its
+        acknowledgement).
+        """
+
+    static func run(_ context: Context) throws -> ExitCode {
+        let files = context.arguments.positional
+        guard !files.isEmpty else { throw CoalitionError(.usage, "name at least one file\nusage: \(usage)") }
+        return try intake(files, move: false, context)
+    }
+
+    static func intake(_ files: [String], move: Bool, _ context: Context) throws -> ExitCode {
+        let ledger = try context.data.open()
+        let intake = FileIntake(data: context.data, ledger: ledger, now: Clock.now, showProgress: !context.json)
+        var reports: [FileIntake.Report] = []
+        for file in files {
+            let report = try intake.process(file, move: move)
+            reports.append(report)
+            if !context.json { Output.line(FileIntake.describe(report)) }
+        }
+        if context.json { Output.json(["files": reports.map(FileIntake.json)]) }
+        let anyRejected = reports.contains {
+            if case .rejected = $0.result.status { return true }
+            return false
+        }
+        return anyRejected ? .rejected : .success
+    }
+}
+
+struct IngestCommand: Command {
+    static let path = ["ingest"]
+    static let summary = "process every file in DIR/inbox/, oldest created-at first"
+    static let synopsis = ""
+    static let discussion = """
+        Moves each file to DIR/archive/ or DIR/rejected/ (with a .reason file) and writes its
+        acknowledgement to DIR/outbox/. Files are taken in the order of their header's
+        created-at, then partner and batch number. Put files into the inbox atomically (write
+        them elsewhere, then rename). Running it again after a crash finishes the job without
+        applying anything twice. Exits 1 if any file was rejected.
+        """
+
+    static func run(_ context: Context) throws -> ExitCode {
+        _ = try positional(context, count: 0)
+        let inbox = context.data.path("inbox")
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: inbox)) ?? []
+        let paths = names.filter { !$0.hasPrefix(".") }.map { (inbox as NSString).appendingPathComponent($0) }
+        let ordered = paths.map { path in (path, headerOrder(path)) }.sorted { a, b in
+            a.1 != b.1 ? a.1 < b.1 : a.0 < b.0
+        }.map(\.0)
+        if ordered.isEmpty && !context.json { Output.line("inbox is empty") }
+        return try SubmitCommand.intake(ordered, move: true, context)
+    }
+
+    /// `created-at|partner|sequence` from a file's first line, for ordering; files whose
+    /// header does not read sort first and are rejected with their reason when processed.
+    static func headerOrder(_ path: String) -> String {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return "" }
+        defer { try? handle.close() }
+        let start = handle.readData(ofLength: 256)
+        let line = String(decoding: start.prefix { $0 != 10 }, as: UTF8.self)
+        let fields = line.split(separator: "|", omittingEmptySubsequences: false)
+        guard fields.count == 8 else { return "" }
+        let sequence = String(fields[5])
+        return "\(fields[6])|\(fields[4])|\(String(repeating: "0", count: max(0, 18 - sequence.count)))\(sequence)"
+    }
+}
+
+struct SignCommand: Command {
+    static let path = ["sign"]
+    static let summary = "sign a settlement file with a key file (the partner's side)"
+    static let synopsis = "FILE --key KEYFILE"
+    static let options: [OptionSpec] = [.value("key", "KEYFILE", "the key file: # comments and one line of hex")]
+    static let discussion = """
+        Appends the line S|<HMAC-SHA256 in hex> over every byte of FILE, which must end with a
+        newline and not be signed yet. Needs no data directory.
+        """
+
+    static func run(_ context: Context) throws -> ExitCode {
+        let file = try positional(context, count: 1)[0]
+        guard let keyPath = context.arguments.value("key") else {
+            throw CoalitionError(.usage, "--key KEYFILE is required\nusage: \(usage)")
+        }
+        let signature = try FileSigning.sign(path: file, key: try KeyFile.read(keyPath))
+        if context.json {
+            Output.json(["file": file, "signature": Hex.encode(signature)])
+        } else {
+            Output.line("signed \(file): S|\(Hex.encode(signature))")
+        }
+        return .success
+    }
+}
+
+struct VerifyCommand: Command {
+    static let path = ["verify"]
+    static let summary = "check the signature of an acknowledgement or statement (the partner's side)"
+    static let synopsis = "FILE [--key KEYFILE]"
+    static let options: [OptionSpec] = [
+        .value("key", "KEYFILE", "check under this key file instead of the data directory's key ring"),
+        .flag("any", "accept any kind of file of the family, not only coalition → partner ones"),
+    ]
+
+    static func run(_ context: Context) throws -> ExitCode {
+        let file = try positional(context, count: 1)[0]
+        let kinds: Set<FileKind> =
+            context.arguments.has("any") ? Set(FileKind.allCases) : [.acknowledgement, .statement]
+        let header: FileHeader
+        if let keyPath = context.arguments.value("key") {
+            let secret = try KeyFile.read(keyPath)
+            header = try FileSigning.verify(path: file, kinds: kinds, key: secret)
+        } else {
+            let ledger = try context.data.open()
+            header = try FileSigning.verify(path: file, kinds: kinds, network: ledger.network) {
+                try context.data.keyRing(for: $0)
+            }
+        }
+        if context.json {
+            Output.json([
+                "file": file, "valid": true, "kind": header.kind.rawValue, "partner": header.partner.rawValue,
+                "sequence": header.sequence, "createdAt": header.createdAt.description, "key": header.keyID,
+            ])
+        } else {
+            Output.line(
+                "\(file): signature valid: \(header.kind.rawValue) \(header.kind.direction.rawValue) for \(header.partner), "
+                    + "number \(header.sequence), created \(header.createdAt), key \(header.keyID)"
+            )
+        }
+        return .success
+    }
+}

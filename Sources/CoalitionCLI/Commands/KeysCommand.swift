@@ -1,0 +1,158 @@
+import CoalitionKit
+import Foundation
+
+struct KeysRotateCommand: Command {
+    static let path = ["keys", "rotate"]
+    static let summary = "make a new random key for a partner and retire its current ones after an overlap"
+    static let synopsis = "--partner ID"
+    static let options: [OptionSpec] = [
+        .value("partner", "ID", "the partner whose key ring rotates"),
+        .value("overlap-days", "N", "days the old keys stay valid beside the new one (default 30)"),
+    ]
+    static let discussion = """
+        Draws 32 bytes from OpenSSL's RAND_bytes, stores them in DIR/keys/<key id>.key readable by
+        the owner only, adds the key to the partner's key ring (valid from now), and ends the
+        validity of the partner's open-ended keys after the overlap, so files signed with either
+        key are accepted meanwhile. Prints the new key once: hand it to the partner over a
+        secure channel.
+        """
+
+    static func run(_ context: Context) throws -> ExitCode {
+        _ = try positional(context, count: 0)
+        guard let partnerText = context.arguments.value("partner") else {
+            throw CoalitionError(.usage, "--partner ID is required\nusage: \(usage)")
+        }
+        let overlap = try context.arguments.integer("overlap-days", default: 30, in: 0...3650)
+        let partnerID = try PartnerID(partnerText)
+        let ledger = try context.data.open()
+        let partner = try ledger.network.partner(partnerID)
+        let now = Clock.now
+        let network = context.data.networkPath
+        guard
+            let file = try FileManager.default.contentsOfDirectory(atPath: network).sorted().first(where: { name in
+                guard name.hasSuffix(".json"), name != NetworkLoader.networkFile,
+                    let data = FileManager.default.contents(atPath: network + "/" + name),
+                    let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+                else { return false }
+                return object["id"] as? String == partnerID.rawValue
+            })
+        else { throw CoalitionError(.badConfig, "no file for \(partnerID) in \(network)") }
+        let path = network + "/" + file
+        var object =
+            try JSONSerialization.jsonObject(with: FileManager.default.contents(atPath: path)!) as! [String: Any]
+        let stamp = now.description.filter { $0.isNumber }.prefix(12)
+        var keyID = "\(partnerID)-\(stamp)"
+        var suffix = 1
+        while partner.keys.contains(where: { $0.id == keyID }) {
+            suffix += 1
+            keyID = "\(partnerID)-\(stamp)-\(suffix)"
+        }
+        let secret = try secureRandomBytes(32)
+        try KeyFile.write(secret, to: context.data.keysPath + "/\(keyID).key", comment: "key \(keyID) of \(partnerID)")
+        let retireAt = now.adding(days: Int64(overlap))
+        var keys = object["keys"] as? [[String: Any]] ?? []
+        for index in keys.indices where keys[index]["validUntil"] == nil {
+            keys[index]["validUntil"] = retireAt.description
+        }
+        keys.append(["id": keyID, "validFrom": now.description, "file": "keys/\(keyID).key"])
+        object["keys"] = keys
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+        let temporary = path + ".tmp"
+        guard FileManager.default.createFile(atPath: temporary, contents: data) else {
+            throw CoalitionError(.io, "cannot write the key ring", at: Place(file: temporary))
+        }
+        _ = try FileManager.default.replaceItemAt(
+            URL(fileURLWithPath: path),
+            withItemAt: URL(fileURLWithPath: temporary)
+        )
+        _ = try NetworkLoader.load(directory: network)
+        if context.json {
+            Output.json([
+                "partner": partnerID.rawValue, "key": keyID, "secret": Hex.encode(secret),
+                "oldKeysValidUntil": retireAt.description,
+            ])
+        } else {
+            Output.line("New key \(keyID) for \(partnerID), valid from \(now); older keys valid until \(retireAt).")
+            Output.line("Secret (shown once, give it to the partner securely): \(Hex.encode(secret))")
+        }
+        return .success
+    }
+}
+
+struct SeedCommand: Command {
+    static let path = ["seed"]
+    static let summary = "generate the demo's partner activity as unsigned settlement files"
+    static let synopsis = ""
+    static let options: [OptionSpec] = [
+        .value("out", "DIR", "where to write the files (default ./seeds)"),
+        .value("partners", "DIR", "the network definition (default ./partners)"),
+        .value("members", "N", "members to enroll (default 200)"),
+        .value("records", "N", "activity records after enrollment (default 3000)"),
+        .value("seed", "N", "the random seed (default 2026)"),
+    ]
+    static let discussion = """
+        Deterministic: the same options give the same bytes. Files are named
+        <PARTNER>-<batch>.csf, one per partner and fortnight from 2026-09-01, and carry no
+        signature: `coalition demo` signs them with the partners' demo keys, as a partner's
+        system would with its own.
+        """
+
+    static func run(_ context: Context) throws -> ExitCode {
+        _ = try positional(context, count: 0)
+        let out = context.arguments.value("out") ?? "seeds"
+        let network = try NetworkLoader.load(directory: context.arguments.value("partners") ?? "partners")
+        var plan = DemoData.plan
+        plan.members = try context.arguments.integer("members", default: plan.members, in: 1...10_000_000)
+        plan.records = try context.arguments.integer("records", default: plan.records, in: 0...100_000_000)
+        plan.seed = UInt64(try context.arguments.integer("seed", default: Int(plan.seed), in: 0...Int.max))
+        let files = try DemoData.write(network: network, plan: plan, to: out)
+        if context.json {
+            Output.json(["directory": out, "files": files])
+        } else {
+            Output.line("Wrote \(files.count) settlement files to \(out)/")
+        }
+        return .success
+    }
+}
+
+/// The demo's seed data: the plan, and how it becomes files.
+enum DemoData {
+    static let plan: ActivityGenerator.Plan = {
+        var plan = ActivityGenerator.Plan(
+            members: 200,
+            records: 3_000,
+            start: try! Timestamp(parsing: "2026-09-01T00:00:00Z"),
+            days: 70,
+            seed: 2026
+        )
+        plan.periodDays = 14
+        return plan
+    }()
+
+    /// Writes the plan's activity into `directory` as unsigned files; returns their names.
+    static func write(network: Network, plan: ActivityGenerator.Plan, to directory: String) throws -> [String] {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where name.hasSuffix(".csf")
+        {
+            try FileManager.default.removeItem(atPath: directory + "/" + name)
+        }
+        let (enrollments, activity) = ActivityGenerator.generate(network: network, plan: plan)
+        let files = SeedFiles.split(enrollments + activity, plan: plan) { partner, at in
+            let keys = network.partners[partner]!.keys.filter { $0.isValid(at: at) }
+            return keys.max { $0.validFrom < $1.validFrom }?.id ?? network.partners[partner]!.keys[0].id
+        }
+        var names: [String] = []
+        for file in files {
+            let name = file.header.fileStem + ".csf"
+            try SettlementFile.write(
+                file.records,
+                header: file.header,
+                key: nil,
+                to: directory + "/" + name,
+                reference: SeedFiles.reference
+            )
+            names.append(name)
+        }
+        return names
+    }
+}
