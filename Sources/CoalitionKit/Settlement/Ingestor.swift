@@ -219,7 +219,8 @@ public struct Ingestor {
     {
         let header = verified.header
         let partner = header.partner
-        let ackKey = try verified.ring.signingKey(at: now)
+        // Answer under the key the partner signed with while it is valid: the partner holds it.
+        let ackKey = verified.key.info.isValid(at: now) ? verified.key : try verified.ring.signingKey(at: now)
         let ack = try Acknowledgement.Writer(
             path: ackPath + ".tmp",
             header: header,
