@@ -251,7 +251,7 @@ public final class SQLiteStore: LedgerStore {
             let obligation = try database.statement(
                 """
                 INSERT INTO obligations (id, posting, debtor, creditor, currency, amount, points, occurred,
-                    source_partner, source_record, member, cycle) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    source_partner, source_record, member, batch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
             )
             for o in write.obligations {
@@ -266,7 +266,7 @@ public final class SQLiteStore: LedgerStore {
                 obligation.bind(9, o.source.partner.rawValue)
                 obligation.bind(10, o.source.recordID)
                 obligation.bind(11, Int64(bitPattern: o.member.value))
-                obligation.bind(12, o.cycle)
+                obligation.bind(12, o.batch)
                 try obligation.run()
             }
 
@@ -281,6 +281,75 @@ public final class SQLiteStore: LedgerStore {
                 rejection.bind(5, r.message)
                 try rejection.run()
             }
+            if let cycle = write.cycle { try self.write(cycle) }
+        }
+    }
+
+    private func write(_ cycle: ClearingCycle) throws {
+        let row = try database.statement(
+            "INSERT INTO cycles (number, through, closed_at, watermark, obligations, posting_seq) VALUES (?, ?, ?, ?, ?, ?)"
+        )
+        row.bind(1, cycle.number)
+        row.bind(2, cycle.through.seconds)
+        row.bind(3, cycle.closedAt.seconds)
+        row.bind(4, cycle.watermark)
+        row.bind(5, Int64(cycle.obligationCount))
+        row.bind(6, cycle.postingSeq)
+        try row.run()
+        let gross = try database.statement(
+            "INSERT INTO cycle_gross (cycle, currency, debtor, creditor, amount) VALUES (?, ?, ?, ?, ?)"
+        )
+        let net = try database.statement(
+            "INSERT INTO cycle_net (cycle, currency, participant, amount, fee) VALUES (?, ?, ?, ?, ?)"
+        )
+        let instruction = try database.statement(
+            """
+            INSERT INTO cycle_instructions (cycle, form, ordinal, currency, payer, payee, amount)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            """
+        )
+        for clearing in cycle.clearings {
+            let code = clearing.currency.code
+            for (debtor, row) in clearing.gross {
+                for (creditor, amount) in row {
+                    gross.bind(1, cycle.number)
+                    gross.bind(2, code)
+                    gross.bind(3, debtor.rawValue)
+                    gross.bind(4, creditor.rawValue)
+                    gross.bind(5, amount)
+                    try gross.run()
+                }
+            }
+            for (participant, amount) in clearing.net {
+                net.bind(1, cycle.number)
+                net.bind(2, code)
+                net.bind(3, participant.description)
+                net.bind(4, amount)
+                if case .partner(let id) = participant { net.bind(5, clearing.fees[id] ?? 0) } else { net.bind(5, 0) }
+                try net.run()
+            }
+            for (form, list) in [("ccp", clearing.centralCounterparty), ("direct", clearing.fewestPayments)] {
+                for (ordinal, payment) in list.enumerated() {
+                    instruction.bind(1, cycle.number)
+                    instruction.bind(2, form)
+                    instruction.bind(3, Int64(ordinal))
+                    instruction.bind(4, code)
+                    instruction.bind(5, payment.payer.description)
+                    instruction.bind(6, payment.payee.description)
+                    instruction.bind(7, payment.amount)
+                    try instruction.run()
+                }
+            }
+        }
+        let batch = try database.statement(
+            "INSERT INTO cycle_batches (cycle, partner, sequence, counterparties) VALUES (?, ?, ?, ?)"
+        )
+        for reference in cycle.batches {
+            batch.bind(1, cycle.number)
+            batch.bind(2, reference.partner.rawValue)
+            batch.bind(3, reference.sequence)
+            batch.bind(4, reference.counterparties.map(\.rawValue).sorted().joined(separator: ","))
+            try batch.run()
         }
     }
 
@@ -386,19 +455,172 @@ public final class SQLiteStore: LedgerStore {
         return out
     }
 
+    /// The cycle an obligation row belongs to, in SQL: the first whose window covers it.
+    static let cycleOfObligation =
+        "(SELECT min(c.number) FROM cycles c WHERE o.id <= c.watermark AND o.occurred <= c.through)"
+
     public func obligations(openOnly: Bool) throws -> [Obligation] {
-        try readObligations(openOnly ? "WHERE cycle IS NULL" : "", bind: { _ in })
+        try readObligations(openOnly ? "WHERE \(SQLiteStore.cycleOfObligation) IS NULL" : "", bind: { _ in })
     }
 
     public func obligations(causedBy member: MemberNumber) throws -> [Obligation] {
         try readObligations("WHERE member = ?", bind: { $0.bind(1, Int64(bitPattern: member.value)) })
     }
 
+    public func obligations(cycle number: Int64) throws -> [Obligation] {
+        try readObligations("WHERE \(SQLiteStore.cycleOfObligation) = ?", bind: { $0.bind(1, number) })
+    }
+
+    public func openObligationTotals(
+        through: Timestamp,
+        watermark: Int64
+    ) throws -> (
+        totals: [ObligationTotal], batches: [BatchReference]
+    ) {
+        let filter = """
+            o.id <= ? AND o.occurred <= ?
+            AND NOT EXISTS (SELECT 1 FROM cycles c WHERE o.id <= c.watermark AND o.occurred <= c.through)
+            """
+        let totals = try database.statement(
+            """
+            SELECT debtor, creditor, currency, sum(amount), sum(points), count(*) FROM obligations o
+            WHERE \(filter) GROUP BY debtor, creditor, currency
+            """
+        )
+        totals.bind(1, watermark)
+        totals.bind(2, through.seconds)
+        var out: [ObligationTotal] = []
+        while try totals.step() {
+            out.append(
+                ObligationTotal(
+                    debtor: try PartnerID(totals.string(0)),
+                    creditor: try PartnerID(totals.string(1)),
+                    currency: try Currency(code: totals.string(2)),
+                    amount: totals.int64(3),
+                    points: totals.int64(4),
+                    count: Int(totals.int64(5))
+                )
+            )
+        }
+        let batches = try database.statement(
+            """
+            SELECT b.partner, b.sequence, group_concat(DISTINCT o.debtor), group_concat(DISTINCT o.creditor)
+            FROM obligations o JOIN batches b ON b.id = o.batch
+            WHERE b.sequence IS NOT NULL AND \(filter) GROUP BY o.batch ORDER BY b.partner, b.sequence
+            """
+        )
+        batches.bind(1, watermark)
+        batches.bind(2, through.seconds)
+        var references: [BatchReference] = []
+        while try batches.step() {
+            let names = (batches.string(2) + "," + batches.string(3)).split(separator: ",")
+            references.append(
+                BatchReference(
+                    partner: try PartnerID(batches.string(0)),
+                    sequence: batches.int64(1),
+                    counterparties: Set(try names.map { try PartnerID(String($0)) })
+                )
+            )
+        }
+        return (out, references)
+    }
+
+    public func cycles() throws -> [ClearingCycle] {
+        let rows = try database.statement(
+            "SELECT number, through, closed_at, watermark, obligations, posting_seq FROM cycles ORDER BY number"
+        )
+        var heads: [(Int64, Timestamp, Timestamp, Int64, Int, Int64)] = []
+        while try rows.step() {
+            heads.append(
+                (
+                    rows.int64(0), Timestamp(seconds: rows.int64(1)), Timestamp(seconds: rows.int64(2)), rows.int64(3),
+                    Int(rows.int64(4)), rows.int64(5)
+                )
+            )
+        }
+        return try heads.map { head in
+            let number = head.0
+            var gross: [String: [PartnerID: [PartnerID: Int64]]] = [:]
+            let g = try database.statement("SELECT currency, debtor, creditor, amount FROM cycle_gross WHERE cycle = ?")
+            g.bind(1, number)
+            while try g.step() {
+                gross[g.string(0), default: [:]][try PartnerID(g.string(1)), default: [:]][try PartnerID(g.string(2))] =
+                    g.int64(3)
+            }
+            var net: [String: [Participant: Int64]] = [:]
+            var fees: [String: [PartnerID: Int64]] = [:]
+            let n = try database.statement("SELECT currency, participant, amount, fee FROM cycle_net WHERE cycle = ?")
+            n.bind(1, number)
+            while try n.step() {
+                let participant = try SQLiteStore.participant(n.string(1))
+                net[n.string(0), default: [:]][participant] = n.int64(2)
+                if case .partner(let id) = participant, n.int64(3) != 0 {
+                    fees[n.string(0), default: [:]][id] = n.int64(3)
+                }
+            }
+            var instructions: [String: [String: [SettlementInstruction]]] = [:]
+            let i = try database.statement(
+                "SELECT form, currency, payer, payee, amount FROM cycle_instructions WHERE cycle = ? ORDER BY form, ordinal"
+            )
+            i.bind(1, number)
+            while try i.step() {
+                let currency = try Currency(code: i.string(1))
+                instructions[i.string(1), default: [:]][i.string(0), default: []].append(
+                    SettlementInstruction(
+                        currency: currency,
+                        payer: try SQLiteStore.participant(i.string(2)),
+                        payee: try SQLiteStore.participant(i.string(3)),
+                        amount: i.int64(4)
+                    )
+                )
+            }
+            let codes = Set(gross.keys).union(net.keys).sorted()
+            let clearings = try codes.map { code in
+                CurrencyClearing(
+                    currency: try Currency(code: code),
+                    gross: gross[code] ?? [:],
+                    net: net[code] ?? [:],
+                    fees: fees[code] ?? [:],
+                    centralCounterparty: instructions[code]?["ccp"] ?? [],
+                    fewestPayments: instructions[code]?["direct"] ?? []
+                )
+            }
+            var batches: [BatchReference] = []
+            let b = try database.statement(
+                "SELECT partner, sequence, counterparties FROM cycle_batches WHERE cycle = ? ORDER BY partner, sequence"
+            )
+            b.bind(1, number)
+            while try b.step() {
+                batches.append(
+                    BatchReference(
+                        partner: try PartnerID(b.string(0)),
+                        sequence: b.int64(1),
+                        counterparties: Set(try b.string(2).split(separator: ",").map { try PartnerID(String($0)) })
+                    )
+                )
+            }
+            return ClearingCycle(
+                number: number,
+                through: head.1,
+                closedAt: head.2,
+                watermark: head.3,
+                obligationCount: head.4,
+                postingSeq: head.5,
+                clearings: clearings,
+                batches: batches
+            )
+        }
+    }
+
+    static func participant(_ text: String) throws -> Participant {
+        text == Participant.clearingHouseName ? .clearingHouse : .partner(try PartnerID(text))
+    }
+
     private func readObligations(_ filter: String, bind: (Statement) -> Void) throws -> [Obligation] {
         let s = try database.statement(
             """
             SELECT id, posting, debtor, creditor, currency, amount, points, occurred, source_partner,
-                source_record, member, cycle FROM obligations \(filter) ORDER BY id
+                source_record, member, batch, \(SQLiteStore.cycleOfObligation) FROM obligations o \(filter) ORDER BY id
             """
         )
         bind(s)
@@ -412,6 +634,7 @@ public final class SQLiteStore: LedgerStore {
                 Obligation(
                     id: s.int64(0),
                     postingSeq: s.int64(1),
+                    batch: s.int64(11),
                     debtor: try PartnerID(s.string(2)),
                     creditor: try PartnerID(s.string(3)),
                     currency: currency,
@@ -420,7 +643,7 @@ public final class SQLiteStore: LedgerStore {
                     occurredAt: Timestamp(seconds: s.int64(7)),
                     source: try RecordKey(partner: PartnerID(s.string(8)), recordID: s.string(9)),
                     member: try MemberNumber(String(s.int64(10))),
-                    cycle: s.optionalInt64(11)
+                    cycle: s.optionalInt64(12)
                 )
             )
         }

@@ -80,7 +80,44 @@ enum Schema {
             source_partner TEXT NOT NULL,
             source_record TEXT NOT NULL,
             member INTEGER NOT NULL,
-            cycle INTEGER
+            batch INTEGER NOT NULL
+        );
+        CREATE TABLE cycles (
+            number INTEGER PRIMARY KEY,
+            through INTEGER NOT NULL,
+            closed_at INTEGER NOT NULL,
+            watermark INTEGER NOT NULL,
+            obligations INTEGER NOT NULL,
+            posting_seq INTEGER NOT NULL
+        );
+        CREATE TABLE cycle_gross (
+            cycle INTEGER NOT NULL,
+            currency TEXT NOT NULL,
+            debtor TEXT NOT NULL,
+            creditor TEXT NOT NULL,
+            amount INTEGER NOT NULL
+        );
+        CREATE TABLE cycle_net (
+            cycle INTEGER NOT NULL,
+            currency TEXT NOT NULL,
+            participant TEXT NOT NULL,
+            amount INTEGER NOT NULL,
+            fee INTEGER NOT NULL
+        );
+        CREATE TABLE cycle_instructions (
+            cycle INTEGER NOT NULL,
+            form TEXT NOT NULL,
+            ordinal INTEGER NOT NULL,
+            currency TEXT NOT NULL,
+            payer TEXT NOT NULL,
+            payee TEXT NOT NULL,
+            amount INTEGER NOT NULL
+        );
+        CREATE TABLE cycle_batches (
+            cycle INTEGER NOT NULL,
+            partner TEXT NOT NULL,
+            sequence INTEGER NOT NULL,
+            counterparties TEXT NOT NULL
         );
         """
     ]

@@ -74,15 +74,21 @@ public enum Audit {
             }
         }
 
-        var receivable: [AccountKey: Int64] = [:]
-        for obligation in try ledger.store.obligations(openOnly: false) {
-            receivable[AccountKey(Account.receivable(obligation.creditor), obligation.currency.code), default: 0] +=
-                obligation.amount
+        // What partners are due and owe must be exactly their open obligations: closed cycles
+        // moved the rest into settlement.
+        var open: [AccountKey: Int64] = [:]
+        for obligation in try ledger.store.obligations(openOnly: true) {
+            let code = obligation.currency.code
+            open[AccountKey(Account.receivable(obligation.creditor), code), default: 0] += obligation.amount
+            open[AccountKey(Account.payable(obligation.debtor), code), default: 0] -= obligation.amount
         }
-        for (key, balance) in state.accounts where key.account.hasPrefix("receivable:") {
-            let expected = receivable[key] ?? 0
-            if balance != expected {
-                problem("\(key.account) holds \(balance) \(key.unit) but its obligations add up to \(expected)")
+        for key in Set(open.keys).union(
+            state.accounts.keys.filter { $0.account.hasPrefix("receivable:") || $0.account.hasPrefix("payable:") }
+        ).sorted() {
+            let held = state.accounts[key] ?? 0
+            let expected = open[key] ?? 0
+            if held != expected {
+                problem("\(key.account) holds \(held) \(key.unit) but its open obligations add up to \(expected)")
             }
         }
 

@@ -53,7 +53,7 @@ final class BatchBuilder {
             throw CoalitionError(.duplicateRecord, "record id \(record.key.recordID) was already applied")
         }
         let partner = try network.partner(record.key.partner)
-        var effect = Effect(record: record)
+        var effect = Effect(key: record.key, occurredAt: record.occurredAt)
         switch record.body {
         case .enroll(let number):
             guard member(number) == nil else {
@@ -94,7 +94,7 @@ final class BatchBuilder {
     private func planEarn(_ effect: inout Effect, partner: Partner, member number: MemberNumber, units: Int64) throws {
         try checkAmount(units)
         var account = try openMember(number)
-        let time = effect.record.occurredAt
+        let time = effect.occurredAt
         let rate = try partner.earnRate(at: time)
         let conversion = try Conversion.earn(units: units, rate: rate)
         effect.kind = .earn
@@ -128,7 +128,7 @@ final class BatchBuilder {
     {
         try checkAmount(units)
         var account = try openMember(number)
-        let time = effect.record.occurredAt
+        let time = effect.occurredAt
         let rate = try partner.earnRate(at: time)
         let value = try partner.redemptionValue(at: time)
         let conversion = try Conversion.redeem(units: units, rate: rate)
@@ -191,7 +191,7 @@ final class BatchBuilder {
             throw CoalitionError(.storeFailure, "posting \(entry.seq) has no rate in its detail")
         }
         var account = try openMemberForReversal(number)
-        let time = effect.record.occurredAt
+        let time = effect.occurredAt
         effect.member = number
         effect.units = requested
         effect.detail = "of=\(original)"
@@ -417,16 +417,16 @@ final class BatchBuilder {
         }
         lastSeq += 1
         let seq = lastSeq
-        let key = effect.record.key
+        let key = effect.key
         let legsText = Posting.encode(effect.legs)
         let draft = Posting(
             seq: seq,
             batch: write.batchID,
             kind: effect.kind,
-            partner: key.partner,
-            recordID: key.recordID,
+            partner: key?.partner,
+            recordID: key?.recordID,
             member: effect.member,
-            occurredAt: effect.record.occurredAt,
+            occurredAt: effect.occurredAt,
             units: effect.units,
             points: effect.points,
             legs: effect.legs,
@@ -466,18 +466,20 @@ final class BatchBuilder {
                 write.deletedLots.remove(id)
             }
         }
+        guard let key else { return }
         for draft in effect.obligations {
             lastObligationID += 1
             write.obligations.append(
                 Obligation(
                     id: lastObligationID,
                     postingSeq: seq,
+                    batch: write.batchID,
                     debtor: draft.debtor,
                     creditor: draft.creditor,
                     currency: draft.currency,
                     amount: draft.amount,
                     points: draft.points,
-                    occurredAt: effect.record.occurredAt,
+                    occurredAt: effect.occurredAt,
                     source: key,
                     member: effect.member!,
                     cycle: nil
@@ -489,6 +491,26 @@ final class BatchBuilder {
             newRecords[originalKey] = entry
             write.reversedUnits[entry.seq] = entry.reversedUnits
         }
+    }
+
+    /// Records a posting of the network's own (a cycle's settlement, an expiry run): legs on
+    /// accounts, no record behind it.
+    func post(
+        kind: PostingKind,
+        occurredAt: Timestamp,
+        member: MemberNumber? = nil,
+        legs: [Leg],
+        detail: String
+    ) throws
+        -> Int64
+    {
+        var effect = Effect(key: nil, occurredAt: occurredAt)
+        effect.kind = kind
+        effect.member = member
+        effect.detail = detail
+        for leg in legs { effect.leg(leg.account, leg.unit, leg.amount) }
+        try post(effect)
+        return lastSeq
     }
 
     /// Makes the committed batch the ledger's state.
@@ -505,7 +527,9 @@ final class BatchBuilder {
 
 /// Everything one record will change, planned before anything is recorded.
 struct Effect {
-    let record: LedgerRecord
+    /// The record that caused it; nil for the network's own postings (cycles, expiry).
+    let key: RecordKey?
+    let occurredAt: Timestamp
     var kind: PostingKind = .enroll
     var member: MemberNumber?
     var units: Int64 = 0
@@ -517,7 +541,10 @@ struct Effect {
     var obligations: [(debtor: PartnerID, creditor: PartnerID, currency: Currency, amount: Int64, points: Int64)] = []
     var reversed: (RecordKey, RecordEntry)?
 
-    init(record: LedgerRecord) { self.record = record }
+    init(key: RecordKey?, occurredAt: Timestamp) {
+        self.key = key
+        self.occurredAt = occurredAt
+    }
 
     /// Adds `amount` to the leg for `account` and `unit`, merging legs of the same pair.
     mutating func leg(_ account: String, _ unit: String, _ amount: Int64) {

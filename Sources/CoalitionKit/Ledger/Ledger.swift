@@ -108,6 +108,28 @@ public final class BatchSession {
         return outcomes
     }
 
+    /// Records a posting of the network's own (a cycle's settlement, an expiry run) in this
+    /// batch; `cycle`, given the posting's sequence number, is the cycle it closes.
+    @discardableResult
+    public func post(
+        kind: PostingKind,
+        occurredAt: Timestamp,
+        legs: [Leg],
+        detail: String,
+        closing cycle: ((Int64) -> ClearingCycle)? = nil
+    ) throws -> Int64 {
+        let builder = BatchBuilder(ledger: ledger, batchID: batchID)
+        let seq = try builder.post(kind: kind, occurredAt: occurredAt, legs: legs, detail: detail)
+        var write = builder.write
+        write.cycle = cycle?(seq)
+        if summary.firstSeq == nil { summary.firstSeq = seq }
+        summary.lastSeq = seq
+        try ledger.store.write(write)
+        builder.merge(into: &ledger.state)
+        hasMerged = true
+        return seq
+    }
+
     /// Records a record the front end rejected before it reached the engine (it did not
     /// parse, say), so it is kept with its reason.
     public func reject(line: Int, recordID: String, _ error: CoalitionError) {

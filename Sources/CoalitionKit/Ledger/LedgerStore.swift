@@ -120,6 +120,8 @@ public struct LedgerWrite: Sendable {
     public var reversedUnits: [Int64: Int64] = [:]
     public var obligations: [Obligation] = []
     public var rejections: [Rejection] = []
+    /// A clearing cycle closed by this batch.
+    public var cycle: ClearingCycle?
 
     public init(batchID: Int64) {
         self.batchID = batchID
@@ -162,6 +164,21 @@ public protocol LedgerStore: AnyObject {
 
     /// The records batch `batch` rejected, in line order.
     func rejections(batch: Int64) throws -> [Rejection]
+
+    /// Every closed cycle, oldest first.
+    func cycles() throws -> [ClearingCycle]
+
+    /// Sums of the open obligations a cycle through `through` would take (dated at or before
+    /// it, id at most `watermark`, not in an earlier cycle), and the batches that caused them.
+    func openObligationTotals(
+        through: Timestamp,
+        watermark: Int64
+    ) throws -> (
+        totals: [ObligationTotal], batches: [BatchReference]
+    )
+
+    /// The obligations of cycle `number`.
+    func obligations(cycle number: Int64) throws -> [Obligation]
 }
 
 extension LedgerStore {

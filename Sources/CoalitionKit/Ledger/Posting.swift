@@ -149,6 +149,8 @@ public struct Posting: Hashable, Sendable {
 public struct Obligation: Hashable, Sendable {
     public let id: Int64
     public let postingSeq: Int64
+    /// The batch whose record caused it.
+    public let batch: Int64
     /// The issuer of the points: it pays.
     public let debtor: PartnerID
     /// The partner where the points were spent: it is paid.
@@ -167,6 +169,7 @@ public struct Obligation: Hashable, Sendable {
     public init(
         id: Int64,
         postingSeq: Int64,
+        batch: Int64,
         debtor: PartnerID,
         creditor: PartnerID,
         currency: Currency,
@@ -179,6 +182,7 @@ public struct Obligation: Hashable, Sendable {
     ) {
         self.id = id
         self.postingSeq = postingSeq
+        self.batch = batch
         self.debtor = debtor
         self.creditor = creditor
         self.currency = currency

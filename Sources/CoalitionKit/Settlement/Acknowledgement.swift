@@ -87,9 +87,7 @@ public enum Acknowledgement {
 
         /// Moves the finished acknowledgement to `path`.
         func publish(to path: String) throws {
-            guard rename(main.path, path) == 0 else {
-                throw CoalitionError(.io, "cannot move the acknowledgement into place", at: Place(file: path))
-            }
+            try SignedFileWriter.rename(main.path, to: path)
         }
 
         func discard() {

@@ -92,6 +92,17 @@ public final class SignedFileWriter {
         return signature
     }
 
+    /// Moves a finished file into place atomically.
+    public static func rename(_ from: String, to path: String) throws {
+        guard Glibc.rename(from, path) == 0 else {
+            throw CoalitionError(
+                .io,
+                "cannot move the file into place: \(String(cString: strerror(errno)))",
+                at: Place(file: path)
+            )
+        }
+    }
+
     /// Closes and deletes the file: for a file abandoned half-written.
     public func discard() {
         if descriptor >= 0 {

@@ -1,0 +1,205 @@
+import CoalitionKit
+import Foundation
+
+struct CycleCloseCommand: Command {
+    static let path = ["cycle", "close"]
+    static let summary = "close a clearing cycle: net the obligations up to a cut-off, write statements"
+    static let synopsis = "--through DATE"
+    static let options: [OptionSpec] = [
+        .value("through", "DATE", "the cut-off, inclusive: YYYY-MM-DD (the whole day, UTC) or YYYY-MM-DDTHH:MM:SSZ")
+    ]
+    static let discussion = """
+        Every obligation not yet in a cycle and dated at or before the cut-off joins the cycle;
+        later ones wait for the next. Obligations are netted per currency into one amount per
+        partner; settlement instructions are given in both forms (through the clearing house,
+        and the fewest payments between partners). Each partner's signed statement goes to
+        DIR/outbox/, the cycle's HTML report to DIR/reports/. A closed cycle never changes:
+        closing a cut-off not after the last one does nothing new.
+        """
+
+    static func run(_ context: Context) throws -> ExitCode {
+        _ = try positional(context, count: 0)
+        guard let text = context.arguments.value("through") else {
+            throw CoalitionError(.usage, "--through DATE is required\nusage: \(usage)")
+        }
+        let through = try CycleCloseCommand.cutoff(text)
+        let ledger = try context.data.open()
+        switch try CycleCloser.close(ledger, through: through, now: Clock.now) {
+        case .alreadyClosed(let last):
+            if context.json {
+                Output.json(["closed": false, "lastCycle": last.number, "through": last.through.description])
+            } else {
+                Output.line("Nothing new: cycle \(last.number) already closed through \(last.through).")
+            }
+        case .closed(let cycle):
+            let files = try publish(cycle, ledger: ledger, data: context.data)
+            if context.json {
+                var object = CycleShowCommand.describe(cycle)
+                object["statements"] = files.statements
+                object["report"] = files.report
+                Output.json(object)
+            } else {
+                CycleShowCommand.print(cycle)
+                Output.line("")
+                Output.line("Statements: \(files.statements.count) in \(context.data.path("outbox"))/")
+                Output.line("Report: \(files.report)")
+            }
+        }
+        return .success
+    }
+
+    /// A date means its whole UTC day; a time is taken as it is.
+    static func cutoff(_ text: String) throws -> Timestamp {
+        do {
+            let time = try Timestamp(parsing: text, allowingDate: true)
+            return text.count == 10 ? time.adding(seconds: Timestamp.secondsPerDay - 1) : time
+        } catch {
+            throw CoalitionError(.usage, "--through takes YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, not '\(text)'")
+        }
+    }
+
+    /// Writes every partner's statement and the cycle's HTML report.
+    static func publish(
+        _ cycle: ClearingCycle,
+        ledger: Ledger,
+        data: DataDirectory
+    ) throws -> (
+        statements: [String], report: String
+    ) {
+        var statements: [String] = []
+        for partner in ledger.network.sortedPartners {
+            let path = data.path("outbox", Statement.fileName(for: partner.id, cycle: cycle.number))
+            try Statement.write(for: partner.id, cycle: cycle, ring: try data.keyRing(for: partner), to: path)
+            statements.append(path)
+        }
+        let report = data.path("reports", CycleReport.fileName(cycle.number))
+        try CycleReport.html(cycle, network: ledger.network).write(toFile: report, atomically: true, encoding: .utf8)
+        return (statements, report)
+    }
+}
+
+struct CycleListCommand: Command {
+    static let path = ["cycle", "list"]
+    static let summary = "list the closed clearing cycles"
+    static let synopsis = ""
+
+    static func run(_ context: Context) throws -> ExitCode {
+        _ = try positional(context, count: 0)
+        let ledger = try context.data.open()
+        let cycles = try ledger.store.cycles()
+        if context.json {
+            Output.json(["cycles": cycles.map(CycleShowCommand.describe)])
+            return .success
+        }
+        if cycles.isEmpty {
+            Output.line("No cycle closed yet: `coalition cycle close --through DATE`.")
+            return .success
+        }
+        var table = TextTable(
+            ["cycle", "through", "closed", "obligations", "gross", "net", "netted"],
+            numeric: [0, 3]
+        )
+        for cycle in cycles {
+            for clearing in cycle.clearings {
+                let e = clearing.currency.minorUnitExponent
+                table.add([
+                    String(cycle.number), cycle.through.description, cycle.closedAt.description,
+                    String(cycle.obligationCount),
+                    Money.decimal(clearing.grossTotal, exponent: e) + " \(clearing.currency)",
+                    Money.decimal(clearing.netTotal, exponent: e) + " \(clearing.currency)",
+                    clearing.nettingEfficiencyBasisPoints.map(CycleShowCommand.percent) ?? "-",
+                ])
+            }
+            if cycle.clearings.isEmpty {
+                table.add([
+                    String(cycle.number), cycle.through.description, cycle.closedAt.description, "0", "-", "-", "-",
+                ])
+            }
+        }
+        Output.line(table.render(indent: ""))
+        return .success
+    }
+}
+
+struct CycleShowCommand: Command {
+    static let path = ["cycle", "show"]
+    static let summary = "show a closed cycle: gross matrix, net positions, settlement instructions"
+    static let synopsis = "NUMBER"
+
+    static func run(_ context: Context) throws -> ExitCode {
+        let text = try positional(context, count: 1)[0]
+        let ledger = try context.data.open()
+        guard let number = Int64(text), let cycle = try ledger.store.cycles().first(where: { $0.number == number })
+        else {
+            throw CoalitionError(.usage, "no closed cycle '\(text)': see `coalition cycle list`")
+        }
+        if context.json { Output.json(describe(cycle)) } else { print(cycle) }
+        return .success
+    }
+
+    static func percent(_ basisPoints: Int64) -> String {
+        "\(basisPoints / 100).\(String(format: "%02d", basisPoints % 100))%"
+    }
+
+    static func print(_ cycle: ClearingCycle) {
+        Output.line(
+            "Cycle \(cycle.number): \(cycle.obligationCount) obligations through \(cycle.through), closed \(cycle.closedAt)"
+        )
+        for clearing in cycle.clearings {
+            let e = clearing.currency.minorUnitExponent
+            func money(_ v: Int64) -> String { Money.decimal(v, exponent: e) }
+            Output.line("")
+            let efficiency = clearing.nettingEfficiencyBasisPoints.map(percent) ?? "-"
+            Output.line(
+                "\(clearing.currency): gross \(money(clearing.grossTotal)), net \(money(clearing.netTotal)), netting efficiency \(efficiency)"
+            )
+            var positions = TextTable(
+                ["participant", "owes (gross)", "is due (gross)", "fee", "net"],
+                numeric: [1, 2, 3, 4]
+            )
+            let owed = clearing.grossOwed
+            let due = clearing.grossDue
+            for (participant, net) in clearing.net.sorted(by: { $0.key < $1.key }) {
+                var row = [participant.description, "", "", "", money(net)]
+                if case .partner(let id) = participant {
+                    row[1] = money(owed[id] ?? 0)
+                    row[2] = money(due[id] ?? 0)
+                    row[3] = money(clearing.fees[id] ?? 0)
+                }
+                positions.add(row)
+            }
+            Output.line(positions.render())
+            Output.line("  settlement, fewest payments between participants:")
+            for payment in clearing.fewestPayments {
+                Output.line("    \(payment.payer) pays \(payment.payee) \(money(payment.amount)) \(clearing.currency)")
+            }
+        }
+        if cycle.clearings.isEmpty { Output.line("No obligations: nothing to settle.") }
+    }
+
+    static func describe(_ cycle: ClearingCycle) -> [String: Any] {
+        [
+            "number": cycle.number, "through": cycle.through.description, "closedAt": cycle.closedAt.description,
+            "obligations": cycle.obligationCount, "posting": cycle.postingSeq,
+            "currencies": cycle.clearings.map { c -> [String: Any] in
+                func instructions(_ list: [SettlementInstruction]) -> [[String: Any]] {
+                    list.map {
+                        ["payer": $0.payer.description, "payee": $0.payee.description, "amountMinor": $0.amount]
+                    }
+                }
+                return [
+                    "currency": c.currency.code, "grossMinor": c.grossTotal, "netMinor": c.netTotal,
+                    "nettingEfficiencyBasisPoints": c.nettingEfficiencyBasisPoints.map { $0 as Any } ?? NSNull(),
+                    "gross": c.gross.flatMap { debtor, row in
+                        row.map { ["debtor": debtor.rawValue, "creditor": $0.key.rawValue, "amountMinor": $0.value] }
+                    }.sorted { "\($0["debtor"]!)\($0["creditor"]!)" < "\($1["debtor"]!)\($1["creditor"]!)" },
+                    "net": Dictionary(uniqueKeysWithValues: c.net.map { ($0.key.description, $0.value) }),
+                    "fees": Dictionary(uniqueKeysWithValues: c.fees.map { ($0.key.rawValue, $0.value) }),
+                    "centralCounterparty": instructions(c.centralCounterparty),
+                    "fewestPayments": instructions(c.fewestPayments),
+                ]
+            },
+            "batches": cycle.batches.map { ["partner": $0.partner.rawValue, "sequence": $0.sequence] },
+        ]
+    }
+}
