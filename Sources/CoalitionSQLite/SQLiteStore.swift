@@ -467,6 +467,10 @@ public final class SQLiteStore: LedgerStore {
         try readObligations("WHERE member = ?", bind: { $0.bind(1, Int64(bitPattern: member.value)) })
     }
 
+    public func obligations(creditor: PartnerID) throws -> [Obligation] {
+        try readObligations("WHERE creditor = ?", bind: { $0.bind(1, creditor.rawValue) })
+    }
+
     public func obligations(cycle number: Int64) throws -> [Obligation] {
         try readObligations("WHERE \(SQLiteStore.cycleOfObligation) = ?", bind: { $0.bind(1, number) })
     }

@@ -32,6 +32,7 @@ public final class Ledger {
     /// file is applied chunk by chunk, never held whole), and everything is committed in one
     /// store transaction when `body` returns. If `body` or the commit throws, the
     /// transaction is rolled back and the memory is restored from the store.
+    @discardableResult
     public func batch<T>(_ info: BatchInfo, _ body: (BatchSession) throws -> T) throws -> T {
         try store.begin()
         let session = BatchSession(ledger: self, info: info)

@@ -177,6 +177,9 @@ public protocol LedgerStore: AnyObject {
         totals: [ObligationTotal], batches: [BatchReference]
     )
 
+    /// The obligations owed to `creditor`, in every cycle and open.
+    func obligations(creditor: PartnerID) throws -> [Obligation]
+
     /// The obligations of cycle `number`.
     func obligations(cycle number: Int64) throws -> [Obligation]
 }

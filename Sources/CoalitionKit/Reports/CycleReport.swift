@@ -135,15 +135,15 @@ public enum CycleReport {
         let largest = Double(edges.map(\.2).max() ?? 1)
         var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(size)\" height=\"\(size)\" "
         svg += "viewBox=\"0 0 \(size) \(size)\" role=\"img\">\n"
-        svg += "<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"5\" "
-        svg += "markerHeight=\"5\" orient=\"auto-start-reverse\"><path d=\"M 0 0 L 10 5 L 0 10 z\" fill=\"#33658a\"/>"
+        svg += "<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"12\" "
+        svg += "markerHeight=\"12\" markerUnits=\"userSpaceOnUse\" orient=\"auto-start-reverse\"><path d=\"M 0 0 L 10 5 L 0 10 z\" fill=\"#33658a\"/>"
         svg += "</marker></defs>\n"
         for (from, to, amount) in edges {
             guard let a = position[from], let b = position[to] else { continue }
             // Bend each arrow a little, so A→B and B→A do not overlap.
             let mx = (a.0 + b.0) / 2 + (b.1 - a.1) * 0.15
             let my = (a.1 + b.1) / 2 - (b.0 - a.0) * 0.15
-            let (ex, ey) = shorten(from: (mx, my), to: b, by: 30)
+            let (ex, ey) = shorten(from: (mx, my), to: b, by: 33)
             let width = 1.5 + 10 * Double(amount) / largest
             svg += "<path d=\"M \(f(a.0)) \(f(a.1)) Q \(f(mx)) \(f(my)) \(f(ex)) \(f(ey))\" fill=\"none\" "
             svg += "stroke=\"#33658a\" stroke-opacity=\"0.7\" stroke-width=\"\(f(width))\" marker-end=\"url(#arrow)\">"
@@ -153,7 +153,7 @@ public enum CycleReport {
         for node in nodes {
             guard let p = position[node] else { continue }
             let fill = node == .clearingHouse ? "#f6ae2d" : "#86bbd8"
-            svg += "<circle cx=\"\(f(p.0))\" cy=\"\(f(p.1))\" r=\"26\" fill=\"\(fill)\" stroke=\"#2f4858\"/>\n"
+            svg += "<circle cx=\"\(f(p.0))\" cy=\"\(f(p.1))\" r=\"31\" fill=\"\(fill)\" stroke=\"#2f4858\"/>\n"
             svg += "<text x=\"\(f(p.0))\" y=\"\(f(p.1 + 4))\" class=\"node\">\(escape(short(node)))</text>\n"
         }
         if edges.isEmpty { svg += "<text x=\"\(size / 2)\" y=\"\(size / 2)\" class=\"node\">no payments</text>\n" }
@@ -232,7 +232,7 @@ public enum CycleReport {
         td.pay { color: #c8553d; }
         td.receive { color: #3a7d20; }
         svg text { font-size: 11px; fill: #2f4858; }
-        svg text.node { text-anchor: middle; font-weight: bold; font-size: 10px; }
+        svg text.node { text-anchor: middle; font-weight: bold; font-size: 9px; }
         svg text.edge { text-anchor: middle; font-size: 10px; fill: #1b3a4b; }
         svg text.value-left { text-anchor: end; }
         svg text.value-right { text-anchor: start; }

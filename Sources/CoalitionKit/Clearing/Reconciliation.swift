@@ -1,0 +1,197 @@
+/// A partner's own view of a cycle, matched against the ledger.
+///
+/// The partner sends a signed `COALITION-RECONCILIATION` file (partner → coalition) whose
+/// header's sequence is the cycle number, listing the cross-brand redemptions it expects to be
+/// paid for in that cycle, by its own record id:
+///
+/// ```
+/// H|COALITION-RECONCILIATION|1|P2C|<partner>|<cycle>|<created-at>|<key id>
+/// E|<record id>|<currency>|<amount in minor units, signed>
+/// T|<E lines>|<sum of the amounts>
+/// S|<signature>
+/// ```
+/// Matching is by record id through dictionaries: time proportional to the records.
+public struct ReconciliationReport: Sendable {
+    public enum BreakKind: String, Sendable, CaseIterable {
+        /// The ledger has the record in the cycle; the partner's file does not.
+        case missingInPartnerFile = "MISSING_IN_PARTNER_FILE"
+        /// The partner's file has the record; the ledger has no obligation for it.
+        case missingInLedger = "MISSING_IN_LEDGER"
+        case amountDiffers = "AMOUNT_DIFFERS"
+        case currencyDiffers = "CURRENCY_DIFFERS"
+        /// The ledger has the record in another cycle, or not in a cycle yet.
+        case differentCycle = "DIFFERENT_CYCLE"
+        /// The partner's file lists the record twice.
+        case duplicateInPartnerFile = "DUPLICATE_IN_PARTNER_FILE"
+    }
+
+    public struct Break: Hashable, Sendable {
+        public let kind: BreakKind
+        public let recordID: String
+        /// The partner file's line, when the break is about one.
+        public let line: Int?
+        public let ledgerAmount: Money?
+        public let ledgerCycle: Int64?
+        public let partnerAmount: Money?
+    }
+
+    public let partner: PartnerID
+    public let cycle: Int64
+    public var matchedRecords = 0
+    /// Matched amounts per currency (minor units).
+    public var matchedTotals: [Currency: Int64] = [:]
+    public var breaks: [Break] = []
+    /// Amounts of the records that did not match, per side and currency.
+    public var unmatchedLedger: [Currency: Int64] = [:]
+    public var unmatchedPartner: [Currency: Int64] = [:]
+}
+
+public enum Reconciliation {
+    /// One line of a reconciliation file.
+    public struct Entry: Hashable, Sendable {
+        public let recordID: String
+        public let amount: Money
+
+        public init(recordID: String, amount: Money) {
+            self.recordID = recordID
+            self.amount = amount
+        }
+    }
+
+    /// What the ledger says `partner` is due per record in each cycle: its redemptions'
+    /// obligations (and their reversals), summed per record and currency.
+    public static func ledgerView(_ ledger: Ledger, partner: PartnerID) throws -> [String: [(cycle: Int64?, amount: Money)]] {
+        var sums: [String: [Int64?: Money]] = [:]
+        for o in try ledger.store.obligations(creditor: partner) where o.source.partner == partner {
+            let current = sums[o.source.recordID, default: [:]][o.cycle] ?? Money(0, o.currency)
+            sums[o.source.recordID, default: [:]][o.cycle] = try current.adding(o.amount == 0 ? Money(0, o.currency) : Money(o.amount, o.currency))
+        }
+        return sums.mapValues { byCycle in byCycle.map { (cycle: $0.key, amount: $0.value) } }
+    }
+
+    /// Verifies the file at `path` and matches it against the ledger.
+    public static func reconcile(path: String, ledger: Ledger, keyRing: (Partner) throws -> KeyRing) throws
+        -> ReconciliationReport
+    {
+        let header = try FileSigning.verify(path: path, kinds: [.reconciliation], network: ledger.network, keyRing: keyRing)
+        guard try ledger.store.cycles().contains(where: { $0.number == header.sequence }) else {
+            throw CoalitionError(.badHeader, "cycle \(header.sequence) is not closed", at: Place(file: path, line: 1))
+        }
+        let entries = try read(path: path)
+        return try match(entries, partner: header.partner, cycle: header.sequence, ledger: ledger)
+    }
+
+    /// Matches `entries` (with their lines) against the ledger's view of `partner` in `cycle`.
+    public static func match(_ entries: [(line: Int, entry: Entry)], partner: PartnerID, cycle: Int64, ledger: Ledger) throws
+        -> ReconciliationReport
+    {
+        var report = ReconciliationReport(partner: partner, cycle: cycle)
+        let view = try ledgerView(ledger, partner: partner)
+        var seen: Set<String> = []
+        func unmatchedPartner(_ m: Money) { report.unmatchedPartner[m.currency, default: 0] += m.minorUnits }
+        func unmatchedLedger(_ m: Money) { report.unmatchedLedger[m.currency, default: 0] += m.minorUnits }
+        for (line, entry) in entries {
+            let id = entry.recordID
+            guard seen.insert(id).inserted else {
+                report.breaks.append(.init(kind: .duplicateInPartnerFile, recordID: id, line: line, ledgerAmount: nil, ledgerCycle: nil, partnerAmount: entry.amount))
+                unmatchedPartner(entry.amount)
+                continue
+            }
+            guard let sides = view[id] else {
+                report.breaks.append(.init(kind: .missingInLedger, recordID: id, line: line, ledgerAmount: nil, ledgerCycle: nil, partnerAmount: entry.amount))
+                unmatchedPartner(entry.amount)
+                continue
+            }
+            guard let mine = sides.first(where: { $0.cycle == cycle }) else {
+                let other = sides.first!
+                report.breaks.append(.init(kind: .differentCycle, recordID: id, line: line, ledgerAmount: other.amount, ledgerCycle: other.cycle, partnerAmount: entry.amount))
+                unmatchedPartner(entry.amount)
+                continue
+            }
+            if mine.amount.currency != entry.amount.currency {
+                report.breaks.append(.init(kind: .currencyDiffers, recordID: id, line: line, ledgerAmount: mine.amount, ledgerCycle: cycle, partnerAmount: entry.amount))
+                unmatchedPartner(entry.amount)
+                unmatchedLedger(mine.amount)
+            } else if mine.amount.minorUnits != entry.amount.minorUnits {
+                report.breaks.append(.init(kind: .amountDiffers, recordID: id, line: line, ledgerAmount: mine.amount, ledgerCycle: cycle, partnerAmount: entry.amount))
+                unmatchedPartner(entry.amount)
+                unmatchedLedger(mine.amount)
+            } else {
+                report.matchedRecords += 1
+                report.matchedTotals[mine.amount.currency, default: 0] += mine.amount.minorUnits
+            }
+        }
+        for (id, sides) in view.sorted(by: { $0.key < $1.key }) where !seen.contains(id) {
+            guard let mine = sides.first(where: { $0.cycle == cycle }) else { continue }
+            report.breaks.append(.init(kind: .missingInPartnerFile, recordID: id, line: nil, ledgerAmount: mine.amount, ledgerCycle: cycle, partnerAmount: nil))
+            unmatchedLedger(mine.amount)
+        }
+        return report
+    }
+
+    /// The entries of a (verified) reconciliation file, with their line numbers.
+    static func read(path: String) throws -> [(line: Int, entry: Entry)] {
+        var entries: [(line: Int, entry: Entry)] = []
+        var trailer: (count: Int, total: Int128)?
+        var total: Int128 = 0
+        var currencies: [String: Currency] = [:]
+        _ = try at(Place(file: path)) {
+            try FileScanner(path: path).scan(mac: nil) { bytes, number in
+                guard number > 1 else { return }
+                let fields = bytes.split(separator: SettlementFormat.separator, omittingEmptySubsequences: false)
+                let kind = String(decoding: fields[0], as: UTF8.self)
+                switch kind {
+                case "E":
+                    let id = fields.count == 4 ? String(decoding: fields[1], as: UTF8.self) : ""
+                    let code = fields.count == 4 ? String(decoding: fields[2], as: UTF8.self) : ""
+                    guard fields.count == 4, RecordKey.isValidID(id), let amount = FieldParser.signedNumber(fields[3]) else {
+                        throw CoalitionError(.malformedRecord, "an E line is E|record id|currency|amount", at: Place(line: number))
+                    }
+                    let currency: Currency
+                    if let known = currencies[code] {
+                        currency = known
+                    } else {
+                        currency = try at(Place(line: number)) { try Currency(code: code) }
+                        currencies[code] = currency
+                    }
+                    guard trailer == nil else {
+                        throw CoalitionError(.badTrailer, "a line follows the trailer", at: Place(line: number))
+                    }
+                    entries.append((number, Entry(recordID: id, amount: Money(amount, currency))))
+                    total += Int128(amount)
+                case "T":
+                    guard fields.count == 3, let count = FieldParser.number(fields[1]),
+                        let sum = FieldParser.signedNumber(fields[2])
+                    else { throw CoalitionError(.badTrailer, "the trailer is T|count|total", at: Place(line: number)) }
+                    trailer = (Int(count), Int128(sum))
+                case "S":
+                    break
+                default:
+                    throw CoalitionError(.unknownRecordType, "'\(kind.prefix(32))' is not a reconciliation line", at: Place(line: number))
+                }
+            }
+        }
+        guard let trailer else { throw CoalitionError(.missingTrailer, "no trailer line T|…", at: Place(file: path)) }
+        guard trailer.count == entries.count else {
+            throw CoalitionError(.trailerCountMismatch, "the trailer counts \(trailer.count) lines, the file has \(entries.count)", at: Place(file: path))
+        }
+        guard trailer.total == total else {
+            throw CoalitionError(.trailerTotalMismatch, "the trailer totals \(trailer.total), the lines add up to \(total)", at: Place(file: path))
+        }
+        return entries
+    }
+
+    /// Writes a reconciliation file for `partner`'s view of `cycle`.
+    @discardableResult
+    public static func write(_ entries: [Entry], header: FileHeader, key: [UInt8], to path: String) throws -> [UInt8] {
+        let writer = try SignedFileWriter(path: path, key: key)
+        try writer.line(header.line)
+        var total: Int64 = 0
+        for entry in entries {
+            try writer.line("E|\(entry.recordID)|\(entry.amount.currency.code)|\(entry.amount.minorUnits)")
+            total += entry.amount.minorUnits
+        }
+        try writer.line("T|\(entries.count)|\(total)")
+        return try writer.finish()
+    }
+}
