@@ -40,6 +40,9 @@ final class Database {
         )
     }
 
+    /// Whether the last call failed because the file is not a SQLite database at all.
+    var lastErrorIsNotADatabase: Bool { sqlite3_extended_errcode(handle) & 0xFF == SQLITE_NOTADB }
+
     /// Runs one or more statements that return no rows.
     func execute(_ sql: String) throws {
         guard sqlite3_exec(handle, sql, nil, nil, nil) == SQLITE_OK else { throw fail("executing SQL") }

@@ -24,7 +24,14 @@ public final class SQLiteStore: LedgerStore {
         if create {
             try database.execute("PRAGMA application_id = \(SQLiteStore.applicationID)")
         } else {
-            let id = try database.integer("PRAGMA application_id")
+            let id: Int64?
+            do {
+                id = try database.integer("PRAGMA application_id")
+            } catch {
+                // Not SQLite at all: no more a ledger than another application's database.
+                guard database.lastErrorIsNotADatabase else { throw error }
+                id = nil
+            }
             guard id == SQLiteStore.applicationID else {
                 throw CoalitionError(
                     .notALedger,

@@ -18,6 +18,7 @@ public enum Audit {
         var previous = Posting.genesisHash
         var accounts: [AccountKey: Int64] = [:]
         var members: [MemberNumber: Int64] = [:]
+        var latest: Timestamp?
         func problem(_ text: String) {
             if report.problems.count < 100 { report.problems.append(text) }
         }
@@ -36,6 +37,7 @@ public enum Audit {
                 problem("posting \(posting.seq) does not match the hash chain: it was altered, or one before it was")
             }
             previous = posting.hash
+            latest = max(latest ?? posting.occurredAt, posting.occurredAt)
             var perUnit: [String: Int64] = [:]
             for leg in posting.legs {
                 perUnit[leg.unit, default: 0] &+= leg.amount
@@ -93,7 +95,7 @@ public enum Audit {
         }
 
         do {
-            try Invariants.check(state)
+            try Invariants.check(state, asOf: latest)
         } catch let error as CoalitionError {
             problem(error.message)
         }

@@ -164,7 +164,13 @@ final class BatchBuilder {
     }
 
     private func planReversal(_ effect: inout Effect, partner: Partner, original: String, units: Int64?) throws {
-        let originalKey = try RecordKey(partner: partner.id, recordID: original)
+        let originalKey: RecordKey
+        do {
+            originalKey = try RecordKey(partner: partner.id, recordID: original)
+        } catch let error as CoalitionError {
+            // The fault is this record's `original` field: its place names this record, not that id.
+            throw CoalitionError(error.code, error.message, at: Place(field: "original"))
+        }
         guard var entry = entry(for: originalKey) else {
             throw CoalitionError(.unknownOriginal, "no record \(original) of \(partner.id) to reverse")
         }

@@ -1,15 +1,22 @@
 /// The invariants of DESIGN.md, checked on a ledger state. `audit` and the tests use them.
 public enum Invariants {
     /// Throws `AUDIT_FAILED` naming the first invariant that does not hold.
-    public static func check(_ state: LedgerSnapshot) throws {
+    ///
+    /// `time` is the latest instant the ledger has applied a record at: a member who owes a
+    /// debt may still hold lots that expired by then (expired points cannot repay a debt;
+    /// they become breakage), but none that could still be spent. Without it, a member who
+    /// owes a debt may hold no lot at all.
+    public static func check(_ state: LedgerSnapshot, asOf time: Timestamp? = nil) throws {
         func fail(_ message: String) -> CoalitionError { CoalitionError(.auditFailed, message) }
 
         var lotsByIssuer: [String: Int64] = [:]  // by issuer account
         var memberTotal: Int64 = 0
         var lotIDs = Set<Int64>()
         for (number, account) in state.members {
-            if !account.debts.isEmpty && !account.lots.isEmpty {
-                throw fail("member \(number) holds lots while owing a debt")
+            if !account.debts.isEmpty,
+                let lot = account.lots.first(where: { lot in time.map { lot.expiresAt > $0 } ?? true })
+            {
+                throw fail("member \(number) holds lot \(lot.id), which has not expired, while owing a debt")
             }
             for (index, lot) in account.lots.enumerated() {
                 guard lot.points > 0 else { throw fail("member \(number) has an empty or negative lot \(lot.id)") }

@@ -57,8 +57,9 @@ public struct Money: Hashable, Sendable, CustomStringConvertible {
         var scale: UInt64 = 1
         for _ in 0..<exponent { scale *= 10 }
         let magnitude = minorUnits.magnitude
-        let whole = Int64(magnitude / scale)
-        var text = grouped ? Points.grouped(whole) : String(whole)
+        // In UInt64: the magnitude of Int64.min does not fit in an Int64.
+        let whole = String(magnitude / scale)
+        var text = grouped ? Points.grouped(digits: whole) : whole
         if exponent > 0 {
             let fraction = String(magnitude % scale)
             text += "." + String(repeating: "0", count: exponent - fraction.count) + fraction

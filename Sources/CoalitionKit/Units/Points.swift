@@ -21,13 +21,18 @@ public struct Points: Hashable, Comparable, Sendable, CustomStringConvertible {
 
     /// `value` with thousands separators: `1,234,567`.
     public static func grouped(_ value: Int64) -> String {
-        let digits = String(value.magnitude)
+        let out = grouped(digits: String(value.magnitude))
+        return value < 0 ? "-" + out : out
+    }
+
+    /// A string of digits with a comma before every group of three from the right.
+    static func grouped(digits: String) -> String {
         var out = ""
         for (index, character) in digits.enumerated() {
             if index > 0 && (digits.count - index) % 3 == 0 { out.append(",") }
             out.append(character)
         }
-        return value < 0 ? "-" + out : out
+        return out
     }
 }
 

@@ -1,0 +1,21 @@
+import CCoalitionSQLite
+
+/// Runs SQL on a database file directly, not through the store: for files that are not
+/// ledgers, or ledgers changed behind the store's back. The one test file that calls sqlite3.
+enum RawSQLite {
+    static func execute(_ sql: String, at path: String) throws {
+        var db: OpaquePointer?
+        guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nil) == SQLITE_OK, let db else {
+            sqlite3_close_v2(db)
+            throw RawSQLiteError(message: "cannot open \(path)")
+        }
+        defer { sqlite3_close_v2(db) }
+        guard sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK else {
+            throw RawSQLiteError(message: String(cString: sqlite3_errmsg(db)))
+        }
+    }
+}
+
+struct RawSQLiteError: Error {
+    let message: String
+}
