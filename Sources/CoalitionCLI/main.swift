@@ -14,6 +14,7 @@ let commands: [any Command.Type] = [
     CycleCloseCommand.self,
     CycleListCommand.self,
     CycleShowCommand.self,
+    ReconcileCommand.self,
     PartnersListCommand.self,
     PartnersShowCommand.self,
     MemberShowCommand.self,

@@ -164,16 +164,33 @@ struct SQLiteStoreTests {
         #expect(StateImage(reopened.state) == StateImage(ledger.state))
     }
 
-    @Test("attachments are kept with their batch")
-    func attachments() throws {
+    @Test("a batch keeps its summary and its rejections, found by partner and sequence")
+    func batchSummaryAndRejections() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = try SQLiteStore(path: directory.ledgerPath, create: true)
         let ledger = try Ledger(network: Fixtures.network, store: store)
         let batch = try crossBrandSetup(ledger)
-        try ledger.apply(batch, info: Fixtures.info) { outcomes in ["ack": Array("\(outcomes.count)".utf8)] }
-        #expect(try store.attachment(batch: 2, name: "ack") == Array("2".utf8))
-        #expect(try store.attachment(batch: 1, name: "ack") == nil)
+        try ledger.apply(batch, info: Fixtures.info)
+        let partner = batch[0].key.partner
+        var info = Fixtures.info
+        info.partner = partner
+        info.sequence = 7
+        let duplicate = batch[0]
+        try ledger.batch(info) { session in
+            let outcomes = try session.apply([duplicate], lines: [12])
+            #expect(!outcomes[0].isAccepted)
+            session.summary.fileSignature = "abc"
+        }
+        let summary = try #require(try store.batch(partner: partner, sequence: 7))
+        #expect(summary.records == 1)
+        #expect(summary.rejected == 1)
+        #expect(summary.fileSignature == "abc")
+        let rejections = try store.rejections(batch: summary.id)
+        #expect(rejections.map(\.line) == [12])
+        #expect(rejections.map(\.code) == [.duplicateRecord])
+        #expect(try store.lastSequence(partner: partner) == 7)
+        #expect(try store.batch(partner: partner, sequence: 8) == nil)
     }
 
     /// A ledger with activity, closed; `tamper` runs raw SQL on it; the reopened ledger's audit.

@@ -91,9 +91,64 @@ struct DemoCommand: Command {
         Output.line("")
 
         let summary = try NetworkSummary(ledger: ledger)
+        printSummary(summary, network: network)
+
+        // The operator closes the cycle; a partner reconciles it.
+        let through = DemoData.plan.start.adding(days: Int64(DemoData.plan.days))
+        guard case .closed(let cycle) = try CycleCloser.close(ledger, through: through, now: now) else {
+            throw CoalitionError(.storeFailure, "the demo's first cycle was already closed")
+        }
+        let files = try CycleCloseCommand.publish(cycle, ledger: ledger, data: data)
+        Output.line("")
+        CycleShowCommand.print(cycle)
+        Output.line("")
+        Output.line("Statements: \(files.statements.count) signed, in \(data.path("outbox"))/")
+        Output.line("Report: \(files.report)")
+        try reconcileDemo(ledger, cycle: cycle, data: data, now: now)
+
         let audit = try Audit.run(ledger)
-        printSummary(summary, network: network, audit: audit)
+        Output.line("")
+        if audit.isClean {
+            Output.line("audit: OK: \(audit.postings) postings, hash chain intact, books balance, invariants hold")
+        } else {
+            Output.line("audit: FAILED")
+            for problem in audit.problems { Output.line("  AUDIT_FAILED: \(problem)") }
+        }
         return audit.isClean ? .success : .rejected
+    }
+
+    /// MARKETPLACE sends its view of the cycle with two mistakes of the kind real
+    /// back offices make: an amount keyed wrong, and a redemption it forgot.
+    static func reconcileDemo(_ ledger: Ledger, cycle: ClearingCycle, data: DataDirectory, now: Timestamp) throws {
+        let partner = try ledger.network.partner(PartnerID("MARKETPLACE"))
+        var entries = try Reconciliation.ledgerView(ledger, partner: partner.id).compactMap { id, sides in
+            sides.first { $0.cycle == cycle.number }.map { Reconciliation.Entry(recordID: id, amount: $0.amount) }
+        }.sorted { $0.recordID < $1.recordID }
+        guard entries.count >= 2 else { return }
+        let wrong = entries[0]
+        entries[0] = Reconciliation.Entry(
+            recordID: wrong.recordID,
+            amount: Money(wrong.amount.minorUnits + 100, wrong.amount.currency)
+        )
+        entries.removeLast()
+        let ring = try data.keyRing(for: partner)
+        let key = try ring.signingKey(at: now)
+        let header = FileHeader(
+            kind: .reconciliation,
+            partner: partner.id,
+            sequence: cycle.number,
+            createdAt: now,
+            keyID: key.info.id
+        )
+        let path = data.path("inbox", "\(partner.id)-reconcile-cycle-\(cycle.number).rec")
+        try Reconciliation.write(entries, header: header, key: key.secret, to: path)
+        let report = try Reconciliation.reconcile(path: path, ledger: ledger) { try data.keyRing(for: $0) }
+        try FileManager.default.moveItem(
+            atPath: path,
+            toPath: FileIntake.uniquePath(data.path("archive", (path as NSString).lastPathComponent))
+        )
+        Output.line("")
+        ReconcileCommand.print(report)
     }
 
     /// Clears a data directory an earlier demo made; refuses any other non-empty one.
@@ -122,7 +177,7 @@ struct DemoCommand: Command {
         return try at(Place(file: path)) { try FileHeader(line: start[0..<end], expecting: [.settlement]) }
     }
 
-    static func printSummary(_ summary: NetworkSummary, network: Network, audit: AuditReport) {
+    static func printSummary(_ summary: NetworkSummary, network: Network) {
         Output.line("\(network.name): \(summary.members) members, \(network.partners.count) partners")
         if summary.membersWithDebt > 0 {
             Output.line(
@@ -150,12 +205,5 @@ struct DemoCommand: Command {
             ])
         }
         Output.line(obligations.render())
-        Output.line("")
-        if audit.isClean {
-            Output.line("audit: OK: \(audit.postings) postings, hash chain intact, books balance, invariants hold")
-        } else {
-            Output.line("audit: FAILED")
-            for problem in audit.problems { Output.line("  AUDIT_FAILED: \(problem)") }
-        }
     }
 }

@@ -60,20 +60,34 @@ public enum Reconciliation {
 
     /// What the ledger says `partner` is due per record in each cycle: its redemptions'
     /// obligations (and their reversals), summed per record and currency.
-    public static func ledgerView(_ ledger: Ledger, partner: PartnerID) throws -> [String: [(cycle: Int64?, amount: Money)]] {
+    public static func ledgerView(
+        _ ledger: Ledger,
+        partner: PartnerID
+    ) throws -> [String: [(cycle: Int64?, amount: Money)]] {
         var sums: [String: [Int64?: Money]] = [:]
         for o in try ledger.store.obligations(creditor: partner) where o.source.partner == partner {
             let current = sums[o.source.recordID, default: [:]][o.cycle] ?? Money(0, o.currency)
-            sums[o.source.recordID, default: [:]][o.cycle] = try current.adding(o.amount == 0 ? Money(0, o.currency) : Money(o.amount, o.currency))
+            sums[o.source.recordID, default: [:]][o.cycle] = try current.adding(
+                o.amount == 0 ? Money(0, o.currency) : Money(o.amount, o.currency)
+            )
         }
         return sums.mapValues { byCycle in byCycle.map { (cycle: $0.key, amount: $0.value) } }
     }
 
     /// Verifies the file at `path` and matches it against the ledger.
-    public static func reconcile(path: String, ledger: Ledger, keyRing: (Partner) throws -> KeyRing) throws
+    public static func reconcile(
+        path: String,
+        ledger: Ledger,
+        keyRing: (Partner) throws -> KeyRing
+    ) throws
         -> ReconciliationReport
     {
-        let header = try FileSigning.verify(path: path, kinds: [.reconciliation], network: ledger.network, keyRing: keyRing)
+        let header = try FileSigning.verify(
+            path: path,
+            kinds: [.reconciliation],
+            network: ledger.network,
+            keyRing: keyRing
+        )
         guard try ledger.store.cycles().contains(where: { $0.number == header.sequence }) else {
             throw CoalitionError(.badHeader, "cycle \(header.sequence) is not closed", at: Place(file: path, line: 1))
         }
@@ -82,7 +96,12 @@ public enum Reconciliation {
     }
 
     /// Matches `entries` (with their lines) against the ledger's view of `partner` in `cycle`.
-    public static func match(_ entries: [(line: Int, entry: Entry)], partner: PartnerID, cycle: Int64, ledger: Ledger) throws
+    public static func match(
+        _ entries: [(line: Int, entry: Entry)],
+        partner: PartnerID,
+        cycle: Int64,
+        ledger: Ledger
+    ) throws
         -> ReconciliationReport
     {
         var report = ReconciliationReport(partner: partner, cycle: cycle)
@@ -93,27 +112,72 @@ public enum Reconciliation {
         for (line, entry) in entries {
             let id = entry.recordID
             guard seen.insert(id).inserted else {
-                report.breaks.append(.init(kind: .duplicateInPartnerFile, recordID: id, line: line, ledgerAmount: nil, ledgerCycle: nil, partnerAmount: entry.amount))
+                report.breaks.append(
+                    .init(
+                        kind: .duplicateInPartnerFile,
+                        recordID: id,
+                        line: line,
+                        ledgerAmount: nil,
+                        ledgerCycle: nil,
+                        partnerAmount: entry.amount
+                    )
+                )
                 unmatchedPartner(entry.amount)
                 continue
             }
             guard let sides = view[id] else {
-                report.breaks.append(.init(kind: .missingInLedger, recordID: id, line: line, ledgerAmount: nil, ledgerCycle: nil, partnerAmount: entry.amount))
+                report.breaks.append(
+                    .init(
+                        kind: .missingInLedger,
+                        recordID: id,
+                        line: line,
+                        ledgerAmount: nil,
+                        ledgerCycle: nil,
+                        partnerAmount: entry.amount
+                    )
+                )
                 unmatchedPartner(entry.amount)
                 continue
             }
             guard let mine = sides.first(where: { $0.cycle == cycle }) else {
                 let other = sides.first!
-                report.breaks.append(.init(kind: .differentCycle, recordID: id, line: line, ledgerAmount: other.amount, ledgerCycle: other.cycle, partnerAmount: entry.amount))
+                report.breaks.append(
+                    .init(
+                        kind: .differentCycle,
+                        recordID: id,
+                        line: line,
+                        ledgerAmount: other.amount,
+                        ledgerCycle: other.cycle,
+                        partnerAmount: entry.amount
+                    )
+                )
                 unmatchedPartner(entry.amount)
                 continue
             }
             if mine.amount.currency != entry.amount.currency {
-                report.breaks.append(.init(kind: .currencyDiffers, recordID: id, line: line, ledgerAmount: mine.amount, ledgerCycle: cycle, partnerAmount: entry.amount))
+                report.breaks.append(
+                    .init(
+                        kind: .currencyDiffers,
+                        recordID: id,
+                        line: line,
+                        ledgerAmount: mine.amount,
+                        ledgerCycle: cycle,
+                        partnerAmount: entry.amount
+                    )
+                )
                 unmatchedPartner(entry.amount)
                 unmatchedLedger(mine.amount)
             } else if mine.amount.minorUnits != entry.amount.minorUnits {
-                report.breaks.append(.init(kind: .amountDiffers, recordID: id, line: line, ledgerAmount: mine.amount, ledgerCycle: cycle, partnerAmount: entry.amount))
+                report.breaks.append(
+                    .init(
+                        kind: .amountDiffers,
+                        recordID: id,
+                        line: line,
+                        ledgerAmount: mine.amount,
+                        ledgerCycle: cycle,
+                        partnerAmount: entry.amount
+                    )
+                )
                 unmatchedPartner(entry.amount)
                 unmatchedLedger(mine.amount)
             } else {
@@ -123,7 +187,16 @@ public enum Reconciliation {
         }
         for (id, sides) in view.sorted(by: { $0.key < $1.key }) where !seen.contains(id) {
             guard let mine = sides.first(where: { $0.cycle == cycle }) else { continue }
-            report.breaks.append(.init(kind: .missingInPartnerFile, recordID: id, line: nil, ledgerAmount: mine.amount, ledgerCycle: cycle, partnerAmount: nil))
+            report.breaks.append(
+                .init(
+                    kind: .missingInPartnerFile,
+                    recordID: id,
+                    line: nil,
+                    ledgerAmount: mine.amount,
+                    ledgerCycle: cycle,
+                    partnerAmount: nil
+                )
+            )
             unmatchedLedger(mine.amount)
         }
         return report
@@ -144,8 +217,13 @@ public enum Reconciliation {
                 case "E":
                     let id = fields.count == 4 ? String(decoding: fields[1], as: UTF8.self) : ""
                     let code = fields.count == 4 ? String(decoding: fields[2], as: UTF8.self) : ""
-                    guard fields.count == 4, RecordKey.isValidID(id), let amount = FieldParser.signedNumber(fields[3]) else {
-                        throw CoalitionError(.malformedRecord, "an E line is E|record id|currency|amount", at: Place(line: number))
+                    guard fields.count == 4, RecordKey.isValidID(id), let amount = FieldParser.signedNumber(fields[3])
+                    else {
+                        throw CoalitionError(
+                            .malformedRecord,
+                            "an E line is E|record id|currency|amount",
+                            at: Place(line: number)
+                        )
                     }
                     let currency: Currency
                     if let known = currencies[code] {
@@ -167,16 +245,28 @@ public enum Reconciliation {
                 case "S":
                     break
                 default:
-                    throw CoalitionError(.unknownRecordType, "'\(kind.prefix(32))' is not a reconciliation line", at: Place(line: number))
+                    throw CoalitionError(
+                        .unknownRecordType,
+                        "'\(kind.prefix(32))' is not a reconciliation line",
+                        at: Place(line: number)
+                    )
                 }
             }
         }
         guard let trailer else { throw CoalitionError(.missingTrailer, "no trailer line T|…", at: Place(file: path)) }
         guard trailer.count == entries.count else {
-            throw CoalitionError(.trailerCountMismatch, "the trailer counts \(trailer.count) lines, the file has \(entries.count)", at: Place(file: path))
+            throw CoalitionError(
+                .trailerCountMismatch,
+                "the trailer counts \(trailer.count) lines, the file has \(entries.count)",
+                at: Place(file: path)
+            )
         }
         guard trailer.total == total else {
-            throw CoalitionError(.trailerTotalMismatch, "the trailer totals \(trailer.total), the lines add up to \(total)", at: Place(file: path))
+            throw CoalitionError(
+                .trailerTotalMismatch,
+                "the trailer totals \(trailer.total), the lines add up to \(total)",
+                at: Place(file: path)
+            )
         }
         return entries
     }

@@ -136,7 +136,8 @@ public enum CycleReport {
         var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(size)\" height=\"\(size)\" "
         svg += "viewBox=\"0 0 \(size) \(size)\" role=\"img\">\n"
         svg += "<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"12\" "
-        svg += "markerHeight=\"12\" markerUnits=\"userSpaceOnUse\" orient=\"auto-start-reverse\"><path d=\"M 0 0 L 10 5 L 0 10 z\" fill=\"#33658a\"/>"
+        svg +=
+            "markerHeight=\"12\" markerUnits=\"userSpaceOnUse\" orient=\"auto-start-reverse\"><path d=\"M 0 0 L 10 5 L 0 10 z\" fill=\"#33658a\"/>"
         svg += "</marker></defs>\n"
         for (from, to, amount) in edges {
             guard let a = position[from], let b = position[to] else { continue }

@@ -20,6 +20,7 @@ enum CommandRunner {
     }()
 
     static let partnersDirectory = packageRoot.appendingPathComponent("partners").path
+    static let seedsDirectory = packageRoot.appendingPathComponent("seeds").path
 
     /// The built executable: next to the test bundle in the products directory (where
     /// `swift test` puts both), else in the package's `.build/debug`.

@@ -7,15 +7,13 @@ import CoalitionKit
 /// what a database's constraints would (sequence numbers, unique record ids), and its
 /// commit can be told to fail.
 final class InMemoryStore: LedgerStore {
-    struct BatchRow: Hashable {
-        let info: BatchInfo
-        let postings: Int
-    }
+    typealias BatchRow = BatchSummary
 
     /// Everything the store holds, comparable as a whole.
     struct Content: Equatable {
         var batches: [Int64: BatchRow] = [:]
-        var attachments: [Int64: [String: [UInt8]]] = [:]
+        var rejections: [Int64: [Rejection]] = [:]
+        var cycles: [ClearingCycle.Row] = []
         /// Members without their lots, as a table row holds them.
         var members: [MemberNumber: MemberAccount] = [:]
         var lots: [Int64: Lot] = [:]
@@ -27,10 +25,16 @@ final class InMemoryStore: LedgerStore {
     }
 
     private(set) var content = Content()
+    /// The open transaction's content: what reads see while a batch is being written.
+    private var pending: Content?
+    private var visible: Content { pending ?? content }
     /// The number of commits that wrote something.
     private(set) var commits = 0
     /// When set, the next commit throws `STORE_FAILURE` without writing anything.
     var failNextCommit = false
+    /// The full cycles, as written (the rows above are what the content compares).
+    private var cycleList: [ClearingCycle] = []
+    private var pendingCycles: [ClearingCycle] = []
 
     func load() throws -> LedgerSnapshot {
         var snapshot = LedgerSnapshot()
@@ -63,18 +67,44 @@ final class InMemoryStore: LedgerStore {
         return snapshot
     }
 
-    func commit(_ write: LedgerWrite) throws {
+    func begin() throws {
+        guard pending == nil else { throw CoalitionError(.storeFailure, "a transaction is already open") }
+        pending = content
+        pendingCycles = cycleList
+    }
+
+    func rollback() {
+        pending = nil
+        pendingCycles = cycleList
+    }
+
+    func finish(_ summary: BatchSummary) throws {
+        guard var next = pending else { throw CoalitionError(.storeFailure, "no open transaction") }
+        pending = nil
         if failNextCommit {
             failNextCommit = false
+            pendingCycles = cycleList
             throw CoalitionError(.storeFailure, "injected commit failure")
         }
-        // Work on a copy: the commit is all or nothing.
-        var next = content
+        guard next.batches[summary.id] == nil, summary.id == (next.batches.keys.max() ?? 0) + 1 else {
+            throw CoalitionError(.storeFailure, "batch \(summary.id) does not follow the last batch")
+        }
+        next.batches[summary.id] = summary
+        content = next
+        cycleList = pendingCycles
+        commits += 1
+    }
+
+    func write(_ write: LedgerWrite) throws {
+        guard var next = pending else { throw CoalitionError(.storeFailure, "no open transaction") }
         guard next.batches[write.batchID] == nil, write.batchID == (next.batches.keys.max() ?? 0) + 1 else {
             throw CoalitionError(.storeFailure, "batch \(write.batchID) does not follow the last batch")
         }
-        next.batches[write.batchID] = BatchRow(info: write.info, postings: write.postings.count)
-        if !write.attachments.isEmpty { next.attachments[write.batchID] = write.attachments }
+        next.rejections[write.batchID, default: []] += write.rejections
+        if let cycle = write.cycle {
+            next.cycles.append(ClearingCycle.Row(cycle))
+            pendingCycles.append(cycle)
+        }
         for (number, account) in write.members {
             next.members[number] = MemberAccount(
                 number: account.number,
@@ -119,25 +149,93 @@ final class InMemoryStore: LedgerStore {
             }
             next.obligations.append(obligation)
         }
-        content = next
-        commits += 1
+        pending = next
     }
 
     func posting(seq: Int64) throws -> Posting? {
-        guard seq >= 1 && seq <= Int64(content.postings.count) else { return nil }
-        return content.postings[Int(seq - 1)]
+        visible.postings.first { $0.seq == seq }
     }
 
-    func forEachPosting(_ body: (Posting) throws -> Void) throws {
-        for posting in content.postings { try body(posting) }
+    func forEachPosting(in range: ClosedRange<Int64>, _ body: (Posting) throws -> Void) throws {
+        for posting in visible.postings where range.contains(posting.seq) { try body(posting) }
+    }
+
+    /// Obligations with the cycle they belong to: the first whose window covers them.
+    private var allObligations: [Obligation] {
+        let cycles = pending == nil ? cycleList : pendingCycles
+        return visible.obligations.map { o in
+            var copy = o
+            copy.cycle = cycles.first { $0.covers(id: o.id, occurredAt: o.occurredAt) }?.number
+            return copy
+        }
     }
 
     func obligations(openOnly: Bool) throws -> [Obligation] {
-        openOnly ? content.obligations.filter { $0.cycle == nil } : content.obligations
+        openOnly ? allObligations.filter { $0.cycle == nil } : allObligations
     }
 
     func obligations(causedBy member: MemberNumber) throws -> [Obligation] {
-        content.obligations.filter { $0.member == member }
+        allObligations.filter { $0.member == member }
+    }
+
+    func obligations(creditor: PartnerID) throws -> [Obligation] {
+        allObligations.filter { $0.creditor == creditor }
+    }
+
+    func obligations(cycle number: Int64) throws -> [Obligation] {
+        allObligations.filter { $0.cycle == number }
+    }
+
+    func batch(partner: PartnerID, sequence: Int64) throws -> BatchSummary? {
+        visible.batches.values.first { $0.info.partner == partner && $0.info.sequence == sequence }
+    }
+
+    func lastSequence(partner: PartnerID) throws -> Int64 {
+        visible.batches.values.filter { $0.info.partner == partner }.compactMap(\.info.sequence).max() ?? 0
+    }
+
+    func rejections(batch: Int64) throws -> [Rejection] {
+        (visible.rejections[batch] ?? []).sorted { $0.line < $1.line }
+    }
+
+    func cycles() throws -> [ClearingCycle] { pending == nil ? cycleList : pendingCycles }
+
+    func openObligationTotals(
+        through: Timestamp,
+        watermark: Int64
+    ) throws -> (
+        totals: [ObligationTotal], batches: [BatchReference]
+    ) {
+        struct Pair: Hashable {
+            let debtor: PartnerID
+            let creditor: PartnerID
+            let currency: Currency
+        }
+        var sums: [Pair: (Int64, Int64, Int)] = [:]
+        var batches: [Int64: Set<PartnerID>] = [:]
+        for o in try obligations(openOnly: true) where o.id <= watermark && o.occurredAt <= through {
+            let pair = Pair(debtor: o.debtor, creditor: o.creditor, currency: o.currency)
+            let s = sums[pair] ?? (0, 0, 0)
+            sums[pair] = (s.0 + o.amount, s.1 + o.points, s.2 + 1)
+            batches[o.batch, default: []].formUnion([o.debtor, o.creditor])
+        }
+        let totals = sums.map {
+            ObligationTotal(
+                debtor: $0.key.debtor,
+                creditor: $0.key.creditor,
+                currency: $0.key.currency,
+                amount: $0.value.0,
+                points: $0.value.1,
+                count: $0.value.2
+            )
+        }
+        let references = batches.compactMap { id, parties -> BatchReference? in
+            guard let row = visible.batches[id], let partner = row.info.partner, let sequence = row.info.sequence else {
+                return nil
+            }
+            return BatchReference(partner: partner, sequence: sequence, counterparties: parties)
+        }.sorted { ($0.partner, $0.sequence) < ($1.partner, $1.sequence) }
+        return (totals, references)
     }
 
     /// Replaces the posting `seq`: for tests that tamper with the journal on purpose.
@@ -147,5 +245,22 @@ final class InMemoryStore: LedgerStore {
 
     func removePosting(seq: Int64) {
         content.postings.remove(at: Int(seq - 1))
+    }
+}
+
+extension ClearingCycle {
+    /// What the in-memory store compares of a cycle.
+    struct Row: Hashable {
+        let number: Int64
+        let through: Timestamp
+        let watermark: Int64
+        let postingSeq: Int64
+
+        init(_ cycle: ClearingCycle) {
+            number = cycle.number
+            through = cycle.through
+            watermark = cycle.watermark
+            postingSeq = cycle.postingSeq
+        }
     }
 }

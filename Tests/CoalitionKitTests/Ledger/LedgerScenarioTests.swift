@@ -282,27 +282,32 @@ struct LedgerScenarioTests {
         try t.checkEverything()
     }
 
-    @Test("attachments are committed with the batch and see its outcomes")
-    func attachments() throws {
+    @Test("a batch whose body fails after applying chunks leaves memory and store as they were")
+    func failedBatchBody() throws {
         let t = try TestLedger()
         var r = RecordMaker()
-        let records = [
-            r.enroll(alice, at: skyways, "2026-01-10T00:00:00Z"), r.earn(bob, 5, at: skyways, "2026-01-10T00:00:00Z"),
-        ]
-        try t.ledger.apply(records, info: BatchInfo(source: "file:a", receivedAt: .init(seconds: 0))) { outcomes in
-            ["ack": Array(outcomes.map { $0.isAccepted ? "A" : "R" }.joined().utf8)]
-        }
-        #expect(t.store.content.attachments[1]?["ack"] == Array("AR".utf8))
-        // An attachment that cannot be made stops the batch before anything is written.
+        try t.ledger.apply(
+            [r.enroll(alice, at: skyways, "2026-01-10T00:00:00Z")],
+            info: BatchInfo(source: "file:a", receivedAt: .init(seconds: 0))
+        )
         let before = StateImage(t.ledger.state)
+        let content = t.store.content
         #expect(throws: CoalitionError.self) {
-            try t.ledger.apply(
-                [r.earn(alice, 10, at: skyways, "2026-01-11T00:00:00Z")],
-                info: BatchInfo(source: "file:b", receivedAt: .init(seconds: 0))
-            ) { _ in throw CoalitionError(.io, "no disk") }
+            try t.ledger.batch(BatchInfo(source: "file:b", receivedAt: .init(seconds: 0))) { session in
+                _ = try session.apply([r.earn(alice, 10, at: skyways, "2026-01-11T00:00:00Z")])
+                _ = try session.apply([r.earn(alice, 20, at: skyways, "2026-01-11T00:00:00Z")])
+                throw CoalitionError(.trailerTotalMismatch, "found at the end of the file")
+            }
         }
         #expect(StateImage(t.ledger.state) == before)
+        #expect(t.store.content == content)
         #expect(t.store.commits == 1)
+        // And the ledger goes on.
+        try t.ledger.apply(
+            [r.earn(alice, 10, at: skyways, "2026-01-11T00:00:00Z")],
+            info: BatchInfo(source: "file:c", receivedAt: .init(seconds: 0))
+        )
+        #expect(t.ledger.member(alice)?.balance == 5)
     }
 
     @Test("a new Ledger over the same store loads the state back")
