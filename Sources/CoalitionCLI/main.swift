@@ -15,6 +15,8 @@ let commands: [any Command.Type] = [
     CycleListCommand.self,
     CycleShowCommand.self,
     ReconcileCommand.self,
+    ReportPositionsCommand.self,
+    ReportLiabilityCommand.self,
     PartnersListCommand.self,
     PartnersShowCommand.self,
     MemberShowCommand.self,

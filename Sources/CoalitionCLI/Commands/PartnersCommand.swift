@@ -57,7 +57,7 @@ struct PartnersShowCommand: Command {
         let ledger = try context.data.open()
         let partner = try ledger.network.partner(id)
         let now = Clock.now
-        let outstanding = -ledger.balance(of: AccountKey(Account.issuer(id), Account.points))
+        let outstanding = ledger.outstanding(id)
         if context.json {
             var object = PartnersListCommand.describe(partner, at: now)
             object["pointsOutstanding"] = outstanding

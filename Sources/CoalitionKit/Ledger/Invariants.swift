@@ -36,21 +36,27 @@ public enum Invariants {
         }
 
         var totals: [String: Int64] = [Account.points: memberTotal]
-        var issuerTotal: Int64 = 0
+        // An issuer's liability is its issuer account plus its breakage account.
+        var liability: [String: Int64] = [:]  // by issuer account name
         for (key, balance) in state.accounts {
             totals[key.unit, default: 0] += balance
-            if key.unit == Account.points, key.account.hasPrefix("issuer:") {
-                issuerTotal += balance
-                let held = lotsByIssuer[key.account] ?? 0
-                guard held == -balance else {
-                    throw fail("\(key.account): open lots hold \(held) points but its liability is \(-balance)")
-                }
+            guard key.unit == Account.points else { continue }
+            if key.account.hasPrefix("issuer:") {
+                liability[key.account, default: 0] -= balance
+            } else if key.account.hasPrefix("breakage:") {
+                liability["issuer:" + key.account.dropFirst("breakage:".count), default: 0] -= balance
             }
         }
-        for (issuer, held) in lotsByIssuer where held != 0 {
-            guard state.accounts[AccountKey(issuer, Account.points)] != nil else {
-                throw fail("\(issuer): open lots hold \(held) points but it has no liability account")
+        var issuerTotal: Int64 = 0
+        for (issuer, owed) in liability.sorted(by: { $0.key < $1.key }) {
+            issuerTotal -= owed
+            let held = lotsByIssuer[issuer] ?? 0
+            guard held == owed else {
+                throw fail("\(issuer): open lots hold \(held) points but its liability is \(owed)")
             }
+        }
+        for (issuer, held) in lotsByIssuer where held != 0 && liability[issuer] == nil {
+            throw fail("\(issuer): open lots hold \(held) points but it has no liability account")
         }
         guard memberTotal == -issuerTotal else {
             throw fail("member balances total \(memberTotal) but issuers' liability totals \(-issuerTotal)")

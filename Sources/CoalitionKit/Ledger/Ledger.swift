@@ -20,6 +20,14 @@ public final class Ledger {
 
     public func balance(of key: AccountKey) -> Int64 { state.accounts[key] ?? 0 }
 
+    /// The points of `issuer` members still hold (less what they owe it): its liability.
+    /// Issuing, redeeming and reversing move the issuer's account; expiry moves its
+    /// breakage account; both count.
+    public func outstanding(_ issuer: PartnerID) -> Int64 {
+        -(balance(of: AccountKey(Account.issuer(issuer), Account.points))
+            + balance(of: AccountKey(Account.breakage(issuer), Account.points)))
+    }
+
     /// Applies `records` as one batch. Record faults reject only that record; everything
     /// accepted is committed in one transaction. If that fails nothing changes and the error
     /// is thrown.

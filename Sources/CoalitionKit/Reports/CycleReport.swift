@@ -28,6 +28,47 @@ public enum CycleReport {
         return page(title: "Coalition clearing cycle \(cycle.number)", body: body)
     }
 
+    /// Open positions as a page: what a cycle closing now would settle.
+    public static func html(positions report: PositionsReport, network: Network) -> String {
+        var body = "<h1>Unsettled positions</h1>\n"
+        body += "<p class=\"meta\">\(escape(network.name)): \(report.openObligations) open obligations as of "
+        body += "\(report.asOf), netted as if a cycle closed now. Amounts in each currency's major unit.</p>\n"
+        if report.clearings.isEmpty { body += "<p>No open obligations.</p>\n" }
+        for clearing in report.clearings { body += section(clearing, network: network) }
+        return page(title: "Coalition unsettled positions", body: body)
+    }
+
+    /// Points outstanding per issuer as a page: bars and the table behind them.
+    public static func html(liability report: LiabilityReport, network: Network) -> String {
+        var body = "<h1>Points liability</h1>\n"
+        body += "<p class=\"meta\">\(escape(network.name)), as of \(report.asOf): points members hold, by issuer, "
+        body += "valued at the issuer's own redemption value; breakage is what expired unused.</p>\n"
+        let largest = Double(max(1, report.lines.map(\.pointsOutstanding).max() ?? 1))
+        let height = report.lines.count * 30 + 10
+        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"560\" height=\"\(height)\" "
+        svg += "viewBox=\"0 0 560 \(height)\" role=\"img\">\n"
+        for (i, line) in report.lines.enumerated() {
+            let y = Double(5 + i * 30)
+            let length = 360 * Double(max(0, line.pointsOutstanding)) / largest
+            svg += "<text x=\"4\" y=\"\(f(y + 18))\" class=\"label\">\(escape(line.issuer.rawValue))</text>\n"
+            svg += "<rect x=\"110\" y=\"\(f(y + 4))\" width=\"\(f(max(1, length)))\" height=\"20\" fill=\"#33658a\">"
+            svg += "<title>\(line.issuer): \(Points.grouped(line.pointsOutstanding)) points</title></rect>\n"
+            svg += "<text x=\"\(f(116 + length))\" y=\"\(f(y + 18))\" class=\"label\">"
+            svg += "\(Points.grouped(line.pointsOutstanding))</text>\n"
+        }
+        svg += "</svg>\n"
+        body += figure("Points outstanding per issuer", svg)
+        body += "<table>\n<tr><th>issuer</th><th>points outstanding</th><th>value</th><th>breakage</th>"
+        body += "<th>members holding</th></tr>\n"
+        for line in report.lines {
+            body += "<tr><td>\(line.issuer)</td><td class=\"n\">\(Points.grouped(line.pointsOutstanding))</td>"
+            body += "<td class=\"n\">\(line.value.map { escape($0.description) } ?? "-")</td>"
+            body += "<td class=\"n\">\(Points.grouped(line.breakage))</td><td class=\"n\">\(line.members)</td></tr>\n"
+        }
+        body += "</table>\n"
+        return page(title: "Coalition points liability", body: body)
+    }
+
     static func section(_ c: CurrencyClearing, network: Network) -> String {
         let code = c.currency.code
         let e = c.currency.minorUnitExponent

@@ -36,7 +36,7 @@ public struct NetworkSummary: Sendable {
         issuers = ledger.network.sortedPartners.map { partner in
             IssuerLine(
                 issuer: partner.id,
-                pointsOutstanding: -(state.accounts[AccountKey(Account.issuer(partner.id), Account.points)] ?? 0),
+                pointsOutstanding: ledger.outstanding(partner.id),
                 openLots: lotCounts[partner.id] ?? 0
             )
         }

@@ -1,0 +1,56 @@
+/// Current unsettled positions: the open obligations (not yet in a cycle) netted per
+/// currency as if a cycle closed now.
+public struct PositionsReport: Sendable {
+    public let asOf: Timestamp
+    public let openObligations: Int
+    public let clearings: [CurrencyClearing]
+
+    public init(ledger: Ledger, asOf: Timestamp) throws {
+        self.asOf = asOf
+        let open = try ledger.store.obligations(openOnly: true)
+        openObligations = open.count
+        clearings = try Netting.clear(open, feeBasisPoints: ledger.network.clearing.feeBasisPoints)
+    }
+}
+
+/// Points outstanding per issuer, what they would cost at the issuer's own redemption value,
+/// and what expired unused (breakage).
+public struct LiabilityReport: Sendable {
+    public struct Line: Sendable {
+        public let issuer: PartnerID
+        public let pointsOutstanding: Int64
+        /// Points at the issuer's own redemption value now, in its currency.
+        public let value: Money?
+        public let breakage: Int64
+        public let members: Int
+    }
+
+    public let asOf: Timestamp
+    public let lines: [Line]
+
+    public init(ledger: Ledger, asOf: Timestamp) throws {
+        self.asOf = asOf
+        var holders: [PartnerID: Set<MemberNumber>] = [:]
+        for account in ledger.state.members.values {
+            for lot in account.lots { holders[lot.issuer, default: []].insert(account.number) }
+        }
+        lines = try ledger.network.sortedPartners.map { partner in
+            let outstanding = ledger.outstanding(partner.id)
+            let value = try? partner.redemptionValue(at: asOf)
+            return Line(
+                issuer: partner.id,
+                pointsOutstanding: outstanding,
+                value: try value.map {
+                    Money(try Conversion.value(of: outstanding, at: $0), partner.settlementCurrency)
+                },
+                breakage: ledger.balance(of: AccountKey(Account.breakage(partner.id), Account.points)),
+                members: holders[partner.id]?.count ?? 0
+            )
+        }
+    }
+}
+
+extension Account {
+    /// Points of an issuer that expired unused: their liability ended without a redemption.
+    public static func breakage(_ id: PartnerID) -> String { "breakage:\(id)" }
+}
