@@ -97,17 +97,17 @@ public enum Netting {
     /// Nets `obligations` per currency. `feeBasisPoints` of what each partner receives (its
     /// positive net) goes to the clearing house, rounded down to the minor unit.
     public static func clear(_ obligations: [Obligation], feeBasisPoints: Int64) throws -> [CurrencyClearing] {
-        var byCurrency: [Currency: [PartnerID: [PartnerID: Int64]]] = [:]
-        for o in obligations where o.debtor != o.creditor {
-            let current = byCurrency[o.currency, default: [:]][o.debtor, default: [:]][o.creditor, default: 0]
-            byCurrency[o.currency, default: [:]][o.debtor, default: [:]][o.creditor] = try Checked.add(
-                current,
-                o.amount
+        let totals = obligations.map {
+            ObligationTotal(
+                debtor: $0.debtor,
+                creditor: $0.creditor,
+                currency: $0.currency,
+                amount: $0.amount,
+                points: $0.points,
+                count: 1
             )
         }
-        return try byCurrency.keys.sorted().map { currency in
-            try clear(currency: currency, gross: byCurrency[currency]!, feeBasisPoints: feeBasisPoints)
-        }
+        return try clear(totals: totals, feeBasisPoints: feeBasisPoints)
     }
 
     static func clear(
