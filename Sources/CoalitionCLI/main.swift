@@ -20,6 +20,11 @@ let commands: [any Command.Type] = [
     PartnersListCommand.self,
     PartnersShowCommand.self,
     MemberShowCommand.self,
+    MemberStatementCommand.self,
+    MemberTransferCommand.self,
+    TiersReviewCommand.self,
+    ExpireCommand.self,
+    ReportExpiringCommand.self,
     AuditCommand.self,
 ]
 

@@ -61,14 +61,41 @@ public final class SQLiteStore: LedgerStore {
 
     public func load() throws -> LedgerSnapshot {
         var snapshot = LedgerSnapshot()
-        let members = try database.statement("SELECT number, enrolled_at, enrolled_by, closed FROM members")
+        var qualifying: [MemberNumber: [QualifyingDay]] = [:]
+        let days = try database.statement("SELECT member, day, points FROM qualifying")
+        while try days.step() {
+            qualifying[try MemberNumber(String(days.int64(0))), default: []].append(
+                QualifyingDay(day: days.int64(1), points: days.int64(2))
+            )
+        }
+        var marks: [MemberNumber: [TransferMark]] = [:]
+        let transfers = try database.statement(
+            "SELECT member, counterparty, occurred, units FROM postings WHERE counterparty IS NOT NULL"
+        )
+        while try transfers.step() {
+            let at = Timestamp(seconds: transfers.int64(2))
+            let points = transfers.int64(3)
+            marks[try MemberNumber(String(transfers.int64(0))), default: []].append(
+                TransferMark(at: at, points: points, sent: true)
+            )
+            marks[try MemberNumber(String(transfers.int64(1))), default: []].append(
+                TransferMark(at: at, points: points, sent: false)
+            )
+        }
+        let members = try database.statement(
+            "SELECT number, enrolled_at, enrolled_by, closed, tier, tier_since FROM members"
+        )
         while try members.step() {
             let number = try MemberNumber(String(members.int64(0)))
             snapshot.members[number] = MemberAccount(
                 number: number,
                 enrolledAt: Timestamp(seconds: members.int64(1)),
-                enrolledBy: try members.optionalString(2).map(PartnerID.init),
-                isClosed: members.int64(3) != 0
+                enrolledBy: try members.optionalString(2).map { try PartnerID(stored: $0) },
+                isClosed: members.int64(3) != 0,
+                tier: Int(members.int64(4)),
+                tierSince: Timestamp(seconds: members.int64(5)),
+                qualifying: qualifying[number] ?? [],
+                transfers: marks[number] ?? []
             )
         }
         var lotsByMember: [MemberNumber: [Lot]] = [:]
@@ -107,7 +134,7 @@ public final class SQLiteStore: LedgerStore {
         var partners: [String: PartnerID] = [:]
         while try records.step() {
             let partnerText = records.string(0)
-            let partner = try partners[partnerText] ?? PartnerID(partnerText)
+            let partner = try partners[partnerText] ?? PartnerID(stored: partnerText)
             partners[partnerText] = partner
             let key = try RecordKey(partner: partner, recordID: records.string(1))
             snapshot.records[key] = RecordEntry(
@@ -173,20 +200,67 @@ public final class SQLiteStore: LedgerStore {
     public func write(_ write: LedgerWrite) throws {
         do {
             let members = try database.statement(
-                "INSERT OR REPLACE INTO members (number, enrolled_at, enrolled_by, closed) VALUES (?, ?, ?, ?)"
+                """
+                INSERT OR REPLACE INTO members (number, enrolled_at, enrolled_by, closed, tier, tier_since)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """
             )
-            for account in write.members.values {
+            for number in write.memberRows {
+                guard let account = write.members[number] else { continue }
                 members.bind(1, Int64(bitPattern: account.number.value))
                 members.bind(2, account.enrolledAt.seconds)
                 members.bind(3, account.enrolledBy?.rawValue)
                 members.bind(4, account.isClosed ? 1 : 0)
+                members.bind(5, Int64(account.tier))
+                members.bind(6, account.tierSince.seconds)
                 try members.run()
+            }
+            let qualifying = try database.statement(
+                "INSERT OR REPLACE INTO qualifying (member, day, points) VALUES (?, ?, ?)"
+            )
+            let noQualifying = try database.statement("DELETE FROM qualifying WHERE member = ? AND day = ?")
+            for (key, points) in write.qualifying where points == 0 {
+                noQualifying.bind(1, Int64(bitPattern: key.member.value))
+                noQualifying.bind(2, key.day)
+                try noQualifying.run()
+            }
+            for (key, points) in write.qualifying where points != 0 {
+                qualifying.bind(1, Int64(bitPattern: key.member.value))
+                qualifying.bind(2, key.day)
+                qualifying.bind(3, points)
+                try qualifying.run()
+            }
+            let tier = try database.statement(
+                "INSERT INTO tier_changes (member, at, from_tier, to_tier, reason) VALUES (?, ?, ?, ?, ?)"
+            )
+            for change in write.tierChanges {
+                tier.bind(1, Int64(bitPattern: change.member.value))
+                tier.bind(2, change.at.seconds)
+                tier.bind(3, change.from)
+                tier.bind(4, change.to)
+                tier.bind(5, change.reason)
+                try tier.run()
+            }
+            let expired = try database.statement(
+                """
+                INSERT OR REPLACE INTO expired_lots (id, member, issuer, points, expired_at, reversed)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """
+            )
+            for lot in write.expiredLots.values {
+                expired.bind(1, lot.lotID)
+                expired.bind(2, Int64(bitPattern: lot.member.value))
+                expired.bind(3, lot.issuer.rawValue)
+                expired.bind(4, lot.points)
+                expired.bind(5, lot.expiredAt.seconds)
+                expired.bind(6, lot.reversed)
+                try expired.run()
             }
 
             let posting = try database.statement(
                 """
                 INSERT INTO postings (seq, batch, kind, partner, record_id, member, occurred, units, points, legs,
-                    detail, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    detail, hash, counterparty) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
             )
             for p in write.postings {
@@ -202,6 +276,7 @@ public final class SQLiteStore: LedgerStore {
                 posting.bind(10, Posting.encode(p.legs))
                 posting.bind(11, p.detail)
                 posting.bind(12, p.hash)
+                posting.bind(13, p.counterparty.map { Int64(bitPattern: $0.value) })
                 try posting.run()
             }
 
@@ -363,7 +438,7 @@ public final class SQLiteStore: LedgerStore {
     // MARK: Reading
 
     static let postingColumns =
-        "seq, batch, kind, partner, record_id, member, occurred, units, points, legs, detail, hash"
+        "seq, batch, kind, partner, record_id, member, occurred, units, points, legs, detail, hash, counterparty"
 
     private func readPosting(_ s: Statement) throws -> Posting {
         let seq = s.int64(0)
@@ -377,7 +452,7 @@ public final class SQLiteStore: LedgerStore {
             seq: seq,
             batch: s.int64(1),
             kind: kind,
-            partner: try s.optionalString(3).map(PartnerID.init),
+            partner: try s.optionalString(3).map { try PartnerID(stored: $0) },
             recordID: s.optionalString(4),
             member: try s.optionalInt64(5).map { try MemberNumber(String($0)) },
             occurredAt: Timestamp(seconds: s.int64(6)),
@@ -385,7 +460,8 @@ public final class SQLiteStore: LedgerStore {
             points: s.int64(8),
             legs: legs,
             detail: s.string(10),
-            hash: s.bytes(11)
+            hash: s.bytes(11),
+            counterparty: try s.optionalInt64(12).map { try MemberNumber(String($0)) }
         )
     }
 
@@ -402,6 +478,59 @@ public final class SQLiteStore: LedgerStore {
         s.bind(1, range.lowerBound)
         s.bind(2, range.upperBound)
         while try s.step() { try body(try readPosting(s)) }
+    }
+
+    public func expiredLot(_ id: Int64) throws -> ExpiredLot? {
+        let s = try database.statement(
+            "SELECT member, issuer, points, expired_at, reversed FROM expired_lots WHERE id = ?"
+        )
+        s.bind(1, id)
+        guard try s.step() else { return nil }
+        return ExpiredLot(
+            lotID: id,
+            member: try MemberNumber(String(s.int64(0))),
+            issuer: try PartnerID(s.string(1)),
+            points: s.int64(2),
+            expiredAt: Timestamp(seconds: s.int64(3)),
+            reversed: s.int64(4)
+        )
+    }
+
+    public func tierChanges(member: MemberNumber) throws -> [TierChange] {
+        let s = try database.statement(
+            "SELECT at, from_tier, to_tier, reason FROM tier_changes WHERE member = ? ORDER BY rowid"
+        )
+        s.bind(1, Int64(bitPattern: member.value))
+        var out: [TierChange] = []
+        while try s.step() {
+            out.append(
+                TierChange(
+                    member: member,
+                    at: Timestamp(seconds: s.int64(0)),
+                    from: s.string(1),
+                    to: s.string(2),
+                    reason: s.string(3)
+                )
+            )
+        }
+        return out
+    }
+
+    public func postings(member: MemberNumber, in range: ClosedRange<Timestamp>) throws -> [Posting] {
+        let s = try database.statement(
+            """
+            SELECT \(SQLiteStore.postingColumns) FROM postings WHERE member = ?1 AND occurred BETWEEN ?2 AND ?3
+            UNION SELECT \(SQLiteStore.postingColumns) FROM postings
+            WHERE counterparty = ?1 AND occurred BETWEEN ?2 AND ?3
+            ORDER BY seq
+            """
+        )
+        s.bind(1, Int64(bitPattern: member.value))
+        s.bind(2, range.lowerBound.seconds)
+        s.bind(3, range.upperBound.seconds)
+        var out: [Posting] = []
+        while try s.step() { out.append(try readPosting(s)) }
+        return out
     }
 
     public func batch(partner: PartnerID, sequence: Int64) throws -> BatchSummary? {

@@ -35,7 +35,31 @@ enum Schema {
             number INTEGER PRIMARY KEY,
             enrolled_at INTEGER NOT NULL,
             enrolled_by TEXT,
-            closed INTEGER NOT NULL DEFAULT 0
+            closed INTEGER NOT NULL DEFAULT 0,
+            tier INTEGER NOT NULL DEFAULT 0,
+            tier_since INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE qualifying (
+            member INTEGER NOT NULL,
+            day INTEGER NOT NULL,
+            points INTEGER NOT NULL,
+            PRIMARY KEY (member, day)
+        ) WITHOUT ROWID;
+        CREATE TABLE tier_changes (
+            member INTEGER NOT NULL,
+            at INTEGER NOT NULL,
+            from_tier TEXT NOT NULL,
+            to_tier TEXT NOT NULL,
+            reason TEXT NOT NULL
+        );
+        CREATE INDEX tier_changes_by_member ON tier_changes (member);
+        CREATE TABLE expired_lots (
+            id INTEGER PRIMARY KEY,
+            member INTEGER NOT NULL,
+            issuer TEXT NOT NULL,
+            points INTEGER NOT NULL,
+            expired_at INTEGER NOT NULL,
+            reversed INTEGER NOT NULL
         );
         CREATE TABLE postings (
             seq INTEGER PRIMARY KEY,
@@ -44,6 +68,7 @@ enum Schema {
             partner TEXT,
             record_id TEXT,
             member INTEGER,
+            counterparty INTEGER,
             occurred INTEGER NOT NULL,
             units INTEGER NOT NULL,
             points INTEGER NOT NULL,
@@ -53,6 +78,8 @@ enum Schema {
             reversed_units INTEGER NOT NULL DEFAULT 0
         );
         CREATE UNIQUE INDEX postings_by_record ON postings (partner, record_id) WHERE record_id IS NOT NULL;
+        CREATE INDEX postings_by_member ON postings (member) WHERE member IS NOT NULL;
+        CREATE INDEX postings_by_counterparty ON postings (counterparty) WHERE counterparty IS NOT NULL;
         CREATE TABLE lots (
             id INTEGER PRIMARY KEY,
             member INTEGER NOT NULL,

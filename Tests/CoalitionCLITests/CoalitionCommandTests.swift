@@ -29,26 +29,29 @@ struct CoalitionCommandTests {
         defer { work.remove() }
         #expect(result.status == 0, "\(result)")
         #expect(result.stderr == "")
-        #expect(result.stdout.hasPrefix("Ingesting 20 signed settlement files"))
+        #expect(result.stdout.hasPrefix("Ingesting 22 signed settlement files"))
         #expect(
             result.stdout.contains(
-                "20 files accepted: 3200 records, 3199 applied, 1 rejected (1 INSUFFICIENT_POINTS)"
+                "22 files accepted: 3224 records, 3223 applied, 1 rejected (1 INSUFFICIENT_POINTS)"
             )
         )
+        #expect(result.stdout.contains("retried with the same key: "))
+        #expect(result.stdout.contains("refused, TRANSFER_LIMIT_EXCEEDED: transfers per day"))
+        #expect(result.stdout.contains("Expiry as of 2026-11-10: 33,750 points in 12 lots of 12 members"))
         #expect(result.stdout.contains("replayed replay-HARBOR-000001.csf: duplicate of batch 1, nothing applied"))
         #expect(result.stdout.contains("damaged-HARBOR-000001.csf: REJECTED BAD_SIGNATURE"))
-        #expect(result.stdout.contains("Coalition demo network: 200 members, 4 partners\n"))
+        #expect(result.stdout.contains("Coalition demo network: 212 members, 4 partners\n"))
         #expect(result.stdout.contains("Points outstanding by issuer:"))
         #expect(result.stdout.contains("Obligations between partners (open, gross):"))
         #expect(result.stdout.contains("Cycle 1: 720 obligations through 2026-11-10T00:00:00Z"))
         #expect(result.stdout.contains("MARKETPLACE reconciles cycle 1:"))
         #expect(result.stdout.contains("AMOUNT_DIFFERS"))
         #expect(result.stdout.contains("MISSING_IN_PARTNER_FILE"))
-        #expect(result.stdout.contains("\naudit: OK: 3200 postings"))
+        #expect(result.stdout.contains("\naudit: OK: 3238 postings"))
         // What it printed is what the ledger holds.
         let ledger = try openLedger(data)
         let summary = try NetworkSummary(ledger: ledger)
-        #expect(summary.members == 200)
+        #expect(summary.members == 212)
         let total = result.stdout.split(separator: "\n").first { $0.hasPrefix("  total ") }
         #expect(total?.hasSuffix(" \(Points.grouped(summary.pointsHeld))") == true, "\(result)")
         for line in summary.issuers {
@@ -162,11 +165,11 @@ struct CoalitionCommandTests {
         defer { work.remove() }
         let clean = try work.coalition("audit", data: data)
         #expect(clean.status == 0, "\(clean)")
-        #expect(clean.stdout.hasPrefix("audit: OK: 3200 postings, hash chain intact"))
+        #expect(clean.stdout.hasPrefix("audit: OK: 3238 postings, hash chain intact"))
         let json = try work.coalition("audit", "--json", data: data)
         let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
         #expect(object?["ok"] as? Bool == true)
-        #expect((object?["postings"] as? NSNumber)?.intValue == 3200)
+        #expect((object?["postings"] as? NSNumber)?.intValue == 3238)
 
         do {
             let store = try SQLiteStore(path: work.file("data", "ledger.sqlite"))
@@ -174,7 +177,7 @@ struct CoalitionCommandTests {
         }
         let tampered = try work.coalition("audit", data: data)
         #expect(tampered.status == 1, "\(tampered)")
-        #expect(tampered.stdout.hasPrefix("audit: FAILED: 1 problem in 3200 postings"))
+        #expect(tampered.stdout.hasPrefix("audit: FAILED: 1 problem in 3238 postings"))
         #expect(tampered.stdout.contains("AUDIT_FAILED: posting 1234 does not match the hash chain"))
     }
 

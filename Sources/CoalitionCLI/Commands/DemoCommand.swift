@@ -90,12 +90,15 @@ struct DemoCommand: Command {
         Output.line("  sent with one digit changed: " + FileIntake.describe(rejected))
         Output.line("")
 
+        let end = DemoData.plan.start.adding(days: Int64(DemoData.plan.days))
+        try membersDemo(ledger, at: end)
+
         let summary = try NetworkSummary(ledger: ledger)
+        Output.line("")
         printSummary(summary, network: network)
 
         // The operator closes the cycle; a partner reconciles it.
-        let through = DemoData.plan.start.adding(days: Int64(DemoData.plan.days))
-        guard case .closed(let cycle) = try CycleCloser.close(ledger, through: through, now: now) else {
+        guard case .closed(let cycle) = try CycleCloser.close(ledger, through: end, now: now) else {
             throw CoalitionError(.storeFailure, "the demo's first cycle was already closed")
         }
         let files = try CycleCloseCommand.publish(cycle, ledger: ledger, data: data)
@@ -115,6 +118,81 @@ struct DemoCommand: Command {
             for problem in audit.problems { Output.line("  AUDIT_FAILED: \(problem)") }
         }
         return audit.isClean ? .success : .rejected
+    }
+
+    /// Members move points, the operator reviews tiers and runs expiry: what a day of the
+    /// programme looks like from the members' side.
+    static func membersDemo(_ ledger: Ledger, at end: Timestamp) throws {
+        let network = ledger.network
+        let rich = ledger.state.members.values.filter { $0.available(at: end) >= 20_000 && $0.debts.isEmpty }
+            .map(\.number).sorted()
+        if rich.count >= 3 {
+            let (a, b, c) = (rich[0], rich[1], rich[2])
+            let at = end.adding(seconds: -3600)
+            let attempts: [(String, TransferRequest)] = [
+                ("", TransferRequest(from: a, to: b, points: 2_000, idempotencyKey: "demo-t1", at: at)),
+                (
+                    "retried with the same key: ",
+                    TransferRequest(from: a, to: b, points: 2_000, idempotencyKey: "demo-t1", at: at)
+                ),
+                (
+                    "",
+                    TransferRequest(
+                        from: a,
+                        to: c,
+                        points: 5_000,
+                        idempotencyKey: "demo-t2",
+                        at: at.adding(seconds: 60)
+                    )
+                ),
+                (
+                    "",
+                    TransferRequest(
+                        from: a,
+                        to: c,
+                        points: 1_000,
+                        idempotencyKey: "demo-t3",
+                        at: at.adding(seconds: 120)
+                    )
+                ),
+                (
+                    "",
+                    TransferRequest(from: b, to: a, points: 150, idempotencyKey: "demo-t4", at: at.adding(seconds: 180))
+                ),
+            ]
+            Output.line(
+                "Member transfers (limits: \(network.transferLimits.transfersPerDay ?? 0) a day, minimum \(network.transferLimits.minimum)):"
+            )
+            for (label, request) in attempts {
+                do {
+                    let result = try ledger.transfer(request)
+                    Output.line(
+                        "  \(label)\(request.from) → \(request.to) \(Points.grouped(request.points)): "
+                            + (result.isReplay
+                                ? "already done, the first result returned" : "moved (posting \(result.seq))")
+                    )
+                } catch let error as CoalitionError where error.code != .storeFailure {
+                    Output.line(
+                        "  \(label)\(request.from) → \(request.to) \(Points.grouped(request.points)): refused, \(error.code): \(error.message)"
+                    )
+                }
+            }
+        }
+        let upgrades = ledger.state.members.values.filter { $0.tier > 0 }.count
+        let changes = try ledger.reviewTiers(asOf: end, now: end)
+        var perTier = [Int](repeating: 0, count: network.tiers.count)
+        for account in ledger.state.members.values { perTier[account.tier] += 1 }
+        Output.line(
+            "Tiers: \(upgrades) members upgraded as they earned; the review as of \(end.date) changed \(changes.count); now "
+                + network.tiers.enumerated().map { "\(perTier[$0.offset]) \($0.element.name)" }.joined(separator: ", ")
+        )
+        let expiry = try ledger.expire(asOf: end, now: end)
+        Output.line(
+            "Expiry as of \(end.date): \(Points.grouped(expiry.points)) points in \(expiry.lots) lots of \(expiry.members) members "
+                + "became breakage ("
+                + expiry.breakage.sorted { $0.key < $1.key }.map { "\($0.key) \(Points.grouped($0.value))" }
+                .joined(separator: ", ") + ")"
+        )
     }
 
     /// MARKETPLACE sends its view of the cycle with two mistakes of the kind real

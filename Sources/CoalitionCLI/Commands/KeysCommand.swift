@@ -136,11 +136,51 @@ enum DemoData {
         {
             try FileManager.default.removeItem(atPath: directory + "/" + name)
         }
-        let (enrollments, activity) = ActivityGenerator.generate(network: network, plan: plan)
-        let files = SeedFiles.split(enrollments + activity, plan: plan) { partner, at in
+        func keyID(_ partner: PartnerID, _ at: Timestamp) -> String {
             let keys = network.partners[partner]!.keys.filter { $0.isValid(at: at) }
             return keys.max { $0.validFrom < $1.validFrom }?.id ?? network.partners[partner]!.keys[0].id
         }
+        // Members who joined early in 2025 and never came back: their points expire in 2026.
+        var legacy: [File] = []
+        var first: [PartnerID: Int64] = [:]
+        let legacyCreated = try Timestamp(parsing: "2025-06-01T00:00:00Z")
+        for (p, id) in ["SKYWAYS", "HARBOR"].enumerated() {
+            guard let partner = network.partners[try PartnerID(id)] else { continue }
+            var records: [LedgerRecord] = []
+            for i in 0..<6 {
+                let number = try MemberNumber.withCheckDigit(600_199_000_000 + UInt64(p * 10 + i))
+                let joined = try Timestamp(parsing: "2025-03-0\(1 + i)T10:00:00Z")
+                records.append(
+                    LedgerRecord(
+                        key: try RecordKey(partner: partner.id, recordID: "\(id.prefix(3))-L\(p)\(i)E"),
+                        occurredAt: joined,
+                        body: .enroll(member: number)
+                    )
+                )
+                records.append(
+                    LedgerRecord(
+                        key: try RecordKey(partner: partner.id, recordID: "\(id.prefix(3))-L\(p)\(i)A"),
+                        occurredAt: joined.adding(days: 20 + Int64(i) * 5),
+                        body: .earn(member: number, units: 3_000 + Int64(i) * 1_500)
+                    )
+                )
+            }
+            legacy.append(
+                File(
+                    header: FileHeader(
+                        kind: .settlement,
+                        partner: partner.id,
+                        sequence: 1,
+                        createdAt: legacyCreated,
+                        keyID: keyID(partner.id, legacyCreated)
+                    ),
+                    records: records
+                )
+            )
+            first[partner.id] = 2
+        }
+        let (enrollments, activity) = ActivityGenerator.generate(network: network, plan: plan)
+        let files = legacy + SeedFiles.split(enrollments + activity, plan: plan, firstSequence: first, keyID: keyID)
         var names: [String] = []
         for file in files {
             let name = file.header.fileStem + ".csf"
@@ -155,4 +195,6 @@ enum DemoData {
         }
         return names
     }
+
+    typealias File = SeedFiles.File
 }

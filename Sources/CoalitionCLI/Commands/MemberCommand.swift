@@ -13,6 +13,12 @@ struct MemberShowCommand: Command {
             throw CoalitionError(.unknownMember, "no member \(number) in this ledger")
         }
         let obligations = try ledger.store.obligations(causedBy: number)
+        let now = Clock.now
+        let network = ledger.network
+        let tier = network.tiers[account.tier]
+        let qualifying = account.qualifyingPoints(at: now, windowDays: network.tierWindowDays)
+        let next = network.nextTier(for: account, at: now)
+        let history = try ledger.store.tierChanges(member: number)
         if context.json {
             Output.json([
                 "member": number.description,
@@ -20,6 +26,12 @@ struct MemberShowCommand: Command {
                 "enrolledBy": account.enrolledBy?.rawValue ?? "",
                 "closed": account.isClosed,
                 "balance": account.balance,
+                "tier": tier.name, "tierSince": account.tierSince.description,
+                "qualifyingPoints": qualifying, "tierWindowDays": network.tierWindowDays,
+                "nextTier": next.map { ["name": $0.tier.name, "missing": $0.missing] as [String: Any] } ?? NSNull(),
+                "tierHistory": history.map {
+                    ["at": $0.at.description, "from": $0.from, "to": $0.to, "reason": $0.reason]
+                },
                 "lots": (account.lots + account.debts).map { lot in
                     [
                         "id": lot.id, "issuer": lot.issuer.rawValue, "points": lot.points,
@@ -34,6 +46,16 @@ struct MemberShowCommand: Command {
         Output.line("Member \(number)\(account.isClosed ? " (closed)" : "")")
         Output.line("  enrolled \(account.enrolledAt.date)\(account.enrolledBy.map { " through \($0)" } ?? "")")
         Output.line("  balance: \(Points.grouped(account.balance)) points")
+        Output.line(
+            "  tier: \(tier.name) since \(account.tierSince.date) (earn bonus \(tier.bonusPercent)%); "
+                + "\(Points.grouped(qualifying)) qualifying points in the last \(network.tierWindowDays) days"
+        )
+        if let next {
+            Output.line("  next tier: \(next.tier.name) needs \(Points.grouped(next.missing)) more qualifying points")
+        }
+        for change in history {
+            Output.line("  \(change.at.date): \(change.from) → \(change.to) (\(change.reason))")
+        }
         Output.line("")
         if account.lots.isEmpty && account.debts.isEmpty {
             Output.line("  no lots")

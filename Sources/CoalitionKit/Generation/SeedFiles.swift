@@ -4,6 +4,11 @@ public enum SeedFiles {
     public struct File: Sendable {
         public let header: FileHeader
         public let records: [LedgerRecord]
+
+        public init(header: FileHeader, records: [LedgerRecord]) {
+            self.header = header
+            self.records = records
+        }
     }
 
     /// Groups `records` by partner and period; a partner's n-th period is its batch n, created
@@ -11,10 +16,9 @@ public enum SeedFiles {
     public static func split(
         _ records: [LedgerRecord],
         plan: ActivityGenerator.Plan,
+        firstSequence: [PartnerID: Int64] = [:],
         keyID: (PartnerID, Timestamp) -> String
-    )
-        -> [File]
-    {
+    ) -> [File] {
         let period = Int64(max(1, plan.periodDays)) * Timestamp.secondsPerDay
         var groups: [PartnerID: [Int64: [LedgerRecord]]] = [:]
         for record in records {
@@ -28,7 +32,7 @@ public enum SeedFiles {
                 let header = FileHeader(
                     kind: .settlement,
                     partner: partner,
-                    sequence: Int64(sequence + 1),
+                    sequence: Int64(sequence) + (firstSequence[partner] ?? 1),
                     createdAt: createdAt,
                     keyID: keyID(partner, createdAt)
                 )

@@ -6,7 +6,7 @@
 /// so a rejected record leaves no trace.
 final class BatchBuilder {
     private let ledger: Ledger
-    private(set) var write: LedgerWrite
+    var write: LedgerWrite
     private var lastSeq: Int64
     private var lastHash: [UInt8]
     private var lastLotID: Int64
@@ -24,7 +24,7 @@ final class BatchBuilder {
         lastObligationID = state.lastObligationID
     }
 
-    private var network: Network { ledger.network }
+    var network: Network { ledger.network }
 
     // MARK: Reading through the overlay
 
@@ -38,6 +38,11 @@ final class BatchBuilder {
 
     func entry(for key: RecordKey) -> RecordEntry? {
         newRecords[key] ?? ledger.state.records[key]
+    }
+
+    func expiredLot(_ id: Int64) throws -> ExpiredLot? {
+        if let pending = write.expiredLots[id] { return pending }
+        return try ledger.store.expiredLot(id)
     }
 
     func posting(seq: Int64) throws -> Posting? {
@@ -66,6 +71,7 @@ final class BatchBuilder {
                 enrolledAt: record.occurredAt,
                 enrolledBy: partner.id
             )
+            effect.memberRows.insert(number)
         case .earn(let number, let units):
             try planEarn(&effect, partner: partner, member: number, units: units)
         case .redeem(let number, let units):
@@ -77,7 +83,7 @@ final class BatchBuilder {
         return effect.points
     }
 
-    private func openMember(_ number: MemberNumber) throws -> MemberAccount {
+    func openMember(_ number: MemberNumber) throws -> MemberAccount {
         guard let account = member(number) else {
             throw CoalitionError(.unknownMember, "no member \(number)")
         }
@@ -85,7 +91,7 @@ final class BatchBuilder {
         return account
     }
 
-    private func checkAmount(_ units: Int64) throws {
+    func checkAmount(_ units: Int64) throws {
         guard units > 0, units <= maximumRecordAmount else {
             throw CoalitionError(.badAmount, "amount \(units) is not between 1 and \(maximumRecordAmount)")
         }
@@ -118,7 +124,45 @@ final class BatchBuilder {
             effect.changed(lot)
             effect.leg(Account.member(number), Account.points, conversion.points)
             effect.leg(Account.issuer(partner.id), Account.points, -conversion.points)
+            // The tier held before this earn gives its bonus, funded by the earning partner.
+            let bonusPercent =
+                network.tiers.indices.contains(account.tier) ? network.tiers[account.tier].bonusPercent : 0
+            let bonus = try Checked.narrow(Int128(conversion.points) * Int128(bonusPercent) / 100)
+            if bonus > 0 {
+                let bonusLot = Lot(
+                    id: nextLotID(),
+                    member: number,
+                    issuer: partner.id,
+                    points: bonus,
+                    earnedAt: time,
+                    expiresAt: lot.expiresAt,
+                    isBonus: true
+                )
+                detail += ";bonus=\(bonus);bonuslot=\(bonusLot.id)"
+                account.insert(bonusLot)
+                effect.changed(bonusLot)
+                effect.leg(Account.member(number), Account.points, bonus)
+                effect.leg(Account.issuer(partner.id), Account.points, -bonus)
+                effect.points += bonus
+            }
             try settleDebts(&account, &effect, at: time)
+            account.addQualifying(conversion.points, at: time)
+            effect.qualifying.append((number, QualifyingDay.day(of: time)))
+            let qualifying = account.qualifyingPoints(at: time, windowDays: network.tierWindowDays)
+            let target = network.tierIndex(forQualifying: qualifying)
+            if target > account.tier {
+                effect.tierChanges.append(
+                    TierChange(
+                        member: number,
+                        at: time,
+                        from: network.tiers[account.tier].name,
+                        to: network.tiers[target].name,
+                        reason: "upgrade: \(qualifying) qualifying points in \(network.tierWindowDays) days"
+                    )
+                )
+                account.tier = target
+                account.tierSince = time
+            }
         }
         effect.detail = detail
         effect.members[number] = account
@@ -207,10 +251,29 @@ final class BatchBuilder {
             effect.kind = .reverseEarn
             let points =
                 try rate.apply(to: after, rounding: .down).value - rate.apply(to: before, rounding: .down).value
-            effect.points = -points
             let converted = try Rate.unitsFor(points: points, rate: rate, rounding: .up)
             effect.unitLegs(partner, reported: requested, converted: -converted)
+            // The bonus the earn gave goes back in proportion, telescoping like the points.
+            let bonus = detail.bonus ?? 0
+            let bonusBack =
+                bonus == 0
+                ? 0
+                : try Checked.narrow(Int128(bonus) * Int128(after) / Int128(entry.units))
+                    - Checked.narrow(Int128(bonus) * Int128(before) / Int128(entry.units))
+            effect.points = -(points + bonusBack)
             try planEarnReversal(&effect, &account, partner: partner, lotID: detail.lot, points: points, at: time)
+            try planEarnReversal(
+                &effect,
+                &account,
+                partner: partner,
+                lotID: detail.bonusLot,
+                points: bonusBack,
+                at: time
+            )
+            if points > 0 {
+                account.addQualifying(-points, at: posting.occurredAt)
+                effect.qualifying.append((number, QualifyingDay.day(of: posting.occurredAt)))
+            }
         } else {
             effect.kind = .reverseRedeem
             let restoredBefore = try rate.apply(to: before, rounding: .up).value
@@ -255,9 +318,22 @@ final class BatchBuilder {
         at time: Timestamp
     ) throws {
         guard points > 0 else { return }
-        effect.leg(Account.member(account.number), Account.points, -points)
-        effect.leg(Account.issuer(partner.id), Account.points, points)
         var missing = points
+        // Points of the earn that already expired: their breakage was never the member's;
+        // it is booked back to the issuer, and the member keeps what they hold.
+        if let lotID, !account.lots.contains(where: { $0.id == lotID }), var expired = try expiredLot(lotID),
+            expired.points > expired.reversed
+        {
+            let back = min(missing, expired.points - expired.reversed)
+            expired.reversed += back
+            effect.expiredLots[lotID] = expired
+            effect.leg(Account.breakage(partner.id), Account.points, -back)
+            effect.leg(Account.issuer(partner.id), Account.points, back)
+            missing -= back
+        }
+        guard missing > 0 else { return }
+        effect.leg(Account.member(account.number), Account.points, -missing)
+        effect.leg(Account.issuer(partner.id), Account.points, missing)
         if let lotID, let index = account.lots.firstIndex(where: { $0.id == lotID }) {
             let taken = min(account.lots[index].points, missing)
             account.lots[index].points -= taken
@@ -341,7 +417,7 @@ final class BatchBuilder {
     }
 
     /// Takes `points` from the member's lots alive at `time`, soonest-expiring first.
-    private func consume(
+    func consume(
         _ account: inout MemberAccount,
         _ points: Int64,
         at time: Timestamp,
@@ -368,7 +444,7 @@ final class BatchBuilder {
 
     /// Points of other issuers spent to pay `beneficiary` back: each such issuer's
     /// liability ends, and it owes `beneficiary` their value.
-    private func payIssuer(
+    func payIssuer(
         _ beneficiary: Partner,
         from parts: [ConsumedPart],
         at time: Timestamp,
@@ -394,7 +470,7 @@ final class BatchBuilder {
     }
 
     /// Repays the member's debts from their lots, oldest debt first.
-    private func settleDebts(_ account: inout MemberAccount, _ effect: inout Effect, at time: Timestamp) throws {
+    func settleDebts(_ account: inout MemberAccount, _ effect: inout Effect, at time: Timestamp) throws {
         while let debt = account.debts.first {
             let take = min(-debt.points, account.available(at: time))
             guard take > 0 else { return }
@@ -406,7 +482,10 @@ final class BatchBuilder {
         }
     }
 
-    private func nextLotID() -> Int64 {
+    /// The sequence number of the last posting recorded.
+    var lastSeqForResult: Int64 { lastSeq }
+
+    func nextLotID() -> Int64 {
         lastLotID += 1
         return lastLotID
     }
@@ -415,7 +494,7 @@ final class BatchBuilder {
 
     /// Turns a planned effect into a posting, lots, obligations and balances in the overlay.
     /// Nothing here can fail but an account balance overflowing, which is checked first.
-    private func post(_ effect: Effect) throws {
+    func post(_ effect: Effect) throws {
         var newBalances: [(AccountKey, Int64)] = []
         for leg in effect.legs where !leg.account.hasPrefix("member:") {
             let key = AccountKey(leg.account, leg.unit)
@@ -437,7 +516,8 @@ final class BatchBuilder {
             points: effect.points,
             legs: effect.legs,
             detail: effect.detail,
-            hash: []
+            hash: [],
+            counterparty: effect.counterparty
         )
         let hash = Posting.chainHash(
             previous: lastHash,
@@ -457,12 +537,21 @@ final class BatchBuilder {
             points: draft.points,
             legs: draft.legs,
             detail: draft.detail,
-            hash: hash
+            hash: hash,
+            counterparty: draft.counterparty
         )
         write.postings.append(posting)
         pendingPostings[seq] = posting
         for (key, value) in newBalances { write.accounts[key] = value }
         for (number, account) in effect.members { write.members[number] = account }
+        for (number, day) in effect.qualifying {
+            let points = effect.members[number]?.qualifying.last(where: { $0.day == day })?.points ?? 0
+            write.qualifying[QualifyingKey(member: number, day: day)] = points
+        }
+        write.memberRows.formUnion(effect.memberRows)
+        for change in effect.tierChanges { write.memberRows.insert(change.member) }
+        write.tierChanges += effect.tierChanges
+        for (id, expired) in effect.expiredLots { write.expiredLots[id] = expired }
         for (id, lot) in effect.lots {
             if lot.points == 0 {
                 write.lots[id] = nil
@@ -546,6 +635,15 @@ struct Effect {
     var lots: [Int64: Lot] = [:]
     var obligations: [(debtor: PartnerID, creditor: PartnerID, currency: Currency, amount: Int64, points: Int64)] = []
     var reversed: (RecordKey, RecordEntry)?
+    /// Members whose qualifying points changed on a day.
+    var qualifying: [(MemberNumber, Int64)] = []
+    var tierChanges: [TierChange] = []
+    /// Expired lots whose points a reversal booked back.
+    var expiredLots: [Int64: ExpiredLot] = [:]
+    /// The receiver of a transfer.
+    var counterparty: MemberNumber?
+    /// Members whose row (enrolment, tier, closure) changed.
+    var memberRows: Set<MemberNumber> = []
 
     init(key: RecordKey?, occurredAt: Timestamp) {
         self.key = key
@@ -631,15 +729,18 @@ struct ConsumedPart {
     }
 }
 
-/// The `key=value;…` detail of a posting, read back for reversals.
-struct PostingDetail {
-    var rate: Rate?
-    var value: Rate?
-    var lot: Int64?
+/// The `key=value;…` detail of a posting, read back for reversals and statements.
+public struct PostingDetail: Sendable {
+    public var rate: Rate?
+    public var value: Rate?
+    public var lot: Int64?
+    public var bonus: Int64?
+    public var bonusLot: Int64?
+    public var fee: Int64?
     var parts: [ConsumedPart] = []
-    var original: String?
+    public var original: String?
 
-    init(_ text: String) {
+    public init(_ text: String) {
         for field in text.split(separator: ";") {
             guard let eq = field.firstIndex(of: "=") else { continue }
             let key = field[..<eq]
@@ -648,6 +749,9 @@ struct PostingDetail {
             case "r": rate = try? Rate(parsing: String(value))
             case "v": self.value = try? Rate(parsing: String(value))
             case "lot": lot = Int64(value)
+            case "bonus": bonus = Int64(value)
+            case "bonuslot": bonusLot = Int64(value)
+            case "fee": fee = Int64(value)
             case "of": original = String(value)
             case "parts": parts = value.split(separator: ",").compactMap { ConsumedPart(encoded: $0) }
             default: break

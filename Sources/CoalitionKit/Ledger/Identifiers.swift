@@ -13,6 +13,18 @@ public struct PartnerID: Hashable, Comparable, Sendable, CustomStringConvertible
         self.rawValue = rawValue
     }
 
+    /// A name reserved for the network's own namespaces (it cannot be a partner's id).
+    init(reserved rawValue: String) { self.rawValue = rawValue }
+
+    /// A partner id as the store keeps it: a partner's, or a reserved one.
+    public init(stored rawValue: String) throws {
+        if rawValue == PartnerID.transfers.rawValue {
+            self = .transfers
+        } else {
+            try self.init(rawValue)
+        }
+    }
+
     static func isValid(_ text: String) -> Bool {
         let bytes = Array(text.utf8)
         guard (2...16).contains(bytes.count), (65...90).contains(bytes[0]) else { return false }

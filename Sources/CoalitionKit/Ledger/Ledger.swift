@@ -117,6 +117,19 @@ public final class BatchSession {
         return outcomes
     }
 
+    /// Runs `body` on a fresh engine view of this batch, then writes and merges what it did.
+    func withBuilder<T>(_ body: (BatchBuilder) throws -> T) throws -> T {
+        let builder = BatchBuilder(ledger: ledger, batchID: batchID)
+        let result = try body(builder)
+        let write = builder.write
+        if summary.firstSeq == nil, let first = write.postings.first { summary.firstSeq = first.seq }
+        if let last = write.postings.last { summary.lastSeq = last.seq }
+        try ledger.store.write(write)
+        builder.merge(into: &ledger.state)
+        hasMerged = true
+        return result
+    }
+
     /// Records a posting of the network's own (a cycle's settlement, an expiry run) in this
     /// batch; `cycle`, given the posting's sequence number, is the cycle it closes.
     @discardableResult

@@ -120,11 +120,57 @@ public struct LedgerWrite: Sendable {
     public var reversedUnits: [Int64: Int64] = [:]
     public var obligations: [Obligation] = []
     public var rejections: [Rejection] = []
+    /// Members whose row (enrolment, tier, closure) must be written; the others' changes
+    /// are all in their lots.
+    public var memberRows: Set<MemberNumber> = []
+    /// Qualifying points per member and day, as they now stand.
+    public var qualifying: [QualifyingKey: Int64] = [:]
+    public var tierChanges: [TierChange] = []
+    /// Lots that expired (by id), with what reversals booked back of them.
+    public var expiredLots: [Int64: ExpiredLot] = [:]
     /// A clearing cycle closed by this batch.
     public var cycle: ClearingCycle?
 
     public init(batchID: Int64) {
         self.batchID = batchID
+    }
+}
+
+/// A member's qualifying points on one day: the key of a stored row.
+public struct QualifyingKey: Hashable, Sendable {
+    public let member: MemberNumber
+    public let day: Int64
+
+    public init(member: MemberNumber, day: Int64) {
+        self.member = member
+        self.day = day
+    }
+}
+
+/// A lot that expired: its points became breakage of its issuer. A later reversal of the
+/// earn that made it books them back (`reversed`) instead of taking them from the member.
+public struct ExpiredLot: Hashable, Sendable {
+    public let lotID: Int64
+    public let member: MemberNumber
+    public let issuer: PartnerID
+    public let points: Int64
+    public let expiredAt: Timestamp
+    public var reversed: Int64
+
+    public init(
+        lotID: Int64,
+        member: MemberNumber,
+        issuer: PartnerID,
+        points: Int64,
+        expiredAt: Timestamp,
+        reversed: Int64
+    ) {
+        self.lotID = lotID
+        self.member = member
+        self.issuer = issuer
+        self.points = points
+        self.expiredAt = expiredAt
+        self.reversed = reversed
     }
 }
 
@@ -164,6 +210,16 @@ public protocol LedgerStore: AnyObject {
 
     /// The records batch `batch` rejected, in line order.
     func rejections(batch: Int64) throws -> [Rejection]
+
+    /// The lot `id` if it expired.
+    func expiredLot(_ id: Int64) throws -> ExpiredLot?
+
+    /// Tier changes of `member`, oldest first.
+    func tierChanges(member: MemberNumber) throws -> [TierChange]
+
+    /// The postings that moved `member`'s points (as the member or a transfer's receiver),
+    /// in sequence order, dated within `range`.
+    func postings(member: MemberNumber, in range: ClosedRange<Timestamp>) throws -> [Posting]
 
     /// Every closed cycle, oldest first.
     func cycles() throws -> [ClearingCycle]

@@ -52,6 +52,13 @@ public struct MemberAccount: Hashable, Sendable {
     public internal(set) var lots: [Lot]
     /// Negative lots, oldest first. While a member has a debt they hold no positive lot.
     public internal(set) var debts: [Lot]
+    /// Index of the member's tier in the network's tier table (0: the base tier).
+    public internal(set) var tier: Int = 0
+    public internal(set) var tierSince: Timestamp
+    /// Points earned per UTC day, oldest first, for the trailing tier window.
+    public internal(set) var qualifying: [QualifyingDay] = []
+    /// Transfers sent and received in the last year and a bit, oldest first, for the limits.
+    public internal(set) var transfers: [TransferMark] = []
 
     public init(number: MemberNumber, enrolledAt: Timestamp, enrolledBy: PartnerID?, isClosed: Bool = false) {
         self.number = number
@@ -60,6 +67,25 @@ public struct MemberAccount: Hashable, Sendable {
         self.isClosed = isClosed
         self.lots = []
         self.debts = []
+        self.tierSince = enrolledAt
+    }
+
+    /// The member as loaded back: tier, qualifying days and transfer marks included.
+    public init(
+        number: MemberNumber,
+        enrolledAt: Timestamp,
+        enrolledBy: PartnerID?,
+        isClosed: Bool,
+        tier: Int,
+        tierSince: Timestamp,
+        qualifying: [QualifyingDay],
+        transfers: [TransferMark]
+    ) {
+        self.init(number: number, enrolledAt: enrolledAt, enrolledBy: enrolledBy, isClosed: isClosed)
+        self.tier = tier
+        self.tierSince = tierSince
+        self.qualifying = qualifying.sorted { $0.day < $1.day }.filter { $0.points != 0 }
+        self.transfers = transfers.sorted { $0.at < $1.at }
     }
 
     /// The member's balance: points held less points owed.

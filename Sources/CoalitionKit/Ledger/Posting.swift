@@ -8,6 +8,7 @@ public enum PostingKind: Int, Sendable, CaseIterable, CustomStringConvertible {
     case transfer = 6
     case expire = 7
     case settle = 8
+    case tier = 9
 
     public var description: String {
         switch self {
@@ -19,6 +20,7 @@ public enum PostingKind: Int, Sendable, CaseIterable, CustomStringConvertible {
         case .transfer: "transfer"
         case .expire: "expire"
         case .settle: "settle"
+        case .tier: "tier"
         }
     }
 }
@@ -65,6 +67,8 @@ public struct Posting: Hashable, Sendable {
     public let partner: PartnerID?
     public let recordID: String?
     public let member: MemberNumber?
+    /// The other member of a transfer: the one who receives.
+    public let counterparty: MemberNumber?
     public let occurredAt: Timestamp
     /// The amount as the partner reported it, in its own unit (0 where none).
     public let units: Int64
@@ -88,8 +92,10 @@ public struct Posting: Hashable, Sendable {
         points: Int64,
         legs: [Leg],
         detail: String,
-        hash: [UInt8]
+        hash: [UInt8],
+        counterparty: MemberNumber? = nil
     ) {
+        self.counterparty = counterparty
         self.seq = seq
         self.batch = batch
         self.kind = kind
@@ -130,7 +136,7 @@ public struct Posting: Hashable, Sendable {
     public func canonicalText(legsText: String) -> String {
         "\(seq)|\(batch)|\(kind.rawValue)|\(partner?.rawValue ?? "")|\(recordID ?? "")|"
             + "\(member.map { String($0.value) } ?? "")|\(occurredAt.seconds)|\(units)|\(points)|"
-            + "\(legsText)|\(detail)"
+            + "\(legsText)|\(detail)" + (counterparty.map { "|c=\($0.value)" } ?? "")
     }
 
     /// The chain link: SHA-256 of `previous` followed by the canonical text.

@@ -13,6 +13,9 @@ final class InMemoryStore: LedgerStore {
     struct Content: Equatable {
         var batches: [Int64: BatchRow] = [:]
         var rejections: [Int64: [Rejection]] = [:]
+        var qualifying: [QualifyingKey: Int64] = [:]
+        var tierChanges: [TierChange] = []
+        var expiredLots: [Int64: ExpiredLot] = [:]
         var cycles: [ClearingCycle.Row] = []
         /// Members without their lots, as a table row holds them.
         var members: [MemberNumber: MemberAccount] = [:]
@@ -38,7 +41,28 @@ final class InMemoryStore: LedgerStore {
 
     func load() throws -> LedgerSnapshot {
         var snapshot = LedgerSnapshot()
-        snapshot.members = content.members
+        var qualifying: [MemberNumber: [QualifyingDay]] = [:]
+        for (key, points) in content.qualifying {
+            qualifying[key.member, default: []].append(QualifyingDay(day: key.day, points: points))
+        }
+        var marks: [MemberNumber: [TransferMark]] = [:]
+        for posting in content.postings {
+            guard let to = posting.counterparty, let from = posting.member else { continue }
+            marks[from, default: []].append(TransferMark(at: posting.occurredAt, points: posting.units, sent: true))
+            marks[to, default: []].append(TransferMark(at: posting.occurredAt, points: posting.units, sent: false))
+        }
+        for (number, row) in content.members {
+            snapshot.members[number] = MemberAccount(
+                number: number,
+                enrolledAt: row.enrolledAt,
+                enrolledBy: row.enrolledBy,
+                isClosed: row.isClosed,
+                tier: row.tier,
+                tierSince: row.tierSince,
+                qualifying: qualifying[number] ?? [],
+                transfers: marks[number] ?? []
+            )
+        }
         var lotsByMember: [MemberNumber: [Lot]] = [:]
         for lot in content.lots.values { lotsByMember[lot.member, default: []].append(lot) }
         for (number, lots) in lotsByMember {
@@ -105,14 +129,22 @@ final class InMemoryStore: LedgerStore {
             next.cycles.append(ClearingCycle.Row(cycle))
             pendingCycles.append(cycle)
         }
-        for (number, account) in write.members {
+        for number in write.memberRows {
+            guard let account = write.members[number] else { continue }
             next.members[number] = MemberAccount(
                 number: account.number,
                 enrolledAt: account.enrolledAt,
                 enrolledBy: account.enrolledBy,
-                isClosed: account.isClosed
+                isClosed: account.isClosed,
+                tier: account.tier,
+                tierSince: account.tierSince,
+                qualifying: [],
+                transfers: []
             )
         }
+        for (key, points) in write.qualifying { next.qualifying[key] = points == 0 ? nil : points }
+        next.tierChanges += write.tierChanges
+        for (id, lot) in write.expiredLots { next.expiredLots[id] = lot }
         var keys = Set(next.postings.compactMap(\.recordKey))
         for posting in write.postings {
             guard posting.seq == (next.postings.last?.seq ?? 0) + 1 else {
@@ -196,6 +228,18 @@ final class InMemoryStore: LedgerStore {
 
     func rejections(batch: Int64) throws -> [Rejection] {
         (visible.rejections[batch] ?? []).sorted { $0.line < $1.line }
+    }
+
+    func expiredLot(_ id: Int64) throws -> ExpiredLot? { visible.expiredLots[id] }
+
+    func tierChanges(member: MemberNumber) throws -> [TierChange] {
+        visible.tierChanges.filter { $0.member == member }
+    }
+
+    func postings(member: MemberNumber, in range: ClosedRange<Timestamp>) throws -> [Posting] {
+        visible.postings.filter {
+            ($0.member == member || $0.counterparty == member) && range.contains($0.occurredAt)
+        }
     }
 
     func cycles() throws -> [ClearingCycle] { pending == nil ? cycleList : pendingCycles }

@@ -24,8 +24,8 @@ struct LedgerScenarioTests {
         #expect(lot.points == 5_000)
         #expect(lot.member == alice)
         #expect(lot.earnedAt == Fixtures.time("2026-02-01T10:00:00Z"))
-        #expect(lot.expiresAt == Fixtures.time("2026-02-01T10:00:00Z").adding(days: 1095))
-        #expect(lot.expiresAt == Fixtures.time("2029-01-31T10:00:00Z"))
+        #expect(lot.expiresAt == Fixtures.time("2026-02-01T10:00:00Z").adding(days: 540))
+        #expect(lot.expiresAt == Fixtures.time("2027-07-26T10:00:00Z"))
         #expect(!lot.isBonus)
         #expect(t.balance(alice) == 5_000)
         #expect(t.issuerLiability(skyways) == 5_000)
@@ -148,13 +148,13 @@ struct LedgerScenarioTests {
         var t = try TestLedger()
         var r = RecordMaker()
         try t.accept(r.enroll(alice, at: skyways, "2025-01-10T00:00:00Z"))
-        try t.accept(r.earn(alice, 2_000, at: skyways, "2025-02-01T00:00:00Z"))  // expires 2028-02-01
-        try t.accept(r.earn(alice, 3_000, at: harbor, "2026-02-01T00:00:00Z"))
-        // Harbor's rate is 1/4 by then: 4,004 HPT need 1,001 points.
-        let tooMuch = r.redeem(alice, 4_004, at: harbor, "2028-02-01T00:00:00Z")
+        try t.accept(r.earn(alice, 2_000, at: skyways, "2025-02-01T00:00:00Z"))  // expires 2026-07-26 (540 days)
+        try t.accept(r.earn(alice, 3_000, at: harbor, "2026-02-01T00:00:00Z"))  // 1,000 points until 2027-07-26
+        // At Harbor's 1/3: 4,004 HPT need 1,335 points; only the 1,000 Harbor points are alive.
+        let tooMuch = r.redeem(alice, 4_004, at: harbor, "2026-08-01T00:00:00Z")
         let error = try t.reject(tooMuch, .insufficientPoints)
         #expect(error?.message.contains("has 1000") == true)
-        #expect(try t.accept(r.redeem(alice, 4_000, at: harbor, "2028-02-01T00:00:00Z")) == -1_000)
+        #expect(try t.accept(r.redeem(alice, 3_000, at: harbor, "2026-08-01T00:00:00Z")) == -1_000)
         #expect(t.lots(alice).map(\.issuer) == [skyways])
         #expect(try t.obligations().isEmpty)
         try t.checkEverything()
@@ -330,24 +330,24 @@ struct LedgerScenarioTests {
         var t = try TestLedger()
         var r = RecordMaker()
         try t.accept(r.enroll(alice, at: skyways, "2025-01-10T00:00:00Z"))
-        try t.accept(r.earn(alice, 2_000, at: skyways, "2025-02-01T00:00:00Z"))  // expires 2028-02-01
-        let earn = r.earn(alice, 4_000, at: harbor, "2028-03-01T00:00:00Z")
+        try t.accept(r.earn(alice, 2_000, at: skyways, "2025-02-01T00:00:00Z"))  // expires 2026-07-26
+        let earn = r.earn(alice, 3_000, at: harbor, "2026-08-01T00:00:00Z")
         try t.accept(earn)
-        try t.accept(r.redeem(alice, 4_000, at: harbor, "2028-03-02T00:00:00Z"))  // Harbor's own points
-        #expect(try t.accept(r.reverse(earn, nil, "2028-03-03T00:00:00Z")) == -1_000)
+        try t.accept(r.redeem(alice, 3_000, at: harbor, "2026-08-02T00:00:00Z"))  // Harbor's own points
+        #expect(try t.accept(r.reverse(earn, nil, "2026-08-03T00:00:00Z")) == -1_000)
         #expect(t.lots(alice).map(\.issuer) == [skyways])
         #expect(t.debts(alice).map(\.points) == [-1_000])
         #expect(t.balance(alice) == 0)
         // The expired Skyways lot is no way to repay Harbor: the audit must not call this a fault.
         #expect(throws: CoalitionError.self) { try Invariants.check(t.ledger.state) }
         #expect(throws: Never.self) {
-            try Invariants.check(t.ledger.state, asOf: Fixtures.time("2028-03-03T00:00:00Z"))
+            try Invariants.check(t.ledger.state, asOf: Fixtures.time("2026-08-03T00:00:00Z"))
         }
-        let early = Fixtures.time("2028-01-31T23:59:59Z")
+        let early = Fixtures.time("2026-07-25T23:59:59Z")
         #expect(throws: CoalitionError.self) { try Invariants.check(t.ledger.state, asOf: early) }
         try t.checkEverything(strict: false)
         // A later earn repays the debt from its own points; the expired lot stays as it was.
-        #expect(try t.accept(r.earn(alice, 3_000, at: skyways, "2028-04-01T00:00:00Z")) == 1_500)
+        #expect(try t.accept(r.earn(alice, 3_000, at: skyways, "2026-09-01T00:00:00Z")) == 1_500)
         #expect(t.debts(alice).isEmpty)
         #expect(t.lots(alice).map(\.points) == [1_000, 500])
         #expect(try t.owed(skyways, harbor) == 1_100)

@@ -287,8 +287,8 @@ struct ReversalTests {
         var t = try TestLedger()
         var r = RecordMaker()
         let redeem = try redemptionSetup(&t, &r)
-        let skywaysLot = "SKYWAYS 2026-02-01T00:00:00Z 2029-01-31T00:00:00Z"
-        let harborLot = "HARBOR 2026-03-01T00:00:00Z 2029-02-28T00:00:00Z"
+        let skywaysLot = "SKYWAYS 2026-02-01T00:00:00Z 2027-07-26T00:00:00Z"
+        let harborLot = "HARBOR 2026-03-01T00:00:00Z 2027-08-23T00:00:00Z"
         #expect(holdings(t.lots(alice)) == [harborLot: 500])
 
         #expect(try t.accept(r.reverse(redeem, 33_333, "2026-04-02T00:00:00Z")) == 334)

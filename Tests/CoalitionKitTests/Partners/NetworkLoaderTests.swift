@@ -9,7 +9,7 @@ struct NetworkLoaderTests {
         let network = try NetworkLoader.load(directory: Fixtures.partnersDirectory)
         #expect(network.partners.count == 4)
         #expect(network.sortedPartners.map(\.id.rawValue) == ["HARBOR", "MARKETPLACE", "ROADRUNNER", "SKYWAYS"])
-        #expect(network.pointsLifetimeDays == 1095)
+        #expect(network.pointsLifetimeDays == 540)
         #expect(network.tiers.map(\.qualifyingPoints) == [0, 25_000, 60_000, 120_000])
         let harbor = try network.partner(Fixtures.harbor)
         #expect(harbor.kind == .hotel)

@@ -1,0 +1,118 @@
+/// What an expiry run ended.
+public struct ExpiryResult: Sendable {
+    public var members = 0
+    public var lots = 0
+    public var points: Int64 = 0
+    /// Points that became breakage, per issuer.
+    public var breakage: [PartnerID: Int64] = [:]
+}
+
+extension BatchBuilder {
+    /// Ends every lot of `number` whose expiry is at or before `asOf`: the points become
+    /// breakage of their issuer, which ends that issuer's liability for them.
+    func expire(_ number: MemberNumber, asOf: Timestamp, into result: inout ExpiryResult) throws {
+        guard var account = member(number) else { return }
+        let ending = account.lots.filter { $0.expiresAt <= asOf }
+        guard !ending.isEmpty else { return }
+        var effect = Effect(key: nil, occurredAt: asOf)
+        effect.kind = .expire
+        effect.member = number
+        var total: Int64 = 0
+        for lot in ending {
+            effect.leg(Account.member(number), Account.points, -lot.points)
+            effect.leg(Account.breakage(lot.issuer), Account.points, lot.points)
+            effect.expiredLots[lot.id] = ExpiredLot(
+                lotID: lot.id,
+                member: number,
+                issuer: lot.issuer,
+                points: lot.points,
+                expiredAt: asOf,
+                reversed: 0
+            )
+            var spent = lot
+            spent.points = 0
+            effect.changed(spent)
+            total += lot.points
+            result.breakage[lot.issuer, default: 0] += lot.points
+        }
+        account.lots.removeAll { $0.expiresAt <= asOf }
+        effect.points = -total
+        effect.detail = "lots=" + ending.map { "\($0.id):\($0.points)" }.joined(separator: ",")
+        effect.members[number] = account
+        try post(effect)
+        result.members += 1
+        result.lots += ending.count
+        result.points += total
+    }
+
+    /// Reviews `number`'s tier at `asOf` by the network's downgrade policy; returns the change.
+    func reviewTier(_ number: MemberNumber, asOf: Timestamp) -> TierChange? {
+        guard var account = member(number), !account.isClosed else { return nil }
+        let qualifying = account.qualifyingPoints(at: asOf, windowDays: network.tierWindowDays)
+        let supported = network.tierIndex(forQualifying: qualifying)
+        var target = account.tier
+        if supported > account.tier {
+            target = supported
+        } else if supported < account.tier {
+            target = network.downgradePolicy == .oneTier ? account.tier - 1 : supported
+        }
+        guard target != account.tier else { return nil }
+        let change = TierChange(
+            member: number,
+            at: asOf,
+            from: network.tiers[account.tier].name,
+            to: network.tiers[target].name,
+            reason: "review: \(qualifying) qualifying points in \(network.tierWindowDays) days"
+                + (target < account.tier ? " (\(network.downgradePolicy.rawValue) policy)" : "")
+        )
+        account.tier = target
+        account.tierSince = asOf
+        write.members[number] = account
+        write.memberRows.insert(number)
+        write.tierChanges.append(change)
+        return change
+    }
+}
+
+extension Ledger {
+    /// Moves points from one member to another (`coalition member transfer`, and the HTTP
+    /// API to come), as one batch.
+    public func transfer(_ request: TransferRequest) throws -> TransferResult {
+        try batch(BatchInfo(source: "transfer", receivedAt: request.at)) { session in
+            try session.withBuilder { try $0.transfer(request) }
+        }
+    }
+
+    /// Ends every lot past its date at `asOf`, in one batch. Running it again for the same
+    /// date finds nothing new.
+    public func expire(asOf: Timestamp, now: Timestamp) throws -> ExpiryResult {
+        let due = state.members.values.filter { account in account.lots.contains { $0.expiresAt <= asOf } }
+            .map(\.number).sorted()
+        var result = ExpiryResult()
+        guard !due.isEmpty else { return result }
+        try batch(BatchInfo(source: "expiry:\(asOf)", receivedAt: now)) { session in
+            for chunk in stride(from: 0, to: due.count, by: 4096) {
+                try session.withBuilder { builder in
+                    for number in due[chunk..<min(due.count, chunk + 4096)] {
+                        try builder.expire(number, asOf: asOf, into: &result)
+                    }
+                }
+            }
+        }
+        return result
+    }
+
+    /// Reviews every member's tier at `asOf` (`coalition tiers review`), in one batch.
+    public func reviewTiers(asOf: Timestamp, now: Timestamp) throws -> [TierChange] {
+        let numbers = state.members.keys.sorted()
+        var changes: [TierChange] = []
+        try batch(BatchInfo(source: "tier-review:\(asOf)", receivedAt: now)) { session in
+            try session.withBuilder { builder in
+                for number in numbers {
+                    if let change = builder.reviewTier(number, asOf: asOf) { changes.append(change) }
+                }
+            }
+        }
+        return changes
+    }
+}

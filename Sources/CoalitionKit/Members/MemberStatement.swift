@@ -1,0 +1,80 @@
+/// A member's statement over a period: the opening balance, every movement with its
+/// partner, rate and record, and the closing balance.
+public struct MemberStatement: Sendable {
+    public struct Line: Sendable {
+        public let at: Timestamp
+        public let kind: String
+        public let partner: PartnerID?
+        public let recordID: String?
+        public let points: Int64
+        public let balance: Int64
+        public let description: String
+    }
+
+    public let opening: Int64
+    public let closing: Int64
+    public let lines: [Line]
+
+    public init(ledger: Ledger, member: MemberNumber, from: Timestamp, to: Timestamp) throws {
+        let all = try ledger.store.postings(member: member, in: Timestamp(seconds: 0)...to)
+        let account = Account.member(member)
+        func change(_ posting: Posting) -> Int64 {
+            posting.legs.filter { $0.account == account && $0.unit == Account.points }.reduce(0) { $0 + $1.amount }
+        }
+        var balance: Int64 = 0
+        var lines: [Line] = []
+        var opening: Int64 = 0
+        for posting in all {
+            let delta = change(posting)
+            if posting.occurredAt < from {
+                opening += delta
+                balance += delta
+                continue
+            }
+            balance += delta
+            let detail = PostingDetail(posting.detail)
+            var kind = posting.kind.description
+            var text = ""
+            let partner = posting.partner == .transfers ? nil : posting.partner
+            switch posting.kind {
+            case .enroll:
+                text = "enrolled"
+            case .earn:
+                text = "\(posting.units) units at \(detail.rate?.description ?? "?") points each"
+                if let bonus = detail.bonus { text += ", tier bonus \(bonus)" }
+            case .redeem:
+                text = "\(posting.units) units at \(detail.rate?.description ?? "?") points each"
+            case .reverseEarn, .reverseRedeem:
+                text = "reverses \(detail.original ?? "?")"
+            case .transfer:
+                if posting.member == member {
+                    kind = "transfer out"
+                    text =
+                        "to \(posting.counterparty.map { "\($0)" } ?? "?")"
+                        + ((detail.fee ?? 0) > 0 ? ", fee \(detail.fee!)" : "")
+                } else {
+                    kind = "transfer in"
+                    text = "from \(posting.member.map { "\($0)" } ?? "?")"
+                }
+            case .expire:
+                text = "points past their expiry"
+            case .settle, .tier:
+                break
+            }
+            lines.append(
+                Line(
+                    at: posting.occurredAt,
+                    kind: kind,
+                    partner: partner,
+                    recordID: posting.partner == .transfers ? nil : posting.recordID,
+                    points: delta,
+                    balance: balance,
+                    description: text
+                )
+            )
+        }
+        self.opening = opening
+        self.closing = balance
+        self.lines = lines
+    }
+}

@@ -1,0 +1,76 @@
+/// Points a member earned on one UTC day: what tiers qualify on. Transfers in and tier
+/// bonuses never count; reversals of earns take their points back from the day earned.
+public struct QualifyingDay: Hashable, Sendable {
+    /// Days since 1970-01-01 (UTC).
+    public let day: Int64
+    public var points: Int64
+
+    public init(day: Int64, points: Int64) {
+        self.day = day
+        self.points = points
+    }
+
+    public static func day(of time: Timestamp) -> Int64 {
+        time.seconds >= 0 ? time.seconds / Timestamp.secondsPerDay : (time.seconds - 86_399) / Timestamp.secondsPerDay
+    }
+}
+
+/// A change of a member's tier, kept with its reason.
+public struct TierChange: Hashable, Sendable {
+    public let member: MemberNumber
+    public let at: Timestamp
+    public let from: String
+    public let to: String
+    public let reason: String
+
+    public init(member: MemberNumber, at: Timestamp, from: String, to: String, reason: String) {
+        self.member = member
+        self.at = at
+        self.from = from
+        self.to = to
+        self.reason = reason
+    }
+}
+
+extension MemberAccount {
+    /// Points earned in the `windowDays` days up to and including `time`'s day.
+    public func qualifyingPoints(at time: Timestamp, windowDays: Int64) -> Int64 {
+        let last = QualifyingDay.day(of: time)
+        let first = last - windowDays + 1
+        var sum: Int64 = 0
+        for entry in qualifying where entry.day >= first && entry.day <= last { sum += entry.points }
+        return sum
+    }
+
+    /// Adds `points` (negative for a reversal) to `time`'s day. Days that come to zero are
+    /// dropped, so memory and the store (which keeps only non-zero days) always agree.
+    mutating func addQualifying(_ points: Int64, at time: Timestamp) {
+        let day = QualifyingDay.day(of: time)
+        if let index = qualifying.lastIndex(where: { $0.day == day }) {
+            qualifying[index].points += points
+            if qualifying[index].points == 0 { qualifying.remove(at: index) }
+        } else if points != 0 {
+            var index = qualifying.endIndex
+            while index > qualifying.startIndex && qualifying[index - 1].day > day { index -= 1 }
+            qualifying.insert(QualifyingDay(day: day, points: points), at: index)
+        }
+    }
+}
+
+extension Network {
+    /// The index of the highest tier `points` qualify for.
+    public func tierIndex(forQualifying points: Int64) -> Int {
+        var index = 0
+        for (i, tier) in tiers.enumerated() where tier.qualifyingPoints <= points { index = i }
+        return index
+    }
+
+    /// What the member needs for the next tier at `time`: its name and the points missing;
+    /// nil at the top.
+    public func nextTier(for account: MemberAccount, at time: Timestamp) -> (tier: Tier, missing: Int64)? {
+        guard account.tier + 1 < tiers.count else { return nil }
+        let next = tiers[account.tier + 1]
+        let have = account.qualifyingPoints(at: time, windowDays: tierWindowDays)
+        return (next, max(0, next.qualifyingPoints - have))
+    }
+}

@@ -1,0 +1,205 @@
+/// A transfer sent or received, remembered for the limits.
+public struct TransferMark: Hashable, Sendable {
+    public let at: Timestamp
+    public let points: Int64
+    public let sent: Bool
+
+    public init(at: Timestamp, points: Int64, sent: Bool) {
+        self.at = at
+        self.points = points
+        self.sent = sent
+    }
+}
+
+/// A member's request to move points to another member.
+public struct TransferRequest: Hashable, Sendable {
+    public let from: MemberNumber
+    public let to: MemberNumber
+    public let points: Int64
+    /// Makes the request idempotent: the same key with the same content returns the first
+    /// result; with other content it is refused.
+    public let idempotencyKey: String?
+    public let at: Timestamp
+
+    public init(from: MemberNumber, to: MemberNumber, points: Int64, idempotencyKey: String?, at: Timestamp) {
+        self.from = from
+        self.to = to
+        self.points = points
+        self.idempotencyKey = idempotencyKey
+        self.at = at
+    }
+}
+
+/// What a transfer did.
+public struct TransferResult: Hashable, Sendable {
+    public let seq: Int64
+    public let points: Int64
+    public let fee: Int64
+    /// True when the idempotency key was seen before and nothing new happened.
+    public let isReplay: Bool
+}
+
+extension PartnerID {
+    /// The namespace of member-to-member transfers' idempotency keys: not a partner.
+    public static let transfers = PartnerID(reserved: "~TRANSFER")
+}
+
+extension ReasonCode {
+    public static let sameMember: ReasonCode = "SAME_MEMBER"
+    public static let transferLimitExceeded: ReasonCode = "TRANSFER_LIMIT_EXCEEDED"
+    public static let idempotencyConflict: ReasonCode = "IDEMPOTENCY_CONFLICT"
+}
+
+/// Calendar periods in the network's time zone: what transfer limits count in.
+struct NetworkCalendar {
+    let offsetSeconds: Int64
+
+    init(_ network: Network) { offsetSeconds = network.utcOffsetMinutes * 60 }
+
+    private func local(_ t: Timestamp) -> Timestamp { t.adding(seconds: offsetSeconds) }
+    func day(_ t: Timestamp) -> Int64 { QualifyingDay.day(of: local(t)) }
+    func month(_ t: Timestamp) -> Int {
+        let c = local(t).components
+        return c.year * 12 + c.month
+    }
+    func year(_ t: Timestamp) -> Int { local(t).components.year }
+}
+
+extension BatchBuilder {
+    /// Moves points between members: lots soonest-expiring first, keeping issuer and expiry;
+    /// no obligation between partners arises. Checked against the network's limits.
+    func transfer(_ request: TransferRequest) throws -> TransferResult {
+        let limits = network.transferLimits
+        let keyText = request.idempotencyKey ?? "auto-\(write.batchID)-\(request.from)-\(request.at.seconds)"
+        let key = try RecordKey(partner: .transfers, recordID: keyText)
+        if let entry = entry(for: key) {
+            guard let first = try posting(seq: entry.seq), first.member == request.from,
+                first.counterparty == request.to,
+                first.units == request.points
+            else {
+                throw CoalitionError(
+                    .idempotencyConflict,
+                    "idempotency key \(keyText) was used for another transfer"
+                )
+            }
+            let fee = PostingDetail(first.detail).fee ?? 0
+            return TransferResult(seq: first.seq, points: first.units, fee: fee, isReplay: true)
+        }
+        guard request.from != request.to else {
+            throw CoalitionError(.sameMember, "a member cannot transfer points to themselves")
+        }
+        var sender = try openMember(request.from)
+        var receiver = try openMember(request.to)
+        let points = request.points
+        guard points > 0, points <= maximumRecordAmount else {
+            throw CoalitionError(.badAmount, "a transfer moves 1 to \(maximumRecordAmount) points, not \(points)")
+        }
+        guard points >= limits.minimum else {
+            throw CoalitionError(.transferLimitExceeded, "minimum: a transfer moves at least \(limits.minimum) points")
+        }
+        guard points % limits.step == 0 else {
+            throw CoalitionError(.transferLimitExceeded, "step: transfers move multiples of \(limits.step) points")
+        }
+        guard points <= limits.maximumPerTransfer else {
+            throw CoalitionError(
+                .transferLimitExceeded,
+                "maximum per transfer: at most \(limits.maximumPerTransfer) points at once"
+            )
+        }
+        let time = request.at
+        let calendar = NetworkCalendar(network)
+        let sent = sender.transfers.filter(\.sent)
+        func check(_ limit: Int64?, _ count: Int, _ name: String) throws {
+            if let limit, Int64(count) >= limit {
+                throw CoalitionError(.transferLimitExceeded, "\(name): at most \(limit) transfers")
+            }
+        }
+        try check(
+            limits.transfersPerDay,
+            sent.filter { calendar.day($0.at) == calendar.day(time) }.count,
+            "transfers per day"
+        )
+        try check(
+            limits.transfersPerMonth,
+            sent.filter { calendar.month($0.at) == calendar.month(time) }.count,
+            "transfers per month"
+        )
+        try check(
+            limits.transfersPerYear,
+            sent.filter { calendar.year($0.at) == calendar.year(time) }.count,
+            "transfers per year"
+        )
+        if let cap = limits.sentPerYear {
+            let already = sent.filter { calendar.year($0.at) == calendar.year(time) }.reduce(0) { $0 + $1.points }
+            guard already + points <= cap else {
+                throw CoalitionError(
+                    .transferLimitExceeded,
+                    "points sent per year: \(already) of \(cap) already sent this year"
+                )
+            }
+        }
+        if let cap = limits.receivedPerYear {
+            let already = receiver.transfers.filter { !$0.sent && calendar.year($0.at) == calendar.year(time) }
+                .reduce(0) { $0 + $1.points }
+            guard already + points <= cap else {
+                throw CoalitionError(
+                    .transferLimitExceeded,
+                    "points received per year: member \(request.to) already received \(already) of \(cap) this year"
+                )
+            }
+        }
+        let fee = limits.feePoints
+        let available = sender.available(at: time)
+        guard available >= points + fee else {
+            throw CoalitionError(
+                .insufficientPoints,
+                "transferring \(points) points\(fee > 0 ? " plus a \(fee)-point fee" : "") needs \(points + fee); member \(request.from) has \(available)"
+            )
+        }
+        var effect = Effect(key: key, occurredAt: time)
+        effect.kind = .transfer
+        effect.member = request.from
+        effect.counterparty = request.to
+        effect.units = points
+        effect.points = -(points + fee)
+        for part in consume(&sender, points, at: time, &effect) {
+            let lot = Lot(
+                id: nextLotID(),
+                member: request.to,
+                issuer: part.issuer,
+                points: part.points,
+                earnedAt: part.earnedAt,
+                expiresAt: part.expiresAt,
+                isBonus: part.isBonus
+            )
+            receiver.insert(lot)
+            effect.changed(lot)
+        }
+        effect.leg(Account.member(request.from), Account.points, -points)
+        effect.leg(Account.member(request.to), Account.points, points)
+        if fee > 0 {
+            // The fee ends the points it takes, like expiry: breakage of their issuers.
+            for part in consume(&sender, fee, at: time, &effect) {
+                effect.leg(Account.breakage(part.issuer), Account.points, part.points)
+            }
+            effect.leg(Account.member(request.from), Account.points, -fee)
+        }
+        try settleDebts(&receiver, &effect, at: time)
+        sender.recordTransfer(TransferMark(at: time, points: points, sent: true))
+        receiver.recordTransfer(TransferMark(at: time, points: points, sent: false))
+        effect.detail = "to=\(request.to);fee=\(fee)"
+        effect.members[request.from] = sender
+        effect.members[request.to] = receiver
+        try post(effect)
+        return TransferResult(seq: lastSeqForResult, points: points, fee: fee, isReplay: false)
+    }
+}
+
+extension MemberAccount {
+    /// Remembers a transfer; forgets those more than 400 days older.
+    mutating func recordTransfer(_ mark: TransferMark) {
+        transfers.append(mark)
+        let horizon = mark.at.adding(days: -400)
+        if let first = transfers.first, first.at < horizon { transfers.removeAll { $0.at < horizon } }
+    }
+}
