@@ -348,6 +348,38 @@ struct WholeFileFaultTests {
         try sandbox.expectUnchanged(since: before)
     }
 
+    /// The reader takes files in 1 MiB chunks and keeps the last complete line of a chunk for
+    /// the next one: a long line that is the last complete one of a chunk must be refused,
+    /// not kept (it would not fit beside the next chunk).
+    @Test("a long line ending just before a 1 MiB chunk boundary is LINE_TOO_LONG", arguments: [1_500, 3_000, 300_000])
+    func longLineAtChunkEnd(length: Int) throws {
+        let sandbox = try SettlementScenario.afterBatchOne()
+        let chunk = 1 << 20
+        var bytes = SettlementBytes.header(sequence: 2) + [10]
+        var number = 0
+        while bytes.count < chunk - length - 200 {
+            number += 1
+            bytes += Array("EARN|L-\(number)|\(SettlementScenario.m1)|100|2026-11-19T10:00:00Z|filler\n".utf8)
+        }
+        // The long line ends 10 bytes before the boundary; the next line crosses it.
+        let prefix = Array("EARN|L-LONG|\(SettlementScenario.m1)|100|2026-11-19T10:00:00Z|".utf8)
+        let padding = chunk - 10 - 1 - bytes.count - prefix.count
+        try #require(padding > length - 100)
+        bytes += prefix + [UInt8](repeating: UInt8(ascii: "x"), count: padding) + [10]
+        #expect(bytes.count == chunk - 10)
+        // More than a chunk follows, so the next read fills a whole chunk.
+        while bytes.count < 2 * chunk + 100_000 {
+            number += 1
+            bytes += Array("EARN|L-\(number)|\(SettlementScenario.m1)|100|2026-11-19T10:00:00Z|filler\n".utf8)
+        }
+        bytes += Array("T|0|0|0|0|0|0|0|0\nS|\(String(repeating: "0", count: 64))\n".utf8)
+        let path = try sandbox.file(bytes)
+        let before = try sandbox.image
+        let result = try sandbox.ingest(path)
+        #expect(result.settlementRejectionCode == .lineTooLong, "\(result.status)")
+        try sandbox.expectUnchanged(since: before)
+    }
+
     @Test("a line of 1025 bytes is LINE_TOO_LONG; one of 1024 bytes is read (as a record fault)")
     func lineLengthLimit() throws {
         let prefix = "EARN|S2-11|\(SettlementScenario.m1)|100|2026-11-19T23:30:00Z|"
