@@ -151,6 +151,44 @@ struct RecordFaultTests {
     /// A record's fields are quoted in its R line's message: however long the field (up to
     /// what fits in a 1024-byte line), the acknowledgement keeps every line within 1024 bytes
     /// and the file is answered record by record.
+    /// A record line with one field made long.
+    struct LongField: Sendable, CustomTestStringConvertible {
+        let name: String
+        let line: String
+        var testDescription: String { name }
+    }
+
+    static let longFields: [LongField] = [
+        LongField(name: "time, digits", line: "EARN|F-1|\(m1)|100|\(String(repeating: "9", count: 985))|"),
+        LongField(name: "time, escaped", line: "EARN|F-1|\(m1)|100|\(String(repeating: "%", count: 900))|"),
+        LongField(name: "record id", line: "EARN|\(String(repeating: "k", count: 960))|\(m1)|100|\(time)|"),
+        LongField(name: "record id, escaped", line: "EARN|\(String(repeating: "%", count: 900))|\(m1)|100|\(time)|"),
+        LongField(name: "original", line: "REVERSAL|F-1|\(String(repeating: "%", count: 900))||\(time)|"),
+        LongField(name: "type", line: "\(String(repeating: "%", count: 900))|F-1|\(m1)|100|\(time)|"),
+        LongField(name: "member", line: "EARN|F-1|\(String(repeating: "%", count: 900))|100|\(time)|"),
+        LongField(name: "amount", line: "EARN|F-1|\(m1)|\(String(repeating: "%", count: 900))|\(time)|"),
+    ]
+
+    /// A record's fields are quoted in its R line's message: however long the field (up to
+    /// what fits in a 1024-byte line), the acknowledgement keeps every line within 1024 bytes
+    /// and the file is answered record by record.
+    @Test("long faulty fields keep the acknowledgement's lines within 1024 bytes", arguments: longFields)
+    func longFaultyField(_ field: LongField) throws {
+        let line = field.line
+        let sandbox = try sandbox()
+        let body = ["EARN|OK-1|\(Self.m1)|1000|2026-11-19T09:00:00Z|", line]
+        try #require(line.utf8.count <= 1024)
+        let result = try sandbox.ingest(try sandbox.skywaysFile(sequence: 3, body: body))
+        try #require(result.status == .accepted, "\(result.status)")
+        let path = try #require(result.acknowledgement)
+        let lines = try SettlementAck.lines(path)
+        #expect(lines.allSatisfy { $0.utf8.count <= 1024 }, "\(lines.map(\.utf8.count))")
+        #expect(lines[2] == "A|OK-1|500")
+        #expect(lines[3].hasPrefix("R|3|"))
+        let key = try sandbox.secret("SKYWAYS-2026A")
+        #expect(throws: Never.self) { try FileSigning.verify(path: path, kinds: [.acknowledgement], key: key) }
+    }
+
     @Test("the first of two records with one id applies; a rejected record's id is not used up")
     func duplicateInsideOneFile() throws {
         let sandbox = try sandbox()
