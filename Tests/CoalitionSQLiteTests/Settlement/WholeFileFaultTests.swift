@@ -239,6 +239,37 @@ struct WholeFileFaultTests {
         }
     }
 
+    /// `coalition ingest` receives every file of a run at one time: two files rejected for
+    /// the same batch then must not share one answer's name.
+    @Test("two files rejected for one batch at one time each get their own answer")
+    func rejectionsDoNotReplaceEachOther() throws {
+        let sandbox = try SettlementScenario.afterBatchOne()
+        let key = try key(sandbox)
+        var damaged = try SettlementScenario.batchTwo(sandbox)
+        damaged[100] ^= 1
+        let cut = try SettlementBytes.signing(
+            [SettlementBytes.header(sequence: 2)] + body.dropLast() + [SettlementBytes.trailer(body)],
+            key: key
+        )
+        let before = try sandbox.image
+        var answers: [String] = []
+        for (bytes, code) in [
+            (damaged, ReasonCode.badSignature), (cut, .trailerCountMismatch), (damaged, .badSignature),
+        ] {
+            let result = try sandbox.ingest(try sandbox.file(bytes))
+            #expect(result.settlementRejectionCode == code)
+            answers.append(try #require(result.acknowledgement))
+        }
+        try sandbox.expectUnchanged(since: before)
+        #expect(Set(answers).count == 3, "\(answers)")
+        #expect(try sandbox.outboxNames().count == 4)
+        for (path, code) in zip(answers, ["BAD_SIGNATURE", "TRAILER_COUNT_MISMATCH", "BAD_SIGNATURE"]) {
+            #expect(path.hasSuffix(".ack"))
+            #expect(try SettlementAck.lines(path)[2].hasPrefix("F|\(code)|"), "\(path)")
+            #expect(throws: Never.self) { try FileSigning.verify(path: path, kinds: [.acknowledgement], key: key) }
+        }
+    }
+
     @Test("a batch number skipping ahead is SEQUENCE_GAP and does not use up the number")
     func gap() throws {
         let sandbox = try SettlementScenario.afterBatchOne()
