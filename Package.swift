@@ -42,7 +42,8 @@ let package = Package(
         ),
         .testTarget(
             name: "CoalitionCLITests",
-            dependencies: ["CoalitionCLI"]
+            // The CLI to run, and the library and store to check what it wrote.
+            dependencies: ["CoalitionCLI", "CoalitionKit", "CoalitionSQLite"]
         ),
     ],
     swiftLanguageModes: [.v6]
