@@ -195,4 +195,49 @@ struct SettlementCommandTests {
             #expect(!result.stdout.contains("signature valid"), "\(result)")
         }
     }
+
+    @Test("keys rotate prints a new key once, stores it owner-only, and submit accepts it")
+    func keysRotate() throws {
+        let cli = try SettlementCommandRunner()
+        try cli.initialize()
+        let rotate = try cli.coalition("keys", "rotate", "--partner", "SKYWAYS")
+        #expect(rotate.status == 0, "\(rotate)")
+        let words = rotate.stdout.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init)
+        let keyIndex = try #require(words.firstIndex(of: "key"), "\(rotate)")
+        let keyID = words[keyIndex + 1]
+        #expect(keyID.hasPrefix("SKYWAYS-"))
+        let secretHex = try #require(words.last, "\(rotate)")
+        let secret = try #require(Hex.decode(secretHex.utf8), "\(rotate)")
+        #expect(secret.count == 32)
+        #expect(rotate.stdout.components(separatedBy: secretHex).count == 2, "printed once")
+        #expect(!rotate.stderr.contains(secretHex))
+
+        let keyFile = cli.data + "/keys/\(keyID).key"
+        let attributes = try FileManager.default.attributesOfItem(atPath: keyFile)
+        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        #expect(try KeyFile.read(keyFile) == secret)
+        let network = try NetworkLoader.load(directory: cli.data + "/network")
+        let keys = try network.partner(PartnerID("SKYWAYS")).keys
+        #expect(keys.contains { $0.id == keyID && $0.validUntil == nil })
+        #expect(keys.first { $0.id == "SKYWAYS-2026A" }?.validUntil != nil, "the old key retires after the overlap")
+
+        // A file signed with the new key, made after the rotation.
+        let file = cli.directory + "/SKYWAYS-000001.csf"
+        try SettlementCommandFiles.skyways(
+            sequence: 1,
+            keyID: keyID,
+            key: secret,
+            createdAt: SettlementCommandFiles.now,
+            to: file
+        )
+        let submit = try cli.coalition("submit", file)
+        #expect(submit.status == 0, "\(submit)")
+        #expect(submit.stdout.contains("accepted, 3 records: 3 applied"), "\(submit)")
+        // The answer is signed with the new key, which the partner holds.
+        let partnerKey = cli.directory + "/partner.key"
+        try KeyFile.write(secret, to: partnerKey, comment: "as handed to SKYWAYS")
+        let verify = try cli.run(["verify", cli.data + "/outbox/SKYWAYS-000001.ack", "--key", partnerKey])
+        #expect(verify.status == 0, "\(verify)")
+        #expect(verify.stdout.contains("key \(keyID)"), "\(verify)")
+    }
 }
