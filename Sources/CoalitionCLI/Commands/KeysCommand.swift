@@ -61,10 +61,11 @@ struct KeysRotateCommand: Command {
         guard FileManager.default.createFile(atPath: temporary, contents: data) else {
             throw CoalitionError(.io, "cannot write the key ring", at: Place(file: temporary))
         }
-        _ = try FileManager.default.replaceItemAt(
-            URL(fileURLWithPath: path),
-            withItemAt: URL(fileURLWithPath: temporary)
-        )
+        // rename(2) replaces the old file atomically. (Foundation's replaceItemAt fails on
+        // Linux here after removing the old file, which lost the partner's definition.)
+        guard rename(temporary, path) == 0 else {
+            throw CoalitionError(.io, "cannot replace the key ring", at: Place(file: path))
+        }
         _ = try NetworkLoader.load(directory: network)
         if context.json {
             Output.json([

@@ -109,7 +109,11 @@ final class FileScanner {
                         }
                         index -= 1
                     }
-                    heldStart = previousEnd.map { $0 + 1 } ?? start
+                    let held = previousEnd.map { $0 + 1 } ?? start
+                    // The held line stays in the buffer beside the next chunk: only a line the
+                    // format allows fits there.
+                    if lastEnd - held > maximum { throw tooLong(nil) }
+                    heldStart = held
                     start = lastEnd + 1
                 }
             }
@@ -137,7 +141,7 @@ final class FileScanner {
         return Result(lastLine: last, lineCount: lineNumber, byteCount: byteCount)
     }
 
-    private func tooLong(_ line: Int) -> CoalitionError {
+    private func tooLong(_ line: Int?) -> CoalitionError {
         CoalitionError(
             .lineTooLong,
             "a line is longer than \(SettlementFormat.maximumLineLength) bytes",

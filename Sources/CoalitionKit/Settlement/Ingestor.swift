@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// What became of one settlement file.
 public struct IngestResult: Sendable {
     public enum Status: Sendable, Equatable {
@@ -96,7 +102,7 @@ public struct Ingestor {
             if located.place.file == nil { located.place.file = path }
             var result = IngestResult(status: .rejected(located), header: header)
             if let header, let ring {
-                let ackPath = Ingestor.acknowledgementPath(outbox, header, rejectedAt: now)
+                let ackPath = Ingestor.unusedPath(Ingestor.acknowledgementPath(outbox, header, rejectedAt: now))
                 if (try? Acknowledgement.writeRejection(located, of: header, ring: ring, now: now, to: ackPath)) != nil
                 {
                     result.acknowledgement = ackPath
@@ -117,6 +123,19 @@ public struct Ingestor {
             name += "-rejected-" + rejectedAt.description.filter { $0 != "-" && $0 != ":" }
         }
         return outbox + "/" + name + ".ack"
+    }
+
+    /// `path`, or `….ack` made `…-2.ack`, `…-3.ack` while taken: files rejected for one batch
+    /// at one time (one `ingest` run) each keep their own answer.
+    static func unusedPath(_ path: String) -> String {
+        let stem = path.hasSuffix(".ack") ? String(path.dropLast(4)) : path
+        var candidate = path
+        var n = 1
+        while access(candidate, F_OK) == 0 {
+            n += 1
+            candidate = "\(stem)-\(n).ack"
+        }
+        return candidate
     }
 
     struct Verified {

@@ -117,14 +117,18 @@ enum RecordParser {
             )
         }
         guard RecordKey.isValidID(recordID) else {
-            return fault(.badRecordID, "record id '\(recordID)' is not 1 to 64 printable ASCII characters without '|'")
+            // Quoted fields are cut short, so the R line stays within the line limit.
+            return fault(
+                .badRecordID,
+                "record id '\(recordID.prefix(64))' is not 1 to 64 printable ASCII characters without '|'"
+            )
         }
         let key = RecordKey(trusted: partner, recordID)
         let timeField = fields[expectedFields - 2]
         guard let occurred = FieldParser.time(timeField) else {
             return fault(
                 .badTime,
-                "'\(String(decoding: timeField, as: UTF8.self))' is not a UTC time YYYY-MM-DDTHH:MM:SSZ"
+                "'\(String(decoding: timeField.prefix(40), as: UTF8.self))' is not a UTC time YYYY-MM-DDTHH:MM:SSZ"
             )
         }
         let reference = fields[expectedFields - 1]
