@@ -17,6 +17,7 @@ let commands: [any Command.Type] = [
     ReconcileCommand.self,
     ReportPositionsCommand.self,
     ReportLiabilityCommand.self,
+    BenchCommand.self,
     PartnersListCommand.self,
     PartnersShowCommand.self,
     MemberShowCommand.self,

@@ -52,6 +52,7 @@ public final class SQLiteStore: LedgerStore {
         try database.execute("PRAGMA journal_mode = WAL")
         try database.execute("PRAGMA synchronous = FULL")
         try database.execute("PRAGMA foreign_keys = ON")
+        try SQLiteStore.tune(database)
         try Schema.migrate(database)
     }
 
@@ -64,7 +65,7 @@ public final class SQLiteStore: LedgerStore {
         var qualifying: [MemberNumber: [QualifyingDay]] = [:]
         let days = try database.statement("SELECT member, day, points FROM qualifying")
         while try days.step() {
-            qualifying[try MemberNumber(String(days.int64(0))), default: []].append(
+            qualifying[try MemberNumber(stored: days.int64(0)), default: []].append(
                 QualifyingDay(day: days.int64(1), points: days.int64(2))
             )
         }
@@ -75,10 +76,10 @@ public final class SQLiteStore: LedgerStore {
         while try transfers.step() {
             let at = Timestamp(seconds: transfers.int64(2))
             let points = transfers.int64(3)
-            marks[try MemberNumber(String(transfers.int64(0))), default: []].append(
+            marks[try MemberNumber(stored: transfers.int64(0)), default: []].append(
                 TransferMark(at: at, points: points, sent: true)
             )
-            marks[try MemberNumber(String(transfers.int64(1))), default: []].append(
+            marks[try MemberNumber(stored: transfers.int64(1)), default: []].append(
                 TransferMark(at: at, points: points, sent: false)
             )
         }
@@ -86,7 +87,7 @@ public final class SQLiteStore: LedgerStore {
             "SELECT number, enrolled_at, enrolled_by, closed, tier, tier_since FROM members"
         )
         while try members.step() {
-            let number = try MemberNumber(String(members.int64(0)))
+            let number = try MemberNumber(stored: members.int64(0))
             snapshot.members[number] = MemberAccount(
                 number: number,
                 enrolledAt: Timestamp(seconds: members.int64(1)),
@@ -109,7 +110,7 @@ public final class SQLiteStore: LedgerStore {
             issuers[issuerText] = issuer
             let lot = Lot(
                 id: lots.int64(0),
-                member: try MemberNumber(String(lots.int64(1))),
+                member: try MemberNumber(stored: lots.int64(1)),
                 issuer: issuer,
                 points: lots.int64(3),
                 earnedAt: Timestamp(seconds: lots.int64(4)),
@@ -136,7 +137,7 @@ public final class SQLiteStore: LedgerStore {
             let partnerText = records.string(0)
             let partner = try partners[partnerText] ?? PartnerID(stored: partnerText)
             partners[partnerText] = partner
-            let key = try RecordKey(partner: partner, recordID: records.string(1))
+            let key = RecordKey(stored: partner, records.string(1))
             snapshot.records[key] = RecordEntry(
                 seq: records.int64(2),
                 kind: PostingKind(rawValue: Int(records.int64(3))) ?? .enroll,
@@ -273,7 +274,7 @@ public final class SQLiteStore: LedgerStore {
                 posting.bind(7, p.occurredAt.seconds)
                 posting.bind(8, p.units)
                 posting.bind(9, p.points)
-                posting.bind(10, Posting.encode(p.legs))
+                posting.bind(10, p.legsText)
                 posting.bind(11, p.detail)
                 posting.bind(12, p.hash)
                 posting.bind(13, p.counterparty.map { Int64(bitPattern: $0.value) })
@@ -454,14 +455,14 @@ public final class SQLiteStore: LedgerStore {
             kind: kind,
             partner: try s.optionalString(3).map { try PartnerID(stored: $0) },
             recordID: s.optionalString(4),
-            member: try s.optionalInt64(5).map { try MemberNumber(String($0)) },
+            member: try s.optionalInt64(5).map { try MemberNumber(stored: $0) },
             occurredAt: Timestamp(seconds: s.int64(6)),
             units: s.int64(7),
             points: s.int64(8),
             legs: legs,
             detail: s.string(10),
             hash: s.bytes(11),
-            counterparty: try s.optionalInt64(12).map { try MemberNumber(String($0)) }
+            counterparty: try s.optionalInt64(12).map { try MemberNumber(stored: $0) }
         )
     }
 
@@ -488,7 +489,7 @@ public final class SQLiteStore: LedgerStore {
         guard try s.step() else { return nil }
         return ExpiredLot(
             lotID: id,
-            member: try MemberNumber(String(s.int64(0))),
+            member: try MemberNumber(stored: s.int64(0)),
             issuer: try PartnerID(s.string(1)),
             points: s.int64(2),
             expiredAt: Timestamp(seconds: s.int64(3)),
@@ -782,7 +783,7 @@ public final class SQLiteStore: LedgerStore {
                     points: s.int64(6),
                     occurredAt: Timestamp(seconds: s.int64(7)),
                     source: try RecordKey(partner: PartnerID(s.string(8)), recordID: s.string(9)),
-                    member: try MemberNumber(String(s.int64(10))),
+                    member: try MemberNumber(stored: s.int64(10)),
                     cycle: s.optionalInt64(12)
                 )
             )
@@ -808,5 +809,41 @@ public final class SQLiteStore: LedgerStore {
             while try all.step() { out += all.rowText() + "\n" }
         }
         return out
+    }
+}
+
+extension SQLiteStore {
+    /// Settings for a single writer with large batches: a 64 MiB page cache, so index pages
+    /// of a big batch stay in memory, and temporary structures in memory.
+    static func tune(_ database: Database) throws {
+        try database.execute("PRAGMA cache_size = -65536")
+        try database.execute("PRAGMA temp_store = MEMORY")
+    }
+
+    /// The limit the benchmark compares ingestion with: inserting `rows` rows of a text key
+    /// and a few integers into a table with one unique text index, in one transaction, with
+    /// the ledger's durability settings. Returns the seconds it took.
+    public static func bareInsertSeconds(rows: Int, directory: String) throws -> Double {
+        let path = directory + "/bare-insert.sqlite"
+        let database = try Database(path: path, create: true)
+        try database.execute("PRAGMA journal_mode = WAL")
+        try database.execute("PRAGMA synchronous = FULL")
+        try tune(database)
+        try database.execute(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, partner TEXT NOT NULL, record_id TEXT NOT NULL, a INTEGER, b INTEGER)"
+        )
+        try database.execute("CREATE UNIQUE INDEX t_key ON t (partner, record_id)")
+        let started = MonotonicClock.now
+        try database.transaction {
+            let insert = try database.statement("INSERT INTO t (partner, record_id, a, b) VALUES (?, ?, ?, ?)")
+            for row in 0..<rows {
+                insert.bind(1, "P01")
+                insert.bind(2, "R\(row)")
+                insert.bind(3, Int64(row))
+                insert.bind(4, Int64(row) * 7)
+                try insert.run()
+            }
+        }
+        return MonotonicClock.seconds(since: started)
     }
 }

@@ -78,7 +78,6 @@ enum Schema {
             reversed_units INTEGER NOT NULL DEFAULT 0
         );
         CREATE UNIQUE INDEX postings_by_record ON postings (partner, record_id) WHERE record_id IS NOT NULL;
-        CREATE INDEX postings_by_member ON postings (member) WHERE member IS NOT NULL;
         CREATE INDEX postings_by_counterparty ON postings (counterparty) WHERE counterparty IS NOT NULL;
         CREATE TABLE lots (
             id INTEGER PRIMARY KEY,

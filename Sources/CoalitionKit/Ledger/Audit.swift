@@ -30,7 +30,7 @@ public enum Audit {
             expectedSeq = posting.seq + 1
             let hash = Posting.chainHash(
                 previous: previous,
-                canonical: posting.canonicalText(legsText: Posting.encode(posting.legs)),
+                canonical: posting.canonicalText(legsText: posting.legsText),
                 using: hasher
             )
             if !constantTimeEqual(hash, posting.hash) {

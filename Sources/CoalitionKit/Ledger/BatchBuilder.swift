@@ -503,8 +503,7 @@ final class BatchBuilder {
         lastSeq += 1
         let seq = lastSeq
         let key = effect.key
-        let legsText = Posting.encode(effect.legs)
-        let draft = Posting(
+        var posting = Posting(
             seq: seq,
             batch: write.batchID,
             kind: effect.kind,
@@ -519,27 +518,12 @@ final class BatchBuilder {
             hash: [],
             counterparty: effect.counterparty
         )
-        let hash = Posting.chainHash(
+        posting.hash = Posting.chainHash(
             previous: lastHash,
-            canonical: draft.canonicalText(legsText: legsText),
+            canonical: posting.canonicalText(legsText: posting.legsText),
             using: ledger.hasher
         )
-        lastHash = hash
-        let posting = Posting(
-            seq: seq,
-            batch: draft.batch,
-            kind: draft.kind,
-            partner: draft.partner,
-            recordID: draft.recordID,
-            member: draft.member,
-            occurredAt: draft.occurredAt,
-            units: draft.units,
-            points: draft.points,
-            legs: draft.legs,
-            detail: draft.detail,
-            hash: hash,
-            counterparty: draft.counterparty
-        )
+        lastHash = posting.hash
         write.postings.append(posting)
         pendingPostings[seq] = posting
         for (key, value) in newBalances { write.accounts[key] = value }

@@ -56,8 +56,33 @@ public struct MemberNumber: Hashable, Comparable, Sendable, CustomStringConverti
         value = UInt64(String(decoding: digits, as: UTF8.self))!
     }
 
-    /// A Luhn-valid value, trusted as such (from the store).
+    /// A Luhn-valid value, trusted as such.
     init(trusted value: UInt64) { self.value = value }
+
+    /// A member number as a store keeps it: checked digit by digit as an integer, without
+    /// text, so loading a large ledger stays fast.
+    public init(stored: Int64) throws {
+        guard stored >= 10_000_000, stored <= 999_999_999_999_999_999 else {
+            throw CoalitionError(.storeFailure, "the ledger holds \(stored), which is not a member number")
+        }
+        var rest = UInt64(stored)
+        var sum: UInt64 = 0
+        var position = 0
+        while rest > 0 {
+            var digit = rest % 10
+            if position % 2 == 1 {
+                digit *= 2
+                if digit > 9 { digit -= 9 }
+            }
+            sum += digit
+            rest /= 10
+            position += 1
+        }
+        guard sum % 10 == 0 else {
+            throw CoalitionError(.storeFailure, "the ledger holds \(stored), which fails its check digit")
+        }
+        value = UInt64(stored)
+    }
 
     /// The member number made of `body` and its Luhn check digit.
     public static func withCheckDigit(_ body: UInt64) throws -> MemberNumber {
@@ -100,6 +125,12 @@ public struct RecordKey: Hashable, Sendable, CustomStringConvertible {
                 at: Place(recordID: recordID)
             )
         }
+        self.partner = partner
+        self.recordID = recordID
+    }
+
+    /// A key as the store keeps it: validated when it was written.
+    public init(stored partner: PartnerID, _ recordID: String) {
         self.partner = partner
         self.recordID = recordID
     }

@@ -75,10 +75,12 @@ public struct Posting: Hashable, Sendable {
     /// The coalition points the posting moved for the member (signed).
     public let points: Int64
     public let legs: [Leg]
+    /// The legs as stored and hashed: `Posting.encode(legs)`, made once.
+    public let legsText: String
     /// What a later reversal needs: the rate used, the lots consumed. Part of the hash.
     public let detail: String
     /// SHA-256 of the previous posting's hash and this posting's canonical bytes.
-    public let hash: [UInt8]
+    public internal(set) var hash: [UInt8]
 
     public init(
         seq: Int64,
@@ -106,6 +108,7 @@ public struct Posting: Hashable, Sendable {
         self.units = units
         self.points = points
         self.legs = legs
+        self.legsText = Posting.encode(legs)
         self.detail = detail
         self.hash = hash
     }
@@ -117,7 +120,17 @@ public struct Posting: Hashable, Sendable {
 
     /// `account unit amount` triples joined by `;`: how legs are stored and hashed.
     public static func encode(_ legs: [Leg]) -> String {
-        legs.map { "\($0.account) \($0.unit) \($0.amount)" }.joined(separator: ";")
+        var text = ""
+        text.reserveCapacity(legs.count * 32)
+        for (index, leg) in legs.enumerated() {
+            if index > 0 { text.append(";") }
+            text.append(leg.account)
+            text.append(" ")
+            text.append(leg.unit)
+            text.append(" ")
+            text.append(String(leg.amount))
+        }
+        return text
     }
 
     /// The legs of `text`, or nil if it is not what `encode` writes.

@@ -112,6 +112,32 @@ public struct Ingestor {
         }
     }
 
+    /// Pass one alone (header, key, window, signature): what the benchmark times as
+    /// verification. Applies nothing.
+    public func verifyOnly(path: String) throws -> FileHeader {
+        var header: FileHeader?
+        var ring: KeyRing?
+        return try verify(try FileScanner(path: path), path: path, header: &header, ring: &ring).header
+    }
+
+    /// Parses and validates every line of `partner`'s file without applying anything: what
+    /// the benchmark times as parsing. Returns the records and the record faults found.
+    public static func parseOnly(path: String, partner: PartnerID) throws -> (records: Int, faults: Int) {
+        var totals = ControlTotals()
+        var records = 0
+        var faults = 0
+        _ = try FileScanner(path: path).scan(mac: nil) { line, number in
+            try checkEncoding(line, number: number)
+            guard number > 1 else { return }
+            switch RecordParser.parse(line, number: number, partner: partner, totals: &totals) {
+            case .record: records += 1
+            case .fault: faults += 1
+            case .trailer, .signature: break
+            }
+        }
+        return (records, faults)
+    }
+
     /// `SKYWAYS-000042.ack`, or `SKYWAYS-000042-rejected-20261122T101500Z.ack`.
     public static func acknowledgementPath(
         _ outbox: String,

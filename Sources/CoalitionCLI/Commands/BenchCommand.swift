@@ -1,0 +1,209 @@
+import CoalitionKit
+import CoalitionSQLite
+import Foundation
+
+struct BenchCommand: Command {
+    static let path = ["bench"]
+    static let summary = "measure ingestion, verification, parsing, cycle close, opening and memory on generated data"
+    static let synopsis = ""
+    static let options: [OptionSpec] = [
+        .value("records", "N", "records in the measured settlement file (default 1,000,000)"),
+        .value("members", "M", "members, each with a lot at every partner (default 100,000)"),
+        .value("partners", "P", "partners (default 4)"),
+        .value("seed", "S", "the random seed (default 1)"),
+        .value("keep", "DIR", "build the data in DIR and keep it (default: a temporary directory, removed)"),
+    ]
+    static let discussion = """
+        Run it on a release build: `swift run -c release coalition bench`. It generates a
+        network, enrols M members with a lot at every partner, writes one signed settlement
+        file of N records of partner P01 (earns, cross-brand redemptions, reversals), and
+        measures in one run: the machine's limits (OpenSSL's HMAC-SHA256 rate over the same
+        bytes; SQLite's bare insert rate of N rows into a table with one unique text index in
+        one transaction), signature verification, parse and validate only, end-to-end submit
+        with the durable commit, cycle close over the obligations, opening the ledger, and the
+        peak resident memory. docs/performance.md has the figures of this machine.
+        """
+
+    static func run(_ context: Context) throws -> ExitCode {
+        _ = try positional(context, count: 0)
+        let records = try context.arguments.integer("records", default: 1_000_000, in: 1...100_000_000)
+        let members = try context.arguments.integer("members", default: 100_000, in: 1...10_000_000)
+        let partnerCount = try context.arguments.integer("partners", default: 4, in: 2...99)
+        let seed = UInt64(try context.arguments.integer("seed", default: 1, in: 0...Int.max))
+        let keep = context.arguments.value("keep")
+        let directory = keep ?? NSTemporaryDirectory() + "coalition-bench-\(getpid())"
+        try? FileManager.default.removeItem(atPath: directory)
+        try FileManager.default.createDirectory(atPath: directory + "/outbox", withIntermediateDirectories: true)
+        defer { if keep == nil { try? FileManager.default.removeItem(atPath: directory) } }
+        func say(_ text: String) { if !context.json { Output.error(text) } }
+
+        let (network, rings) = try BenchData.network(partners: partnerCount, seed: seed)
+        let start = try Timestamp(parsing: "2026-01-01T00:00:00Z")
+        let partner = network.sortedPartners[0].id
+        let ring = rings[partner]!
+
+        // The data: members with a lot at every partner, then the measured file.
+        say("bench: setting up \(members) members with a lot at each of \(partnerCount) partners …")
+        var clock = MonotonicClock.now
+        var ledger: Ledger! = try Ledger(
+            network: network,
+            store: try SQLiteStore(path: directory + "/ledger.sqlite", create: true)
+        )
+        for batch in BenchData.setup(network: network, members: members, start: start) {
+            for chunk in stride(from: 0, to: batch.count, by: 16_384) {
+                try ledger.apply(
+                    Array(batch[chunk..<min(batch.count, chunk + 16_384)]),
+                    info: BatchInfo(source: "bench-setup", receivedAt: start)
+                )
+            }
+        }
+        let setupSeconds = MonotonicClock.seconds(since: clock)
+        let file = directory + "/P01-000001.csf"
+        let header = FileHeader(
+            kind: .settlement,
+            partner: partner,
+            sequence: 1,
+            createdAt: start.adding(days: 1),
+            keyID: ring.keys[0].info.id
+        )
+        say("bench: writing a signed file of \(records) records …")
+        try SettlementFile.write(
+            BenchData.Records(
+                partner: partner,
+                members: members,
+                count: records,
+                start: start.adding(seconds: 3600),
+                seed: seed
+            ),
+            header: header,
+            key: ring.keys[0].secret,
+            to: file
+        )
+        let bytes = (try FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.int64Value ?? 0
+        let megabytes = Double(bytes) / 1_048_576
+
+        // 1. The limits of this machine.
+        say("bench: measuring OpenSSL's HMAC and SQLite's bare inserts …")
+        let hmacSeconds = try hmacSeconds(file: file, bytes: bytes, key: ring.keys[0].secret)
+        let insertSeconds = try SQLiteStore.bareInsertSeconds(rows: records, directory: directory)
+        // 2. Verification, 3. parsing.
+        let now = start.adding(days: 1)
+        let ingestor = Ingestor(ledger: ledger, now: now) { rings[$0.id]! }
+        clock = MonotonicClock.now
+        _ = try ingestor.verifyOnly(path: file)
+        let verifySeconds = MonotonicClock.seconds(since: clock)
+        clock = MonotonicClock.now
+        let parsed = try Ingestor.parseOnly(path: file, partner: partner)
+        let parseSeconds = MonotonicClock.seconds(since: clock)
+        // 4. End to end.
+        let rssBefore = MonotonicClock.peakResidentBytes
+        say("bench: submitting the file end to end …")
+        clock = MonotonicClock.now
+        let result = try ingestor.ingest(path: file, outbox: directory + "/outbox")
+        let submitSeconds = MonotonicClock.seconds(since: clock)
+        guard case .accepted = result.status, let summary = result.summary else {
+            throw CoalitionError(.storeFailure, "the bench file was not accepted: \(result.status)")
+        }
+        let rssAfterSubmit = MonotonicClock.peakResidentBytes
+        // 5. Cycle close.
+        clock = MonotonicClock.now
+        let closed = try CycleCloser.close(ledger, through: now.adding(days: 1), now: now)
+        let cycleSeconds = MonotonicClock.seconds(since: clock)
+        guard case .closed(let cycle) = closed else {
+            throw CoalitionError(.storeFailure, "the bench cycle did not close")
+        }
+        let obligations = cycle.obligationCount
+        // 6. Opening the ledger.
+        let lots = ledger.state.members.values.reduce(0) { $0 + $1.lots.count + $1.debts.count }
+        ledger = nil  // close it: the reopened ledger must load everything from the file
+        clock = MonotonicClock.now
+        ledger = try Ledger(network: network, store: try SQLiteStore(path: directory + "/ledger.sqlite"))
+        let openSeconds = MonotonicClock.seconds(since: clock)
+        let peak = MonotonicClock.peakResidentBytes
+
+        let hmacRate = megabytes / hmacSeconds
+        let insertRate = Double(records) / insertSeconds
+        let verifyRate = megabytes / verifySeconds
+        let submitRate = Double(summary.records) / submitSeconds
+        let figures: [(String, String, String)] = [
+            (
+                "data",
+                "\(records) records (\(String(format: "%.1f", megabytes)) MiB), \(members) members, \(partnerCount) partners",
+                "setup \(String(format: "%.1f", setupSeconds)) s"
+            ),
+            ("limit: OpenSSL HMAC-SHA256", String(format: "%.0f MB/s", hmacRate), ""),
+            (
+                "limit: SQLite bare insert", String(format: "%.0f rows/s", insertRate),
+                "one unique text index, one transaction"
+            ),
+            (
+                "verify signature", String(format: "%.0f MB/s", verifyRate),
+                String(format: "%.2f of HMAC", verifyRate / hmacRate)
+            ),
+            (
+                "parse and validate", String(format: "%.0f records/s", Double(parsed.records) / parseSeconds),
+                String(format: "%.0f MB/s", megabytes / parseSeconds)
+            ),
+            (
+                "submit end to end", String(format: "%.0f records/s", submitRate),
+                String(
+                    format: "%.2f of bare insert; %d accepted, %d rejected",
+                    submitRate / insertRate,
+                    summary.accepted,
+                    summary.rejected
+                )
+            ),
+            ("cycle close", String(format: "%.3f s", cycleSeconds), "\(obligations) obligations"),
+            (
+                "open ledger", String(format: "%.3f s", openSeconds),
+                "\(ledger.state.members.count) members, \(lots) lots"
+            ),
+            (
+                "peak resident memory", "\(peak / 1_048_576) MiB",
+                "\(rssBefore / 1_048_576) MiB before submit, \(rssAfterSubmit / 1_048_576) MiB after"
+            ),
+        ]
+        if context.json {
+            Output.json([
+                "records": records, "members": members, "partners": partnerCount, "fileBytes": bytes,
+                "hmacMBps": hmacRate, "bareInsertRowsPerSecond": insertRate,
+                "verifyMBps": verifyRate, "verifyRatio": verifyRate / hmacRate,
+                "parseRecordsPerSecond": Double(parsed.records) / parseSeconds, "parseMBps": megabytes / parseSeconds,
+                "submitRecordsPerSecond": submitRate, "submitRatio": submitRate / insertRate,
+                "accepted": summary.accepted, "rejected": summary.rejected,
+                "cycleCloseSeconds": cycleSeconds, "obligations": obligations,
+                "openSeconds": openSeconds, "openMembers": ledger.state.members.count, "openLots": lots,
+                "peakResidentBytes": peak, "peakResidentBytesBeforeSubmit": rssBefore,
+                "peakResidentBytesAfterSubmit": rssAfterSubmit, "setupSeconds": setupSeconds,
+            ])
+        } else {
+            var table = TextTable(["measure", "result", "notes"])
+            for figure in figures { table.add([figure.0, figure.1, figure.2]) }
+            Output.line(table.render(indent: ""))
+        }
+        return .success
+    }
+
+    /// HMAC-SHA256 over as many bytes as the file has, fed in the same 1 MiB pieces the
+    /// verifier reads, from memory: the rate OpenSSL reaches on this machine.
+    static func hmacSeconds(file: String, bytes: Int64, key: [UInt8]) throws -> Double {
+        guard let handle = FileHandle(forReadingAtPath: file) else {
+            throw CoalitionError(.io, "cannot read the bench file", at: Place(file: file))
+        }
+        let piece = [UInt8](handle.readData(ofLength: 1 << 20))
+        try? handle.close()
+        let mac = try HMACSHA256(key: key)
+        let started = MonotonicClock.now
+        var left = bytes
+        try piece.withUnsafeBytes { buffer in
+            while left > 0 {
+                let n = Int(min(Int64(buffer.count), left))
+                mac.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+                left -= Int64(n)
+                if n == 0 { throw CoalitionError(.io, "empty bench file") }
+            }
+        }
+        _ = mac.finish()
+        return MonotonicClock.seconds(since: started)
+    }
+}

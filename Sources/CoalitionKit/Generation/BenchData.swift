@@ -1,0 +1,147 @@
+/// Deterministic data for `coalition bench`: a network of `partners` partners with keys, and a
+/// stream of one partner's records (earns, cross-brand redemptions, reversals) that is never
+/// held whole in memory.
+public enum BenchData {
+    /// A network of `count` partners (`P01`, `P02`, …) alternating USD and EUR, with simple
+    /// rates, and a 32-byte key each derived from the seed (bench keys guard nothing).
+    public static func network(partners count: Int, seed: UInt64) throws -> (Network, [PartnerID: KeyRing]) {
+        var random = SeededGenerator(seed: seed)
+        let from = try Timestamp(parsing: "2025-01-01T00:00:00Z")
+        var partners: [Partner] = []
+        var rings: [PartnerID: KeyRing] = [:]
+        let kinds: [PartnerKind] = [.airline, .hotel, .carRental, .retail, .dining]
+        for index in 0..<count {
+            let number = String(index + 1)
+            let id = try PartnerID("P" + String(repeating: "0", count: max(0, 2 - number.count)) + number)
+            let key = KeyInfo(id: "\(id)-K1", validFrom: from, validUntil: nil, file: "\(id)-K1.key", isDemo: true)
+            partners.append(
+                Partner(
+                    id: id,
+                    name: "Bench partner \(number)",
+                    kind: kinds[index % kinds.count],
+                    unit: PartnerUnit(code: "UNIT", name: "units"),
+                    earnRates: EffectiveSchedule([.init(from: from, value: try Rate(1, Int64(1 + index % 3)))]),
+                    settlementCurrency: try Currency(code: index % 2 == 0 ? "USD" : "EUR"),
+                    redemptionValues: EffectiveSchedule([.init(from: from, value: try Rate(parsing: "0.01"))]),
+                    keys: [key]
+                )
+            )
+            let secret = (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) }
+            rings[id] = KeyRing(partner: id, keys: [KeyRing.Key(info: key, secret: secret)])
+        }
+        let network = Network(
+            name: "Bench network",
+            pointsLifetimeDays: 1095,
+            utcOffsetMinutes: 0,
+            tiers: [Tier(name: "Base", qualifyingPoints: 0, bonusPercent: 0)],
+            tierWindowDays: 365,
+            downgradePolicy: .oneTier,
+            transferLimits: TransferLimits(
+                minimum: 1,
+                step: 1,
+                maximumPerTransfer: 1_000_000,
+                sentPerYear: nil,
+                receivedPerYear: nil,
+                transfersPerDay: nil,
+                transfersPerMonth: nil,
+                transfersPerYear: nil,
+                feePoints: 0
+            ),
+            clearing: ClearingSettings(
+                feeBasisPoints: 10,
+                acceptedPastSeconds: 3650 * 86_400,
+                acceptedFutureSeconds: 900
+            ),
+            partners: partners
+        )
+        return (network, rings)
+    }
+
+    /// The member numbers of the bench: `70…` with a Luhn digit.
+    public static func member(_ index: Int) -> MemberNumber {
+        try! MemberNumber.withCheckDigit(700_000_000_000 + UInt64(index))
+    }
+
+    /// Every member enrolled with `P01`, then one earn of `pointsEach` worth at every partner:
+    /// the lots a measured file's redemptions spend across brands.
+    public static func setup(network: Network, members: Int, start: Timestamp) -> [[LedgerRecord]] {
+        let partners = network.sortedPartners
+        var batches: [[LedgerRecord]] = []
+        var enrol: [LedgerRecord] = []
+        for m in 0..<members {
+            enrol.append(
+                LedgerRecord(
+                    key: RecordKey(trusted: partners[0].id, "E\(m)"),
+                    occurredAt: start,
+                    body: .enroll(member: member(m))
+                )
+            )
+        }
+        batches.append(enrol)
+        // The measured partner's own lot last: its redemptions spend other issuers' first.
+        for (p, partner) in partners.reversed().enumerated() {
+            var earns: [LedgerRecord] = []
+            for m in 0..<members {
+                earns.append(
+                    LedgerRecord(
+                        key: RecordKey(trusted: partner.id, "W\(m)"),
+                        occurredAt: start.adding(seconds: Int64(p + 1)),
+                        body: .earn(member: member(m), units: 6_000)
+                    )
+                )
+            }
+            batches.append(earns)
+        }
+        return batches
+    }
+
+    /// `count` records of `partner`: about 70% earns, 25% redemptions of points earned at
+    /// every partner, 5% reversals of the file's own earlier records.
+    public struct Records: Sequence, IteratorProtocol {
+        let partner: PartnerID
+        let members: Int
+        let count: Int
+        let start: Timestamp
+        var random: SeededGenerator
+        var index = 0
+        var reversible: [(String, Int64)] = []
+
+        public init(partner: PartnerID, members: Int, count: Int, start: Timestamp, seed: UInt64) {
+            self.partner = partner
+            self.members = members
+            self.count = count
+            self.start = start
+            random = SeededGenerator(seed: seed)
+        }
+
+        public mutating func next() -> LedgerRecord? {
+            guard index < count else { return nil }
+            index += 1
+            let id = "R\(index)"
+            let time = start.adding(seconds: Int64(index / 16))
+            let m = BenchData.member(Int.random(in: 0..<members, using: &random))
+            let roll = Int.random(in: 0..<100, using: &random)
+            let body: LedgerRecord.Body
+            if roll < 5, !reversible.isEmpty {
+                let pick = Int.random(in: 0..<reversible.count, using: &random)
+                let (original, units) = reversible[pick]
+                reversible[pick] = reversible[reversible.count - 1]
+                reversible.removeLast()
+                body = .reverse(original: original, units: random.chance(50) ? Swift.max(1, units / 2) : nil)
+            } else if roll < 30 {
+                // Small enough that a member's warm-up points (6,000 units at each partner)
+                // cover many of them.
+                body = .redeem(member: m, units: Int64.random(in: 10...400, using: &random))
+            } else {
+                body = .earn(member: m, units: Int64.random(in: 100...5_000, using: &random))
+            }
+            if case .reverse = body {
+            } else if random.chance(8) {
+                if case .earn(_, let units) = body { reversible.append((id, units)) }
+                if case .redeem(_, let units) = body { reversible.append((id, units)) }
+                if reversible.count > 4096 { reversible.removeFirst(1024) }
+            }
+            return LedgerRecord(key: RecordKey(trusted: partner, id), occurredAt: time, body: body)
+        }
+    }
+}
