@@ -133,7 +133,7 @@ enum RecordParser {
         }
         let reference = fields[expectedFields - 1]
         guard reference.count <= 256, FieldParser.unescapeIsValid(reference) else {
-            return fault(.malformedRecord, "the reference is longer than 256 bytes or has a malformed %XX escape")
+            return fault(.malformedRecord, "the reference is longer than 256 bytes, has a malformed %XX escape, or a control byte not escaped")
         }
         func amount(_ bytes: UnsafeBufferPointer<UInt8>.SubSequence) -> Int64? {
             guard let value = FieldParser.number(bytes), value >= 1, value <= maximumRecordAmount else { return nil }
@@ -182,6 +182,7 @@ extension FieldParser {
     static func unescapeIsValid(_ bytes: UnsafeBufferPointer<UInt8>.SubSequence) -> Bool {
         var index = bytes.startIndex
         while index < bytes.endIndex {
+            if bytes[index] < 32 || bytes[index] == 127 { return false }
             if bytes[index] == 37 {
                 guard index + 2 < bytes.endIndex else { return false }
                 guard Hex.decode([bytes[index + 1], bytes[index + 2]]) != nil else { return false }
