@@ -133,7 +133,10 @@ enum RecordParser {
         }
         let reference = fields[expectedFields - 1]
         guard reference.count <= 256, FieldParser.unescapeIsValid(reference) else {
-            return fault(.malformedRecord, "the reference is longer than 256 bytes, has a malformed %XX escape, or a control byte not escaped")
+            return fault(
+                .malformedRecord,
+                "the reference is longer than 256 bytes, has a malformed %XX escape, or a control byte not escaped"
+            )
         }
         func amount(_ bytes: UnsafeBufferPointer<UInt8>.SubSequence) -> Int64? {
             guard let value = FieldParser.number(bytes), value >= 1, value <= maximumRecordAmount else { return nil }
