@@ -18,7 +18,7 @@ struct SettlementCommandTests {
             SettlementCommandRunner.seeds
         )
         #expect(demo.status == 0, "\(demo)")
-        #expect(demo.stdout.contains("20 files accepted"), "\(demo)")
+        #expect(demo.stdout.contains("22 files accepted"), "\(demo)")
         #expect(demo.stdout.contains("duplicate of batch 1"), "\(demo)")
         #expect(demo.stdout.contains("REJECTED BAD_SIGNATURE"), "\(demo)")
         #expect(demo.stdout.contains("audit: OK"), "\(demo)")
