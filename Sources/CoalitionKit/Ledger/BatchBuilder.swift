@@ -12,7 +12,6 @@ final class BatchBuilder {
     private var lastLotID: Int64
     private var lastObligationID: Int64
     private var newRecords: [RecordKey: RecordEntry] = [:]
-    private var pendingPostings: [Int64: Posting] = [:]
 
     init(ledger: Ledger, batchID: Int64) {
         self.ledger = ledger
@@ -46,7 +45,9 @@ final class BatchBuilder {
     }
 
     func posting(seq: Int64) throws -> Posting? {
-        if let pending = pendingPostings[seq] { return pending }
+        // This chunk's postings follow the ledger's last one without a gap.
+        let index = seq - ledger.state.lastSeq - 1
+        if index >= 0 && index < Int64(write.postings.count) { return write.postings[Int(index)] }
         return try ledger.store.posting(seq: seq)
     }
 
@@ -525,7 +526,6 @@ final class BatchBuilder {
         )
         lastHash = posting.hash
         write.postings.append(posting)
-        pendingPostings[seq] = posting
         for (key, value) in newBalances { write.accounts[key] = value }
         for (number, account) in effect.members { write.members[number] = account }
         for (number, day) in effect.qualifying {
@@ -615,8 +615,8 @@ struct Effect {
     var points: Int64 = 0
     var detail = ""
     var legs: [Leg] = []
-    var members: [MemberNumber: MemberAccount] = [:]
-    var lots: [Int64: Lot] = [:]
+    var members = SmallMap<MemberNumber, MemberAccount>()
+    var lots = SmallMap<Int64, Lot>()
     var obligations: [(debtor: PartnerID, creditor: PartnerID, currency: Currency, amount: Int64, points: Int64)] = []
     var reversed: (RecordKey, RecordEntry)?
     /// Members whose qualifying points changed on a day.
@@ -632,6 +632,7 @@ struct Effect {
     init(key: RecordKey?, occurredAt: Timestamp) {
         self.key = key
         self.occurredAt = occurredAt
+        legs.reserveCapacity(8)
     }
 
     /// Adds `amount` to the leg for `account` and `unit`, merging legs of the same pair.
