@@ -146,6 +146,7 @@ public final class SQLiteStore: LedgerStore {
             )
         }
         let head = try database.statement("SELECT seq, hash FROM postings ORDER BY seq DESC LIMIT 1")
+        defer { head.reset() }  // ends the read: no snapshot is kept open
         if try head.step() {
             snapshot.lastSeq = head.int64(0)
             snapshot.lastHash = head.bytes(1)
@@ -468,6 +469,7 @@ public final class SQLiteStore: LedgerStore {
 
     public func posting(seq: Int64) throws -> Posting? {
         let s = try database.statement("SELECT \(SQLiteStore.postingColumns) FROM postings WHERE seq = ?")
+        defer { s.reset() }  // ends the read: no snapshot is kept open
         s.bind(1, seq)
         return try s.step() ? try readPosting(s) : nil
     }
@@ -476,6 +478,7 @@ public final class SQLiteStore: LedgerStore {
         let s = try database.statement(
             "SELECT \(SQLiteStore.postingColumns) FROM postings WHERE seq BETWEEN ? AND ? ORDER BY seq"
         )
+        defer { s.reset() }  // ends the read: no snapshot is kept open
         s.bind(1, range.lowerBound)
         s.bind(2, range.upperBound)
         while try s.step() { try body(try readPosting(s)) }
@@ -485,6 +488,7 @@ public final class SQLiteStore: LedgerStore {
         let s = try database.statement(
             "SELECT member, issuer, points, expired_at, reversed FROM expired_lots WHERE id = ?"
         )
+        defer { s.reset() }  // ends the read: no snapshot is kept open
         s.bind(1, id)
         guard try s.step() else { return nil }
         return ExpiredLot(
@@ -501,6 +505,7 @@ public final class SQLiteStore: LedgerStore {
         let s = try database.statement(
             "SELECT at, from_tier, to_tier, reason FROM tier_changes WHERE member = ? ORDER BY rowid"
         )
+        defer { s.reset() }  // ends the read: no snapshot is kept open
         s.bind(1, Int64(bitPattern: member.value))
         var out: [TierChange] = []
         while try s.step() {
@@ -526,6 +531,7 @@ public final class SQLiteStore: LedgerStore {
             ORDER BY seq
             """
         )
+        defer { s.reset() }  // ends the read: no snapshot is kept open
         s.bind(1, Int64(bitPattern: member.value))
         s.bind(2, range.lowerBound.seconds)
         s.bind(3, range.upperBound.seconds)
@@ -542,6 +548,7 @@ public final class SQLiteStore: LedgerStore {
             FROM batches WHERE partner = ? AND sequence = ?
             """
         )
+        defer { s.reset() }  // ends the read: no snapshot is kept open
         s.bind(1, partner.rawValue)
         s.bind(2, sequence)
         guard try s.step() else { return nil }
@@ -577,6 +584,7 @@ public final class SQLiteStore: LedgerStore {
         let s = try database.statement(
             "SELECT line, record_id, code, message FROM rejections WHERE batch = ? ORDER BY line, rowid"
         )
+        defer { s.reset() }  // ends the read: no snapshot is kept open
         s.bind(1, batch)
         var out: [Rejection] = []
         while try s.step() {
@@ -764,6 +772,7 @@ public final class SQLiteStore: LedgerStore {
                 source_record, member, batch, \(SQLiteStore.cycleOfObligation) FROM obligations o \(filter) ORDER BY id
             """
         )
+        defer { s.reset() }  // ends the read: no snapshot is kept open
         bind(s)
         var out: [Obligation] = []
         var currencies: [String: Currency] = [:]
