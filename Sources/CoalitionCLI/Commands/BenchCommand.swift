@@ -88,7 +88,7 @@ struct BenchCommand: Command {
         let insertSeconds = try SQLiteStore.bareInsertSeconds(rows: records, directory: directory)
         // 2. Verification, 3. parsing.
         let now = start.adding(days: 1)
-        let ingestor = Ingestor(ledger: ledger, now: now) { rings[$0.id]! }
+        var ingestor: Ingestor! = Ingestor(ledger: ledger, now: now) { rings[$0.id]! }
         clock = MonotonicClock.now
         _ = try ingestor.verifyOnly(path: file)
         let verifySeconds = MonotonicClock.seconds(since: clock)
@@ -115,6 +115,7 @@ struct BenchCommand: Command {
         let obligations = cycle.obligationCount
         // 6. Opening the ledger.
         let lots = ledger.state.members.values.reduce(0) { $0 + $1.lots.count + $1.debts.count }
+        ingestor = nil
         ledger = nil  // close it: the reopened ledger must load everything from the file
         clock = MonotonicClock.now
         ledger = try Ledger(network: network, store: try SQLiteStore(path: directory + "/ledger.sqlite"))
