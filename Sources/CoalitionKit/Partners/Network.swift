@@ -4,6 +4,12 @@ public struct Tier: Sendable, Hashable {
     public let name: String
     public let qualifyingPoints: Int64
     public let bonusPercent: Int64
+
+    public init(name: String, qualifyingPoints: Int64, bonusPercent: Int64) {
+        self.name = name
+        self.qualifyingPoints = qualifyingPoints
+        self.bonusPercent = bonusPercent
+    }
 }
 
 /// What happens at a tier review to a member whose qualifying points fell.
@@ -25,6 +31,28 @@ public struct TransferLimits: Sendable, Hashable {
     public let transfersPerMonth: Int64?
     public let transfersPerYear: Int64?
     public let feePoints: Int64
+
+    public init(
+        minimum: Int64,
+        step: Int64,
+        maximumPerTransfer: Int64,
+        sentPerYear: Int64?,
+        receivedPerYear: Int64?,
+        transfersPerDay: Int64?,
+        transfersPerMonth: Int64?,
+        transfersPerYear: Int64?,
+        feePoints: Int64
+    ) {
+        self.minimum = minimum
+        self.step = step
+        self.maximumPerTransfer = maximumPerTransfer
+        self.sentPerYear = sentPerYear
+        self.receivedPerYear = receivedPerYear
+        self.transfersPerDay = transfersPerDay
+        self.transfersPerMonth = transfersPerMonth
+        self.transfersPerYear = transfersPerYear
+        self.feePoints = feePoints
+    }
 }
 
 /// Clearing settings of the network.
@@ -35,6 +63,12 @@ public struct ClearingSettings: Sendable, Hashable {
     public let acceptedPastSeconds: Int64
     /// How far in the future a settlement file's created-at may be (clock skew).
     public let acceptedFutureSeconds: Int64
+
+    public init(feeBasisPoints: Int64, acceptedPastSeconds: Int64, acceptedFutureSeconds: Int64) {
+        self.feeBasisPoints = feeBasisPoints
+        self.acceptedPastSeconds = acceptedPastSeconds
+        self.acceptedFutureSeconds = acceptedFutureSeconds
+    }
 }
 
 /// The whole coalition: its partners and the rules that hold for all of them.
