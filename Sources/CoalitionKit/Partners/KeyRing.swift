@@ -21,6 +21,13 @@ public enum KeyFile {
 
     /// Writes `key` to `path` readable by its owner only (0600), refusing to overwrite.
     public static func write(_ key: [UInt8], to path: String, comment: String) throws {
+        guard !FileManager.default.fileExists(atPath: path) else {
+            throw CoalitionError(
+                .badKey,
+                "a key file already exists here; keys are never overwritten",
+                at: Place(file: path)
+            )
+        }
         let text = "# \(comment)\n\(Hex.encode(key))\n"
         guard
             FileManager.default.createFile(
