@@ -7,6 +7,13 @@ private let htmlOption = OptionSpec.flag(
     "write a self-contained HTML page into DIR/reports/ and print its path"
 )
 
+/// Writes a report page into DIR/reports/ and prints its path.
+private func writePage(_ html: String, _ name: String, _ context: Context) throws {
+    let path = context.data.path("reports", name)
+    try html.write(toFile: path, atomically: true, encoding: .utf8)
+    Output.line(path)
+}
+
 struct ReportPositionsCommand: Command {
     static let path = ["report", "positions"]
     static let summary = "current unsettled obligations, netted per currency as if a cycle closed now"
@@ -19,13 +26,7 @@ struct ReportPositionsCommand: Command {
         let now = Clock.now
         let report = try PositionsReport(ledger: ledger, asOf: now)
         if context.arguments.has("html") {
-            let path = context.data.path("reports", "positions.html")
-            try CycleReport.html(positions: report, network: ledger.network).write(
-                toFile: path,
-                atomically: true,
-                encoding: .utf8
-            )
-            Output.line(path)
+            try writePage(CycleReport.html(positions: report, network: ledger.network), "positions.html", context)
         } else if context.json {
             Output.json([
                 "asOf": now.description, "openObligations": report.openObligations,
@@ -74,13 +75,7 @@ struct ReportLiabilityCommand: Command {
         let now = Clock.now
         let report = try LiabilityReport(ledger: ledger, asOf: now)
         if context.arguments.has("html") {
-            let path = context.data.path("reports", "liability.html")
-            try CycleReport.html(liability: report, network: ledger.network).write(
-                toFile: path,
-                atomically: true,
-                encoding: .utf8
-            )
-            Output.line(path)
+            try writePage(CycleReport.html(liability: report, network: ledger.network), "liability.html", context)
         } else if context.json {
             Output.json([
                 "asOf": now.description,
