@@ -404,7 +404,10 @@ public final class SQLiteStore: LedgerStore {
                     try gross.run()
                 }
             }
-            for (participant, amount) in clearing.net {
+            // A partner whose fee took all it received has a fee but no net: keep its row.
+            var rows = clearing.net
+            for id in clearing.fees.keys where rows[.partner(id)] == nil { rows[.partner(id)] = 0 }
+            for (participant, amount) in rows {
                 net.bind(1, cycle.number)
                 net.bind(2, code)
                 net.bind(3, participant.description)
@@ -702,7 +705,7 @@ public final class SQLiteStore: LedgerStore {
             n.bind(1, number)
             while try n.step() {
                 let participant = try SQLiteStore.participant(n.string(1))
-                net[n.string(0), default: [:]][participant] = n.int64(2)
+                if n.int64(2) != 0 { net[n.string(0), default: [:]][participant] = n.int64(2) }
                 if case .partner(let id) = participant, n.int64(3) != 0 {
                     fees[n.string(0), default: [:]][id] = n.int64(3)
                 }

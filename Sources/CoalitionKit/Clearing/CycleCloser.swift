@@ -71,9 +71,11 @@ extension Netting {
                 t.amount
             )
         }
+        // A currency whose pairs all sum to zero has nothing to settle: no clearing, as a
+        // store reading the cycle back (which keeps only what is owed) has none either.
         return try byCurrency.keys.sorted().map { currency in
             try clear(currency: currency, gross: byCurrency[currency]!, feeBasisPoints: feeBasisPoints)
-        }
+        }.filter { !$0.gross.isEmpty }
     }
 }
 

@@ -64,9 +64,11 @@ public struct CurrencyClearing: Sendable {
         self.fewestPayments = fewestPayments
     }
 
-    /// The sum of the gross matrix's positive entries: what would move without netting.
+    /// What would move without netting: every pair's sum, in whichever direction it runs. A
+    /// pair can owe less than nothing (a reversal of a redemption settled in an earlier cycle):
+    /// then the creditor pays the debtor back, and that moves too, so gross stays at least net.
     public var grossTotal: Int64 {
-        gross.values.reduce(0) { sum, row in row.values.reduce(sum) { $0 + Swift.max(0, $1) } }
+        gross.values.reduce(0) { sum, row in row.values.reduce(sum) { $0 + Swift.abs($1) } }
     }
 
     /// What moves after netting: the sum of what the payers pay.
