@@ -71,7 +71,7 @@ public final class SQLiteStore: LedgerStore {
         }
         var marks: [MemberNumber: [TransferMark]] = [:]
         let transfers = try database.statement(
-            "SELECT member, counterparty, occurred, units FROM postings WHERE counterparty IS NOT NULL"
+            "SELECT member, counterparty, occurred, units FROM postings WHERE counterparty IS NOT NULL ORDER BY seq"
         )
         while try transfers.step() {
             let at = Timestamp(seconds: transfers.int64(2))

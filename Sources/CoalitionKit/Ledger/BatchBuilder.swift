@@ -261,7 +261,6 @@ final class BatchBuilder {
                 ? 0
                 : try Checked.narrow(Int128(bonus) * Int128(after) / Int128(entry.units))
                     - Checked.narrow(Int128(bonus) * Int128(before) / Int128(entry.units))
-            effect.points = -(points + bonusBack)
             try planEarnReversal(&effect, &account, partner: partner, lotID: detail.lot, points: points, at: time)
             try planEarnReversal(
                 &effect,
@@ -271,6 +270,10 @@ final class BatchBuilder {
                 points: bonusBack,
                 at: time
             )
+            // The change to the member's balance: points of the earn that already expired
+            // are booked back from breakage, not taken from the member.
+            effect.points =
+                effect.legs.first { $0.account == Account.member(number) && $0.unit == Account.points }?.amount ?? 0
             if points > 0 {
                 account.addQualifying(-points, at: posting.occurredAt)
                 effect.qualifying.append((number, QualifyingDay.day(of: posting.occurredAt)))

@@ -85,7 +85,8 @@ public struct MemberAccount: Hashable, Sendable {
         self.tier = tier
         self.tierSince = tierSince
         self.qualifying = qualifying.sorted { $0.day < $1.day }.filter { $0.points != 0 }
-        self.transfers = transfers.sorted { $0.at < $1.at }
+        // `sorted` is stable: marks of one instant stay in the order given (journal order).
+        self.transfers = MemberAccount.recent(transfers.sorted { $0.at < $1.at })
     }
 
     /// The member's balance: points held less points owed.

@@ -196,10 +196,21 @@ extension BatchBuilder {
 }
 
 extension MemberAccount {
-    /// Remembers a transfer; forgets those more than 400 days older.
+    /// Remembers a transfer in time order; forgets those more than 400 days older than the
+    /// newest.
     mutating func recordTransfer(_ mark: TransferMark) {
-        transfers.append(mark)
-        let horizon = mark.at.adding(days: -400)
-        if let first = transfers.first, first.at < horizon { transfers.removeAll { $0.at < horizon } }
+        var index = transfers.endIndex
+        while index > transfers.startIndex && transfers[index - 1].at > mark.at { index -= 1 }
+        transfers.insert(mark, at: index)
+        transfers = MemberAccount.recent(transfers)
+    }
+
+    /// The marks of `sorted` (oldest first) within 400 days of the newest: more than any
+    /// calendar-year limit looks at. Loading keeps the same ones, so a reopened ledger holds
+    /// what the running one did.
+    static func recent(_ sorted: [TransferMark]) -> [TransferMark] {
+        guard let newest = sorted.last, let oldest = sorted.first else { return sorted }
+        let horizon = newest.at.adding(days: -400)
+        return oldest.at < horizon ? sorted.filter { $0.at >= horizon } : sorted
     }
 }
