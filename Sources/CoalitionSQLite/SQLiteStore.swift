@@ -794,7 +794,7 @@ public final class SQLiteStore: LedgerStore {
                     amount: s.int64(5),
                     points: s.int64(6),
                     occurredAt: Timestamp(seconds: s.int64(7)),
-                    source: try RecordKey(partner: PartnerID(s.string(8)), recordID: s.string(9)),
+                    source: try RecordKey(partner: PartnerID(stored: s.string(8)), recordID: s.string(9)),
                     member: try MemberNumber(stored: s.int64(10)),
                     cycle: s.optionalInt64(12)
                 )

@@ -51,6 +51,10 @@ struct MemberPropertyTests {
         )
     }
 
+    enum StepKind {
+        case records, transfers, expiry, review
+    }
+
     /// What the limits must decide, worked out from the transfers this test saw accepted.
     struct TransferOracle {
         struct Mark {
@@ -166,15 +170,20 @@ struct MemberPropertyTests {
         while records < run.records || transferAttempts < run.transfers {
             steps += 1
             let roll = Int.random(in: 0..<100, using: &random)
-            // 0: partner records, 1: transfers, 2: an expiry run, 3: a tier review.
-            let kind =
-                generator.enrolled.count < 10
-                ? 0
-                : steps % 5 == 0
-                    ? 2
-                    : steps % 9 == 0
-                        ? 3 : transferAttempts >= run.transfers || (records < run.records && roll < 55) ? 0 : 1
-            if kind == 0 {
+            let kind: StepKind
+            if generator.enrolled.count < 10 {
+                kind = .records
+            } else if steps % 5 == 0 {
+                kind = .expiry
+            } else if steps % 9 == 0 {
+                kind = .review
+            } else if transferAttempts >= run.transfers || (records < run.records && roll < 55) {
+                kind = .records
+            } else {
+                kind = .transfers
+            }
+            switch kind {
+            case .records:
                 // A batch of partner records.
                 let size = Int.random(in: (run.records / 60)...(run.records / 25), using: &random)
                 let planned = generator.makeBatch(size, ledger: t.ledger)
@@ -203,7 +212,7 @@ struct MemberPropertyTests {
                 }
                 generator.observe(planned, applied)
                 records += planned.count
-            } else if kind == 1 {
+            case .transfers:
                 // A group of transfers: most aimed to move, some at the limits and the keys.
                 let enrolled = generator.enrolled
                 for _ in 0..<Int.random(in: (run.transfers / 40)...(run.transfers / 15), using: &random) {
@@ -275,7 +284,7 @@ struct MemberPropertyTests {
                         outcomes[error.code.rawValue, default: 0] += 1
                     }
                 }
-            } else if kind == 2 {
+            case .expiry:
                 // An expiry run at about now, sometimes twice.
                 expiryRuns += 1
                 let asOf = generator.time.adding(seconds: -Int64.random(in: 0...86_400, using: &random))
@@ -303,7 +312,7 @@ struct MemberPropertyTests {
                     #expect(again.points == 0 && again.lots == 0)
                     #expect(StateImage(t.ledger.state) == state)
                 }
-            } else {
+            case .review:
                 // A tier review.
                 reviews += 1
                 let asOf = generator.time
