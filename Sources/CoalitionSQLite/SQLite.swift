@@ -140,6 +140,12 @@ final class Statement {
         return String(cString: text)
     }
     func optionalString(_ column: Int32) -> String? { isNull(column) ? nil : string(column) }
+    /// The text of `column` as its UTF-8 bytes, valid only inside `body`: no `String` made.
+    func text<T>(_ column: Int32, _ body: (UnsafeRawBufferPointer) -> T) -> T {
+        let base = sqlite3_column_text(handle, column)
+        let count = Int(sqlite3_column_bytes(handle, column))
+        return body(UnsafeRawBufferPointer(start: base, count: base == nil ? 0 : count))
+    }
     /// Every column of the current row as SQL-ish text, `|`-separated.
     func rowText() -> String {
         (0..<sqlite3_column_count(handle)).map { column in

@@ -129,20 +129,21 @@ public final class SQLiteStore: LedgerStore {
         while try accounts.step() {
             snapshot.accounts[AccountKey(accounts.string(0), accounts.string(1))] = accounts.int64(2)
         }
+        // The record-id index alone (it covers these columns): narrow rows, no text made.
         let records = try database.statement(
-            "SELECT partner, record_id, seq, kind, units, reversed_units FROM postings WHERE record_id IS NOT NULL"
+            "SELECT partner, record_id, seq FROM postings INDEXED BY postings_by_record WHERE record_id IS NOT NULL"
         )
-        var partners: [String: PartnerID] = [:]
+        if let count = try database.integer("SELECT count(*) FROM postings WHERE record_id IS NOT NULL") {
+            snapshot.records.reserveCapacity(Int(count))
+        }
         while try records.step() {
-            let partnerText = records.string(0)
-            let partner = try partners[partnerText] ?? PartnerID(stored: partnerText)
-            partners[partnerText] = partner
-            let key = RecordKey(stored: partner, records.string(1))
-            snapshot.records[key] = RecordEntry(
+            let fingerprint = records.text(0) { partner in
+                records.text(1) { RecordIndex.fingerprint(partner: partner, id: $0) }
+            }
+            try snapshot.records.insert(
+                fingerprint: fingerprint,
                 seq: records.int64(2),
-                kind: PostingKind(rawValue: Int(records.int64(3))) ?? .enroll,
-                units: records.int64(4),
-                reversedUnits: records.int64(5)
+                key: RecordKey(stored: try PartnerID(stored: records.string(0)), records.string(1))
             )
         }
         let head = try database.statement("SELECT seq, hash FROM postings ORDER BY seq DESC LIMIT 1")
@@ -485,6 +486,22 @@ public final class SQLiteStore: LedgerStore {
         s.bind(1, range.lowerBound)
         s.bind(2, range.upperBound)
         while try s.step() { try body(try readPosting(s)) }
+    }
+
+    public func appliedRecord(seq: Int64) throws -> AppliedRecord? {
+        let s = try database.statement(
+            "SELECT partner, record_id, kind, units, reversed_units FROM postings WHERE seq = ? AND record_id IS NOT NULL"
+        )
+        defer { s.reset() }  // ends the read: no snapshot is kept open
+        s.bind(1, seq)
+        guard try s.step() else { return nil }
+        guard let kind = PostingKind(rawValue: Int(s.int64(2))) else {
+            throw CoalitionError(.storeFailure, "posting \(seq) has an unknown kind \(s.int64(2))")
+        }
+        return AppliedRecord(
+            key: RecordKey(stored: try PartnerID(stored: s.string(0)), s.string(1)),
+            entry: RecordEntry(seq: seq, kind: kind, units: s.int64(3), reversedUnits: s.int64(4))
+        )
     }
 
     public func expiredLot(_ id: Int64) throws -> ExpiredLot? {

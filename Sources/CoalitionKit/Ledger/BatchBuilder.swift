@@ -35,8 +35,11 @@ final class BatchBuilder {
         write.accounts[key] ?? ledger.state.accounts[key] ?? 0
     }
 
-    func entry(for key: RecordKey) -> RecordEntry? {
-        newRecords[key] ?? ledger.state.records[key]
+    /// What the ledger remembers of `key`, if it was applied: the chunk's own records first,
+    /// then the index, whose fingerprint hit is confirmed against the journal.
+    func entry(for key: RecordKey) throws -> RecordEntry? {
+        if let pending = newRecords[key] { return pending }
+        return try ledger.record(key)
     }
 
     func expiredLot(_ id: Int64) throws -> ExpiredLot? {
@@ -55,7 +58,7 @@ final class BatchBuilder {
 
     /// Applies one record; returns the change to the member's balance.
     func apply(_ record: LedgerRecord) throws -> Int64 {
-        guard entry(for: record.key) == nil else {
+        guard try entry(for: record.key) == nil else {
             throw CoalitionError(.duplicateRecord, "record id \(record.key.recordID) was already applied")
         }
         let partner = try network.partner(record.key.partner)
@@ -216,7 +219,7 @@ final class BatchBuilder {
             // The fault is this record's `original` field: its place names this record, not that id.
             throw CoalitionError(error.code, error.message, at: Place(field: "original"))
         }
-        guard var entry = entry(for: originalKey) else {
+        guard var entry = try entry(for: originalKey) else {
             throw CoalitionError(.unknownOriginal, "no record \(original) of \(partner.id) to reverse")
         }
         guard entry.kind == .earn || entry.kind == .redeem else {
@@ -599,7 +602,9 @@ final class BatchBuilder {
     func merge(into state: inout LedgerSnapshot) {
         for (number, account) in write.members { state.members[number] = account }
         for (key, value) in write.accounts { state.accounts[key] = value }
-        for (key, entry) in newRecords { state.records[key] = entry }
+        // Records this chunk applied join the index; the reversed units of earlier ones
+        // live in the journal, which the store has written.
+        for (key, entry) in newRecords where entry.seq > state.lastSeq { state.records.insert(key, seq: entry.seq) }
         state.lastSeq = lastSeq
         state.lastHash = lastHash
         state.lastLotID = lastLotID

@@ -18,6 +18,20 @@ public final class Ledger {
 
     public func member(_ number: MemberNumber) -> MemberAccount? { state.members[number] }
 
+    /// What the ledger remembers of record `key`, if it was applied: the index's candidate,
+    /// confirmed against the journal.
+    public func record(_ key: RecordKey) throws -> RecordEntry? {
+        guard let candidate = state.records.candidate(for: key) else { return nil }
+        guard let applied = try store.appliedRecord(seq: candidate.seq) else {
+            throw CoalitionError(.storeFailure, "the journal has no record at posting \(candidate.seq)")
+        }
+        if applied.key == key { return applied.entry }
+        guard !candidate.isExact else {
+            throw CoalitionError(.storeFailure, "posting \(candidate.seq) holds record \(applied.key), not \(key)")
+        }
+        return nil  // another key with the same fingerprint
+    }
+
     public func balance(of key: AccountKey) -> Int64 { state.accounts[key] ?? 0 }
 
     /// The points of `issuer` members still hold (less what they owe it): its liability.

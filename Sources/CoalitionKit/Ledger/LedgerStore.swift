@@ -15,6 +15,17 @@ public struct RecordEntry: Hashable, Sendable {
     }
 }
 
+/// A record as the journal holds it: its key, and what a reversal needs to know of it.
+public struct AppliedRecord: Hashable, Sendable {
+    public let key: RecordKey
+    public let entry: RecordEntry
+
+    public init(key: RecordKey, entry: RecordEntry) {
+        self.key = key
+        self.entry = entry
+    }
+}
+
 /// Where a batch came from, for the batch log.
 public struct BatchInfo: Hashable, Sendable {
     public var partner: PartnerID?
@@ -38,7 +49,8 @@ public struct LedgerSnapshot: Sendable {
     /// Balances of every account but members' (whose balances are their lots), by account
     /// and unit.
     public var accounts: [AccountKey: Int64] = [:]
-    public var records: [RecordKey: RecordEntry] = [:]
+    /// Every record id applied, as a fingerprint index: see `RecordIndex`.
+    public var records = RecordIndex()
     public var lastSeq: Int64 = 0
     public var lastHash: [UInt8] = Posting.genesisHash
     public var lastBatch: Int64 = 0
@@ -192,6 +204,10 @@ public protocol LedgerStore: AnyObject {
 
     /// The posting with sequence number `seq`.
     func posting(seq: Int64) throws -> Posting?
+
+    /// The record posting `seq` applied, with its reversed units as they now stand (nil when
+    /// the posting has no record behind it, or there is no such posting).
+    func appliedRecord(seq: Int64) throws -> AppliedRecord?
 
     /// Postings `range` in sequence order (the whole journal for audit).
     func forEachPosting(in range: ClosedRange<Int64>, _ body: (Posting) throws -> Void) throws

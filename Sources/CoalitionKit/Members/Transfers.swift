@@ -72,7 +72,7 @@ extension BatchBuilder {
         let limits = network.transferLimits
         let keyText = request.idempotencyKey ?? "auto-\(write.batchID)-\(request.from)-\(request.at.seconds)"
         let key = try RecordKey(partner: .transfers, recordID: keyText)
-        if let entry = entry(for: key) {
+        if let entry = try entry(for: key) {
             guard let first = try posting(seq: entry.seq), first.member == request.from,
                 first.counterparty == request.to,
                 first.units == request.points

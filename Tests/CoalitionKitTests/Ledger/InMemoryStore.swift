@@ -74,12 +74,7 @@ final class InMemoryStore: LedgerStore {
         snapshot.accounts = content.accounts
         for posting in content.postings {
             guard let key = posting.recordKey else { continue }
-            snapshot.records[key] = RecordEntry(
-                seq: posting.seq,
-                kind: posting.kind,
-                units: posting.units,
-                reversedUnits: content.reversedUnits[posting.seq] ?? 0
-            )
+            snapshot.records.insert(key, seq: posting.seq)
         }
         if let last = content.postings.last {
             snapshot.lastSeq = last.seq
@@ -186,6 +181,20 @@ final class InMemoryStore: LedgerStore {
 
     func posting(seq: Int64) throws -> Posting? {
         visible.postings.first { $0.seq == seq }
+    }
+
+    func appliedRecord(seq: Int64) throws -> AppliedRecord? {
+        // Postings are numbered from 1 without a gap.
+        guard seq >= 1 && seq <= Int64(visible.postings.count) else { return nil }
+        let posting = visible.postings[Int(seq - 1)]
+        guard let key = posting.recordKey else { return nil }
+        let entry = RecordEntry(
+            seq: seq,
+            kind: posting.kind,
+            units: posting.units,
+            reversedUnits: visible.reversedUnits[seq] ?? 0
+        )
+        return AppliedRecord(key: key, entry: entry)
     }
 
     func forEachPosting(in range: ClosedRange<Int64>, _ body: (Posting) throws -> Void) throws {

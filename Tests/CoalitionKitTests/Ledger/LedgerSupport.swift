@@ -5,7 +5,7 @@ import Testing
 struct StateImage: Equatable, CustomStringConvertible {
     let members: [MemberNumber: MemberAccount]
     let accounts: [AccountKey: Int64]
-    let records: [RecordKey: RecordEntry]
+    let records: RecordIndex
     let lastSeq: Int64
     let lastHash: [UInt8]
     let lastBatch: Int64

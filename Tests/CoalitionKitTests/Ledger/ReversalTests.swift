@@ -27,7 +27,7 @@ struct ReversalTests {
         #expect(t.debts(alice).isEmpty)
         #expect(t.issuerLiability(harbor) == 0)
         #expect(unitAccounts(t, "HARBOR.HPT").allSatisfy { $0 == 0 })
-        #expect(t.ledger.state.records[earn.key]?.reversedUnits == 10_000)
+        #expect(try t.ledger.record(earn.key)?.reversedUnits == 10_000)
         try t.checkEverything()
     }
 
@@ -304,7 +304,7 @@ struct ReversalTests {
         #expect(holdings(t.lots(alice)) == [harborLot: 1_000, skywaysLot: 1_001])
         #expect(try t.owed(skyways, marketplace) == 0)
         #expect(try t.owed(harbor, marketplace) == 0)
-        #expect(t.ledger.state.records[redeem.key]?.reversedUnits == 150_100)
+        #expect(try t.ledger.record(redeem.key)?.reversedUnits == 150_100)
         try t.checkEverything()
     }
 

@@ -99,10 +99,10 @@ struct DocExampleIngestTests {
         let balance150: Int64 = 1500 + 750
         #expect(sandbox.ledger.member(member093)?.balance == balance093)
         #expect(sandbox.ledger.member(member150)?.balance == balance150)
-        let earn = try #require(sandbox.ledger.state.records[RecordKey(partner: sky, recordID: "SKY-1002")])
+        let earn = try #require(try sandbox.ledger.record(RecordKey(partner: sky, recordID: "SKY-1002")))
         #expect(earn.units == 2400)
         #expect(earn.reversedUnits == 400)
-        #expect(sandbox.ledger.state.records[try RecordKey(partner: sky, recordID: "SKY-1006")] == nil)
+        #expect(try sandbox.ledger.record(RecordKey(partner: sky, recordID: "SKY-1006")) == nil)
         let rejections = try sandbox.store.rejections(batch: summary.id)
         #expect(rejections.map(\.line) == [7])
         #expect(rejections.map(\.code) == [.badMemberNumber])

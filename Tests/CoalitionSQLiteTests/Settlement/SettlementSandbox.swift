@@ -179,7 +179,7 @@ final class SettlementSandbox {
 struct SettlementLedgerImage: Equatable {
     var members: [MemberNumber: MemberAccount]
     var accounts: [AccountKey: Int64]
-    var records: [RecordKey: RecordEntry]
+    var records: RecordIndex
     var lastSeq: Int64
     var lastHash: [UInt8]
     var lastBatch: Int64

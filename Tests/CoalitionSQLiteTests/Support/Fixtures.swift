@@ -74,7 +74,7 @@ struct TemporaryDirectory {
 struct StateImage: Equatable {
     let members: [MemberNumber: MemberAccount]
     let accounts: [AccountKey: Int64]
-    let records: [RecordKey: RecordEntry]
+    let records: RecordIndex
     let lastSeq: Int64
     let lastHash: [UInt8]
     let lastBatch: Int64
