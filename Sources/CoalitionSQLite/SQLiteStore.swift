@@ -646,52 +646,78 @@ public final class SQLiteStore: LedgerStore {
     ) throws -> (
         totals: [ObligationTotal], batches: [BatchReference]
     ) {
-        let filter = """
-            o.id <= ? AND o.occurred <= ?
-            AND NOT EXISTS (SELECT 1 FROM cycles c WHERE o.id <= c.watermark AND o.occurred <= c.through)
+        // Cycles only move forward: each cut-off is after the last one's and each watermark is
+        // at least the last one's, so the obligations every earlier cycle took are exactly
+        // those the last cycle's window covers. One pass, no test against each cycle.
+        var lastWatermark: Int64 = 0
+        var lastThrough = Int64.min
+        let last = try database.statement("SELECT watermark, through FROM cycles ORDER BY number DESC LIMIT 1")
+        if try last.step() {
+            lastWatermark = last.int64(0)
+            lastThrough = last.int64(1)
+        }
+        last.reset()
+        let rows = try database.statement(
             """
-        let totals = try database.statement(
-            """
-            SELECT debtor, creditor, currency, sum(amount), sum(points), count(*) FROM obligations o
-            WHERE \(filter) GROUP BY debtor, creditor, currency
+            SELECT batch, debtor, creditor, currency, sum(amount), sum(points), count(*) FROM obligations
+            WHERE id <= ?1 AND occurred <= ?2 AND (id > ?3 OR occurred > ?4)
+            GROUP BY batch, debtor, creditor, currency
             """
         )
-        totals.bind(1, watermark)
-        totals.bind(2, through.seconds)
-        var out: [ObligationTotal] = []
-        while try totals.step() {
-            out.append(
+        defer { rows.reset() }  // ends the read: no snapshot is kept open
+        rows.bind(1, watermark)
+        rows.bind(2, through.seconds)
+        rows.bind(3, lastWatermark)
+        rows.bind(4, lastThrough)
+        struct Pair: Hashable {
+            let debtor: String
+            let creditor: String
+            let currency: String
+        }
+        var sums: [Pair: (amount: Int64, points: Int64, count: Int)] = [:]
+        var parties: [Int64: Set<String>] = [:]
+        while try rows.step() {
+            let pair = Pair(debtor: rows.string(1), creditor: rows.string(2), currency: rows.string(3))
+            let sum = sums[pair] ?? (0, 0, 0)
+            sums[pair] = (
+                try Checked.add(sum.amount, rows.int64(4)), try Checked.add(sum.points, rows.int64(5)),
+                sum.count + Int(rows.int64(6))
+            )
+            parties[rows.int64(0), default: []].formUnion([pair.debtor, pair.creditor])
+        }
+        var totals: [ObligationTotal] = []
+        for (pair, sum) in sums.sorted(by: {
+            ($0.key.debtor, $0.key.creditor, $0.key.currency) < ($1.key.debtor, $1.key.creditor, $1.key.currency)
+        }) {
+            totals.append(
                 ObligationTotal(
-                    debtor: try PartnerID(totals.string(0)),
-                    creditor: try PartnerID(totals.string(1)),
-                    currency: try Currency(code: totals.string(2)),
-                    amount: totals.int64(3),
-                    points: totals.int64(4),
-                    count: Int(totals.int64(5))
+                    debtor: try PartnerID(pair.debtor),
+                    creditor: try PartnerID(pair.creditor),
+                    currency: try Currency(code: pair.currency),
+                    amount: sum.amount,
+                    points: sum.points,
+                    count: sum.count
                 )
             )
         }
-        let batches = try database.statement(
-            """
-            SELECT b.partner, b.sequence, group_concat(DISTINCT o.debtor), group_concat(DISTINCT o.creditor)
-            FROM obligations o JOIN batches b ON b.id = o.batch
-            WHERE b.sequence IS NOT NULL AND \(filter) GROUP BY o.batch ORDER BY b.partner, b.sequence
-            """
+        let batch = try database.statement(
+            "SELECT partner, sequence FROM batches WHERE id = ? AND sequence IS NOT NULL"
         )
-        batches.bind(1, watermark)
-        batches.bind(2, through.seconds)
         var references: [BatchReference] = []
-        while try batches.step() {
-            let names = (batches.string(2) + "," + batches.string(3)).split(separator: ",")
+        for (id, names) in parties {
+            batch.bind(1, id)
+            defer { batch.reset() }
+            guard try batch.step() else { continue }
             references.append(
                 BatchReference(
-                    partner: try PartnerID(batches.string(0)),
-                    sequence: batches.int64(1),
-                    counterparties: Set(try names.map { try PartnerID(String($0)) })
+                    partner: try PartnerID(batch.string(0)),
+                    sequence: batch.int64(1),
+                    counterparties: Set(try names.map { try PartnerID($0) })
                 )
             )
         }
-        return (out, references)
+        references.sort { ($0.partner, $0.sequence) < ($1.partner, $1.sequence) }
+        return (totals, references)
     }
 
     public func cycles() throws -> [ClearingCycle] {

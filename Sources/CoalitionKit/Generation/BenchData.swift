@@ -62,14 +62,28 @@ public enum BenchData {
         try! MemberNumber.withCheckDigit(700_000_000_000 + UInt64(index))
     }
 
-    /// Every member enrolled with `P01`, then one earn of `pointsEach` worth at every partner:
-    /// the lots a measured file's redemptions spend across brands.
-    public static func setup(network: Network, members: Int, start: Timestamp) -> [[LedgerRecord]] {
+    /// Every member enrolled with `P01`, then one earn of 6,000 units at every partner: the
+    /// lots a measured file's redemptions spend across brands. Handed to `body` in batches of
+    /// at most `batchSize` records, made as they are needed.
+    public static func setup(
+        network: Network,
+        members: Int,
+        start: Timestamp,
+        batchSize: Int,
+        _ body: ([LedgerRecord]) throws -> Void
+    ) rethrows {
         let partners = network.sortedPartners
-        var batches: [[LedgerRecord]] = []
-        var enrol: [LedgerRecord] = []
+        var batch: [LedgerRecord] = []
+        batch.reserveCapacity(batchSize)
+        func add(_ record: LedgerRecord) throws {
+            batch.append(record)
+            if batch.count == batchSize {
+                try body(batch)
+                batch.removeAll(keepingCapacity: true)
+            }
+        }
         for m in 0..<members {
-            enrol.append(
+            try add(
                 LedgerRecord(
                     key: RecordKey(trusted: partners[0].id, "E\(m)"),
                     occurredAt: start,
@@ -77,12 +91,10 @@ public enum BenchData {
                 )
             )
         }
-        batches.append(enrol)
         // The measured partner's own lot last: its redemptions spend other issuers' first.
         for (p, partner) in partners.reversed().enumerated() {
-            var earns: [LedgerRecord] = []
             for m in 0..<members {
-                earns.append(
+                try add(
                     LedgerRecord(
                         key: RecordKey(trusted: partner.id, "W\(m)"),
                         occurredAt: start.adding(seconds: Int64(p + 1)),
@@ -90,9 +102,8 @@ public enum BenchData {
                     )
                 )
             }
-            batches.append(earns)
         }
-        return batches
+        if !batch.isEmpty { try body(batch) }
     }
 
     /// `count` records of `partner`: about 70% earns, 25% redemptions of points earned at

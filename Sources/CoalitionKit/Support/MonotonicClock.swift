@@ -14,11 +14,4 @@ public enum MonotonicClock {
     }
 
     public static func seconds(since start: UInt64) -> Double { Double(now - start) / 1e9 }
-
-    /// The process's peak resident memory so far, in bytes.
-    public static var peakResidentBytes: Int64 {
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        return Int64(usage.ru_maxrss) * 1024
-    }
 }

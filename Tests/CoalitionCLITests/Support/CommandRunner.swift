@@ -55,8 +55,8 @@ enum CommandRunner {
         defer { try? FileManager.default.removeItem(atPath: outputs) }
         let stdoutPath = (outputs as NSString).appendingPathComponent("stdout")
         let stderrPath = (outputs as NSString).appendingPathComponent("stderr")
-        FileManager.default.createFile(atPath: stdoutPath, contents: nil)
-        FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         let stdout = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
         let stderr = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
         let process = Process()
