@@ -107,8 +107,9 @@ final class Statement {
         if let value { sqlite3_bind_int64(handle, index, value) } else { sqlite3_bind_null(handle, index) }
     }
     func bind(_ index: Int32, _ value: String?) {
-        if let value {
-            sqlite3_bind_text(handle, index, value, -1, transient)
+        if var value {
+            // The string's own UTF-8, with its length: no C string is made for it.
+            _ = value.withUTF8 { sqlite3_bind_text(handle, index, $0.baseAddress, Int32($0.count), transient) }
         } else {
             sqlite3_bind_null(handle, index)
         }

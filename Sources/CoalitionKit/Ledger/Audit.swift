@@ -14,6 +14,7 @@ public enum Audit {
     public static func run(_ ledger: Ledger) throws -> AuditReport {
         var report = AuditReport()
         let hasher = SHA256()
+        var canonical = CanonicalBytes()
         var expectedSeq: Int64 = 1
         var previous = Posting.genesisHash
         var accounts: [AccountKey: Int64] = [:]
@@ -28,11 +29,8 @@ public enum Audit {
                 problem("posting \(expectedSeq) is missing: the journal jumps to \(posting.seq)")
             }
             expectedSeq = posting.seq + 1
-            let hash = Posting.chainHash(
-                previous: previous,
-                canonical: posting.canonicalText(legsText: posting.legsText),
-                using: hasher
-            )
+            posting.canonicalBytes(into: &canonical)
+            let hash = Posting.chainHash(previous: previous, canonical: canonical, using: hasher)
             if !constantTimeEqual(hash, posting.hash) {
                 problem("posting \(posting.seq) does not match the hash chain: it was altered, or one before it was")
             }

@@ -13,10 +13,20 @@ final class BatchBuilder {
     private var lastObligationID: Int64
     private var newRecords: [RecordKey: RecordEntry] = [:]
 
-    init(ledger: Ledger, batchID: Int64) {
+    /// A view of the ledger for one chunk of about `expected` records: the overlay's tables
+    /// are sized for it once.
+    init(ledger: Ledger, batchID: Int64, expected: Int = 0) {
         self.ledger = ledger
         let state = ledger.state
         write = LedgerWrite(batchID: batchID)
+        if expected > 0 {
+            write.postings.reserveCapacity(expected)
+            write.members.reserveCapacity(expected)
+            write.lots.reserveCapacity(expected * 2)
+            write.qualifying.reserveCapacity(expected)
+            write.obligations.reserveCapacity(expected)
+            newRecords.reserveCapacity(expected)
+        }
         lastSeq = state.lastSeq
         lastHash = state.lastHash
         lastLotID = state.lastLotID
@@ -525,11 +535,8 @@ final class BatchBuilder {
             hash: [],
             counterparty: effect.counterparty
         )
-        posting.hash = Posting.chainHash(
-            previous: lastHash,
-            canonical: posting.canonicalText(legsText: posting.legsText),
-            using: ledger.hasher
-        )
+        posting.canonicalBytes(into: &ledger.canonical)
+        posting.hash = Posting.chainHash(previous: lastHash, canonical: ledger.canonical, using: ledger.hasher)
         lastHash = posting.hash
         write.postings.append(posting)
         for (key, value) in newBalances { write.accounts[key] = value }

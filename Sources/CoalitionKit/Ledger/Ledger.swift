@@ -8,6 +8,8 @@ public final class Ledger {
     public let store: any LedgerStore
     public internal(set) var state: LedgerSnapshot
     let hasher = SHA256()
+    /// The buffer each posting's canonical bytes are written into before hashing.
+    var canonical = CanonicalBytes()
 
     /// Opens the ledger in `store`, loading its state back.
     public init(network: Network, store: any LedgerStore) throws {
@@ -97,7 +99,7 @@ public final class BatchSession {
 
     /// Applies one chunk of records; returns each record's outcome in order.
     public func apply(_ records: [LedgerRecord], lines: [Int]? = nil) throws -> [RecordOutcome] {
-        let builder = BatchBuilder(ledger: ledger, batchID: batchID)
+        let builder = BatchBuilder(ledger: ledger, batchID: batchID, expected: records.count)
         var outcomes: [RecordOutcome] = []
         outcomes.reserveCapacity(records.count)
         for (index, record) in records.enumerated() {

@@ -120,17 +120,9 @@ public struct Posting: Hashable, Sendable {
 
     /// `account unit amount` triples joined by `;`: how legs are stored and hashed.
     public static func encode(_ legs: [Leg]) -> String {
-        var text = ""
-        text.reserveCapacity(legs.count * 32)
-        for (index, leg) in legs.enumerated() {
-            if index > 0 { text.append(";") }
-            text.append(leg.account)
-            text.append(" ")
-            text.append(leg.unit)
-            text.append(" ")
-            text.append(String(leg.amount))
-        }
-        return text
+        var bytes = CanonicalBytes()
+        bytes.append(legs)
+        return bytes.text
     }
 
     /// The legs of `text`, or nil if it is not what `encode` writes.
@@ -145,17 +137,49 @@ public struct Posting: Hashable, Sendable {
         return legs
     }
 
-    /// The bytes the hash chain covers, in a fixed field order separated by `|`.
-    public func canonicalText(legsText: String) -> String {
-        "\(seq)|\(batch)|\(kind.rawValue)|\(partner?.rawValue ?? "")|\(recordID ?? "")|"
-            + "\(member.map { String($0.value) } ?? "")|\(occurredAt.seconds)|\(units)|\(points)|"
-            + "\(legsText)|\(detail)" + (counterparty.map { "|c=\($0.value)" } ?? "")
+    /// The bytes the hash chain covers, in a fixed field order separated by `|`:
+    /// `seq|batch|kind|partner|record id|member|occurred|units|points|legs|detail`, then
+    /// `|c=<member>` for a transfer's receiver. Written into `bytes`, which is emptied first.
+    public func canonicalBytes(into bytes: inout CanonicalBytes) {
+        bytes.removeAll()
+        bytes.append(seq)
+        bytes.append(separator: 124)
+        bytes.append(batch)
+        bytes.append(separator: 124)
+        bytes.append(Int64(kind.rawValue))
+        bytes.append(separator: 124)
+        if let partner { bytes.append(partner.rawValue) }
+        bytes.append(separator: 124)
+        if let recordID { bytes.append(recordID) }
+        bytes.append(separator: 124)
+        if let member { bytes.append(member.value) }
+        bytes.append(separator: 124)
+        bytes.append(occurredAt.seconds)
+        bytes.append(separator: 124)
+        bytes.append(units)
+        bytes.append(separator: 124)
+        bytes.append(points)
+        bytes.append(separator: 124)
+        bytes.append(legsText)
+        bytes.append(separator: 124)
+        bytes.append(detail)
+        if let counterparty {
+            bytes.append("|c=")
+            bytes.append(counterparty.value)
+        }
     }
 
-    /// The chain link: SHA-256 of `previous` followed by the canonical text.
-    public static func chainHash(previous: [UInt8], canonical: String, using hasher: SHA256) -> [UInt8] {
+    /// The canonical bytes as text, for people and tests.
+    public var canonicalText: String {
+        var bytes = CanonicalBytes()
+        canonicalBytes(into: &bytes)
+        return bytes.text
+    }
+
+    /// The chain link: SHA-256 of `previous` followed by the canonical bytes.
+    public static func chainHash(previous: [UInt8], canonical: CanonicalBytes, using hasher: SHA256) -> [UInt8] {
         hasher.update(previous)
-        hasher.update(canonical)
+        canonical.withUnsafeBytes { hasher.update($0) }
         return hasher.finish()
     }
 
@@ -211,5 +235,65 @@ public struct Obligation: Hashable, Sendable {
         self.source = source
         self.member = member
         self.cycle = cycle
+    }
+}
+
+/// A growing buffer of the bytes a posting's hash covers, reused from posting to posting so
+/// that hashing builds no `String`: integers are written digit by digit.
+public struct CanonicalBytes {
+    private var storage: [UInt8] = []
+
+    public init() { storage.reserveCapacity(512) }
+
+    mutating func removeAll() { storage.removeAll(keepingCapacity: true) }
+
+    mutating func append(separator byte: UInt8) { storage.append(byte) }
+
+    mutating func append(_ text: String) {
+        var text = text
+        text.withUTF8 { storage.append(contentsOf: $0) }
+    }
+
+    /// A signed decimal integer, as `String(value)` writes it.
+    mutating func append(_ value: Int64) {
+        if value < 0 { storage.append(45) }
+        append(value.magnitude)
+    }
+
+    /// An unsigned decimal integer.
+    mutating func append(_ value: UInt64) {
+        guard value >= 10 else {
+            storage.append(48 + UInt8(value))
+            return
+        }
+        var digits: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)  // 32 bytes: 20 digits fit
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            var rest = value
+            while rest > 0 {
+                buffer[count] = 48 + UInt8(rest % 10)
+                rest /= 10
+                count += 1
+            }
+            for index in stride(from: count - 1, through: 0, by: -1) { storage.append(buffer[index]) }
+        }
+    }
+
+    /// `account unit amount` triples joined by `;`.
+    mutating func append(_ legs: [Leg]) {
+        for (index, leg) in legs.enumerated() {
+            if index > 0 { storage.append(59) }
+            append(leg.account)
+            storage.append(32)
+            append(leg.unit)
+            storage.append(32)
+            append(leg.amount)
+        }
+    }
+
+    var text: String { String(decoding: storage, as: UTF8.self) }
+
+    func withUnsafeBytes<T>(_ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
+        try storage.withUnsafeBytes(body)
     }
 }
