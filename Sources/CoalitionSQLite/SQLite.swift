@@ -12,10 +12,12 @@ final class Database {
     private var cache: [String: Statement] = [:]
     let path: String
 
-    /// Opens `path`; creates the file only when `create` is true.
-    init(path: String, create: Bool) throws {
+    /// Opens `path`; creates the file only when `create` is true; `readOnly` opens a
+    /// connection that can only read.
+    init(path: String, create: Bool, readOnly: Bool = false) throws {
         var db: OpaquePointer?
-        let flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX
+        let access = readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0)
+        let flags = access | SQLITE_OPEN_NOMUTEX
         let status = sqlite3_open_v2(path, &db, flags, nil)
         guard status == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"

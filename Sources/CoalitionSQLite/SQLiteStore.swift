@@ -5,8 +5,42 @@ import Foundation
 /// committed batch survives power loss. The schema is versioned with `PRAGMA user_version`
 /// and marked with `PRAGMA application_id`, so a file that is not a Coalition ledger, or one
 /// from a newer Coalition, is refused untouched.
+///
+/// A batch's chunks are written on a second thread (`BackgroundWriter`) while the engine
+/// plans the next chunk. What the engine reads back during a batch is answered without
+/// waiting for that thread where it can be: postings of the last few chunks from memory,
+/// postings committed before the batch from a second, read-only connection (with the
+/// batch's own changes to them laid over), and only the rest after the writes are done.
 public final class SQLiteStore: LedgerStore {
     let database: Database
+    private let writer: BackgroundWriter
+    /// A read-only connection: sees what is committed, never the open batch.
+    private var reader: Database?
+    private var openBatch: OpenBatch?
+
+    /// What the store keeps in memory of the open batch.
+    private struct OpenBatch {
+        /// The last posting committed before the batch began.
+        let committedSeq: Int64
+        /// The postings of the last chunks written or being written, oldest first.
+        var recent: [[Posting]] = []
+        /// Reversed units of postings that the batch changed, as they now stand.
+        var reversedUnits: [Int64: Int64] = [:]
+        /// Expired lots the batch wrote or changed.
+        var expiredLots: [Int64: ExpiredLot] = [:]
+
+        static let recentChunks = 3
+
+        /// Posting `seq` if one of the recent chunks made it.
+        func recentPosting(_ seq: Int64) -> Posting? {
+            for postings in recent.reversed() {
+                guard let first = postings.first?.seq, seq >= first else { continue }
+                let index = Int(seq - first)
+                return index < postings.count ? postings[index] : nil
+            }
+            return nil
+        }
+    }
 
     /// `Coal` in ASCII.
     static let applicationID: Int64 = 0x436F_616C
@@ -54,6 +88,7 @@ public final class SQLiteStore: LedgerStore {
         try database.execute("PRAGMA foreign_keys = ON")
         try SQLiteStore.tune(database)
         try Schema.migrate(database)
+        writer = BackgroundWriter(database: database)
     }
 
     public var path: String { database.path }
@@ -61,6 +96,7 @@ public final class SQLiteStore: LedgerStore {
     // MARK: Loading
 
     public func load() throws -> LedgerSnapshot {
+        try writer.drain()
         var snapshot = LedgerSnapshot()
         var qualifying: [MemberNumber: [QualifyingDay]] = [:]
         let days = try database.statement("SELECT member, day, points FROM qualifying")
@@ -161,15 +197,38 @@ public final class SQLiteStore: LedgerStore {
     // MARK: Writing
 
     public func begin() throws {
+        try writer.drain()
         try database.execute("BEGIN IMMEDIATE")
+        openBatch = OpenBatch(committedSeq: try database.integer("SELECT coalesce(max(seq), 0) FROM postings") ?? 0)
     }
 
     public func rollback() {
+        try? writer.drain()
         try? database.execute("ROLLBACK")
+        openBatch = nil
+    }
+
+    /// Hands the chunk to the writer thread; a failure to write it is thrown by the next
+    /// call that waits for the writes (at the latest `finish`).
+    public func write(_ write: LedgerWrite) throws {
+        guard var batch = openBatch else {
+            throw CoalitionError(.storeFailure, "a chunk was written with no batch open")
+        }
+        openBatch = nil  // the copy below is then the only one: no copy-on-write
+        for (seq, units) in write.reversedUnits { batch.reversedUnits[seq] = units }
+        for (id, lot) in write.expiredLots { batch.expiredLots[id] = lot }
+        if !write.postings.isEmpty {
+            batch.recent.append(write.postings)
+            if batch.recent.count > OpenBatch.recentChunks { batch.recent.removeFirst() }
+        }
+        openBatch = batch
+        writer.enqueue(write)
     }
 
     public func finish(_ summary: BatchSummary) throws {
+        defer { openBatch = nil }
         do {
+            try writer.drain()
             let batch = try database.statement(
                 """
                 INSERT INTO batches (id, partner, sequence, source, received_at, records, accepted, rejected,
@@ -197,247 +256,6 @@ public final class SQLiteStore: LedgerStore {
         } catch {
             rollback()
             throw error
-        }
-    }
-
-    public func write(_ write: LedgerWrite) throws {
-        do {
-            let members = try database.statement(
-                """
-                INSERT OR REPLACE INTO members (number, enrolled_at, enrolled_by, closed, tier, tier_since)
-                VALUES (?, ?, ?, ?, ?, ?)
-                """
-            )
-            for number in write.memberRows {
-                guard let account = write.members[number] else { continue }
-                members.bind(1, Int64(bitPattern: account.number.value))
-                members.bind(2, account.enrolledAt.seconds)
-                members.bind(3, account.enrolledBy?.rawValue)
-                members.bind(4, account.isClosed ? 1 : 0)
-                members.bind(5, Int64(account.tier))
-                members.bind(6, account.tierSince.seconds)
-                try members.run()
-            }
-            let qualifying = try database.statement(
-                "INSERT OR REPLACE INTO qualifying (member, day, points) VALUES (?, ?, ?)"
-            )
-            let noQualifying = try database.statement("DELETE FROM qualifying WHERE member = ? AND day = ?")
-            for (key, points) in write.qualifying where points == 0 {
-                noQualifying.bind(1, Int64(bitPattern: key.member.value))
-                noQualifying.bind(2, key.day)
-                try noQualifying.run()
-            }
-            for (key, points) in write.qualifying where points != 0 {
-                qualifying.bind(1, Int64(bitPattern: key.member.value))
-                qualifying.bind(2, key.day)
-                qualifying.bind(3, points)
-                try qualifying.run()
-            }
-            let tier = try database.statement(
-                "INSERT INTO tier_changes (member, at, from_tier, to_tier, reason) VALUES (?, ?, ?, ?, ?)"
-            )
-            for change in write.tierChanges {
-                tier.bind(1, Int64(bitPattern: change.member.value))
-                tier.bind(2, change.at.seconds)
-                tier.bind(3, change.from)
-                tier.bind(4, change.to)
-                tier.bind(5, change.reason)
-                try tier.run()
-            }
-            let expired = try database.statement(
-                """
-                INSERT OR REPLACE INTO expired_lots (id, member, issuer, points, expired_at, reversed)
-                VALUES (?, ?, ?, ?, ?, ?)
-                """
-            )
-            for lot in write.expiredLots.values {
-                expired.bind(1, lot.lotID)
-                expired.bind(2, Int64(bitPattern: lot.member.value))
-                expired.bind(3, lot.issuer.rawValue)
-                expired.bind(4, lot.points)
-                expired.bind(5, lot.expiredAt.seconds)
-                expired.bind(6, lot.reversed)
-                try expired.run()
-            }
-
-            let posting = try database.statement(
-                """
-                INSERT INTO postings (seq, batch, kind, partner, record_id, member, occurred, units, points, legs,
-                    detail, hash, counterparty) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """
-            )
-            for p in write.postings {
-                posting.bind(1, p.seq)
-                posting.bind(2, p.batch)
-                posting.bind(3, Int64(p.kind.rawValue))
-                posting.bind(4, p.partner?.rawValue)
-                posting.bind(5, p.recordID)
-                posting.bind(6, p.member.map { Int64(bitPattern: $0.value) })
-                posting.bind(7, p.occurredAt.seconds)
-                posting.bind(8, p.units)
-                posting.bind(9, p.points)
-                posting.bind(10, p.legsText)
-                posting.bind(11, p.detail)
-                posting.bind(12, p.hash)
-                posting.bind(13, p.counterparty.map { Int64(bitPattern: $0.value) })
-                try posting.run()
-            }
-
-            let reversed = try database.statement("UPDATE postings SET reversed_units = ? WHERE seq = ?")
-            for (seq, units) in write.reversedUnits {
-                reversed.bind(1, units)
-                reversed.bind(2, seq)
-                try reversed.run()
-            }
-
-            let lot = try database.statement(
-                """
-                INSERT OR REPLACE INTO lots (id, member, issuer, points, earned_at, expires_at, bonus)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                """
-            )
-            for l in write.lots.values {
-                lot.bind(1, l.id)
-                lot.bind(2, Int64(bitPattern: l.member.value))
-                lot.bind(3, l.issuer.rawValue)
-                lot.bind(4, l.points)
-                lot.bind(5, l.earnedAt.seconds)
-                lot.bind(6, l.expiresAt.seconds)
-                lot.bind(7, l.isBonus ? 1 : 0)
-                try lot.run()
-            }
-            let deleteLot = try database.statement("DELETE FROM lots WHERE id = ?")
-            for id in write.deletedLots {
-                deleteLot.bind(1, id)
-                try deleteLot.run()
-            }
-            if let maxLot =
-                (write.lots.keys.max().map { max($0, write.deletedLots.max() ?? 0) }
-                    ?? write.deletedLots.max())
-            {
-                let counter = try database.statement(
-                    "INSERT INTO counters (name, value) VALUES ('lot', ?) "
-                        + "ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)"
-                )
-                counter.bind(1, maxLot)
-                try counter.run()
-            }
-
-            let account = try database.statement(
-                "INSERT OR REPLACE INTO accounts (account, unit, balance) VALUES (?, ?, ?)"
-            )
-            for (key, balance) in write.accounts {
-                account.bind(1, key.account)
-                account.bind(2, key.unit)
-                account.bind(3, balance)
-                try account.run()
-            }
-
-            let obligation = try database.statement(
-                """
-                INSERT INTO obligations (id, posting, debtor, creditor, currency, amount, points, occurred,
-                    source_partner, source_record, member, batch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """
-            )
-            for o in write.obligations {
-                obligation.bind(1, o.id)
-                obligation.bind(2, o.postingSeq)
-                obligation.bind(3, o.debtor.rawValue)
-                obligation.bind(4, o.creditor.rawValue)
-                obligation.bind(5, o.currency.code)
-                obligation.bind(6, o.amount)
-                obligation.bind(7, o.points)
-                obligation.bind(8, o.occurredAt.seconds)
-                obligation.bind(9, o.source.partner.rawValue)
-                obligation.bind(10, o.source.recordID)
-                obligation.bind(11, Int64(bitPattern: o.member.value))
-                obligation.bind(12, o.batch)
-                try obligation.run()
-            }
-
-            let rejection = try database.statement(
-                "INSERT INTO rejections (batch, line, record_id, code, message) VALUES (?, ?, ?, ?, ?)"
-            )
-            for r in write.rejections {
-                rejection.bind(1, write.batchID)
-                rejection.bind(2, Int64(r.line))
-                rejection.bind(3, r.recordID)
-                rejection.bind(4, r.code.rawValue)
-                rejection.bind(5, r.message)
-                try rejection.run()
-            }
-            if let cycle = write.cycle { try self.write(cycle) }
-        }
-    }
-
-    private func write(_ cycle: ClearingCycle) throws {
-        let row = try database.statement(
-            "INSERT INTO cycles (number, through, closed_at, watermark, obligations, posting_seq) VALUES (?, ?, ?, ?, ?, ?)"
-        )
-        row.bind(1, cycle.number)
-        row.bind(2, cycle.through.seconds)
-        row.bind(3, cycle.closedAt.seconds)
-        row.bind(4, cycle.watermark)
-        row.bind(5, Int64(cycle.obligationCount))
-        row.bind(6, cycle.postingSeq)
-        try row.run()
-        let gross = try database.statement(
-            "INSERT INTO cycle_gross (cycle, currency, debtor, creditor, amount) VALUES (?, ?, ?, ?, ?)"
-        )
-        let net = try database.statement(
-            "INSERT INTO cycle_net (cycle, currency, participant, amount, fee) VALUES (?, ?, ?, ?, ?)"
-        )
-        let instruction = try database.statement(
-            """
-            INSERT INTO cycle_instructions (cycle, form, ordinal, currency, payer, payee, amount)
-            VALUES (?, ?, ?, ?, ?, ?, ?)
-            """
-        )
-        for clearing in cycle.clearings {
-            let code = clearing.currency.code
-            for (debtor, row) in clearing.gross {
-                for (creditor, amount) in row {
-                    gross.bind(1, cycle.number)
-                    gross.bind(2, code)
-                    gross.bind(3, debtor.rawValue)
-                    gross.bind(4, creditor.rawValue)
-                    gross.bind(5, amount)
-                    try gross.run()
-                }
-            }
-            // A partner whose fee took all it received has a fee but no net: keep its row.
-            var rows = clearing.net
-            for id in clearing.fees.keys where rows[.partner(id)] == nil { rows[.partner(id)] = 0 }
-            for (participant, amount) in rows {
-                net.bind(1, cycle.number)
-                net.bind(2, code)
-                net.bind(3, participant.description)
-                net.bind(4, amount)
-                if case .partner(let id) = participant { net.bind(5, clearing.fees[id] ?? 0) } else { net.bind(5, 0) }
-                try net.run()
-            }
-            for (form, list) in [("ccp", clearing.centralCounterparty), ("direct", clearing.fewestPayments)] {
-                for (ordinal, payment) in list.enumerated() {
-                    instruction.bind(1, cycle.number)
-                    instruction.bind(2, form)
-                    instruction.bind(3, Int64(ordinal))
-                    instruction.bind(4, code)
-                    instruction.bind(5, payment.payer.description)
-                    instruction.bind(6, payment.payee.description)
-                    instruction.bind(7, payment.amount)
-                    try instruction.run()
-                }
-            }
-        }
-        let batch = try database.statement(
-            "INSERT INTO cycle_batches (cycle, partner, sequence, counterparties) VALUES (?, ?, ?, ?)"
-        )
-        for reference in cycle.batches {
-            batch.bind(1, cycle.number)
-            batch.bind(2, reference.partner.rawValue)
-            batch.bind(3, reference.sequence)
-            batch.bind(4, reference.counterparties.map(\.rawValue).sorted().joined(separator: ","))
-            try batch.run()
         }
     }
 
@@ -471,14 +289,31 @@ public final class SQLiteStore: LedgerStore {
         )
     }
 
+    /// The connection a read during the open batch goes to: the read-only one for what was
+    /// committed before the batch (opened at first use), else the writer's own once its
+    /// writes are done.
+    private func connection(committed: Bool) throws -> Database {
+        if committed {
+            if let reader { return reader }
+            let opened = try Database(path: database.path, create: false, readOnly: true)
+            reader = opened
+            return opened
+        }
+        try writer.drain()
+        return database
+    }
+
     public func posting(seq: Int64) throws -> Posting? {
-        let s = try database.statement("SELECT \(SQLiteStore.postingColumns) FROM postings WHERE seq = ?")
+        if let batch = openBatch, let posting = batch.recentPosting(seq) { return posting }
+        let source = try connection(committed: openBatch.map { seq <= $0.committedSeq } ?? false)
+        let s = try source.statement("SELECT \(SQLiteStore.postingColumns) FROM postings WHERE seq = ?")
         defer { s.reset() }  // ends the read: no snapshot is kept open
         s.bind(1, seq)
         return try s.step() ? try readPosting(s) : nil
     }
 
     public func forEachPosting(in range: ClosedRange<Int64>, _ body: (Posting) throws -> Void) throws {
+        try writer.drain()
         let s = try database.statement(
             "SELECT \(SQLiteStore.postingColumns) FROM postings WHERE seq BETWEEN ? AND ? ORDER BY seq"
         )
@@ -489,7 +324,31 @@ public final class SQLiteStore: LedgerStore {
     }
 
     public func appliedRecord(seq: Int64) throws -> AppliedRecord? {
-        let s = try database.statement(
+        if let batch = openBatch {
+            // A posting of this batch is new: its reversed units are the batch's, or none.
+            if let posting = batch.recentPosting(seq) {
+                guard let key = posting.recordKey else { return nil }
+                let units = batch.reversedUnits[seq] ?? 0
+                let entry = RecordEntry(seq: seq, kind: posting.kind, units: posting.units, reversedUnits: units)
+                return AppliedRecord(key: key, entry: entry)
+            }
+            if seq <= batch.committedSeq {
+                guard let stored = try readAppliedRecord(seq: seq, from: try connection(committed: true)) else {
+                    return nil
+                }
+                guard let units = batch.reversedUnits[seq] else { return stored }
+                let entry = stored.entry
+                return AppliedRecord(
+                    key: stored.key,
+                    entry: RecordEntry(seq: seq, kind: entry.kind, units: entry.units, reversedUnits: units)
+                )
+            }
+        }
+        return try readAppliedRecord(seq: seq, from: try connection(committed: false))
+    }
+
+    private func readAppliedRecord(seq: Int64, from source: Database) throws -> AppliedRecord? {
+        let s = try source.statement(
             "SELECT partner, record_id, kind, units, reversed_units FROM postings WHERE seq = ? AND record_id IS NOT NULL"
         )
         defer { s.reset() }  // ends the read: no snapshot is kept open
@@ -505,7 +364,10 @@ public final class SQLiteStore: LedgerStore {
     }
 
     public func expiredLot(_ id: Int64) throws -> ExpiredLot? {
-        let s = try database.statement(
+        if let batch = openBatch, let lot = batch.expiredLots[id] { return lot }
+        // An expired lot the open batch did not change is as it was committed.
+        let source = try connection(committed: openBatch != nil)
+        let s = try source.statement(
             "SELECT member, issuer, points, expired_at, reversed FROM expired_lots WHERE id = ?"
         )
         defer { s.reset() }  // ends the read: no snapshot is kept open
@@ -522,6 +384,7 @@ public final class SQLiteStore: LedgerStore {
     }
 
     public func tierChanges(member: MemberNumber) throws -> [TierChange] {
+        try writer.drain()
         let s = try database.statement(
             "SELECT at, from_tier, to_tier, reason FROM tier_changes WHERE member = ? ORDER BY rowid"
         )
@@ -543,6 +406,7 @@ public final class SQLiteStore: LedgerStore {
     }
 
     public func postings(member: MemberNumber, in range: ClosedRange<Timestamp>) throws -> [Posting] {
+        try writer.drain()
         let s = try database.statement(
             """
             SELECT \(SQLiteStore.postingColumns) FROM postings WHERE member = ?1 AND occurred BETWEEN ?2 AND ?3
@@ -561,6 +425,7 @@ public final class SQLiteStore: LedgerStore {
     }
 
     public func batch(partner: PartnerID, sequence: Int64) throws -> BatchSummary? {
+        try writer.drain()
         let s = try database.statement(
             """
             SELECT id, source, received_at, records, accepted, rejected, first_seq, last_seq, file_signature,
@@ -595,12 +460,14 @@ public final class SQLiteStore: LedgerStore {
     }
 
     public func lastSequence(partner: PartnerID) throws -> Int64 {
+        try writer.drain()
         let s = try database.statement("SELECT coalesce(max(sequence), 0) FROM batches WHERE partner = ?")
         s.bind(1, partner.rawValue)
         return try s.step() ? s.int64(0) : 0
     }
 
     public func rejections(batch: Int64) throws -> [Rejection] {
+        try writer.drain()
         let s = try database.statement(
             "SELECT line, record_id, code, message FROM rejections WHERE batch = ? ORDER BY line, rowid"
         )
@@ -646,6 +513,7 @@ public final class SQLiteStore: LedgerStore {
     ) throws -> (
         totals: [ObligationTotal], batches: [BatchReference]
     ) {
+        try writer.drain()
         // Cycles only move forward: each cut-off is after the last one's and each watermark is
         // at least the last one's, so the obligations every earlier cycle took are exactly
         // those the last cycle's window covers. One pass, no test against each cycle.
@@ -721,6 +589,7 @@ public final class SQLiteStore: LedgerStore {
     }
 
     public func cycles() throws -> [ClearingCycle] {
+        try writer.drain()
         let rows = try database.statement(
             "SELECT number, through, closed_at, watermark, obligations, posting_seq FROM cycles ORDER BY number"
         )
@@ -812,6 +681,7 @@ public final class SQLiteStore: LedgerStore {
     }
 
     private func readObligations(_ filter: String, bind: (Statement) -> Void) throws -> [Obligation] {
+        try writer.drain()
         let s = try database.statement(
             """
             SELECT id, posting, debtor, creditor, currency, amount, points, occurred, source_partner,
@@ -847,11 +717,15 @@ public final class SQLiteStore: LedgerStore {
     }
 
     /// Runs raw SQL against the ledger file: for tests that tamper with it on purpose.
-    public func executeForTesting(_ sql: String) throws { try database.execute(sql) }
+    public func executeForTesting(_ sql: String) throws {
+        try writer.drain()
+        try database.execute(sql)
+    }
 
     /// Every row of every table as text, in a fixed order: two ledgers with the same content
     /// give the same dump.
     public func contentDump() throws -> String {
+        try writer.drain()
         var out = ""
         let tables = try database.statement(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"

@@ -1,9 +1,11 @@
-/// Applies one batch's records over the ledger's state without changing it: every change
-/// lands in an overlay that becomes the store write, and is merged into memory only after
-/// the store has committed it.
+/// Applies one chunk of a batch's records to the ledger's state, and gathers what the store
+/// must write for them.
 ///
-/// Each record is planned in full (every check, every amount) before anything is recorded,
-/// so a rejected record leaves no trace.
+/// Each record is planned in full (every check, every amount) on copies of what it touches
+/// before anything is recorded, so a rejected record leaves no trace. A recorded record
+/// changes members and balances in memory at once; if the batch then fails (a whole-file
+/// fault, a store failure) the ledger reloads its state from the store, which never saw it.
+/// Record ids and the counters join the state when the chunk is handed to the store.
 final class BatchBuilder {
     private let ledger: Ledger
     var write: LedgerWrite
@@ -21,7 +23,6 @@ final class BatchBuilder {
         write = LedgerWrite(batchID: batchID)
         if expected > 0 {
             write.postings.reserveCapacity(expected)
-            write.members.reserveCapacity(expected)
             write.lots.reserveCapacity(expected * 2)
             write.qualifying.reserveCapacity(expected)
             write.obligations.reserveCapacity(expected)
@@ -37,12 +38,18 @@ final class BatchBuilder {
 
     // MARK: Reading through the overlay
 
-    func member(_ number: MemberNumber) -> MemberAccount? {
-        write.members[number] ?? ledger.state.members[number]
-    }
+    func member(_ number: MemberNumber) -> MemberAccount? { ledger.state.members[number] }
 
-    func balance(_ key: AccountKey) -> Int64 {
-        write.accounts[key] ?? ledger.state.accounts[key] ?? 0
+    func balance(_ key: AccountKey) -> Int64 { ledger.state.accounts[key] ?? 0 }
+
+    /// Records `account` as the member now stands, in memory and, when the member's row
+    /// changed, for the store.
+    func record(_ account: MemberAccount, rowChanged: Bool) {
+        ledger.state.members[account.number] = account
+        if rowChanged {
+            write.members[account.number] = account
+            write.memberRows.insert(account.number)
+        }
     }
 
     /// What the ledger remembers of `key`, if it was applied: the chunk's own records first,
@@ -539,14 +546,21 @@ final class BatchBuilder {
         posting.hash = Posting.chainHash(previous: lastHash, canonical: ledger.canonical, using: ledger.hasher)
         lastHash = posting.hash
         write.postings.append(posting)
-        for (key, value) in newBalances { write.accounts[key] = value }
-        for (number, account) in effect.members { write.members[number] = account }
+        for (key, value) in newBalances {
+            ledger.state.accounts[key] = value
+            write.accounts[key] = value
+        }
+        let rowsChanged = !effect.memberRows.isEmpty || !effect.tierChanges.isEmpty
+        for (number, account) in effect.members {
+            let rowChanged =
+                rowsChanged
+                && (effect.memberRows.contains(number) || effect.tierChanges.contains { $0.member == number })
+            record(account, rowChanged: rowChanged)
+        }
         for (number, day) in effect.qualifying {
             let points = effect.members[number]?.qualifying.last(where: { $0.day == day })?.points ?? 0
             write.qualifying[QualifyingKey(member: number, day: day)] = points
         }
-        write.memberRows.formUnion(effect.memberRows)
-        for change in effect.tierChanges { write.memberRows.insert(change.member) }
         write.tierChanges += effect.tierChanges
         for (id, expired) in effect.expiredLots { write.expiredLots[id] = expired }
         for (id, lot) in effect.lots {
@@ -605,10 +619,9 @@ final class BatchBuilder {
         return lastSeq
     }
 
-    /// Makes the committed batch the ledger's state.
+    /// Adds the chunk's record ids and counters to the ledger's state, once the chunk is the
+    /// store's (members and balances are there already).
     func merge(into state: inout LedgerSnapshot) {
-        for (number, account) in write.members { state.members[number] = account }
-        for (key, value) in write.accounts { state.accounts[key] = value }
         // Records this chunk applied join the index; the reversed units of earlier ones
         // live in the journal, which the store has written.
         for (key, entry) in newRecords where entry.seq > state.lastSeq { state.records.insert(key, seq: entry.seq) }

@@ -89,6 +89,8 @@ public final class BatchSession {
     /// settlement-file parts.
     public var summary: BatchSummary
     private var pendingRejections: [Rejection] = []
+    /// Whether the batch has touched the ledger's state in memory (it then reloads from the
+    /// store if the batch fails).
     private(set) var hasMerged = false
 
     init(ledger: Ledger, info: BatchInfo) {
@@ -100,6 +102,7 @@ public final class BatchSession {
     /// Applies one chunk of records; returns each record's outcome in order.
     public func apply(_ records: [LedgerRecord], lines: [Int]? = nil) throws -> [RecordOutcome] {
         let builder = BatchBuilder(ledger: ledger, batchID: batchID, expected: records.count)
+        hasMerged = true
         var outcomes: [RecordOutcome] = []
         outcomes.reserveCapacity(records.count)
         for (index, record) in records.enumerated() {
@@ -136,6 +139,7 @@ public final class BatchSession {
     /// Runs `body` on a fresh engine view of this batch, then writes and merges what it did.
     func withBuilder<T>(_ body: (BatchBuilder) throws -> T) throws -> T {
         let builder = BatchBuilder(ledger: ledger, batchID: batchID)
+        hasMerged = true
         let result = try body(builder)
         let write = builder.write
         if summary.firstSeq == nil, let first = write.postings.first { summary.firstSeq = first.seq }
@@ -157,6 +161,7 @@ public final class BatchSession {
         closing cycle: ((Int64) -> ClearingCycle)? = nil
     ) throws -> Int64 {
         let builder = BatchBuilder(ledger: ledger, batchID: batchID)
+        hasMerged = true
         let seq = try builder.post(kind: kind, occurredAt: occurredAt, legs: legs, detail: detail)
         var write = builder.write
         write.cycle = cycle?(seq)

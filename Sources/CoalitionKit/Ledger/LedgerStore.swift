@@ -124,7 +124,7 @@ public struct LedgerWrite: Sendable {
     public var lots: [Int64: Lot] = [:]
     /// Lots used up.
     public var deletedLots: Set<Int64> = []
-    /// Members enrolled or changed.
+    /// Members whose row the chunk changed, as they now stand (their lots are in `lots`).
     public var members: [MemberNumber: MemberAccount] = [:]
     /// New balances of the non-member accounts the chunk touched.
     public var accounts: [AccountKey: Int64] = [:]

@@ -67,8 +67,7 @@ extension BatchBuilder {
         )
         account.tier = target
         account.tierSince = asOf
-        write.members[number] = account
-        write.memberRows.insert(number)
+        record(account, rowChanged: true)
         write.tierChanges.append(change)
         return change
     }

@@ -1,0 +1,47 @@
+import CoalitionKit
+import Dispatch
+
+/// Writes the chunks of an open batch on a second thread, so that SQLite inserts chunk *k*
+/// while the engine plans chunk *k + 1* on the caller's.
+///
+/// At most `depth` chunks wait or are being written; `enqueue` blocks beyond that, so a
+/// fast engine never piles chunks up in memory. A chunk that fails to write is remembered,
+/// the chunks after it are skipped (the batch is lost anyway), and the failure is thrown by
+/// the next `drain()`, which every other use of the connection calls first.
+final class BackgroundWriter: @unchecked Sendable {
+    // @unchecked Sendable: `database` and `failure` are used on `queue` while chunks are in
+    // flight, and by the store's caller only after `drain()` has waited on `queue` until it
+    // is idle; the queue's synchronisation orders the two.
+    private let queue = DispatchQueue(label: "coalition.sqlite.writer")
+    private let slots: DispatchSemaphore
+    private let database: Database
+    private var failure: (any Error)?
+
+    init(database: Database, depth: Int = 2) {
+        self.database = database
+        slots = DispatchSemaphore(value: depth)
+    }
+
+    /// Queues `write` to be written after the chunks queued before it.
+    func enqueue(_ write: LedgerWrite) {
+        slots.wait()
+        queue.async { [self] in
+            defer { slots.signal() }
+            guard failure == nil else { return }
+            do {
+                try ChunkWriter.write(write, to: database)
+            } catch {
+                failure = error
+            }
+        }
+    }
+
+    /// Waits until every queued chunk is written; throws the first failure, once.
+    func drain() throws {
+        try queue.sync {
+            guard let failure else { return }
+            self.failure = nil
+            throw failure
+        }
+    }
+}

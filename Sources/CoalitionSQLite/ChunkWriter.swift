@@ -1,0 +1,248 @@
+import CoalitionKit
+
+/// Writes one chunk of a batch into the open transaction of a ledger connection: the rows of
+/// its postings, lots, members, qualifying days, balances, obligations and rejections, and
+/// a cycle it closes. The only code that inserts into the ledger's tables but for the batch
+/// row itself, which `SQLiteStore.finish` writes.
+enum ChunkWriter {
+    static func write(_ write: LedgerWrite, to database: Database) throws {
+        do {
+            let members = try database.statement(
+                """
+                INSERT OR REPLACE INTO members (number, enrolled_at, enrolled_by, closed, tier, tier_since)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """
+            )
+            for number in write.memberRows {
+                guard let account = write.members[number] else { continue }
+                members.bind(1, Int64(bitPattern: account.number.value))
+                members.bind(2, account.enrolledAt.seconds)
+                members.bind(3, account.enrolledBy?.rawValue)
+                members.bind(4, account.isClosed ? 1 : 0)
+                members.bind(5, Int64(account.tier))
+                members.bind(6, account.tierSince.seconds)
+                try members.run()
+            }
+            let qualifying = try database.statement(
+                "INSERT OR REPLACE INTO qualifying (member, day, points) VALUES (?, ?, ?)"
+            )
+            let noQualifying = try database.statement("DELETE FROM qualifying WHERE member = ? AND day = ?")
+            for (key, points) in write.qualifying where points == 0 {
+                noQualifying.bind(1, Int64(bitPattern: key.member.value))
+                noQualifying.bind(2, key.day)
+                try noQualifying.run()
+            }
+            for (key, points) in write.qualifying where points != 0 {
+                qualifying.bind(1, Int64(bitPattern: key.member.value))
+                qualifying.bind(2, key.day)
+                qualifying.bind(3, points)
+                try qualifying.run()
+            }
+            let tier = try database.statement(
+                "INSERT INTO tier_changes (member, at, from_tier, to_tier, reason) VALUES (?, ?, ?, ?, ?)"
+            )
+            for change in write.tierChanges {
+                tier.bind(1, Int64(bitPattern: change.member.value))
+                tier.bind(2, change.at.seconds)
+                tier.bind(3, change.from)
+                tier.bind(4, change.to)
+                tier.bind(5, change.reason)
+                try tier.run()
+            }
+            let expired = try database.statement(
+                """
+                INSERT OR REPLACE INTO expired_lots (id, member, issuer, points, expired_at, reversed)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """
+            )
+            for lot in write.expiredLots.values {
+                expired.bind(1, lot.lotID)
+                expired.bind(2, Int64(bitPattern: lot.member.value))
+                expired.bind(3, lot.issuer.rawValue)
+                expired.bind(4, lot.points)
+                expired.bind(5, lot.expiredAt.seconds)
+                expired.bind(6, lot.reversed)
+                try expired.run()
+            }
+
+            let posting = try database.statement(
+                """
+                INSERT INTO postings (seq, batch, kind, partner, record_id, member, occurred, units, points, legs,
+                    detail, hash, counterparty) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """
+            )
+            for p in write.postings {
+                posting.bind(1, p.seq)
+                posting.bind(2, p.batch)
+                posting.bind(3, Int64(p.kind.rawValue))
+                posting.bind(4, p.partner?.rawValue)
+                posting.bind(5, p.recordID)
+                posting.bind(6, p.member.map { Int64(bitPattern: $0.value) })
+                posting.bind(7, p.occurredAt.seconds)
+                posting.bind(8, p.units)
+                posting.bind(9, p.points)
+                posting.bind(10, p.legsText)
+                posting.bind(11, p.detail)
+                posting.bind(12, p.hash)
+                posting.bind(13, p.counterparty.map { Int64(bitPattern: $0.value) })
+                try posting.run()
+            }
+
+            let reversed = try database.statement("UPDATE postings SET reversed_units = ? WHERE seq = ?")
+            for (seq, units) in write.reversedUnits {
+                reversed.bind(1, units)
+                reversed.bind(2, seq)
+                try reversed.run()
+            }
+
+            let lot = try database.statement(
+                """
+                INSERT OR REPLACE INTO lots (id, member, issuer, points, earned_at, expires_at, bonus)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """
+            )
+            for l in write.lots.values {
+                lot.bind(1, l.id)
+                lot.bind(2, Int64(bitPattern: l.member.value))
+                lot.bind(3, l.issuer.rawValue)
+                lot.bind(4, l.points)
+                lot.bind(5, l.earnedAt.seconds)
+                lot.bind(6, l.expiresAt.seconds)
+                lot.bind(7, l.isBonus ? 1 : 0)
+                try lot.run()
+            }
+            let deleteLot = try database.statement("DELETE FROM lots WHERE id = ?")
+            for id in write.deletedLots {
+                deleteLot.bind(1, id)
+                try deleteLot.run()
+            }
+            if let maxLot =
+                (write.lots.keys.max().map { max($0, write.deletedLots.max() ?? 0) }
+                    ?? write.deletedLots.max())
+            {
+                let counter = try database.statement(
+                    "INSERT INTO counters (name, value) VALUES ('lot', ?) "
+                        + "ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)"
+                )
+                counter.bind(1, maxLot)
+                try counter.run()
+            }
+
+            let account = try database.statement(
+                "INSERT OR REPLACE INTO accounts (account, unit, balance) VALUES (?, ?, ?)"
+            )
+            for (key, balance) in write.accounts {
+                account.bind(1, key.account)
+                account.bind(2, key.unit)
+                account.bind(3, balance)
+                try account.run()
+            }
+
+            let obligation = try database.statement(
+                """
+                INSERT INTO obligations (id, posting, debtor, creditor, currency, amount, points, occurred,
+                    source_partner, source_record, member, batch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """
+            )
+            for o in write.obligations {
+                obligation.bind(1, o.id)
+                obligation.bind(2, o.postingSeq)
+                obligation.bind(3, o.debtor.rawValue)
+                obligation.bind(4, o.creditor.rawValue)
+                obligation.bind(5, o.currency.code)
+                obligation.bind(6, o.amount)
+                obligation.bind(7, o.points)
+                obligation.bind(8, o.occurredAt.seconds)
+                obligation.bind(9, o.source.partner.rawValue)
+                obligation.bind(10, o.source.recordID)
+                obligation.bind(11, Int64(bitPattern: o.member.value))
+                obligation.bind(12, o.batch)
+                try obligation.run()
+            }
+
+            let rejection = try database.statement(
+                "INSERT INTO rejections (batch, line, record_id, code, message) VALUES (?, ?, ?, ?, ?)"
+            )
+            for r in write.rejections {
+                rejection.bind(1, write.batchID)
+                rejection.bind(2, Int64(r.line))
+                rejection.bind(3, r.recordID)
+                rejection.bind(4, r.code.rawValue)
+                rejection.bind(5, r.message)
+                try rejection.run()
+            }
+            if let cycle = write.cycle { try self.write(cycle, to: database) }
+        }
+    }
+
+    private static func write(_ cycle: ClearingCycle, to database: Database) throws {
+        let row = try database.statement(
+            "INSERT INTO cycles (number, through, closed_at, watermark, obligations, posting_seq) VALUES (?, ?, ?, ?, ?, ?)"
+        )
+        row.bind(1, cycle.number)
+        row.bind(2, cycle.through.seconds)
+        row.bind(3, cycle.closedAt.seconds)
+        row.bind(4, cycle.watermark)
+        row.bind(5, Int64(cycle.obligationCount))
+        row.bind(6, cycle.postingSeq)
+        try row.run()
+        let gross = try database.statement(
+            "INSERT INTO cycle_gross (cycle, currency, debtor, creditor, amount) VALUES (?, ?, ?, ?, ?)"
+        )
+        let net = try database.statement(
+            "INSERT INTO cycle_net (cycle, currency, participant, amount, fee) VALUES (?, ?, ?, ?, ?)"
+        )
+        let instruction = try database.statement(
+            """
+            INSERT INTO cycle_instructions (cycle, form, ordinal, currency, payer, payee, amount)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            """
+        )
+        for clearing in cycle.clearings {
+            let code = clearing.currency.code
+            for (debtor, row) in clearing.gross {
+                for (creditor, amount) in row {
+                    gross.bind(1, cycle.number)
+                    gross.bind(2, code)
+                    gross.bind(3, debtor.rawValue)
+                    gross.bind(4, creditor.rawValue)
+                    gross.bind(5, amount)
+                    try gross.run()
+                }
+            }
+            // A partner whose fee took all it received has a fee but no net: keep its row.
+            var rows = clearing.net
+            for id in clearing.fees.keys where rows[.partner(id)] == nil { rows[.partner(id)] = 0 }
+            for (participant, amount) in rows {
+                net.bind(1, cycle.number)
+                net.bind(2, code)
+                net.bind(3, participant.description)
+                net.bind(4, amount)
+                if case .partner(let id) = participant { net.bind(5, clearing.fees[id] ?? 0) } else { net.bind(5, 0) }
+                try net.run()
+            }
+            for (form, list) in [("ccp", clearing.centralCounterparty), ("direct", clearing.fewestPayments)] {
+                for (ordinal, payment) in list.enumerated() {
+                    instruction.bind(1, cycle.number)
+                    instruction.bind(2, form)
+                    instruction.bind(3, Int64(ordinal))
+                    instruction.bind(4, code)
+                    instruction.bind(5, payment.payer.description)
+                    instruction.bind(6, payment.payee.description)
+                    instruction.bind(7, payment.amount)
+                    try instruction.run()
+                }
+            }
+        }
+        let batch = try database.statement(
+            "INSERT INTO cycle_batches (cycle, partner, sequence, counterparties) VALUES (?, ?, ?, ?)"
+        )
+        for reference in cycle.batches {
+            batch.bind(1, cycle.number)
+            batch.bind(2, reference.partner.rawValue)
+            batch.bind(3, reference.sequence)
+            batch.bind(4, reference.counterparties.map(\.rawValue).sorted().joined(separator: ","))
+            try batch.run()
+        }
+    }
+}
