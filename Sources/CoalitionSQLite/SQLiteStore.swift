@@ -29,7 +29,7 @@ public final class SQLiteStore: LedgerStore {
         /// Expired lots the batch wrote or changed.
         var expiredLots: [Int64: ExpiredLot] = [:]
 
-        static let recentChunks = 3
+        static let recentChunks = 4
 
         /// Posting `seq` if one of the recent chunks made it.
         func recentPosting(_ seq: Int64) -> Posting? {
@@ -742,10 +742,10 @@ public final class SQLiteStore: LedgerStore {
 }
 
 extension SQLiteStore {
-    /// Settings for a single writer with large batches: a 64 MiB page cache, so index pages
+    /// Settings for a single writer with large batches: a 32 MiB page cache, so index pages
     /// of a big batch stay in memory, and temporary structures in memory.
     static func tune(_ database: Database) throws {
-        try database.execute("PRAGMA cache_size = -65536")
+        try database.execute("PRAGMA cache_size = -32768")
         try database.execute("PRAGMA temp_store = MEMORY")
     }
 

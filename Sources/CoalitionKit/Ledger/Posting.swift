@@ -74,9 +74,11 @@ public struct Posting: Hashable, Sendable {
     public let units: Int64
     /// The coalition points the posting moved for the member (signed).
     public let points: Int64
-    public let legs: [Leg]
-    /// The legs as stored and hashed: `Posting.encode(legs)`, made once.
+    /// The legs as stored and hashed: `Posting.encode(legs)`, made once. The posting keeps
+    /// only this text: a chunk of postings waiting for the store holds no arrays of legs.
     public let legsText: String
+    /// The legs, read back from `legsText`.
+    public var legs: [Leg] { Posting.decodeLegs(legsText) ?? [] }
     /// What a later reversal needs: the rate used, the lots consumed. Part of the hash.
     public let detail: String
     /// SHA-256 of the previous posting's hash and this posting's canonical bytes.
@@ -107,7 +109,6 @@ public struct Posting: Hashable, Sendable {
         self.occurredAt = occurredAt
         self.units = units
         self.points = points
-        self.legs = legs
         self.legsText = Posting.encode(legs)
         self.detail = detail
         self.hash = hash

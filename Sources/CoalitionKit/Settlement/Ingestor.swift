@@ -38,7 +38,7 @@ public struct Ingestor {
     /// The time the file is received: the window and key validity are judged against it.
     public var now: Timestamp
     /// How many records the engine takes at once.
-    public var chunkRecords = 16_384
+    public var chunkRecords = 8_192
     /// Called after each chunk with the bytes read so far.
     public var progress: ((Int64) -> Void)?
 
