@@ -22,11 +22,16 @@ final class BackgroundWriter: @unchecked Sendable {
         slots = DispatchSemaphore(value: depth)
     }
 
-    /// Queues `write` to be written after the chunks queued before it.
-    func enqueue(_ write: LedgerWrite) {
+    /// Queues `write` to be written after the chunks queued before it. `garbage` is
+    /// released on the writer's thread too: freeing thousands of postings is work the
+    /// caller's thread need not do.
+    func enqueue(_ write: LedgerWrite, releasing garbage: [Posting] = []) {
         slots.wait()
         queue.async { [self] in
-            defer { slots.signal() }
+            defer {
+                withExtendedLifetime(garbage) {}
+                slots.signal()
+            }
             guard failure == nil else { return }
             do {
                 try ChunkWriter.write(write, to: database)

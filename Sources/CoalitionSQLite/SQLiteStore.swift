@@ -29,7 +29,7 @@ public final class SQLiteStore: LedgerStore {
         /// Expired lots the batch wrote or changed.
         var expiredLots: [Int64: ExpiredLot] = [:]
 
-        static let recentChunks = 4
+        static let recentChunks = 8
 
         /// Posting `seq` if one of the recent chunks made it.
         func recentPosting(_ seq: Int64) -> Posting? {
@@ -217,12 +217,13 @@ public final class SQLiteStore: LedgerStore {
         openBatch = nil  // the copy below is then the only one: no copy-on-write
         for (seq, units) in write.reversedUnits { batch.reversedUnits[seq] = units }
         for (id, lot) in write.expiredLots { batch.expiredLots[id] = lot }
+        var evicted: [Posting] = []
         if !write.postings.isEmpty {
             batch.recent.append(write.postings)
-            if batch.recent.count > OpenBatch.recentChunks { batch.recent.removeFirst() }
+            if batch.recent.count > OpenBatch.recentChunks { evicted = batch.recent.removeFirst() }
         }
         openBatch = batch
-        writer.enqueue(write)
+        writer.enqueue(write, releasing: evicted)
     }
 
     public func finish(_ summary: BatchSummary) throws {
@@ -264,12 +265,15 @@ public final class SQLiteStore: LedgerStore {
     static let postingColumns =
         "seq, batch, kind, partner, record_id, member, occurred, units, points, legs, detail, hash, counterparty"
 
-    private func readPosting(_ s: Statement) throws -> Posting {
+    private func readPosting(_ s: Statement, validatingLegs: Bool = true) throws -> Posting {
         let seq = s.int64(0)
         guard let kind = PostingKind(rawValue: Int(s.int64(2))) else {
             throw CoalitionError(.auditFailed, "posting \(seq) has an unknown kind \(s.int64(2))")
         }
-        guard let legs = Posting.decodeLegs(s.string(9)) else {
+        let legsText = s.string(9)
+        // Readers that use the legs (audit, statements) check them; the engine reading back
+        // the posting a reversal undoes needs only its record and detail.
+        if validatingLegs && Posting.decodeLegs(legsText) == nil {
             throw CoalitionError(.auditFailed, "posting \(seq) has legs that do not parse")
         }
         return Posting(
@@ -282,7 +286,7 @@ public final class SQLiteStore: LedgerStore {
             occurredAt: Timestamp(seconds: s.int64(6)),
             units: s.int64(7),
             points: s.int64(8),
-            legs: legs,
+            legsText: legsText,
             detail: s.string(10),
             hash: s.bytes(11),
             counterparty: try s.optionalInt64(12).map { try MemberNumber(stored: $0) }
@@ -309,7 +313,7 @@ public final class SQLiteStore: LedgerStore {
         let s = try source.statement("SELECT \(SQLiteStore.postingColumns) FROM postings WHERE seq = ?")
         defer { s.reset() }  // ends the read: no snapshot is kept open
         s.bind(1, seq)
-        return try s.step() ? try readPosting(s) : nil
+        return try s.step() ? try readPosting(s, validatingLegs: false) : nil
     }
 
     public func forEachPosting(in range: ClosedRange<Int64>, _ body: (Posting) throws -> Void) throws {

@@ -19,6 +19,7 @@ final class BatchBuilder {
     /// are sized for it once.
     init(ledger: Ledger, batchID: Int64, expected: Int = 0) {
         self.ledger = ledger
+        network = ledger.network
         let state = ledger.state
         write = LedgerWrite(batchID: batchID)
         if expected > 0 {
@@ -34,7 +35,8 @@ final class BatchBuilder {
         lastObligationID = state.lastObligationID
     }
 
-    var network: Network { ledger.network }
+    /// The network, copied once per chunk rather than at each use.
+    let network: Network
 
     // MARK: Reading through the overlay
 
@@ -520,6 +522,7 @@ final class BatchBuilder {
     /// Nothing here can fail but an account balance overflowing, which is checked first.
     func post(_ effect: Effect) throws {
         var newBalances: [(AccountKey, Int64)] = []
+        newBalances.reserveCapacity(effect.legs.count)
         for leg in effect.legs where !leg.account.hasPrefix("member:") {
             let key = AccountKey(leg.account, leg.unit)
             newBalances.append((key, try Checked.add(balance(key), leg.amount)))

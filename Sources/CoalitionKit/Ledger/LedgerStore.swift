@@ -61,14 +61,28 @@ public struct LedgerSnapshot: Sendable {
 }
 
 /// An account and unit: the key of a non-member balance.
+///
+/// The key hashes its two strings once, when it is made: a posting's balance is looked up,
+/// changed and marked for the store under one key, and each of those hashes one integer.
 public struct AccountKey: Hashable, Sendable, Comparable {
     public let account: String
     public let unit: String
+    private let hashCode: Int
 
     public init(_ account: String, _ unit: String) {
         self.account = account
         self.unit = unit
+        var hasher = Hasher()
+        hasher.combine(account)
+        hasher.combine(unit)
+        hashCode = hasher.finalize()
     }
+
+    public static func == (lhs: AccountKey, rhs: AccountKey) -> Bool {
+        lhs.hashCode == rhs.hashCode && lhs.account == rhs.account && lhs.unit == rhs.unit
+    }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(hashCode) }
 
     public static func < (lhs: AccountKey, rhs: AccountKey) -> Bool {
         (lhs.account, lhs.unit) < (rhs.account, rhs.unit)

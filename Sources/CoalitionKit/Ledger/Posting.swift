@@ -99,6 +99,39 @@ public struct Posting: Hashable, Sendable {
         hash: [UInt8],
         counterparty: MemberNumber? = nil
     ) {
+        self.init(
+            seq: seq,
+            batch: batch,
+            kind: kind,
+            partner: partner,
+            recordID: recordID,
+            member: member,
+            occurredAt: occurredAt,
+            units: units,
+            points: points,
+            legsText: Posting.encode(legs),
+            detail: detail,
+            hash: hash,
+            counterparty: counterparty
+        )
+    }
+
+    /// A posting as a store reads it back, its legs as the stored text (`encode`'s form).
+    public init(
+        seq: Int64,
+        batch: Int64,
+        kind: PostingKind,
+        partner: PartnerID?,
+        recordID: String?,
+        member: MemberNumber?,
+        occurredAt: Timestamp,
+        units: Int64,
+        points: Int64,
+        legsText: String,
+        detail: String,
+        hash: [UInt8],
+        counterparty: MemberNumber?
+    ) {
         self.counterparty = counterparty
         self.seq = seq
         self.batch = batch
@@ -109,7 +142,7 @@ public struct Posting: Hashable, Sendable {
         self.occurredAt = occurredAt
         self.units = units
         self.points = points
-        self.legsText = Posting.encode(legs)
+        self.legsText = legsText
         self.detail = detail
         self.hash = hash
     }
