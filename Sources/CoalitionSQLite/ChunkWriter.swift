@@ -24,15 +24,18 @@ enum ChunkWriter {
                 try members.run()
             }
             let qualifying = try database.statement(
-                "INSERT OR REPLACE INTO qualifying (member, day, points) VALUES (?, ?, ?)"
+                "INSERT INTO qualifying (member, day, points) VALUES (?, ?, ?) "
+                    + "ON CONFLICT (member, day) DO UPDATE SET points = excluded.points"
             )
             let noQualifying = try database.statement("DELETE FROM qualifying WHERE member = ? AND day = ?")
-            for (key, points) in write.qualifying where points == 0 {
+            // In key order: the B-tree is walked once, not at random.
+            let days = write.qualifying.sorted { ($0.key.member, $0.key.day) < ($1.key.member, $1.key.day) }
+            for (key, points) in days where points == 0 {
                 noQualifying.bind(1, Int64(bitPattern: key.member.value))
                 noQualifying.bind(2, key.day)
                 try noQualifying.run()
             }
-            for (key, points) in write.qualifying where points != 0 {
+            for (key, points) in days where points != 0 {
                 qualifying.bind(1, Int64(bitPattern: key.member.value))
                 qualifying.bind(2, key.day)
                 qualifying.bind(3, points)
@@ -95,13 +98,15 @@ enum ChunkWriter {
                 try reversed.run()
             }
 
+            // Lots and qualifying days are written in key order (member first), so the B-tree
+            // is walked once from one end to the other instead of at random.
             let lot = try database.statement(
                 """
-                INSERT OR REPLACE INTO lots (id, member, issuer, points, earned_at, expires_at, bonus)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO lots (id, member, issuer, points, earned_at, expires_at, bonus)
+                VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (member, id) DO UPDATE SET points = excluded.points
                 """
             )
-            for l in write.lots.values {
+            for l in write.lots.values.sorted(by: { ($0.member, $0.id) < ($1.member, $1.id) }) {
                 lot.bind(1, l.id)
                 lot.bind(2, Int64(bitPattern: l.member.value))
                 lot.bind(3, l.issuer.rawValue)
@@ -111,14 +116,15 @@ enum ChunkWriter {
                 lot.bind(7, l.isBonus ? 1 : 0)
                 try lot.run()
             }
-            let deleteLot = try database.statement("DELETE FROM lots WHERE id = ?")
-            for id in write.deletedLots {
-                deleteLot.bind(1, id)
+            let deleteLot = try database.statement("DELETE FROM lots WHERE member = ? AND id = ?")
+            for (id, member) in write.deletedLots.sorted(by: { ($0.value, $0.key) < ($1.value, $1.key) }) {
+                deleteLot.bind(1, Int64(bitPattern: member.value))
+                deleteLot.bind(2, id)
                 try deleteLot.run()
             }
             if let maxLot =
-                (write.lots.keys.max().map { max($0, write.deletedLots.max() ?? 0) }
-                    ?? write.deletedLots.max())
+                (write.lots.keys.max().map { max($0, write.deletedLots.keys.max() ?? 0) }
+                    ?? write.deletedLots.keys.max())
             {
                 let counter = try database.statement(
                     "INSERT INTO counters (name, value) VALUES ('lot', ?) "

@@ -125,11 +125,17 @@ public enum BenchData {
             random = SeededGenerator(seed: seed)
         }
 
+        /// The time of record `index` (from 1) of a file that starts at `start`: sixteen
+        /// records a second.
+        public static func time(of index: Int, start: Timestamp) -> Timestamp {
+            start.adding(seconds: Int64(index / 16))
+        }
+
         public mutating func next() -> LedgerRecord? {
             guard index < count else { return nil }
             index += 1
             let id = "R\(index)"
-            let time = start.adding(seconds: Int64(index / 16))
+            let time = Records.time(of: index, start: start)
             let m = BenchData.member(Int.random(in: 0..<members, using: &random))
             let roll = Int.random(in: 0..<100, using: &random)
             let body: LedgerRecord.Body

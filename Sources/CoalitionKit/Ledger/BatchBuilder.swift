@@ -569,10 +569,10 @@ final class BatchBuilder {
         for (id, lot) in effect.lots {
             if lot.points == 0 {
                 write.lots[id] = nil
-                write.deletedLots.insert(id)
+                write.deletedLots[id] = lot.member
             } else {
                 write.lots[id] = lot
-                write.deletedLots.remove(id)
+                write.deletedLots[id] = nil
             }
         }
         guard let key else { return }

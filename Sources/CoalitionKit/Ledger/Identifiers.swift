@@ -59,6 +59,11 @@ public struct MemberNumber: Hashable, Comparable, Sendable, CustomStringConverti
     /// A Luhn-valid value, trusted as such.
     init(trusted value: UInt64) { self.value = value }
 
+    /// A stored number used only to look a member up, not checked: a store reads lots and
+    /// other rows of members it has loaded (and checked) already, and a row whose number
+    /// finds no member is refused as such.
+    public init(lookingUp stored: Int64) { value = UInt64(bitPattern: stored) }
+
     /// A member number as a store keeps it: checked digit by digit as an integer, without
     /// text, so loading a large ledger stays fast.
     public init(stored: Int64) throws {

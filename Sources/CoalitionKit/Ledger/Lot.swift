@@ -121,3 +121,37 @@ public struct MemberAccount: Hashable, Sendable {
         debts = all.filter(\.isDebt).sorted { $0.id < $1.id }
     }
 }
+
+extension MemberAccount {
+    // Loading from a store: rows are added one by one in whatever order the store reads
+    // them, then put in order once by `finishLoading()`. No copy of the member is made.
+
+    /// Adds a lot (or debt) as the store holds it.
+    public mutating func addLoaded(_ lot: Lot) {
+        if lot.isDebt { debts.append(lot) } else { lots.append(lot) }
+    }
+
+    /// Adds a day of qualifying points as the store holds it.
+    public mutating func addLoaded(_ day: QualifyingDay) {
+        if day.points != 0 { qualifying.append(day) }
+    }
+
+    /// Adds a transfer mark, in journal order.
+    public mutating func addLoaded(_ mark: TransferMark) { transfers.append(mark) }
+
+    /// Puts what was loaded in the orders the engine keeps: lots by consumption, debts and
+    /// qualifying days oldest first, transfer marks by time (journal order within an instant)
+    /// and only those recent enough to count for a limit.
+    public mutating func finishLoading() {
+        func isSorted<T>(_ items: [T], _ before: (T, T) -> Bool) -> Bool {
+            items.indices.dropFirst().allSatisfy { !before(items[$0], items[$0 - 1]) }
+        }
+        if !isSorted(lots, Lot.consumedBefore) { lots.sort(by: Lot.consumedBefore) }
+        if !isSorted(debts, { $0.id < $1.id }) { debts.sort { $0.id < $1.id } }
+        if !isSorted(qualifying, { $0.day < $1.day }) { qualifying.sort { $0.day < $1.day } }
+        if !transfers.isEmpty {
+            // `sorted` is stable: marks of one instant stay in journal order.
+            transfers = MemberAccount.recent(transfers.sorted { $0.at < $1.at })
+        }
+    }
+}
