@@ -98,15 +98,15 @@ enum ChunkWriter {
                 try reversed.run()
             }
 
-            // Lots and qualifying days are written in key order (member first), so the B-tree
-            // is walked once from one end to the other instead of at random.
+            // Lots are written in id order, so the B-tree is walked once from one end to the
+            // other (new lots at its end) instead of at random; a changed lot is updated in place.
             let lot = try database.statement(
                 """
                 INSERT INTO lots (id, member, issuer, points, earned_at, expires_at, bonus)
-                VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (member, id) DO UPDATE SET points = excluded.points
+                VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET points = excluded.points
                 """
             )
-            for l in write.lots.values.sorted(by: { ($0.member, $0.id) < ($1.member, $1.id) }) {
+            for l in write.lots.values.sorted(by: { $0.id < $1.id }) {
                 lot.bind(1, l.id)
                 lot.bind(2, Int64(bitPattern: l.member.value))
                 lot.bind(3, l.issuer.rawValue)
@@ -116,15 +116,14 @@ enum ChunkWriter {
                 lot.bind(7, l.isBonus ? 1 : 0)
                 try lot.run()
             }
-            let deleteLot = try database.statement("DELETE FROM lots WHERE member = ? AND id = ?")
-            for (id, member) in write.deletedLots.sorted(by: { ($0.value, $0.key) < ($1.value, $1.key) }) {
-                deleteLot.bind(1, Int64(bitPattern: member.value))
-                deleteLot.bind(2, id)
+            let deleteLot = try database.statement("DELETE FROM lots WHERE id = ?")
+            for id in write.deletedLots.sorted() {
+                deleteLot.bind(1, id)
                 try deleteLot.run()
             }
             if let maxLot =
-                (write.lots.keys.max().map { max($0, write.deletedLots.keys.max() ?? 0) }
-                    ?? write.deletedLots.keys.max())
+                (write.lots.keys.max().map { max($0, write.deletedLots.max() ?? 0) }
+                    ?? write.deletedLots.max())
             {
                 let counter = try database.statement(
                     "INSERT INTO counters (name, value) VALUES ('lot', ?) "

@@ -145,25 +145,7 @@ enum Schema {
             sequence INTEGER NOT NULL,
             counterparties TEXT NOT NULL
         );
-        """,
-        // 2: lots kept in member order, so that opening reads each member's lots together
-        // instead of looking a member up for every lot.
         """
-        CREATE TABLE lots_by_member (
-            member INTEGER NOT NULL,
-            id INTEGER NOT NULL,
-            issuer TEXT NOT NULL,
-            points INTEGER NOT NULL,
-            earned_at INTEGER NOT NULL,
-            expires_at INTEGER NOT NULL,
-            bonus INTEGER NOT NULL,
-            PRIMARY KEY (member, id)
-        ) WITHOUT ROWID;
-        INSERT INTO lots_by_member (member, id, issuer, points, earned_at, expires_at, bonus)
-            SELECT member, id, issuer, points, earned_at, expires_at, bonus FROM lots;
-        DROP TABLE lots;
-        ALTER TABLE lots_by_member RENAME TO lots;
-        """,
     ]
 
     /// Applies the migrations `database` has not had yet, each in its own transaction.

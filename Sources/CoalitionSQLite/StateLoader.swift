@@ -5,9 +5,10 @@ import Dispatch
 /// qualifying days and transfer marks, the balances, the record-id index and the counters.
 ///
 /// Rows go straight into the members they belong to (no table of lots per member is built
-/// and copied), partner ids are recognised by their bytes, and the record-id index, the
-/// largest part, is read on a second thread through a read-only connection of its own
-/// while this one reads the members.
+/// and copied), a member is looked up once for a run of its rows, partner ids are
+/// recognised by their bytes, and the record-id index, the largest part, is read on a
+/// second thread through a read-only connection of its own while this one reads the
+/// members.
 struct StateLoader {
     let database: Database
 
@@ -42,8 +43,8 @@ struct StateLoader {
         func notEnrolled(_ what: String, _ value: Int64) -> CoalitionError {
             CoalitionError(.storeFailure, "\(what) of member \(value), who is not enrolled")
         }
-        // Rows of one member come together (the table's key, the index's order): the member is
-        // looked up once for all of them.
+        // A run of rows of one member (qualifying days come in member order, a member's new
+        // lots often together) looks the member up once.
         var current: (number: Int64, position: Dictionary<MemberNumber, MemberAccount>.Index)?
         func position(of number: Int64, for what: String) throws -> Dictionary<MemberNumber, MemberAccount>.Index {
             if let current, current.number == number { return current.position }
@@ -73,7 +74,7 @@ struct StateLoader {
             }
         }
         let lots = try database.statement(
-            "SELECT id, member, issuer, points, earned_at, expires_at, bonus FROM lots ORDER BY member, id"
+            "SELECT id, member, issuer, points, earned_at, expires_at, bonus FROM lots"
         )
         while try lots.step() {
             let member = try position(of: lots.int64(1), for: "lots")

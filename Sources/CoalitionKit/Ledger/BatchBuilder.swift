@@ -569,10 +569,10 @@ final class BatchBuilder {
         for (id, lot) in effect.lots {
             if lot.points == 0 {
                 write.lots[id] = nil
-                write.deletedLots[id] = lot.member
+                write.deletedLots.insert(id)
             } else {
                 write.lots[id] = lot
-                write.deletedLots[id] = nil
+                write.deletedLots.remove(id)
             }
         }
         guard let key else { return }

@@ -136,8 +136,8 @@ public struct LedgerWrite: Sendable {
     public var postings: [Posting] = []
     /// Lots created or changed (by id).
     public var lots: [Int64: Lot] = [:]
-    /// Lots used up: their ids, with the member who held them.
-    public var deletedLots: [Int64: MemberNumber] = [:]
+    /// Lots used up.
+    public var deletedLots: Set<Int64> = []
     /// Members whose row the chunk changed, as they now stand (their lots are in `lots`).
     public var members: [MemberNumber: MemberAccount] = [:]
     /// New balances of the non-member accounts the chunk touched.

@@ -165,8 +165,8 @@ final class InMemoryStore: LedgerStore {
             }
             next.lots[id] = lot
         }
-        for id in write.deletedLots.keys { next.lots[id] = nil }
-        if let highest = (Array(write.lots.keys) + Array(write.deletedLots.keys)).max() {
+        for id in write.deletedLots { next.lots[id] = nil }
+        if let highest = (Array(write.lots.keys) + Array(write.deletedLots)).max() {
             next.lotCounter = max(next.lotCounter, highest)
         }
         for (key, balance) in write.accounts { next.accounts[key] = balance }
