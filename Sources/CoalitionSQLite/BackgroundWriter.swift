@@ -6,8 +6,9 @@ import Dispatch
 ///
 /// At most `depth` chunks wait or are being written; `enqueue` blocks beyond that, so a
 /// fast engine never piles chunks up in memory. A chunk that fails to write is remembered,
-/// the chunks after it are skipped (the batch is lost anyway), and the failure is thrown by
-/// the next `drain()`, which every other use of the connection calls first.
+/// the chunks after it are skipped (the batch is lost anyway), and every `drain()` (which
+/// every other use of the connection calls first) throws the failure until `reset()`: a
+/// batch with a lost chunk can only be rolled back, never committed.
 final class BackgroundWriter: @unchecked Sendable {
     // @unchecked Sendable: `database` and `failure` are used on `queue` while chunks are in
     // flight, and by the store's caller only after `drain()` has waited on `queue` until it
@@ -41,12 +42,15 @@ final class BackgroundWriter: @unchecked Sendable {
         }
     }
 
-    /// Waits until every queued chunk is written; throws the first failure, once.
+    /// Waits until every queued chunk is written; throws the first failure of the batch.
     func drain() throws {
         try queue.sync {
-            guard let failure else { return }
-            self.failure = nil
-            throw failure
+            if let failure { throw failure }
         }
+    }
+
+    /// Waits for the queue and forgets a failure: the batch it belonged to is rolled back.
+    func reset() {
+        queue.sync { failure = nil }
     }
 }

@@ -103,13 +103,13 @@ public final class SQLiteStore: LedgerStore {
     // MARK: Writing
 
     public func begin() throws {
-        try writer.drain()
+        writer.reset()
         try database.execute("BEGIN IMMEDIATE")
         openBatch = OpenBatch(committedSeq: try database.integer("SELECT coalesce(max(seq), 0) FROM postings") ?? 0)
     }
 
     public func rollback() {
-        try? writer.drain()
+        writer.reset()
         try? database.execute("ROLLBACK")
         openBatch = nil
     }

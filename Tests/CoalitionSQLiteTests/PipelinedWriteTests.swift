@@ -157,4 +157,47 @@ struct PipelinedWriteTests {
         )
         #expect(try Audit.run(ledger).isClean)
     }
+
+    @Test("a chunk lost in the background is never committed, even when a later read meets the failure first")
+    func lostChunkFailsTheBatch() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let sky = try PartnerID("SKYWAYS")
+        let time = Fixtures.time("2026-09-02T00:00:00Z")
+        let member = try MemberNumber.withCheckDigit(900_000_088)
+        func record(_ id: String, _ body: LedgerRecord.Body) throws -> LedgerRecord {
+            LedgerRecord(key: try RecordKey(partner: sky, recordID: id), occurredAt: time, body: body)
+        }
+        let store = try SQLiteStore(path: directory.ledgerPath, create: true)
+        let ledger = try Ledger(network: Fixtures.network, store: store)
+        try ledger.apply(
+            [try record("M", .enroll(member: member)), try record("E0", .earn(member: member, units: 5_000))],
+            info: Fixtures.info
+        )
+        let before = StateImage(ledger.state)
+        let dump = try store.contentDump()
+        // Only the first lot of the next batch is refused: later chunks write fine.
+        try store.executeForTesting(
+            """
+            CREATE TRIGGER refuse BEFORE INSERT ON lots WHEN NEW.id = \(ledger.state.lastLotID + 1)
+            BEGIN SELECT RAISE(ABORT, 'refused'); END
+            """
+        )
+        // One record a chunk: the reversal comes twelve chunks after the earn it undoes, past
+        // the chunks kept in memory, so it reads from the writer and meets its failure.
+        let plan =
+            [try record("E1", .earn(member: member, units: 1_000))]
+            + (try (0..<12).map { try record("F\($0)", .earn(member: member, units: 10)) })
+            + [try record("R1", .reverse(original: "E1", units: 100))]
+        let error = expectError(.storeFailure) {
+            try ledger.batch(Fixtures.info) { session in
+                for item in plan { _ = try session.apply([item]) }
+            }
+        }
+        #expect(error?.message.contains("refused") == true, "\(String(describing: error))")
+        #expect(StateImage(ledger.state) == before)
+        try store.executeForTesting("DROP TRIGGER refuse")
+        #expect(try store.contentDump() == dump)
+        #expect(try ledger.record(RecordKey(partner: sky, recordID: "E1")) == nil)
+    }
 }

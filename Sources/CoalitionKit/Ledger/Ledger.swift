@@ -111,7 +111,8 @@ public final class BatchSession {
                 let points = try builder.apply(record)
                 outcomes.append(.accepted(points: points))
                 summary.accepted += 1
-            } catch let error as CoalitionError {
+            } catch let error as CoalitionError where error.code != .storeFailure {
+                // A record fault rejects the record; a store that fails fails the batch.
                 let located = error.located(Place(recordID: record.key.recordID))
                 outcomes.append(.rejected(located))
                 summary.rejected += 1
