@@ -14,6 +14,8 @@ final class BatchBuilder {
     private var lastLotID: Int64
     private var lastObligationID: Int64
     private var newRecords: [RecordKey: RecordEntry] = [:]
+    /// Whether a recorded record changed the ledger's state in memory.
+    private(set) var hasChangedState = false
 
     /// A view of the ledger for one chunk of about `expected` records: the overlay's tables
     /// are sized for it once.
@@ -47,6 +49,7 @@ final class BatchBuilder {
     /// Records `account` as the member now stands, in memory and, when the member's row
     /// changed, for the store.
     func record(_ account: MemberAccount, rowChanged: Bool) {
+        hasChangedState = true
         ledger.state.members[account.number] = account
         if rowChanged {
             write.members[account.number] = account
@@ -527,6 +530,7 @@ final class BatchBuilder {
             let key = AccountKey(leg.account, leg.unit)
             newBalances.append((key, try Checked.add(balance(key), leg.amount)))
         }
+        hasChangedState = true
         lastSeq += 1
         let seq = lastSeq
         let key = effect.key

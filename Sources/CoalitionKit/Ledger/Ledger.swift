@@ -89,8 +89,9 @@ public final class BatchSession {
     /// settlement-file parts.
     public var summary: BatchSummary
     private var pendingRejections: [Rejection] = []
-    /// Whether the batch has touched the ledger's state in memory (it then reloads from the
-    /// store if the batch fails).
+    /// Whether the batch has changed the ledger's state in memory: if the batch then fails,
+    /// the state is reloaded from the store (a refused transfer, which changed nothing, is
+    /// not).
     private(set) var hasMerged = false
 
     init(ledger: Ledger, info: BatchInfo) {
@@ -102,7 +103,7 @@ public final class BatchSession {
     /// Applies one chunk of records; returns each record's outcome in order.
     public func apply(_ records: [LedgerRecord], lines: [Int]? = nil) throws -> [RecordOutcome] {
         let builder = BatchBuilder(ledger: ledger, batchID: batchID, expected: records.count)
-        hasMerged = true
+        defer { if builder.hasChangedState { hasMerged = true } }
         var outcomes: [RecordOutcome] = []
         outcomes.reserveCapacity(records.count)
         for (index, record) in records.enumerated() {
@@ -140,7 +141,7 @@ public final class BatchSession {
     /// Runs `body` on a fresh engine view of this batch, then writes and merges what it did.
     func withBuilder<T>(_ body: (BatchBuilder) throws -> T) throws -> T {
         let builder = BatchBuilder(ledger: ledger, batchID: batchID)
-        hasMerged = true
+        defer { if builder.hasChangedState { hasMerged = true } }
         let result = try body(builder)
         let write = builder.write
         if summary.firstSeq == nil, let first = write.postings.first { summary.firstSeq = first.seq }
@@ -162,7 +163,7 @@ public final class BatchSession {
         closing cycle: ((Int64) -> ClearingCycle)? = nil
     ) throws -> Int64 {
         let builder = BatchBuilder(ledger: ledger, batchID: batchID)
-        hasMerged = true
+        defer { if builder.hasChangedState { hasMerged = true } }
         let seq = try builder.post(kind: kind, occurredAt: occurredAt, legs: legs, detail: detail)
         var write = builder.write
         write.cycle = cycle?(seq)
