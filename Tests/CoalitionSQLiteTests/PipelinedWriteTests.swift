@@ -90,6 +90,15 @@ struct PipelinedWriteTests {
         #expect(try Audit.run(ledger).isClean)
     }
 
+    /// A SKYWAYS record of one instant, by id: the hand-made scenarios below.
+    static func record(_ id: String, _ body: LedgerRecord.Body) throws -> LedgerRecord {
+        LedgerRecord(
+            key: try RecordKey(partner: try PartnerID("SKYWAYS"), recordID: id),
+            occurredAt: Fixtures.time("2026-09-02T00:00:00Z"),
+            body: body
+        )
+    }
+
     @Test(
         "a record reversed bit by bit across chunks, near and far, and across batches, is reversed exactly once in full"
     )
@@ -97,11 +106,8 @@ struct PipelinedWriteTests {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let sky = try PartnerID("SKYWAYS")
-        let time = Fixtures.time("2026-09-02T00:00:00Z")
         let member = try MemberNumber.withCheckDigit(900_000_077)
-        func record(_ id: String, _ body: LedgerRecord.Body) throws -> LedgerRecord {
-            LedgerRecord(key: try RecordKey(partner: sky, recordID: id), occurredAt: time, body: body)
-        }
+        let record = Self.record
         func filler(_ prefix: String, _ count: Int) throws -> [LedgerRecord] {
             try (0..<count).map { try record("\(prefix)\($0)", .earn(member: member, units: 1 + Int64($0))) }
         }
@@ -163,11 +169,8 @@ struct PipelinedWriteTests {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let sky = try PartnerID("SKYWAYS")
-        let time = Fixtures.time("2026-09-02T00:00:00Z")
         let member = try MemberNumber.withCheckDigit(900_000_088)
-        func record(_ id: String, _ body: LedgerRecord.Body) throws -> LedgerRecord {
-            LedgerRecord(key: try RecordKey(partner: sky, recordID: id), occurredAt: time, body: body)
-        }
+        let record = Self.record
         let store = try SQLiteStore(path: directory.ledgerPath, create: true)
         let ledger = try Ledger(network: Fixtures.network, store: store)
         try ledger.apply(
