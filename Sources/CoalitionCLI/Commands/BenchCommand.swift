@@ -20,8 +20,10 @@ struct BenchCommand: Command {
         measures in one run: the machine's limits (OpenSSL's HMAC-SHA256 rate over the same
         bytes; SQLite's bare insert rate of N rows into a table with one unique text index in
         one transaction), signature verification, parse and validate only, end-to-end submit
-        with the durable commit, cycle close over the obligations, opening the ledger, and the
-        peak resident memory. docs/performance.md has the figures of this machine.
+        with the durable commit, cycle close over the obligations, opening the ledger, the
+        peak memory while submitting (on Linux measured alone, from the loaded ledger's
+        resident size) and the resident size of the reopened ledger. docs/performance.md has
+        the figures of this machine.
         """
 
     static func run(_ context: Context) throws -> ExitCode {

@@ -40,7 +40,7 @@ final class BatchBuilder {
     /// The network, copied once per chunk rather than at each use.
     let network: Network
 
-    // MARK: Reading through the overlay
+    // MARK: Reading the state
 
     func member(_ number: MemberNumber) -> MemberAccount? { ledger.state.members[number] }
 

@@ -114,12 +114,6 @@ public struct MemberAccount: Hashable, Sendable {
         while index > lots.startIndex && Lot.consumedBefore(lot, lots[index - 1]) { index -= 1 }
         lots.insert(lot, at: index)
     }
-
-    /// Replaces the loaded lots; sorts them into consumption order.
-    public mutating func restore(lots all: [Lot]) {
-        lots = all.filter { !$0.isDebt }.sorted(by: Lot.consumedBefore)
-        debts = all.filter(\.isDebt).sorted { $0.id < $1.id }
-    }
 }
 
 extension MemberAccount {

@@ -63,14 +63,13 @@ final class InMemoryStore: LedgerStore {
                 transfers: marks[number] ?? []
             )
         }
-        var lotsByMember: [MemberNumber: [Lot]] = [:]
-        for lot in content.lots.values { lotsByMember[lot.member, default: []].append(lot) }
-        for (number, lots) in lotsByMember {
-            guard snapshot.members[number] != nil else {
-                throw CoalitionError(.storeFailure, "lots of member \(number), who is not enrolled")
+        // Lots in no particular order, as a store may read them; then put in order once.
+        for lot in content.lots.values {
+            guard snapshot.members[lot.member]?.addLoaded(lot) != nil else {
+                throw CoalitionError(.storeFailure, "lots of member \(lot.member), who is not enrolled")
             }
-            snapshot.members[number]!.restore(lots: lots)
         }
+        for number in Array(snapshot.members.keys) { snapshot.members[number]!.finishLoading() }
         snapshot.accounts = content.accounts
         for posting in content.postings {
             guard let key = posting.recordKey else { continue }
