@@ -4,8 +4,33 @@ import Foundation
 /// What a command needs besides its arguments.
 struct Context {
     let arguments: Arguments
-    var data: DataDirectory { DataDirectory(arguments.value("data") ?? "coalition-data") }
+    /// The ledgers the command opens; `main` saves their state when the command ends.
+    let opened = OpenedLedgers()
+    var data: DataDirectory { DataDirectory(arguments.value("data") ?? "coalition-data", opened: opened) }
     var json: Bool { arguments.has("json") }
+}
+
+/// The ledgers a command opened. When the command ends, each saves its state beside its
+/// store, so the next command opens the ledger from that file instead of the tables.
+final class OpenedLedgers {
+    private var ledgers: [Ledger] = []
+
+    func add(_ ledger: Ledger) { ledgers.append(ledger) }
+
+    /// Saves each ledger's state. A failure costs only the next open's speed, so it is a
+    /// warning, not the command's failure.
+    func saveStates() {
+        for ledger in ledgers {
+            do {
+                try ledger.saveState()
+            } catch {
+                Output.error(
+                    "coalition: warning: the ledger's state was not saved, the next open reads the tables: \(error)"
+                )
+            }
+        }
+        ledgers.removeAll()
+    }
 }
 
 /// A `coalition` subcommand.

@@ -8,14 +8,20 @@ import Foundation
 /// ```
 /// coalition-data/
 ///   ledger.sqlite    the clearing ledger
+///   ledger.sqlite-state  its state in memory, saved when a command ends (a cache: see StateFile)
 ///   network/         network.json and one <partner>.json each, copied by init
 ///   keys/            <key id>.key, owner-only (0600) in an owner-only folder
 ///   inbox/ archive/ rejected/ outbox/ reports/
 /// ```
 struct DataDirectory {
     let root: String
+    /// Where `open` registers the ledgers it opens (to save their state at the end).
+    private let opened: OpenedLedgers?
 
-    init(_ root: String) { self.root = root }
+    init(_ root: String, opened: OpenedLedgers? = nil) {
+        self.root = root
+        self.opened = opened
+    }
 
     func path(_ parts: String...) -> String {
         parts.reduce(root) { ($0 as NSString).appendingPathComponent($1) }
@@ -86,7 +92,9 @@ struct DataDirectory {
         }
         let store = try SQLiteStore(path: ledgerPath)
         let network = try NetworkLoader.load(directory: networkPath)
-        return try Ledger(network: network, store: store)
+        let ledger = try Ledger(network: network, store: store)
+        opened?.add(ledger)
+        return ledger
     }
 
     func keyRing(for partner: Partner) throws -> KeyRing {

@@ -32,7 +32,7 @@ enum ProcessMemory {
 
     /// glibc's `malloc_trim(0)`, looked up at run time (its header does not import): freed
     /// heap goes back to the system, so the next stage's resident size is its own.
-    private static func trimHeap() {
+    static func trimHeap() {
         guard let symbol = dlsym(nil, "malloc_trim") else { return }
         typealias Trim = @convention(c) (Int) -> Int32
         _ = unsafeBitCast(symbol, to: Trim.self)(0)

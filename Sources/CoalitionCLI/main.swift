@@ -80,7 +80,9 @@ let commands: [any Command.Type] = [
             Output.line(command.help)
             return 0
         }
-        return try command.run(Context(arguments: arguments)).rawValue
+        let context = Context(arguments: arguments)
+        defer { context.opened.saveStates() }
+        return try command.run(context).rawValue
     } catch let error as CoalitionError {
         Output.error("coalition \(command.path.joined(separator: " ")): \(error)")
         return ExitCode.forError(error).rawValue

@@ -56,6 +56,8 @@ public final class SQLiteStore: LedgerStore {
         }
         database = try Database(path: path, create: create)
         if create {
+            // A state file left by an earlier ledger of this name is not this one's.
+            unlink(StateFile.path(for: path))
             try database.execute("PRAGMA application_id = \(SQLiteStore.applicationID)")
         } else {
             let id: Int64?
@@ -95,9 +97,62 @@ public final class SQLiteStore: LedgerStore {
 
     // MARK: Loading
 
+    /// Where the state is saved between processes: see `StateFile`.
+    public var stateFilePath: String { StateFile.path(for: database.path) }
+
+    /// Whether the last `load` read the saved state file (otherwise it read the tables).
+    public private(set) var loadedFromStateFile = false
+
+    /// The mark of the state the state file holds, as far as this store knows: a state
+    /// already saved is not written again.
+    private var savedMark: StateMark?
+
     public func load() throws -> LedgerSnapshot {
         try writer.drain()
-        return try StateLoader(database: database).load()
+        let (state, fromFile) = try StateLoader(database: database).load(stateFile: stateFilePath)
+        loadedFromStateFile = fromFile
+        savedMark = fromFile ? StateMark(state) : nil
+        return state
+    }
+
+    /// The state as the tables hold it, whatever the state file says.
+    public func loadFromTables() throws -> LedgerSnapshot {
+        try writer.drain()
+        return try StateLoader(database: database).load(stateFile: nil).state
+    }
+
+    /// Where `state`, loaded from the state file, differs from what the tables hold (none
+    /// when it was loaded from the tables): for the audit, since a state file that passed its
+    /// checks must still be exactly the tables' state.
+    public func stateFileProblems(_ state: LedgerSnapshot) throws -> [String] {
+        guard loadedFromStateFile else { return [] }
+        let tables = try loadFromTables()
+        var problems: [String] = []
+        func problem(_ text: String) {
+            if problems.count < 20 { problems.append("the state file's \(text) is not what the tables hold") }
+        }
+        if StateMark(state) != StateMark(tables) { problem("mark (last batch, posting, hash, counters)") }
+        for number in Set(state.members.keys).union(tables.members.keys).sorted()
+        where state.members[number] != tables.members[number] {
+            problem("member \(number)")
+        }
+        for key in Set(state.accounts.keys).union(tables.accounts.keys).sorted()
+        where state.accounts[key] != tables.accounts[key] {
+            problem("balance of \(key.account) in \(key.unit)")
+        }
+        return problems
+    }
+
+    /// Saves `state` to the state file, if it is the state the tables stand at now and the
+    /// file does not hold it already. Outside a batch only.
+    public func saveState(_ state: LedgerSnapshot) throws {
+        guard openBatch == nil else { return }
+        try writer.drain()
+        let mark = StateMark(state)
+        // A ledger another process (or another `Ledger` of this one) has moved on is not saved.
+        guard mark != savedMark, try StateMark.current(database) == mark else { return }
+        try StateFile.write(state, mark: mark, to: stateFilePath)
+        savedMark = mark
     }
 
     // MARK: Writing

@@ -12,15 +12,36 @@ import Dispatch
 struct StateLoader {
     let database: Database
 
-    func load() throws -> LedgerSnapshot {
-        var snapshot = LedgerSnapshot()
-        let lastSeq = try database.integer("SELECT coalesce(max(seq), 0) FROM postings") ?? 0
-        let records = RecordIndexLoad(path: database.path, capacity: Int(lastSeq))
+    /// The state, from the saved state file at `stateFile` when it is there and current
+    /// (see `StateFile`), otherwise from the tables; `fromStateFile` says which.
+    func load(stateFile: String?) throws -> (state: LedgerSnapshot, fromStateFile: Bool) {
+        let mark = try StateMark.current(database)
+        let records = RecordIndexLoad(path: database.path, capacity: Int(mark.lastSeq))
         records.start()
         // Whatever happens here, the other thread is waited for before returning.
         var index: RecordIndex?
         defer { if index == nil { _ = try? records.wait() } }
 
+        var snapshot: LedgerSnapshot
+        let saved = stateFile.flatMap { StateFile.read(path: $0, expecting: mark) }
+        if let saved {
+            snapshot = saved
+        } else {
+            snapshot = LedgerSnapshot()
+            try loadTables(into: &snapshot)
+            snapshot.lastBatch = mark.lastBatch
+            snapshot.lastSeq = mark.lastSeq
+            snapshot.lastHash = mark.lastHash
+            snapshot.lastLotID = mark.lastLotID
+            snapshot.lastObligationID = mark.lastObligationID
+        }
+        index = try records.wait()
+        snapshot.records = index!
+        return (snapshot, saved != nil)
+    }
+
+    /// Members with their rows, and the balances.
+    private func loadTables(into snapshot: inout LedgerSnapshot) throws {
         var partners = PartnerBytes()
         let memberCount = try database.integer("SELECT count(*) FROM members") ?? 0
         snapshot.members.reserveCapacity(Int(memberCount))
@@ -98,18 +119,6 @@ struct StateLoader {
         while try accounts.step() {
             snapshot.accounts[AccountKey(accounts.string(0), accounts.string(1))] = accounts.int64(2)
         }
-        let head = try database.statement("SELECT seq, hash FROM postings ORDER BY seq DESC LIMIT 1")
-        defer { head.reset() }  // ends the read: no snapshot is kept open
-        if try head.step() {
-            snapshot.lastSeq = head.int64(0)
-            snapshot.lastHash = head.bytes(1)
-        }
-        snapshot.lastBatch = try database.integer("SELECT coalesce(max(id), 0) FROM batches") ?? 0
-        snapshot.lastLotID = try database.integer("SELECT value FROM counters WHERE name = 'lot'") ?? 0
-        snapshot.lastObligationID = try database.integer("SELECT coalesce(max(id), 0) FROM obligations") ?? 0
-        index = try records.wait()
-        snapshot.records = index!
-        return snapshot
     }
 }
 

@@ -181,6 +181,36 @@ struct CoalitionCommandTests {
         #expect(tampered.stdout.contains("AUDIT_FAILED: posting 1234 does not match the hash chain"))
     }
 
+    @Test("a command leaves the ledger's state saved for the next; audit holds that file to the tables")
+    func savedState() throws {
+        let (work, data, _) = try demo()
+        defer { work.remove() }
+        let stateFile = work.file("data", "ledger.sqlite-state")
+        #expect(FileManager.default.fileExists(atPath: stateFile))
+        let shown = try work.coalition("report", "liability", data: data)
+        #expect(shown.status == 0, "\(shown)")
+        do {
+            let ledger = try openLedger(data)
+            #expect((ledger.store as? SQLiteStore)?.loadedFromStateFile == true)
+        }
+        // Without the file the tables give the same answers, and the next command saves it again.
+        try FileManager.default.removeItem(atPath: stateFile)
+        // (The first line names the time of the report.)
+        let again = try work.coalition("report", "liability", data: data)
+        #expect(again.stdout.split(separator: "\n").dropFirst() == shown.stdout.split(separator: "\n").dropFirst())
+        #expect(FileManager.default.fileExists(atPath: stateFile))
+        #expect(try work.coalition("audit", data: data).status == 0)
+
+        do {
+            let store = try SQLiteStore(path: work.file("data", "ledger.sqlite"))
+            try store.executeForTesting("UPDATE lots SET points = points + 1 WHERE id = (SELECT min(id) FROM lots)")
+        }
+        let tampered = try work.coalition("audit", data: data)
+        #expect(tampered.status == 1, "\(tampered)")
+        #expect(tampered.stdout.hasPrefix("audit: FAILED: 1 problem in 3238 postings"))
+        #expect(tampered.stdout.contains("AUDIT_FAILED: the state file's member "))
+    }
+
     @Test("audit refuses a data directory without a ledger, or with a file that is not one")
     func auditRefuses() throws {
         let work = try WorkDirectory()

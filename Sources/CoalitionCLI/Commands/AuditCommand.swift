@@ -1,4 +1,5 @@
 import CoalitionKit
+import CoalitionSQLite
 
 struct AuditCommand: Command {
     static let path = ["audit"]
@@ -8,13 +9,17 @@ struct AuditCommand: Command {
         Walks the whole journal: recomputes every posting's link in the hash chain, checks each
         posting balances per unit, adds the journal up and compares it with the balances and
         lots the ledger holds, checks obligations against the money accounts and the
-        invariants of the design. Exits 1 and lists every fault if anything is wrong.
+        invariants of the design. A ledger opened from its saved state file is compared with
+        its tables too. Exits 1 and lists every fault if anything is wrong.
         """
 
     static func run(_ context: Context) throws -> ExitCode {
         _ = try positional(context, count: 0)
         let ledger = try context.data.open()
-        let report = try Audit.run(ledger)
+        var report = try Audit.run(ledger)
+        if let store = ledger.store as? SQLiteStore {
+            report.problems += try store.stateFileProblems(ledger.state)
+        }
         if context.json {
             Output.json([
                 "ok": report.isClean, "postings": report.postings, "head": Hex.encode(report.headHash),

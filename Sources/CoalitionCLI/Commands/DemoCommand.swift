@@ -24,6 +24,7 @@ struct DemoCommand: Command {
         let (network, store) = try data.create(from: context.arguments.value("partners") ?? "partners")
         _ = FileManager.default.createFile(atPath: data.path(".demo"), contents: Data("made by coalition demo\n".utf8))
         let ledger = try Ledger(network: network, store: store)
+        context.opened.add(ledger)
         let seeds = context.arguments.value("seeds") ?? "seeds"
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: seeds)) ?? []).filter {
             $0.hasSuffix(".csf")

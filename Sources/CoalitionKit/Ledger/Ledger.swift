@@ -73,6 +73,13 @@ public final class Ledger {
         }
     }
 
+    /// Saves the state in memory beside the store (when the store keeps one: SQLite's state
+    /// file), so the next process opens the ledger without rebuilding it from the tables.
+    /// Call it when done with the ledger; skipping it only makes the next open slower.
+    public func saveState() throws {
+        try store.saveState(state)
+    }
+
     /// Checks every invariant of DESIGN.md on the state in memory; the first fault found is
     /// thrown as `AUDIT_FAILED`.
     public func checkInvariants() throws {

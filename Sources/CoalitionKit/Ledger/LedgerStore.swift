@@ -268,9 +268,16 @@ public protocol LedgerStore: AnyObject {
 
     /// The obligations of cycle `number`.
     func obligations(cycle number: Int64) throws -> [Obligation]
+
+    /// Keeps `state`, the state in memory now, where the next `load` can read it back
+    /// quicker than from the store's tables; a store without such a place does nothing.
+    /// Nothing durable depends on it: `load` uses it only if it matches the store.
+    func saveState(_ state: LedgerSnapshot) throws
 }
 
 extension LedgerStore {
+    public func saveState(_ state: LedgerSnapshot) throws {}
+
     public func forEachPosting(_ body: (Posting) throws -> Void) throws {
         try forEachPosting(in: 1...Int64.max, body)
     }

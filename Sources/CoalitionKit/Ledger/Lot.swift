@@ -120,6 +120,14 @@ extension MemberAccount {
     // Loading from a store: rows are added one by one in whatever order the store reads
     // them, then put in order once by `finishLoading()`. No copy of the member is made.
 
+    /// Makes room for rows about to be added, when the store knows how many.
+    public mutating func reserveLoaded(lots: Int, debts: Int, qualifying: Int, transfers: Int) {
+        self.lots.reserveCapacity(lots)
+        self.debts.reserveCapacity(debts)
+        self.qualifying.reserveCapacity(qualifying)
+        self.transfers.reserveCapacity(transfers)
+    }
+
     /// Adds a lot (or debt) as the store holds it.
     public mutating func addLoaded(_ lot: Lot) {
         if lot.isDebt { debts.append(lot) } else { lots.append(lot) }

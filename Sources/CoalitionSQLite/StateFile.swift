@@ -1,0 +1,390 @@
+import CoalitionKit
+import Foundation
+
+/// The engine's hot state saved beside the ledger (`ledger.sqlite-state`) when a process is
+/// done with it, so that the next open reads one file in member order instead of rebuilding
+/// the members and their lots from the tables, where lots lie in id order.
+///
+/// It is a cache, never the truth. It names the ledger state it was taken at (`StateMark`:
+/// the last batch, the last posting and its hash, the lot and obligation counters), and it
+/// is used only when the tables stand at exactly that mark and its SHA-256 checksum holds.
+/// Every committed batch writes a new batch row, so any change to the ledger after the file
+/// was written makes it stale, and a stale, damaged or missing file only means loading from
+/// the tables. The record-id index is not in it: its fingerprints are seeded per process,
+/// and it is read from the tables on a second thread while this file is read.
+///
+/// The layout (integers little-endian, `i64`/`u64` 8 bytes, `u32` 4, `u16` 2, `u8` 1):
+///
+/// ```
+/// magic        "COALITION-STATE\n" (16 bytes); the last byte before it is the version
+/// mark         last batch i64, last seq i64, last hash (u8 length, bytes),
+///              last lot id i64, last obligation id i64
+/// partners     u16 count; each u8 length, UTF-8 id (issuers below are indices into it)
+/// members      u64 count; each:
+///              number u64, enrolled at i64, enrolled by u16 (0xFFFF: none), closed u8,
+///              tier i64, tier since i64, then u32 counts of lots, debts, qualifying days
+///              and transfer marks, then the items:
+///              lot/debt: id i64, issuer u16, points i64, earned at i64, expires at i64, bonus u8
+///              qualifying day: day i64, points i64
+///              transfer mark: at i64, points i64, sent u8
+/// accounts     u64 count; each u16 length, account, u16 length, unit, balance i64
+/// checksum     SHA-256 of every byte before it (32 bytes)
+/// ```
+enum StateFile {
+    static let version: UInt8 = 1
+    static let magic: [UInt8] = Array("COALITION-STATE".utf8) + [version]
+
+    /// Where the state of the ledger at `path` is saved.
+    static func path(for ledgerPath: String) -> String { ledgerPath + "-state" }
+
+    /// Writes `state`, taken at `mark`, to `path`: into a temporary file, flushed to disk,
+    /// then renamed over the old one, so a reader sees the old file or the new, never half.
+    static func write(_ state: LedgerSnapshot, mark: StateMark, to path: String) throws {
+        let temporary = path + ".\(getpid()).tmp"
+        var out = try Output(path: temporary)
+        do {
+            out.put(magic)
+            out.put(mark.lastBatch)
+            out.put(mark.lastSeq)
+            out.put(UInt8(mark.lastHash.count))
+            out.put(mark.lastHash)
+            out.put(mark.lastLotID)
+            out.put(mark.lastObligationID)
+
+            var partners: [PartnerID: UInt16] = [:]
+            var partnerList: [PartnerID] = []
+            func index(_ partner: PartnerID) -> UInt16 {
+                if let known = partners[partner] { return known }
+                partners[partner] = UInt16(partnerList.count)
+                partnerList.append(partner)
+                return UInt16(partnerList.count - 1)
+            }
+            // Issuers are few: name them first, so each lot carries an index.
+            for member in state.members.values {
+                if let by = member.enrolledBy { _ = index(by) }
+                for lot in member.lots { _ = index(lot.issuer) }
+                for debt in member.debts { _ = index(debt.issuer) }
+            }
+            guard partnerList.count < Int(UInt16.max) else {
+                throw CoalitionError(.storeFailure, "too many partners for the state file")
+            }
+            out.put(UInt16(partnerList.count))
+            for partner in partnerList { try out.putShort(partner.rawValue) }
+
+            out.put(UInt64(state.members.count))
+            for member in state.members.values {
+                out.put(member.number.value)
+                out.put(member.enrolledAt.seconds)
+                out.put(member.enrolledBy.map(index) ?? UInt16.max)
+                out.put(UInt8(member.isClosed ? 1 : 0))
+                out.put(Int64(member.tier))
+                out.put(member.tierSince.seconds)
+                out.put(UInt32(member.lots.count))
+                out.put(UInt32(member.debts.count))
+                out.put(UInt32(member.qualifying.count))
+                out.put(UInt32(member.transfers.count))
+                for lot in member.lots { out.put(lot, issuer: index(lot.issuer)) }
+                for debt in member.debts { out.put(debt, issuer: index(debt.issuer)) }
+                for day in member.qualifying {
+                    out.put(day.day)
+                    out.put(day.points)
+                }
+                for mark in member.transfers {
+                    out.put(mark.at.seconds)
+                    out.put(mark.points)
+                    out.put(UInt8(mark.sent ? 1 : 0))
+                }
+            }
+            out.put(UInt64(state.accounts.count))
+            for (key, balance) in state.accounts {
+                try out.putShort(key.account)
+                try out.putShort(key.unit)
+                out.put(balance)
+            }
+            try out.finish()
+            guard rename(temporary, path) == 0 else { throw Output.failure("renaming it into place", path) }
+        } catch {
+            out.abandon()
+            unlink(temporary)
+            throw error
+        }
+    }
+
+    /// The state saved at `path`, if the file is there, whole, and taken at `mark`;
+    /// nil otherwise (the caller then loads from the tables).
+    static func read(path: String, expecting mark: StateMark) -> LedgerSnapshot? {
+        guard FileManager.default.fileExists(atPath: path),
+            let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
+        else { return nil }
+        return data.withUnsafeBytes { bytes in try? decode(bytes, expecting: mark) }
+    }
+
+    /// Why a state file was not used; never shown to a user (the tables are used instead),
+    /// but tests name the case.
+    enum Unusable: Error { case damaged, stale }
+
+    static func decode(_ bytes: UnsafeRawBufferPointer, expecting mark: StateMark) throws -> LedgerSnapshot {
+        guard bytes.count >= magic.count + 32 else { throw Unusable.damaged }
+        let body = UnsafeRawBufferPointer(rebasing: bytes[..<(bytes.count - 32)])
+        let hasher = SHA256()
+        hasher.update(body)
+        guard hasher.finish().elementsEqual(bytes[(bytes.count - 32)...]) else { throw Unusable.damaged }
+
+        var input = Input(body)
+        guard try input.slice(magic.count).elementsEqual(magic) else { throw Unusable.damaged }
+        let lastBatch = try input.i64()
+        let lastSeq = try input.i64()
+        let lastHash = try input.bytes(Int(input.u8()))
+        let found = StateMark(
+            lastBatch: lastBatch,
+            lastSeq: lastSeq,
+            lastHash: lastHash,
+            lastLotID: try input.i64(),
+            lastObligationID: try input.i64()
+        )
+        guard found == mark else { throw Unusable.stale }
+
+        var partners: [PartnerID] = []
+        for _ in 0..<(try input.u16()) { partners.append(try PartnerID(stored: input.shortString())) }
+        func partner(_ index: UInt16) throws -> PartnerID {
+            guard Int(index) < partners.count else { throw Unusable.damaged }
+            return partners[Int(index)]
+        }
+
+        var state = LedgerSnapshot()
+        state.lastBatch = mark.lastBatch
+        state.lastSeq = mark.lastSeq
+        state.lastHash = mark.lastHash
+        state.lastLotID = mark.lastLotID
+        state.lastObligationID = mark.lastObligationID
+        let memberCount = try input.count(try input.u64(), each: 60)
+        state.members.reserveCapacity(memberCount)
+        for _ in 0..<memberCount {
+            let number = try MemberNumber(stored: Int64(bitPattern: input.u64()))
+            let enrolledAt = Timestamp(seconds: try input.i64())
+            let by = try input.u16()
+            let isClosed = try input.u8() != 0
+            let tier = Int(try input.i64())
+            let tierSince = Timestamp(seconds: try input.i64())
+            let lotCount = try input.count(UInt64(input.u32()), each: 35)
+            let debtCount = try input.count(UInt64(input.u32()), each: 35)
+            let dayCount = try input.count(UInt64(input.u32()), each: 16)
+            let markCount = try input.count(UInt64(input.u32()), each: 17)
+            var member = MemberAccount(
+                number: number,
+                enrolledAt: enrolledAt,
+                enrolledBy: by == UInt16.max ? nil : try partner(by),
+                isClosed: isClosed,
+                tier: tier,
+                tierSince: tierSince,
+                qualifying: [],
+                transfers: []
+            )
+            member.reserveLoaded(lots: lotCount, debts: debtCount, qualifying: dayCount, transfers: markCount)
+            for _ in 0..<(lotCount + debtCount) {
+                member.addLoaded(
+                    Lot(
+                        id: try input.i64(),
+                        member: number,
+                        issuer: try partner(input.u16()),
+                        points: try input.i64(),
+                        earnedAt: Timestamp(seconds: try input.i64()),
+                        expiresAt: Timestamp(seconds: try input.i64()),
+                        isBonus: try input.u8() != 0
+                    )
+                )
+            }
+            for _ in 0..<dayCount {
+                member.addLoaded(QualifyingDay(day: try input.i64(), points: try input.i64()))
+            }
+            for _ in 0..<markCount {
+                member.addLoaded(
+                    TransferMark(
+                        at: Timestamp(seconds: try input.i64()),
+                        points: try input.i64(),
+                        sent: try input.u8() != 0
+                    )
+                )
+            }
+            member.finishLoading()
+            guard state.members.updateValue(member, forKey: number) == nil else { throw Unusable.damaged }
+        }
+        let accountCount = try input.count(try input.u64(), each: 12)
+        state.accounts.reserveCapacity(accountCount)
+        for _ in 0..<accountCount {
+            let key = AccountKey(try input.shortString(), try input.shortString())
+            guard state.accounts.updateValue(try input.i64(), forKey: key) == nil else { throw Unusable.damaged }
+        }
+        guard input.isAtEnd else { throw Unusable.damaged }
+        return state
+    }
+
+    /// Buffered writes to a new file, hashed as they go; `finish` appends the checksum and
+    /// flushes the file to disk.
+    private struct Output {
+        let path: String
+        private let descriptor: Int32
+        private var buffer: [UInt8] = []
+        private let hasher = SHA256()
+        private static let flushSize = 1 << 20
+
+        init(path: String) throws {
+            self.path = path
+            descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+            guard descriptor >= 0 else { throw Output.failure("creating it", path) }
+            buffer.reserveCapacity(Output.flushSize + 4096)
+        }
+
+        static func failure(_ what: String, _ path: String) -> CoalitionError {
+            CoalitionError(
+                .io,
+                "cannot save the ledger's state file (\(what)): \(String(cString: strerror(errno)))",
+                at: Place(file: path)
+            )
+        }
+
+        mutating func put(_ bytes: [UInt8]) {
+            buffer.append(contentsOf: bytes)
+        }
+
+        mutating func put<T: FixedWidthInteger>(_ value: T) {
+            withUnsafeBytes(of: value.littleEndian) { buffer.append(contentsOf: $0) }
+            if buffer.count >= Output.flushSize { try? flush() }  // a failure is thrown by `finish`
+        }
+
+        mutating func putShort(_ text: String) throws {
+            let bytes = Array(text.utf8)
+            guard bytes.count <= Int(UInt16.max) else {
+                throw CoalitionError(.storeFailure, "'\(text.prefix(40))…' is too long for the state file")
+            }
+            put(UInt16(bytes.count))
+            put(bytes)
+        }
+
+        mutating func put(_ lot: Lot, issuer: UInt16) {
+            put(lot.id)
+            put(issuer)
+            put(lot.points)
+            put(lot.earnedAt.seconds)
+            put(lot.expiresAt.seconds)
+            put(UInt8(lot.isBonus ? 1 : 0))
+        }
+
+        private var failed = false
+
+        private mutating func flush() throws {
+            defer { buffer.removeAll(keepingCapacity: true) }
+            guard !failed else { throw Output.failure("writing it", path) }
+            hasher.update(buffer)
+            var written = 0
+            while written < buffer.count {
+                let count = buffer.withUnsafeBytes { raw in
+                    Glibc.write(descriptor, raw.baseAddress! + written, raw.count - written)
+                }
+                guard count > 0 else {
+                    failed = true
+                    throw Output.failure("writing it", path)
+                }
+                written += count
+            }
+        }
+
+        mutating func finish() throws {
+            try flush()
+            buffer = hasher.finish()
+            try flush()
+            guard fsync(descriptor) == 0 else { throw Output.failure("flushing it to disk", path) }
+            guard close(descriptor) == 0 else { throw Output.failure("closing it", path) }
+        }
+
+        func abandon() { close(descriptor) }
+    }
+
+    /// Reads from the mapped file; every read is bounds-checked.
+    private struct Input {
+        let bytes: UnsafeRawBufferPointer
+        var offset = 0
+
+        init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+
+        var isAtEnd: Bool { offset == bytes.count }
+
+        @inline(__always)
+        private mutating func load<T: FixedWidthInteger>(_: T.Type) throws -> T {
+            let size = MemoryLayout<T>.size
+            guard bytes.count - offset >= size else { throw Unusable.damaged }
+            defer { offset += size }
+            return T(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: T.self))
+        }
+
+        mutating func i64() throws -> Int64 { try load(Int64.self) }
+        mutating func u64() throws -> UInt64 { try load(UInt64.self) }
+        mutating func u32() throws -> UInt32 { try load(UInt32.self) }
+        mutating func u16() throws -> UInt16 { try load(UInt16.self) }
+        mutating func u8() throws -> UInt8 { try load(UInt8.self) }
+
+        mutating func slice(_ count: Int) throws -> UnsafeRawBufferPointer.SubSequence {
+            guard count >= 0, bytes.count - offset >= count else { throw Unusable.damaged }
+            defer { offset += count }
+            return bytes[offset..<(offset + count)]
+        }
+
+        mutating func bytes(_ count: Int) throws -> [UInt8] { Array(try slice(count)) }
+
+        mutating func shortString() throws -> String {
+            String(decoding: try slice(Int(u16())), as: UTF8.self)
+        }
+
+        /// `count` items of at least `each` bytes, if the rest of the file can hold them.
+        func count(_ count: UInt64, each: Int) throws -> Int {
+            guard count <= UInt64(bytes.count - offset) / UInt64(each) else { throw Unusable.damaged }
+            return Int(count)
+        }
+    }
+}
+
+/// The ledger state a saved state file was taken at, as the tables name it.
+struct StateMark: Equatable {
+    var lastBatch: Int64
+    var lastSeq: Int64
+    var lastHash: [UInt8]
+    var lastLotID: Int64
+    var lastObligationID: Int64
+
+    init(lastBatch: Int64, lastSeq: Int64, lastHash: [UInt8], lastLotID: Int64, lastObligationID: Int64) {
+        self.lastBatch = lastBatch
+        self.lastSeq = lastSeq
+        self.lastHash = lastHash
+        self.lastLotID = lastLotID
+        self.lastObligationID = lastObligationID
+    }
+
+    /// The mark of a state in memory.
+    init(_ state: LedgerSnapshot) {
+        self.init(
+            lastBatch: state.lastBatch,
+            lastSeq: state.lastSeq,
+            lastHash: state.lastHash,
+            lastLotID: state.lastLotID,
+            lastObligationID: state.lastObligationID
+        )
+    }
+
+    /// Where the tables of `database` stand now.
+    static func current(_ database: Database) throws -> StateMark {
+        var mark = StateMark(
+            lastBatch: try database.integer("SELECT coalesce(max(id), 0) FROM batches") ?? 0,
+            lastSeq: 0,
+            lastHash: Posting.genesisHash,
+            lastLotID: try database.integer("SELECT value FROM counters WHERE name = 'lot'") ?? 0,
+            lastObligationID: try database.integer("SELECT coalesce(max(id), 0) FROM obligations") ?? 0
+        )
+        let head = try database.statement("SELECT seq, hash FROM postings ORDER BY seq DESC LIMIT 1")
+        defer { head.reset() }  // ends the read: no snapshot is kept open
+        if try head.step() {
+            mark.lastSeq = head.int64(0)
+            mark.lastHash = head.bytes(1)
+        }
+        return mark
+    }
+}
