@@ -116,6 +116,21 @@ final class Statement {
             sqlite3_bind_null(handle, index)
         }
     }
+    func bind(_ index: Int32, _ value: PartnerID?) {
+        if let value {
+            _ = value.withUTF8 {
+                sqlite3_bind_text(
+                    handle,
+                    index,
+                    $0.baseAddress?.assumingMemoryBound(to: CChar.self),
+                    Int32($0.count),
+                    transient
+                )
+            }
+        } else {
+            sqlite3_bind_null(handle, index)
+        }
+    }
     func bind(_ index: Int32, _ value: [UInt8]) {
         _ = value.withUnsafeBytes { sqlite3_bind_blob(handle, index, $0.baseAddress, Int32($0.count), transient) }
     }

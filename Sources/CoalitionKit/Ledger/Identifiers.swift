@@ -1,7 +1,13 @@
 /// A partner's id: 2 to 16 characters of `A-Z`, `0-9` and `-`, starting with a letter
 /// (`SKYWAYS`, `HARBOR`).
+///
+/// Held as its ASCII bytes packed into two words (first byte highest, zeros after the last),
+/// not as a `String`: a plain value, so the lots, obligations and record keys that carry one
+/// copy without reference counting, and ids compare and hash as two integers. Comparing the
+/// words compares the text, since a shorter id is padded with zeros.
 public struct PartnerID: Hashable, Comparable, Sendable, CustomStringConvertible {
-    public let rawValue: String
+    private let high: UInt64
+    private let low: UInt64
 
     public init(_ rawValue: String) throws {
         guard PartnerID.isValid(rawValue) else {
@@ -10,11 +16,23 @@ public struct PartnerID: Hashable, Comparable, Sendable, CustomStringConvertible
                 "'\(rawValue)' is not a partner id (2 to 16 of A-Z, 0-9, '-', starting with a letter)"
             )
         }
-        self.rawValue = rawValue
+        self.init(packing: rawValue)
     }
 
     /// A name reserved for the network's own namespaces (it cannot be a partner's id).
-    init(reserved rawValue: String) { self.rawValue = rawValue }
+    init(reserved rawValue: String) { self.init(packing: rawValue) }
+
+    /// `text`, of 1 to 16 non-zero bytes.
+    private init(packing text: String) {
+        var words: (UInt64, UInt64) = (0, 0)
+        let bytes = Array(text.utf8)
+        precondition((1...16).contains(bytes.count) && !bytes.contains(0), "a partner id is 1 to 16 bytes")
+        for (index, byte) in bytes.enumerated() {
+            let shift = UInt64(56 - 8 * (index % 8))
+            if index < 8 { words.0 |= UInt64(byte) << shift } else { words.1 |= UInt64(byte) << shift }
+        }
+        (high, low) = words
+    }
 
     /// A partner id as the store keeps it: a partner's, or a reserved one.
     public init(stored rawValue: String) throws {
@@ -31,7 +49,16 @@ public struct PartnerID: Hashable, Comparable, Sendable, CustomStringConvertible
         return bytes.allSatisfy { (65...90).contains($0) || (48...57).contains($0) || $0 == 45 }
     }
 
-    public static func < (lhs: PartnerID, rhs: PartnerID) -> Bool { lhs.rawValue < rhs.rawValue }
+    /// The id's bytes.
+    public func withUTF8<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        let count = low != 0 ? 16 - low.trailingZeroBitCount / 8 : 8 - high.trailingZeroBitCount / 8
+        let words = (high.bigEndian, low.bigEndian)
+        return try withUnsafeBytes(of: words) { try body(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
+    }
+
+    public var rawValue: String { withUTF8 { String(decoding: $0, as: UTF8.self) } }
+
+    public static func < (lhs: PartnerID, rhs: PartnerID) -> Bool { (lhs.high, lhs.low) < (rhs.high, rhs.low) }
     public var description: String { rawValue }
 }
 

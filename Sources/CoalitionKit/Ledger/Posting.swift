@@ -182,7 +182,7 @@ public struct Posting: Hashable, Sendable {
         bytes.append(separator: 124)
         bytes.append(Int64(kind.rawValue))
         bytes.append(separator: 124)
-        if let partner { bytes.append(partner.rawValue) }
+        if let partner { bytes.append(partner) }
         bytes.append(separator: 124)
         if let recordID { bytes.append(recordID) }
         bytes.append(separator: 124)
@@ -286,6 +286,10 @@ public struct CanonicalBytes {
     mutating func append(_ text: String) {
         var text = text
         text.withUTF8 { storage.append(contentsOf: $0) }
+    }
+
+    mutating func append(_ partner: PartnerID) {
+        partner.withUTF8 { storage.append(contentsOf: $0) }
     }
 
     /// A signed decimal integer, as `String(value)` writes it.

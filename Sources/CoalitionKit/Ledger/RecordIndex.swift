@@ -30,10 +30,9 @@ public struct RecordIndex: Equatable, Sendable {
 
     /// The fingerprint of `key`.
     public static func fingerprint(_ key: RecordKey) -> UInt64 {
-        var partner = key.partner.rawValue
         var id = key.recordID
-        return partner.withUTF8 { p in
-            id.withUTF8 { i in fingerprint(partner: UnsafeRawBufferPointer(p), id: .init(i)) }
+        return key.partner.withUTF8 { partner in
+            id.withUTF8 { fingerprint(partner: partner, id: UnsafeRawBufferPointer($0)) }
         }
     }
 
