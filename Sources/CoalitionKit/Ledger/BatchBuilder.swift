@@ -5,7 +5,7 @@
 /// before anything is recorded, so a rejected record leaves no trace. A recorded record
 /// changes members and balances in memory at once; if the batch then fails (a whole-file
 /// fault, a store failure) the ledger reloads its state from the store, which never saw it.
-/// Record ids and the counters join the state when the chunk is handed to the store.
+/// The counters join the state when the chunk is handed to the store.
 final class BatchBuilder {
     private let ledger: Ledger
     var write: LedgerWrite
@@ -57,11 +57,15 @@ final class BatchBuilder {
         }
     }
 
-    /// What the ledger remembers of `key`, if it was applied: the chunk's own records first,
-    /// then the index, whose fingerprint hit is confirmed against the journal.
+    /// What the ledger remembers of `key`, if it was applied. The chunk's own records are in
+    /// the index too (`post` adds them), so a miss there is certain; a hit is the chunk's own
+    /// record, or a candidate confirmed against the journal.
     func entry(for key: RecordKey) throws -> RecordEntry? {
+        guard let candidate = ledger.state.records.candidate(for: key) else { return nil }
         if let pending = newRecords[key] { return pending }
-        return try ledger.record(key)
+        // A posting of this chunk whose record is not `key`: another key with its fingerprint.
+        if candidate.seq > ledger.state.lastSeq { return nil }
+        return try ledger.confirm(candidate, for: key)
     }
 
     func expiredLot(_ id: Int64) throws -> ExpiredLot? {
@@ -600,6 +604,7 @@ final class BatchBuilder {
             )
         }
         newRecords[key] = RecordEntry(seq: seq, kind: effect.kind, units: effect.units, reversedUnits: 0)
+        ledger.state.records.insert(key, seq: seq)
         if let (originalKey, entry) = effect.reversed {
             newRecords[originalKey] = entry
             write.reversedUnits[entry.seq] = entry.reversedUnits
@@ -626,12 +631,10 @@ final class BatchBuilder {
         return lastSeq
     }
 
-    /// Adds the chunk's record ids and counters to the ledger's state, once the chunk is the
-    /// store's (members and balances are there already).
+    /// Adds the chunk's counters to the ledger's state, once the chunk is the store's
+    /// (members, balances and record ids are there already; the reversed units of earlier
+    /// records live in the journal, which the store now has).
     func merge(into state: inout LedgerSnapshot) {
-        // Records this chunk applied join the index; the reversed units of earlier ones
-        // live in the journal, which the store has written.
-        for (key, entry) in newRecords where entry.seq > state.lastSeq { state.records.insert(key, seq: entry.seq) }
         state.lastSeq = lastSeq
         state.lastHash = lastHash
         state.lastLotID = lastLotID

@@ -24,6 +24,11 @@ public final class Ledger {
     /// confirmed against the journal.
     public func record(_ key: RecordKey) throws -> RecordEntry? {
         guard let candidate = state.records.candidate(for: key) else { return nil }
+        return try confirm(candidate, for: key)
+    }
+
+    /// The record `key` is, if the index's `candidate` for it is `key` itself.
+    func confirm(_ candidate: (seq: Int64, isExact: Bool), for key: RecordKey) throws -> RecordEntry? {
         guard let applied = try store.appliedRecord(seq: candidate.seq) else {
             throw CoalitionError(.storeFailure, "the journal has no record at posting \(candidate.seq)")
         }
