@@ -1,9 +1,12 @@
 /// Applies one chunk of a batch's records to the ledger's state, and gathers what the store
 /// must write for them.
 ///
-/// Each record is planned in full (every check, every amount) on copies of what it touches
-/// before anything is recorded, so a rejected record leaves no trace. A recorded record
-/// changes members and balances in memory at once; if the batch then fails (a whole-file
+/// Each record is planned in full (every check, every amount) before anything is recorded,
+/// so a rejected record leaves no trace. Earns and redemptions, nearly every record, are
+/// planned on the member as they stand and the change is applied in place by `post`, whose
+/// one possible failure (a balance overflowing) is checked first: a member's lots are not
+/// copied for each record. Other records are planned on copies of what they touch. A
+/// recorded record changes members and balances in memory at once; if the batch then fails (a whole-file
 /// fault, a store failure) the ledger reloads its state from the store, which never saw it.
 /// The counters join the state when the chunk is handed to the store.
 final class BatchBuilder {
@@ -127,10 +130,20 @@ final class BatchBuilder {
         }
     }
 
+    /// An earn: a lot (and a tier bonus lot) of the partner's points, qualifying points, and
+    /// an upgrade when they reach a tier. Planned on the member as they stand and applied in
+    /// place by `post`; only repaying a debt the member owes is planned on a copy.
     private func planEarn(_ effect: inout Effect, partner: Partner, member number: MemberNumber, units: Int64) throws {
         try checkAmount(units)
-        var account = try openMember(number)
         let time = effect.occurredAt
+        let (tier, qualifying, owesDebt): (Int, Int64, Bool)
+        do {
+            // A scope of its own: the member read here is let go before `post` changes it.
+            let account = try openMember(number)
+            tier = account.tier
+            qualifying = account.qualifyingPoints(at: time, windowDays: network.tierWindowDays)
+            owesDebt = !account.debts.isEmpty
+        }
         let rate = try partner.earnRate(at: time)
         let conversion = try Conversion.earn(units: units, rate: rate)
         effect.kind = .earn
@@ -139,6 +152,7 @@ final class BatchBuilder {
         effect.points = conversion.points
         effect.unitLegs(partner, reported: -units, converted: conversion.convertedUnits)
         var detail = "r=\(rate)"
+        var change = InPlaceChange(member: number)
         if conversion.points > 0 {
             let lot = Lot(
                 id: nextLotID(),
@@ -150,13 +164,12 @@ final class BatchBuilder {
                 isBonus: false
             )
             detail += ";lot=\(lot.id)"
-            account.insert(lot)
+            change.newLots.append(lot)
             effect.changed(lot)
             effect.leg(Account.member(number), Account.points, conversion.points)
             effect.leg(Account.issuer(partner.id), Account.points, -conversion.points)
             // The tier held before this earn gives its bonus, funded by the earning partner.
-            let bonusPercent =
-                network.tiers.indices.contains(account.tier) ? network.tiers[account.tier].bonusPercent : 0
+            let bonusPercent = network.tiers.indices.contains(tier) ? network.tiers[tier].bonusPercent : 0
             let bonus = try Checked.narrow(Int128(conversion.points) * Int128(bonusPercent) / 100)
             if bonus > 0 {
                 let bonusLot = Lot(
@@ -169,46 +182,54 @@ final class BatchBuilder {
                     isBonus: true
                 )
                 detail += ";bonus=\(bonus);bonuslot=\(bonusLot.id)"
-                account.insert(bonusLot)
+                change.newLots.append(bonusLot)
                 effect.changed(bonusLot)
                 effect.leg(Account.member(number), Account.points, bonus)
                 effect.leg(Account.issuer(partner.id), Account.points, -bonus)
                 effect.points += bonus
             }
-            try settleDebts(&account, &effect, at: time)
-            account.addQualifying(conversion.points, at: time)
+            change.qualifying = conversion.points
             effect.qualifying.append((number, QualifyingDay.day(of: time)))
-            let qualifying = account.qualifyingPoints(at: time, windowDays: network.tierWindowDays)
-            let target = network.tierIndex(forQualifying: qualifying)
-            if target > account.tier {
+            // The earn's day is the last of the window, so its points join the window's sum.
+            let window = qualifying + (network.tierWindowDays > 0 ? conversion.points : 0)
+            let target = network.tierIndex(forQualifying: window)
+            if target > tier {
+                change.tier = target
                 effect.tierChanges.append(
                     TierChange(
                         member: number,
                         at: time,
-                        from: network.tiers[account.tier].name,
+                        from: network.tiers[tier].name,
                         to: network.tiers[target].name,
-                        reason: "upgrade: \(qualifying) qualifying points in \(network.tierWindowDays) days"
+                        reason: "upgrade: \(window) qualifying points in \(network.tierWindowDays) days"
                     )
                 )
-                account.tier = target
-                account.tierSince = time
             }
         }
         effect.detail = detail
-        effect.members[number] = account
+        if owesDebt && conversion.points > 0 {
+            // The new points repay the debt first (its legs follow the earn's).
+            var account = try openMember(number)
+            account.apply(change, at: time)
+            try settleDebts(&account, &effect, at: time)
+            effect.members[number] = account
+        } else {
+            effect.inPlace = change
+        }
     }
 
     private func planRedeem(_ effect: inout Effect, partner: Partner, member number: MemberNumber, units: Int64) throws
     {
         try checkAmount(units)
-        var account = try openMember(number)
+        _ = try openMember(number)  // an unknown or closed member is the first fault
         let time = effect.occurredAt
         let rate = try partner.earnRate(at: time)
         let value = try partner.redemptionValue(at: time)
         let conversion = try Conversion.redeem(units: units, rate: rate)
-        let available = account.available(at: time)
-        guard available >= conversion.points else {
-            throw CoalitionError(
+        // Planned on the member as they stand, not on a copy: the lots consumed are changed
+        // in place by `post`, once nothing can fail.
+        let consumption = try consumption(of: number, conversion.points, at: time) { available in
+            CoalitionError(
                 .insufficientPoints,
                 "redeeming \(units) \(partner.unit.name) needs \(conversion.points) points; member \(number) has \(available)"
             )
@@ -218,7 +239,9 @@ final class BatchBuilder {
         effect.units = units
         effect.points = -conversion.points
         effect.unitLegs(partner, reported: units, converted: -conversion.convertedUnits)
-        let parts = consume(&account, conversion.points, at: time, &effect)
+        for (_, lot) in consumption.changes { effect.changed(lot) }
+        effect.inPlace = InPlaceChange(member: number, consumed: consumption.changes)
+        let parts = consumption.parts
         effect.leg(Account.member(number), Account.points, -conversion.points)
         var perIssuer: [(PartnerID, Int64)] = []
         for part in parts {
@@ -234,7 +257,6 @@ final class BatchBuilder {
             try effect.obligation(debtor: issuer, creditor: partner, amount: amount, points: points)
         }
         effect.detail = "r=\(rate);v=\(value);parts=" + parts.map(\.encoded).joined(separator: ",")
-        effect.members[number] = account
     }
 
     private func planReversal(_ effect: inout Effect, partner: Partner, original: String, units: Int64?) throws {
@@ -456,23 +478,26 @@ final class BatchBuilder {
         at time: Timestamp,
         _ effect: inout Effect
     ) -> [ConsumedPart] {
-        var parts: [ConsumedPart] = []
-        var missing = points
-        var index = 0
-        while missing > 0 && index < account.lots.count {
-            let lot = account.lots[index]
-            guard lot.expiresAt > time else {
-                index += 1
-                continue
-            }
-            let taken = min(lot.points, missing)
-            parts.append(ConsumedPart(lot: lot, points: taken))
-            missing -= taken
-            account.lots[index].points -= taken
-            effect.changed(account.lots[index])
-            if account.lots[index].points == 0 { account.lots.remove(at: index) } else { index += 1 }
-        }
-        return parts
+        let plan = Consumption(account.lots, points, at: time)
+        for (_, lot) in plan.changes { effect.changed(lot) }
+        account.consume(plan.changes)
+        return plan.parts
+    }
+
+    /// How `points` would be taken from member `number`'s lots at `time`, planned on the
+    /// member as they stand; `shortfall` makes the error when they hold fewer points.
+    private func consumption(
+        of number: MemberNumber,
+        _ points: Int64,
+        at time: Timestamp,
+        shortfall: (Int64) -> CoalitionError
+    ) throws -> Consumption {
+        // A scope of its own: the member read here is let go before `post` changes it in
+        // place, so that change copies nothing.
+        let account = try openMember(number)
+        let available = account.available(at: time)
+        guard available >= points else { throw shortfall(available) }
+        return Consumption(account.lots, points, at: time)
     }
 
     /// Points of other issuers spent to pay `beneficiary` back: each such issuer's
@@ -562,14 +587,20 @@ final class BatchBuilder {
             write.accounts[key] = value
         }
         let rowsChanged = !effect.memberRows.isEmpty || !effect.tierChanges.isEmpty
-        for (number, account) in effect.members {
-            let rowChanged =
-                rowsChanged
-                && (effect.memberRows.contains(number) || effect.tierChanges.contains { $0.member == number })
-            record(account, rowChanged: rowChanged)
+        func rowChanged(_ number: MemberNumber) -> Bool {
+            rowsChanged && (effect.memberRows.contains(number) || effect.tierChanges.contains { $0.member == number })
+        }
+        for (number, account) in effect.members { record(account, rowChanged: rowChanged(number)) }
+        if let change = effect.inPlace {
+            ledger.state.members[change.member]?.apply(change, at: effect.occurredAt)
+            if rowChanged(change.member), let account = ledger.state.members[change.member] {
+                write.members[change.member] = account
+                write.memberRows.insert(change.member)
+            }
         }
         for (number, day) in effect.qualifying {
-            let points = effect.members[number]?.qualifying.last(where: { $0.day == day })?.points ?? 0
+            let account = effect.members[number] ?? ledger.state.members[number]
+            let points = account?.qualifying.last(where: { $0.day == day })?.points ?? 0
             write.qualifying[QualifyingKey(member: number, day: day)] = points
         }
         write.tierChanges += effect.tierChanges
@@ -666,6 +697,9 @@ struct Effect {
     var counterparty: MemberNumber?
     /// Members whose row (enrolment, tier, closure) changed.
     var memberRows: Set<MemberNumber> = []
+    /// A change planned on a member as they stood (not a copy in `members`), applied in
+    /// place when the effect is posted.
+    var inPlace: InPlaceChange?
 
     init(key: RecordKey?, occurredAt: Timestamp) {
         self.key = key
@@ -701,6 +735,67 @@ struct Effect {
         obligations.append((debtor, creditor.id, creditor.settlementCurrency, amount, points))
         leg(Account.receivable(creditor.id), creditor.settlementCurrency.code, amount)
         leg(Account.payable(debtor), creditor.settlementCurrency.code, -amount)
+    }
+}
+
+/// How points are taken from a member's lots: alive at the time, soonest-expiring first.
+/// Planned without changing the lots, then applied with `MemberAccount.consume`.
+struct Consumption {
+    var parts: [ConsumedPart] = []
+    /// The lots taken from, as they will stand (0 points: used up), by index, ascending.
+    var changes: [(index: Int, lot: Lot)] = []
+
+    init(_ lots: [Lot], _ points: Int64, at time: Timestamp) {
+        var missing = points
+        var index = 0
+        while missing > 0 && index < lots.count {
+            var lot = lots[index]
+            if lot.expiresAt > time {
+                let taken = min(lot.points, missing)
+                parts.append(ConsumedPart(lot: lot, points: taken))
+                missing -= taken
+                lot.points -= taken
+                changes.append((index, lot))
+            }
+            index += 1
+        }
+    }
+}
+
+/// What an earn or a redemption changes in a member, planned on the member as they stood.
+struct InPlaceChange {
+    let member: MemberNumber
+    /// Lots taken from, by index, as they will stand.
+    var consumed: [(index: Int, lot: Lot)] = []
+    /// New lots.
+    var newLots: [Lot] = []
+    /// Qualifying points earned.
+    var qualifying: Int64 = 0
+    /// The tier reached.
+    var tier: Int?
+
+    init(member: MemberNumber, consumed: [(index: Int, lot: Lot)] = []) {
+        self.member = member
+        self.consumed = consumed
+    }
+}
+
+extension MemberAccount {
+    /// Applies lots taken from (by index, as they now stand): used-up lots leave.
+    mutating func consume(_ changes: [(index: Int, lot: Lot)]) {
+        for (index, lot) in changes { lots[index] = lot }
+        for (index, lot) in changes.reversed() where lot.points == 0 { lots.remove(at: index) }
+    }
+
+    /// Applies `change`, planned on this member as they stood, at `time`.
+    mutating func apply(_ change: InPlaceChange, at time: Timestamp) {
+        consume(change.consumed)
+        for lot in change.newLots { insert(lot) }
+        if change.qualifying != 0 { addQualifying(change.qualifying, at: time) }
+        if let tier = change.tier {
+            self.tier = tier
+            tierSince = time
+        }
     }
 }
 
