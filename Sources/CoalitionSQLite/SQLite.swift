@@ -6,6 +6,14 @@ import CoalitionKit
 /// `SQLITE_TRANSIENT`, which Swift cannot import: SQLite copies the bound bytes.
 private let transient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
 
+/// SQLite configured once, before the first connection: without memory statistics (their
+/// global mutex is taken on every allocation). SQLITE_MISUSE means SQLite was initialized
+/// already (by another user in this process) and keeps its statistics: slower, not wrong.
+private let sqliteConfigured: Int32 = {
+    _ = coalition_sqlite3_disable_memstatus()
+    return sqlite3_initialize()
+}()
+
 /// One SQLite connection. Not thread-safe: its owner serializes access.
 final class Database {
     private let handle: OpaquePointer
@@ -15,6 +23,13 @@ final class Database {
     /// Opens `path`; creates the file only when `create` is true; `readOnly` opens a
     /// connection that can only read.
     init(path: String, create: Bool, readOnly: Bool = false) throws {
+        guard sqliteConfigured == SQLITE_OK else {
+            throw CoalitionError(
+                .storeFailure,
+                "SQLite did not initialize (\(sqliteConfigured))",
+                at: Place(file: path)
+            )
+        }
         var db: OpaquePointer?
         let access = readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0)
         let flags = access | SQLITE_OPEN_NOMUTEX

@@ -333,4 +333,13 @@ struct SQLiteStoreTests {
         #expect(try store.contentDump() == dump)
         #expect(try Audit.run(ledger).isClean)
     }
+
+    @Test("SQLite keeps no memory statistics, so no global mutex is taken for each allocation")
+    func noMemoryStatistics() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let (ledger, _) = try makeLedger(in: directory, seed: 3)
+        #expect(ledger.state.lastSeq > 100)
+        #expect(RawSQLite.memoryUsed == 0)
+    }
 }
