@@ -1,5 +1,7 @@
 import CoalitionKit
 import Dispatch
+import Foundation
+import Synchronization
 
 /// Writes the chunks of an open batch on a second thread, so that SQLite inserts chunk *k*
 /// while the engine plans chunk *k + 1* on the caller's.
@@ -10,13 +12,16 @@ import Dispatch
 /// every other use of the connection calls first) throws the failure until `reset()`: a
 /// batch with a lost chunk can only be rolled back, never committed.
 final class BackgroundWriter: @unchecked Sendable {
-    // @unchecked Sendable: `database` and `failure` are used on `queue` while chunks are in
-    // flight, and by the store's caller only after `drain()` has waited on `queue` until it
-    // is idle; the queue's synchronisation orders the two.
+    // @unchecked Sendable: `database`, `failure` and `writtenThrough` are used by the writer
+    // thread only while it holds `gate`, and by the store's caller only while it holds the
+    // gate (`readWritten`) or after `drain()` has waited on `queue` until it is idle.
     private let queue = DispatchQueue(label: "coalition.sqlite.writer")
     private let slots: DispatchSemaphore
     private let database: Database
+    private let gate = ConnectionGate()
     private var failure: (any Error)?
+    /// The last posting of the chunks written so far in the open batch.
+    private var writtenThrough: Int64 = 0
 
     init(database: Database, depth: Int = 2) {
         self.database = database
@@ -33,12 +38,26 @@ final class BackgroundWriter: @unchecked Sendable {
                 withExtendedLifetime(garbage) {}
                 slots.signal()
             }
+            gate.enter()
+            defer { gate.leave() }
             guard failure == nil else { return }
             do {
-                try ChunkWriter.write(write, to: database)
+                try ChunkWriter.write(write, to: database, gate: gate)
+                if let last = write.postings.last { writtenThrough = last.seq }
             } catch {
                 failure = error
             }
+        }
+    }
+
+    /// Runs `body` on the connection if posting `seq` is written already, between two of the
+    /// writer's statements instead of after the chunks still queued; nil if it is not.
+    /// Throws the batch's failure, if a chunk was lost.
+    func readWritten<T>(seq: Int64, _ body: (Database) throws -> T) throws -> T? {
+        try gate.read {
+            if let failure { throw failure }
+            guard seq <= writtenThrough else { return nil }
+            return try body(database)
         }
     }
 
@@ -51,6 +70,44 @@ final class BackgroundWriter: @unchecked Sendable {
 
     /// Waits for the queue and forgets a failure: the batch it belonged to is rolled back.
     func reset() {
-        queue.sync { failure = nil }
+        queue.sync {
+            failure = nil
+            writtenThrough = 0
+        }
+    }
+}
+
+/// One connection shared by the writer thread, which holds the gate for a whole chunk, and
+/// the store's caller, which reads through it now and then during a batch (the posting a
+/// reversal undoes, written earlier in the same batch). The writer offers the gate after
+/// every row, and gives it up only when a reader waits: the reader waits for one row, not for
+/// the chunks still queued. SQLite allows a connection on several threads, one at a time.
+final class ConnectionGate: @unchecked Sendable {
+    // @unchecked Sendable: `lock` orders every use of the connection; `waiting` is atomic.
+    private let lock = NSLock()
+    private let waiting = Atomic<Int>(0)
+
+    /// The writer takes the gate for a chunk …
+    func enter() { lock.lock() }
+    /// … and lets it go when done.
+    func leave() { lock.unlock() }
+
+    /// Between two rows: a waiting reader goes first.
+    @inline(__always)
+    func yield() {
+        guard waiting.load(ordering: .relaxed) > 0 else { return }
+        lock.unlock()
+        // Until the reader has the gate; then wait for it to be done.
+        while waiting.load(ordering: .acquiring) > 0 { sched_yield() }
+        lock.lock()
+    }
+
+    /// Runs `body` holding the gate, as soon as the writer is between two rows.
+    func read<T>(_ body: () throws -> T) rethrows -> T {
+        waiting.add(1, ordering: .relaxed)
+        lock.lock()
+        waiting.subtract(1, ordering: .releasing)
+        defer { lock.unlock() }
+        return try body()
     }
 }

@@ -5,7 +5,8 @@ import CoalitionKit
 /// a cycle it closes. The only code that inserts into the ledger's tables but for the batch
 /// row itself, which `SQLiteStore.finish` writes.
 enum ChunkWriter {
-    static func write(_ write: LedgerWrite, to database: Database) throws {
+    /// `gate` is offered to a waiting reader after every row (see `ConnectionGate`).
+    static func write(_ write: LedgerWrite, to database: Database, gate: ConnectionGate) throws {
         do {
             let members = try database.statement(
                 """
@@ -22,6 +23,7 @@ enum ChunkWriter {
                 members.bind(5, Int64(account.tier))
                 members.bind(6, account.tierSince.seconds)
                 try members.run()
+                gate.yield()
             }
             let qualifying = try database.statement(
                 "INSERT INTO qualifying (member, day, points) VALUES (?, ?, ?) "
@@ -34,12 +36,14 @@ enum ChunkWriter {
                 noQualifying.bind(1, Int64(bitPattern: key.member.value))
                 noQualifying.bind(2, key.day)
                 try noQualifying.run()
+                gate.yield()
             }
             for (key, points) in days where points != 0 {
                 qualifying.bind(1, Int64(bitPattern: key.member.value))
                 qualifying.bind(2, key.day)
                 qualifying.bind(3, points)
                 try qualifying.run()
+                gate.yield()
             }
             let tier = try database.statement(
                 "INSERT INTO tier_changes (member, at, from_tier, to_tier, reason) VALUES (?, ?, ?, ?, ?)"
@@ -51,6 +55,7 @@ enum ChunkWriter {
                 tier.bind(4, change.to)
                 tier.bind(5, change.reason)
                 try tier.run()
+                gate.yield()
             }
             let expired = try database.statement(
                 """
@@ -66,6 +71,7 @@ enum ChunkWriter {
                 expired.bind(5, lot.expiredAt.seconds)
                 expired.bind(6, lot.reversed)
                 try expired.run()
+                gate.yield()
             }
 
             let posting = try database.statement(
@@ -89,6 +95,7 @@ enum ChunkWriter {
                 posting.bind(12, p.hash)
                 posting.bind(13, p.counterparty.map { Int64(bitPattern: $0.value) })
                 try posting.run()
+                gate.yield()
             }
 
             let reversed = try database.statement("UPDATE postings SET reversed_units = ? WHERE seq = ?")
@@ -96,6 +103,7 @@ enum ChunkWriter {
                 reversed.bind(1, units)
                 reversed.bind(2, seq)
                 try reversed.run()
+                gate.yield()
             }
 
             // Lots are written in id order, so the B-tree is walked once from one end to the
@@ -115,11 +123,13 @@ enum ChunkWriter {
                 lot.bind(6, l.expiresAt.seconds)
                 lot.bind(7, l.isBonus ? 1 : 0)
                 try lot.run()
+                gate.yield()
             }
             let deleteLot = try database.statement("DELETE FROM lots WHERE id = ?")
             for id in write.deletedLots.sorted() {
                 deleteLot.bind(1, id)
                 try deleteLot.run()
+                gate.yield()
             }
             if let maxLot =
                 (write.lots.keys.max().map { max($0, write.deletedLots.max() ?? 0) }
@@ -131,6 +141,7 @@ enum ChunkWriter {
                 )
                 counter.bind(1, maxLot)
                 try counter.run()
+                gate.yield()
             }
 
             let account = try database.statement(
@@ -141,6 +152,7 @@ enum ChunkWriter {
                 account.bind(2, key.unit)
                 account.bind(3, balance)
                 try account.run()
+                gate.yield()
             }
 
             let obligation = try database.statement(
@@ -163,6 +175,7 @@ enum ChunkWriter {
                 obligation.bind(11, Int64(bitPattern: o.member.value))
                 obligation.bind(12, o.batch)
                 try obligation.run()
+                gate.yield()
             }
 
             let rejection = try database.statement(
@@ -175,12 +188,13 @@ enum ChunkWriter {
                 rejection.bind(4, r.code.rawValue)
                 rejection.bind(5, r.message)
                 try rejection.run()
+                gate.yield()
             }
-            if let cycle = write.cycle { try self.write(cycle, to: database) }
+            if let cycle = write.cycle { try self.write(cycle, to: database, gate: gate) }
         }
     }
 
-    private static func write(_ cycle: ClearingCycle, to database: Database) throws {
+    private static func write(_ cycle: ClearingCycle, to database: Database, gate: ConnectionGate) throws {
         let row = try database.statement(
             "INSERT INTO cycles (number, through, closed_at, watermark, obligations, posting_seq) VALUES (?, ?, ?, ?, ?, ?)"
         )
@@ -191,6 +205,7 @@ enum ChunkWriter {
         row.bind(5, Int64(cycle.obligationCount))
         row.bind(6, cycle.postingSeq)
         try row.run()
+        gate.yield()
         let gross = try database.statement(
             "INSERT INTO cycle_gross (cycle, currency, debtor, creditor, amount) VALUES (?, ?, ?, ?, ?)"
         )
@@ -213,6 +228,7 @@ enum ChunkWriter {
                     gross.bind(4, creditor.rawValue)
                     gross.bind(5, amount)
                     try gross.run()
+                    gate.yield()
                 }
             }
             // A partner whose fee took all it received has a fee but no net: keep its row.
@@ -225,6 +241,7 @@ enum ChunkWriter {
                 net.bind(4, amount)
                 if case .partner(let id) = participant { net.bind(5, clearing.fees[id] ?? 0) } else { net.bind(5, 0) }
                 try net.run()
+                gate.yield()
             }
             for (form, list) in [("ccp", clearing.centralCounterparty), ("direct", clearing.fewestPayments)] {
                 for (ordinal, payment) in list.enumerated() {
@@ -236,6 +253,7 @@ enum ChunkWriter {
                     instruction.bind(6, payment.payee.description)
                     instruction.bind(7, payment.amount)
                     try instruction.run()
+                    gate.yield()
                 }
             }
         }
@@ -248,6 +266,7 @@ enum ChunkWriter {
             batch.bind(3, reference.sequence)
             batch.bind(4, reference.counterparties.map(\.rawValue).sorted().joined(separator: ","))
             try batch.run()
+            gate.yield()
         }
     }
 }

@@ -8,9 +8,10 @@ import Foundation
 ///
 /// A batch's chunks are written on a second thread (`BackgroundWriter`) while the engine
 /// plans the next chunk. What the engine reads back during a batch is answered without
-/// waiting for that thread where it can be: postings of the last few chunks from memory,
-/// postings committed before the batch from a second, read-only connection (with the
-/// batch's own changes to them laid over), and only the rest after the writes are done.
+/// waiting for the queued chunks: postings of the last few chunks from memory, postings
+/// committed before the batch from a second, read-only connection, and postings written
+/// earlier in the batch from the writer's own connection between two of its rows
+/// (`ConnectionGate`); the batch's own changes to them are laid over both.
 public final class SQLiteStore: LedgerStore {
     let database: Database
     private let writer: BackgroundWriter
@@ -30,6 +31,16 @@ public final class SQLiteStore: LedgerStore {
         var expiredLots: [Int64: ExpiredLot] = [:]
 
         static let recentChunks = 8
+
+        /// `record` with the reversed units the batch's reversals left it.
+        func overlaid(_ record: AppliedRecord?) -> AppliedRecord? {
+            guard let record, let units = reversedUnits[record.entry.seq] else { return record }
+            let entry = record.entry
+            return AppliedRecord(
+                key: record.key,
+                entry: RecordEntry(seq: entry.seq, kind: entry.kind, units: entry.units, reversedUnits: units)
+            )
+        }
 
         /// Posting `seq` if one of the recent chunks made it.
         func recentPosting(_ seq: Int64) -> Posting? {
@@ -269,12 +280,19 @@ public final class SQLiteStore: LedgerStore {
     }
 
     public func posting(seq: Int64) throws -> Posting? {
-        if let batch = openBatch, let posting = batch.recentPosting(seq) { return posting }
-        let source = try connection(committed: openBatch.map { seq <= $0.committedSeq } ?? false)
-        let s = try source.statement("SELECT \(SQLiteStore.postingColumns) FROM postings WHERE seq = ?")
-        defer { s.reset() }  // ends the read: no snapshot is kept open
-        s.bind(1, seq)
-        return try s.step() ? try readPosting(s, validatingLegs: false) : nil
+        func read(_ source: Database) throws -> Posting? {
+            let s = try source.statement("SELECT \(SQLiteStore.postingColumns) FROM postings WHERE seq = ?")
+            defer { s.reset() }  // ends the read: no snapshot is kept open
+            s.bind(1, seq)
+            return try s.step() ? try readPosting(s, validatingLegs: false) : nil
+        }
+        if let batch = openBatch {
+            if let posting = batch.recentPosting(seq) { return posting }
+            // The batch's own postings do not change once written (their reversed units are
+            // a column `Posting` does not carry).
+            if seq > batch.committedSeq, let posting = try writer.readWritten(seq: seq, read) { return posting }
+        }
+        return try read(try connection(committed: openBatch.map { seq <= $0.committedSeq } ?? false))
     }
 
     public func forEachPosting(in range: ClosedRange<Int64>, _ body: (Posting) throws -> Void) throws {
@@ -297,16 +315,13 @@ public final class SQLiteStore: LedgerStore {
                 let entry = RecordEntry(seq: seq, kind: posting.kind, units: posting.units, reversedUnits: units)
                 return AppliedRecord(key: key, entry: entry)
             }
+            // Committed before the batch, or written earlier in it: either way the batch's
+            // reversals may have changed its reversed units since.
             if seq <= batch.committedSeq {
-                guard let stored = try readAppliedRecord(seq: seq, from: try connection(committed: true)) else {
-                    return nil
-                }
-                guard let units = batch.reversedUnits[seq] else { return stored }
-                let entry = stored.entry
-                return AppliedRecord(
-                    key: stored.key,
-                    entry: RecordEntry(seq: seq, kind: entry.kind, units: entry.units, reversedUnits: units)
-                )
+                return batch.overlaid(try readAppliedRecord(seq: seq, from: try connection(committed: true)))
+            }
+            if let stored = try writer.readWritten(seq: seq, { try readAppliedRecord(seq: seq, from: $0) }) {
+                return batch.overlaid(stored)
             }
         }
         return try readAppliedRecord(seq: seq, from: try connection(committed: false))
