@@ -136,14 +136,11 @@ final class BatchBuilder {
     private func planEarn(_ effect: inout Effect, partner: Partner, member number: MemberNumber, units: Int64) throws {
         try checkAmount(units)
         let time = effect.occurredAt
-        let (tier, qualifying, owesDebt): (Int, Int64, Bool)
-        do {
-            // A scope of its own: the member read here is let go before `post` changes it.
-            let account = try openMember(number)
-            tier = account.tier
-            qualifying = account.qualifyingPoints(at: time, windowDays: network.tierWindowDays)
-            owesDebt = !account.debts.isEmpty
-        }
+        // This reading of the member is let go when planning returns, before `post`.
+        let account = try openMember(number)
+        let tier = account.tier
+        let qualifying = account.qualifyingPoints(at: time, windowDays: network.tierWindowDays)
+        let owesDebt = !account.debts.isEmpty
         let rate = try partner.earnRate(at: time)
         let conversion = try Conversion.earn(units: units, rate: rate)
         effect.kind = .earn
@@ -209,10 +206,10 @@ final class BatchBuilder {
         effect.detail = detail
         if owesDebt && conversion.points > 0 {
             // The new points repay the debt first (its legs follow the earn's).
-            var account = try openMember(number)
-            account.apply(change, at: time)
-            try settleDebts(&account, &effect, at: time)
-            effect.members[number] = account
+            var copy = account
+            copy.apply(change, at: time)
+            try settleDebts(&copy, &effect, at: time)
+            effect.members[number] = copy
         } else {
             effect.inPlace = change
         }
@@ -221,19 +218,22 @@ final class BatchBuilder {
     private func planRedeem(_ effect: inout Effect, partner: Partner, member number: MemberNumber, units: Int64) throws
     {
         try checkAmount(units)
-        _ = try openMember(number)  // an unknown or closed member is the first fault
+        // Planned on the member as they stand, not on a copy: the lots consumed are changed
+        // in place by `post`, once nothing can fail (this reading of the member is let go
+        // when planning returns, before `post`).
+        let account = try openMember(number)
         let time = effect.occurredAt
         let rate = try partner.earnRate(at: time)
         let value = try partner.redemptionValue(at: time)
         let conversion = try Conversion.redeem(units: units, rate: rate)
-        // Planned on the member as they stand, not on a copy: the lots consumed are changed
-        // in place by `post`, once nothing can fail.
-        let consumption = try consumption(of: number, conversion.points, at: time) { available in
-            CoalitionError(
+        let available = account.available(at: time)
+        guard available >= conversion.points else {
+            throw CoalitionError(
                 .insufficientPoints,
                 "redeeming \(units) \(partner.unit.name) needs \(conversion.points) points; member \(number) has \(available)"
             )
         }
+        let consumption = Consumption(account.lots, conversion.points, at: time)
         effect.kind = .redeem
         effect.member = number
         effect.units = units
@@ -482,22 +482,6 @@ final class BatchBuilder {
         for (_, lot) in plan.changes { effect.changed(lot) }
         account.consume(plan.changes)
         return plan.parts
-    }
-
-    /// How `points` would be taken from member `number`'s lots at `time`, planned on the
-    /// member as they stand; `shortfall` makes the error when they hold fewer points.
-    private func consumption(
-        of number: MemberNumber,
-        _ points: Int64,
-        at time: Timestamp,
-        shortfall: (Int64) -> CoalitionError
-    ) throws -> Consumption {
-        // A scope of its own: the member read here is let go before `post` changes it in
-        // place, so that change copies nothing.
-        let account = try openMember(number)
-        let available = account.available(at: time)
-        guard available >= points else { throw shortfall(available) }
-        return Consumption(account.lots, points, at: time)
     }
 
     /// Points of other issuers spent to pay `beneficiary` back: each such issuer's
