@@ -41,7 +41,7 @@ enum StateFile {
     /// then renamed over the old one, so a reader sees the old file or the new, never half.
     static func write(_ state: LedgerSnapshot, mark: StateMark, to path: String) throws {
         let temporary = path + ".\(getpid()).tmp"
-        var out = try Output(path: temporary)
+        let out = try Output(path: temporary)
         do {
             out.put(magic)
             out.put(mark.lastBatch)
@@ -53,11 +53,16 @@ enum StateFile {
 
             var partners: [PartnerID: UInt16] = [:]
             var partnerList: [PartnerID] = []
+            var last: (PartnerID, UInt16)?
             func index(_ partner: PartnerID) -> UInt16 {
-                if let known = partners[partner] { return known }
-                partners[partner] = UInt16(partnerList.count)
-                partnerList.append(partner)
-                return UInt16(partnerList.count - 1)
+                if let last, last.0 == partner { return last.1 }  // a member's lots come in runs
+                let found = partners[partner] ?? UInt16(partnerList.count)
+                if found == partnerList.count {
+                    partners[partner] = found
+                    partnerList.append(partner)
+                }
+                last = (partner, found)
+                return found
             }
             // Issuers are few: name them first, so each lot carries an index.
             for member in state.members.values {
@@ -221,19 +226,23 @@ enum StateFile {
 
     /// Buffered writes to a new file, hashed as they go; `finish` appends the checksum and
     /// flushes the file to disk.
-    private struct Output {
+    private final class Output {
         let path: String
         private let descriptor: Int32
-        private var buffer: [UInt8] = []
+        /// Bytes not yet written, `count` of them: integers are stored straight into it.
+        private let buffer: UnsafeMutableRawBufferPointer
+        private var count = 0
         private let hasher = SHA256()
-        private static let flushSize = 1 << 20
+        private static let size = 1 << 20
 
         init(path: String) throws {
             self.path = path
             descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
             guard descriptor >= 0 else { throw Output.failure("creating it", path) }
-            buffer.reserveCapacity(Output.flushSize + 4096)
+            buffer = .allocate(byteCount: Output.size, alignment: 8)
         }
+
+        deinit { buffer.deallocate() }
 
         static func failure(_ what: String, _ path: String) -> CoalitionError {
             CoalitionError(
@@ -243,16 +252,19 @@ enum StateFile {
             )
         }
 
-        mutating func put(_ bytes: [UInt8]) {
-            buffer.append(contentsOf: bytes)
+        func put(_ bytes: [UInt8]) {
+            for byte in bytes { put(byte) }
         }
 
-        mutating func put<T: FixedWidthInteger>(_ value: T) {
-            withUnsafeBytes(of: value.littleEndian) { buffer.append(contentsOf: $0) }
-            if buffer.count >= Output.flushSize { try? flush() }  // a failure is thrown by `finish`
+        @inline(__always)
+        func put<T: FixedWidthInteger>(_ value: T) {
+            let size = MemoryLayout<T>.size
+            if count + size > Output.size { try? flush() }  // a failure is thrown by `finish`
+            buffer.storeBytes(of: value.littleEndian, toByteOffset: count, as: T.self)
+            count += size
         }
 
-        mutating func putShort(_ text: String) throws {
+        func putShort(_ text: String) throws {
             let bytes = Array(text.utf8)
             guard bytes.count <= Int(UInt16.max) else {
                 throw CoalitionError(.storeFailure, "'\(text.prefix(40))…' is too long for the state file")
@@ -261,7 +273,7 @@ enum StateFile {
             put(bytes)
         }
 
-        mutating func put(_ lot: Lot, issuer: UInt16) {
+        func put(_ lot: Lot, issuer: UInt16) {
             put(lot.id)
             put(issuer)
             put(lot.points)
@@ -272,32 +284,35 @@ enum StateFile {
 
         private var failed = false
 
-        private mutating func flush() throws {
-            defer { buffer.removeAll(keepingCapacity: true) }
+        private func flush() throws {
+            defer { count = 0 }
             guard !failed else { throw Output.failure("writing it", path) }
-            hasher.update(buffer)
+            let pending = UnsafeRawBufferPointer(rebasing: buffer[..<count])
+            hasher.update(pending)
             var written = 0
-            while written < buffer.count {
-                let count = buffer.withUnsafeBytes { raw in
-                    Glibc.write(descriptor, raw.baseAddress! + written, raw.count - written)
-                }
-                guard count > 0 else {
+            while written < pending.count {
+                let wrote = Glibc.write(descriptor, pending.baseAddress! + written, pending.count - written)
+                guard wrote > 0 else {
                     failed = true
                     throw Output.failure("writing it", path)
                 }
-                written += count
+                written += wrote
             }
         }
 
-        mutating func finish() throws {
+        /// Appends the checksum, writes everything and flushes it to disk.
+        func finish() throws {
             try flush()
-            buffer = hasher.finish()
+            put(hasher.finish())
             try flush()
             guard fsync(descriptor) == 0 else { throw Output.failure("flushing it to disk", path) }
             guard close(descriptor) == 0 else { throw Output.failure("closing it", path) }
         }
 
-        func abandon() { close(descriptor) }
+        /// Gives up a file that `finish` did not complete.
+        func abandon() {
+            close(descriptor)
+        }
     }
 
     /// Reads from the mapped file; every read is bounds-checked.
