@@ -39,10 +39,14 @@ struct BenchCommandTests {
         for key in [
             "hmacMBps", "bareInsertRowsPerSecond", "verifyMBps", "parseRecordsPerSecond", "submitRecordsPerSecond",
             "cycleCloseSeconds", "openSeconds", "peakResidentBytesWhileSubmitting", "residentBytesBeforeSubmit",
+            "openFromTablesSeconds", "saveStateSeconds", "residentBytesAfterSubmitting", "residentBytesAfterReopening",
         ] {
             #expect(number(key) > 0, "\(key)")
         }
         #expect(number("peakResidentBytesWhileSubmitting") <= number("peakResidentBytes"))
+        #expect(number("residentBytesAfterSubmitting") <= number("peakResidentBytesWhileSubmitting"))
+        // The kept directory holds the state saved at close, which the reopened ledger read.
+        #expect(FileManager.default.fileExists(atPath: kept + "/ledger.sqlite-state"))
         // The data was kept where asked: the ledger and the acknowledgement of the file.
         #expect(FileManager.default.fileExists(atPath: kept + "/ledger.sqlite"))
         #expect(FileManager.default.fileExists(atPath: kept + "/outbox/P01-000001.ack"))
