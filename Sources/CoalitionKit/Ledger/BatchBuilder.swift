@@ -5,10 +5,12 @@
 /// so a rejected record leaves no trace. Earns and redemptions, nearly every record, are
 /// planned on the member as they stand and the change is applied in place by `post`, whose
 /// one possible failure (a balance overflowing) is checked first: a member's lots are not
-/// copied for each record. Other records are planned on copies of what they touch. A
-/// recorded record changes members and balances in memory at once; if the batch then fails (a whole-file
-/// fault, a store failure) the ledger reloads its state from the store, which never saw it.
-/// The counters join the state when the chunk is handed to the store.
+/// copied for each record. Other records are planned on copies of what they touch.
+///
+/// A recorded record changes members, balances and the record-id index in memory at once;
+/// if the batch then fails (a whole-file fault, a store failure) the ledger reloads its
+/// state from the store, which never saw it. The counters join the state when the chunk is
+/// handed to the store.
 final class BatchBuilder {
     private let ledger: Ledger
     var write: LedgerWrite
