@@ -165,7 +165,8 @@ final class BatchBuilder {
             detail += ";lot=\(lot.id)"
             change.newLots.append(lot)
             effect.changed(lot)
-            effect.leg(Account.member(number), Account.points, conversion.points)
+            let memberAccount = Account.member(number)  // made once: a bonus leg names it too
+            effect.leg(memberAccount, Account.points, conversion.points)
             effect.leg(Account.issuer(partner.id), Account.points, -conversion.points)
             // The tier held before this earn gives its bonus, funded by the earning partner.
             let bonusPercent = network.tiers.indices.contains(tier) ? network.tiers[tier].bonusPercent : 0
@@ -183,7 +184,7 @@ final class BatchBuilder {
                 detail += ";bonus=\(bonus);bonuslot=\(bonusLot.id)"
                 change.newLots.append(bonusLot)
                 effect.changed(bonusLot)
-                effect.leg(Account.member(number), Account.points, bonus)
+                effect.leg(memberAccount, Account.points, bonus)
                 effect.leg(Account.issuer(partner.id), Account.points, -bonus)
                 effect.points += bonus
             }

@@ -4,7 +4,8 @@
 struct SmallMap<Key: Equatable, Value>: Sequence {
     private var entries: [(key: Key, value: Value)] = []
 
-    init() { entries.reserveCapacity(4) }
+    /// No storage until the first entry: most records' effects leave one of their maps empty.
+    init() {}
 
     subscript(key: Key) -> Value? {
         get { entries.first { $0.key == key }?.value }
@@ -12,6 +13,7 @@ struct SmallMap<Key: Equatable, Value>: Sequence {
             if let index = entries.firstIndex(where: { $0.key == key }) {
                 if let newValue { entries[index].value = newValue } else { entries.remove(at: index) }
             } else if let newValue {
+                if entries.isEmpty { entries.reserveCapacity(4) }
                 entries.append((key, newValue))
             }
         }
