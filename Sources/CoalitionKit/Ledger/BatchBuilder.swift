@@ -19,6 +19,8 @@ final class BatchBuilder {
     private var lastLotID: Int64
     private var lastObligationID: Int64
     private var newRecords: [RecordKey: RecordEntry] = [:]
+    /// The balances a posting sets, reused from posting to posting.
+    private var newBalances: [(AccountKey, Dictionary<AccountKey, Int64>.Index?, Int64)] = []
     /// Whether a recorded record changed the ledger's state in memory.
     private(set) var hasChangedState = false
 
@@ -540,11 +542,13 @@ final class BatchBuilder {
     /// Turns a planned effect into a posting, lots, obligations and balances in the overlay.
     /// Nothing here can fail but an account balance overflowing, which is checked first.
     func post(_ effect: Effect) throws {
-        var newBalances: [(AccountKey, Int64)] = []
-        newBalances.reserveCapacity(effect.legs.count)
+        // Each balance is looked up once: where it is held is kept for setting it below.
+        newBalances.removeAll(keepingCapacity: true)
         for leg in effect.legs where !leg.account.hasPrefix("member:") {
             let key = AccountKey(leg.account, leg.unit)
-            newBalances.append((key, try Checked.add(balance(key), leg.amount)))
+            let held = ledger.state.accounts.index(forKey: key)
+            let balance = held.map { ledger.state.accounts.values[$0] } ?? 0
+            newBalances.append((key, held, try Checked.add(balance, leg.amount)))
         }
         hasChangedState = true
         lastSeq += 1
@@ -560,7 +564,7 @@ final class BatchBuilder {
             occurredAt: effect.occurredAt,
             units: effect.units,
             points: effect.points,
-            legs: effect.legs,
+            legsText: Posting.encode(effect.legs, using: &ledger.legsScratch),
             detail: effect.detail,
             hash: [],
             counterparty: effect.counterparty
@@ -569,10 +573,12 @@ final class BatchBuilder {
         posting.hash = Posting.chainHash(previous: lastHash, canonical: ledger.canonical, using: ledger.hasher)
         lastHash = posting.hash
         write.postings.append(posting)
-        for (key, value) in newBalances {
-            ledger.state.accounts[key] = value
+        // Balances already held first: adding an account may move the others.
+        for (key, held, value) in newBalances {
+            if let held { ledger.state.accounts.values[held] = value }
             write.accounts[key] = value
         }
+        for (key, held, value) in newBalances where held == nil { ledger.state.accounts[key] = value }
         let rowsChanged = !effect.memberRows.isEmpty || !effect.tierChanges.isEmpty
         func rowChanged(_ number: MemberNumber) -> Bool {
             rowsChanged && (effect.memberRows.contains(number) || effect.tierChanges.contains { $0.member == number })

@@ -10,6 +10,8 @@ public final class Ledger {
     let hasher = SHA256()
     /// The buffer each posting's canonical bytes are written into before hashing.
     var canonical = CanonicalBytes()
+    /// The buffer each new posting's legs text is written into.
+    var legsScratch = CanonicalBytes()
 
     /// Opens the ledger in `store`, loading its state back.
     public init(network: Network, store: any LedgerStore) throws {
