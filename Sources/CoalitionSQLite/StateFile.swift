@@ -16,10 +16,10 @@ import Foundation
 /// The layout (integers little-endian, `i64`/`u64` 8 bytes, `u32` 4, `u16` 2, `u8` 1):
 ///
 /// ```
-/// magic        "COALITION-STATE\n" (16 bytes); the last byte before it is the version
+/// magic        "COALITION-STATE" (15 bytes), then the version (1 byte, now 1)
 /// mark         last batch i64, last seq i64, last hash (u8 length, bytes),
 ///              last lot id i64, last obligation id i64
-/// partners     u16 count; each u8 length, UTF-8 id (issuers below are indices into it)
+/// partners     u16 count; each u16 length, UTF-8 id (issuers below are indices into it)
 /// members      u64 count; each:
 ///              number u64, enrolled at i64, enrolled by u16 (0xFFFF: none), closed u8,
 ///              tier i64, tier since i64, then u32 counts of lots, debts, qualifying days
@@ -124,8 +124,7 @@ enum StateFile {
         return data.withUnsafeBytes { bytes in try? decode(bytes, expecting: mark) }
     }
 
-    /// Why a state file was not used; never shown to a user (the tables are used instead),
-    /// but tests name the case.
+    /// Why a state file was not used; never shown to a user: the tables are used instead.
     enum Unusable: Error { case damaged, stale }
 
     static func decode(_ bytes: UnsafeRawBufferPointer, expecting mark: StateMark) throws -> LedgerSnapshot {
@@ -242,7 +241,10 @@ enum StateFile {
             buffer = .allocate(byteCount: Output.size, alignment: 8)
         }
 
-        deinit { buffer.deallocate() }
+        deinit {
+            abandon()
+            buffer.deallocate()
+        }
 
         static func failure(_ what: String, _ path: String) -> CoalitionError {
             CoalitionError(
@@ -283,6 +285,7 @@ enum StateFile {
         }
 
         private var failed = false
+        private var isOpen = true
 
         private func flush() throws {
             defer { count = 0 }
@@ -306,12 +309,14 @@ enum StateFile {
             put(hasher.finish())
             try flush()
             guard fsync(descriptor) == 0 else { throw Output.failure("flushing it to disk", path) }
+            isOpen = false
             guard close(descriptor) == 0 else { throw Output.failure("closing it", path) }
         }
 
-        /// Gives up a file that `finish` did not complete.
+        /// Gives up a file that `finish` did not complete (closing it once, never twice).
         func abandon() {
-            close(descriptor)
+            if isOpen { close(descriptor) }
+            isOpen = false
         }
     }
 
