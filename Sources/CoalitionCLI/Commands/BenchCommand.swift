@@ -20,10 +20,11 @@ struct BenchCommand: Command {
         measures in one run: the machine's limits (OpenSSL's HMAC-SHA256 rate over the same
         bytes; SQLite's bare insert rate of N rows into a table with one unique text index in
         one transaction), signature verification, parse and validate only, end-to-end submit
-        with the durable commit, cycle close over the obligations, opening the ledger, the
-        peak memory while submitting (on Linux measured alone, from the loaded ledger's
-        resident size) and the resident size of the reopened ledger. docs/performance.md has
-        the figures of this machine.
+        with the durable commit, cycle close over the obligations, saving the state at close,
+        opening the ledger from it and, as after a crash, from the tables, the peak memory
+        while submitting (on Linux measured alone, from the loaded ledger's resident size),
+        and the resident size after submitting and of the reopened ledger.
+        docs/performance.md has the figures of this machine.
         """
 
     static func run(_ context: Context) throws -> ExitCode {
@@ -199,7 +200,7 @@ struct BenchCommand: Command {
                 "resident after reopening", "\(residentOpened / 1_048_576) MiB",
                 "the loaded ledger alone, with the page cache"
             ),
-            ("peak memory of the whole run", "\(peak / 1_048_576) MiB", "setup, limits and reopening included"),
+            ("peak memory from the submit on", "\(peak / 1_048_576) MiB", "the cycle and both reopenings included"),
         ]
         if context.json {
             Output.json([
