@@ -19,6 +19,8 @@ final class BatchBuilder {
     private var lastLotID: Int64
     private var lastObligationID: Int64
     private var newRecords: [RecordKey: RecordEntry] = [:]
+    /// The buffer each earn's and redemption's detail text is written into.
+    private var detail = CanonicalBytes()
     /// The balances a posting sets, reused from posting to posting.
     private var newBalances: [(AccountKey, Dictionary<AccountKey, Int64>.Index?, Int64)] = []
     /// Whether a recorded record changed the ledger's state in memory.
@@ -152,7 +154,9 @@ final class BatchBuilder {
         effect.units = units
         effect.points = conversion.points
         effect.unitLegs(partner, reported: -units, converted: conversion.convertedUnits)
-        var detail = "r=\(rate)"
+        detail.removeAll()
+        detail.append("r=")
+        detail.append(rate)
         var change = InPlaceChange(member: number)
         if conversion.points > 0 {
             let lot = Lot(
@@ -164,7 +168,8 @@ final class BatchBuilder {
                 expiresAt: time.adding(days: network.pointsLifetimeDays),
                 isBonus: false
             )
-            detail += ";lot=\(lot.id)"
+            detail.append(";lot=")
+            detail.append(lot.id)
             change.newLots.append(lot)
             effect.changed(lot)
             let memberAccount = Account.member(number)  // made once: a bonus leg names it too
@@ -183,7 +188,10 @@ final class BatchBuilder {
                     expiresAt: lot.expiresAt,
                     isBonus: true
                 )
-                detail += ";bonus=\(bonus);bonuslot=\(bonusLot.id)"
+                detail.append(";bonus=")
+                detail.append(bonus)
+                detail.append(";bonuslot=")
+                detail.append(bonusLot.id)
                 change.newLots.append(bonusLot)
                 effect.changed(bonusLot)
                 effect.leg(memberAccount, Account.points, bonus)
@@ -208,7 +216,7 @@ final class BatchBuilder {
                 )
             }
         }
-        effect.detail = detail
+        effect.detail = detail.text
         if owesDebt && conversion.points > 0 {
             // The new points repay the debt first (its legs follow the earn's).
             var copy = account
@@ -261,7 +269,17 @@ final class BatchBuilder {
             let amount = try value.apply(to: points, rounding: .halfEven).value
             try effect.obligation(debtor: issuer, creditor: partner, amount: amount, points: points)
         }
-        effect.detail = "r=\(rate);v=\(value);parts=" + parts.map(\.encoded).joined(separator: ",")
+        detail.removeAll()
+        detail.append("r=")
+        detail.append(rate)
+        detail.append(";v=")
+        detail.append(value)
+        detail.append(";parts=")
+        for (index, part) in parts.enumerated() {
+            if index > 0 { detail.append(separator: 44) }  // ","
+            part.write(into: &detail)
+        }
+        effect.detail = detail.text
     }
 
     private func planReversal(_ effect: inout Effect, partner: Partner, original: String, units: Int64?) throws {
@@ -819,9 +837,20 @@ struct ConsumedPart {
         self.isBonus = isBonus
     }
 
-    /// `lot:issuer:earned:expires:points:bonus`, as posting details keep it.
-    var encoded: String {
-        "\(lotID):\(issuer):\(earnedAt.seconds):\(expiresAt.seconds):\(points):\(isBonus ? 1 : 0)"
+    /// `lot:issuer:earned:expires:points:bonus`, as posting details keep it (and
+    /// `init?(encoded:)` reads), appended to `bytes`.
+    func write(into bytes: inout CanonicalBytes) {
+        bytes.append(lotID)
+        bytes.append(separator: 58)  // ":"
+        bytes.append(issuer)
+        bytes.append(separator: 58)
+        bytes.append(earnedAt.seconds)
+        bytes.append(separator: 58)
+        bytes.append(expiresAt.seconds)
+        bytes.append(separator: 58)
+        bytes.append(points)
+        bytes.append(separator: 58)
+        bytes.append(separator: isBonus ? 49 : 48)  // "1" or "0"
     }
 
     init?(encoded: Substring) {

@@ -294,6 +294,15 @@ public struct CanonicalBytes {
         text.withUTF8 { storage.append(contentsOf: $0) }
     }
 
+    /// A rate as `Rate.description` writes it: `1/3`, or `2` when the denominator is 1.
+    mutating func append(_ rate: Rate) {
+        append(rate.numerator)
+        if rate.denominator != 1 {
+            storage.append(47)  // "/"
+            append(rate.denominator)
+        }
+    }
+
     mutating func append(_ partner: PartnerID) {
         partner.withUTF8 { storage.append(contentsOf: $0) }
     }
