@@ -22,8 +22,7 @@ enum ChunkWriter {
                 members.bind(4, account.isClosed ? 1 : 0)
                 members.bind(5, Int64(account.tier))
                 members.bind(6, account.tierSince.seconds)
-                try members.run()
-                gate.yield()
+                try runRow(members, gate)
             }
             let qualifying = try database.statement(
                 "INSERT INTO qualifying (member, day, points) VALUES (?, ?, ?) "
@@ -35,15 +34,13 @@ enum ChunkWriter {
             for (key, points) in days where points == 0 {
                 noQualifying.bind(1, Int64(bitPattern: key.member.value))
                 noQualifying.bind(2, key.day)
-                try noQualifying.run()
-                gate.yield()
+                try runRow(noQualifying, gate)
             }
             for (key, points) in days where points != 0 {
                 qualifying.bind(1, Int64(bitPattern: key.member.value))
                 qualifying.bind(2, key.day)
                 qualifying.bind(3, points)
-                try qualifying.run()
-                gate.yield()
+                try runRow(qualifying, gate)
             }
             let tier = try database.statement(
                 "INSERT INTO tier_changes (member, at, from_tier, to_tier, reason) VALUES (?, ?, ?, ?, ?)"
@@ -54,8 +51,7 @@ enum ChunkWriter {
                 tier.bind(3, change.from)
                 tier.bind(4, change.to)
                 tier.bind(5, change.reason)
-                try tier.run()
-                gate.yield()
+                try runRow(tier, gate)
             }
             let expired = try database.statement(
                 """
@@ -70,8 +66,7 @@ enum ChunkWriter {
                 expired.bind(4, lot.points)
                 expired.bind(5, lot.expiredAt.seconds)
                 expired.bind(6, lot.reversed)
-                try expired.run()
-                gate.yield()
+                try runRow(expired, gate)
             }
 
             let posting = try database.statement(
@@ -94,16 +89,14 @@ enum ChunkWriter {
                 posting.bind(11, p.detail)
                 posting.bind(12, p.hash)
                 posting.bind(13, p.counterparty.map { Int64(bitPattern: $0.value) })
-                try posting.run()
-                gate.yield()
+                try runRow(posting, gate)
             }
 
             let reversed = try database.statement("UPDATE postings SET reversed_units = ? WHERE seq = ?")
             for (seq, units) in write.reversedUnits {
                 reversed.bind(1, units)
                 reversed.bind(2, seq)
-                try reversed.run()
-                gate.yield()
+                try runRow(reversed, gate)
             }
 
             // Lots are written in id order, so the B-tree is walked once from one end to the
@@ -122,14 +115,12 @@ enum ChunkWriter {
                 lot.bind(5, l.earnedAt.seconds)
                 lot.bind(6, l.expiresAt.seconds)
                 lot.bind(7, l.isBonus ? 1 : 0)
-                try lot.run()
-                gate.yield()
+                try runRow(lot, gate)
             }
             let deleteLot = try database.statement("DELETE FROM lots WHERE id = ?")
             for id in write.deletedLots.sorted() {
                 deleteLot.bind(1, id)
-                try deleteLot.run()
-                gate.yield()
+                try runRow(deleteLot, gate)
             }
             if let maxLot =
                 (write.lots.keys.max().map { max($0, write.deletedLots.max() ?? 0) }
@@ -140,8 +131,7 @@ enum ChunkWriter {
                         + "ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)"
                 )
                 counter.bind(1, maxLot)
-                try counter.run()
-                gate.yield()
+                try runRow(counter, gate)
             }
 
             let account = try database.statement(
@@ -151,8 +141,7 @@ enum ChunkWriter {
                 account.bind(1, key.account)
                 account.bind(2, key.unit)
                 account.bind(3, balance)
-                try account.run()
-                gate.yield()
+                try runRow(account, gate)
             }
 
             let obligation = try database.statement(
@@ -174,8 +163,7 @@ enum ChunkWriter {
                 obligation.bind(10, o.source.recordID)
                 obligation.bind(11, Int64(bitPattern: o.member.value))
                 obligation.bind(12, o.batch)
-                try obligation.run()
-                gate.yield()
+                try runRow(obligation, gate)
             }
 
             let rejection = try database.statement(
@@ -187,11 +175,16 @@ enum ChunkWriter {
                 rejection.bind(3, r.recordID)
                 rejection.bind(4, r.code.rawValue)
                 rejection.bind(5, r.message)
-                try rejection.run()
-                gate.yield()
+                try runRow(rejection, gate)
             }
             if let cycle = write.cycle { try self.write(cycle, to: database, gate: gate) }
         }
+    }
+
+    /// Runs `statement` for one row, then offers the connection to a waiting reader.
+    private static func runRow(_ statement: Statement, _ gate: ConnectionGate) throws {
+        try statement.run()
+        gate.yield()
     }
 
     private static func write(_ cycle: ClearingCycle, to database: Database, gate: ConnectionGate) throws {
@@ -204,8 +197,7 @@ enum ChunkWriter {
         row.bind(4, cycle.watermark)
         row.bind(5, Int64(cycle.obligationCount))
         row.bind(6, cycle.postingSeq)
-        try row.run()
-        gate.yield()
+        try runRow(row, gate)
         let gross = try database.statement(
             "INSERT INTO cycle_gross (cycle, currency, debtor, creditor, amount) VALUES (?, ?, ?, ?, ?)"
         )
@@ -227,8 +219,7 @@ enum ChunkWriter {
                     gross.bind(3, debtor.rawValue)
                     gross.bind(4, creditor.rawValue)
                     gross.bind(5, amount)
-                    try gross.run()
-                    gate.yield()
+                    try runRow(gross, gate)
                 }
             }
             // A partner whose fee took all it received has a fee but no net: keep its row.
@@ -240,8 +231,7 @@ enum ChunkWriter {
                 net.bind(3, participant.description)
                 net.bind(4, amount)
                 if case .partner(let id) = participant { net.bind(5, clearing.fees[id] ?? 0) } else { net.bind(5, 0) }
-                try net.run()
-                gate.yield()
+                try runRow(net, gate)
             }
             for (form, list) in [("ccp", clearing.centralCounterparty), ("direct", clearing.fewestPayments)] {
                 for (ordinal, payment) in list.enumerated() {
@@ -252,8 +242,7 @@ enum ChunkWriter {
                     instruction.bind(5, payment.payer.description)
                     instruction.bind(6, payment.payee.description)
                     instruction.bind(7, payment.amount)
-                    try instruction.run()
-                    gate.yield()
+                    try runRow(instruction, gate)
                 }
             }
         }
@@ -265,8 +254,7 @@ enum ChunkWriter {
             batch.bind(2, reference.partner.rawValue)
             batch.bind(3, reference.sequence)
             batch.bind(4, reference.counterparties.map(\.rawValue).sorted().joined(separator: ","))
-            try batch.run()
-            gate.yield()
+            try runRow(batch, gate)
         }
     }
 }

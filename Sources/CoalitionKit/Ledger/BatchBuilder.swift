@@ -53,17 +53,18 @@ final class BatchBuilder {
 
     func member(_ number: MemberNumber) -> MemberAccount? { ledger.state.members[number] }
 
-    func balance(_ key: AccountKey) -> Int64 { ledger.state.accounts[key] ?? 0 }
-
     /// Records `account` as the member now stands, in memory and, when the member's row
     /// changed, for the store.
     func record(_ account: MemberAccount, rowChanged: Bool) {
         hasChangedState = true
         ledger.state.members[account.number] = account
-        if rowChanged {
-            write.members[account.number] = account
-            write.memberRows.insert(account.number)
-        }
+        if rowChanged { writeRow(of: account) }
+    }
+
+    /// Has the store write `account`'s row (enrolment, tier, closure) as it now stands.
+    private func writeRow(of account: MemberAccount) {
+        write.members[account.number] = account
+        write.memberRows.insert(account.number)
     }
 
     /// What the ledger remembers of `key`, if it was applied. The chunk's own records are in
@@ -605,8 +606,7 @@ final class BatchBuilder {
         if let change = effect.inPlace {
             ledger.state.members[change.member]?.apply(change, at: effect.occurredAt)
             if rowChanged(change.member), let account = ledger.state.members[change.member] {
-                write.members[change.member] = account
-                write.memberRows.insert(change.member)
+                writeRow(of: account)
             }
         }
         for (number, day) in effect.qualifying {
