@@ -22,20 +22,27 @@ final class BackgroundWriter: @unchecked Sendable {
     private var failure: (any Error)?
     /// The last posting of the chunks written so far in the open batch.
     private var writtenThrough: Int64 = 0
+    /// Chunks written, for the caller's thread to free.
+    private let written = Mutex<[LedgerWrite]>([])
 
     init(database: Database, depth: Int = 2) {
         self.database = database
         slots = DispatchSemaphore(value: depth)
     }
 
-    /// Queues `write` to be written after the chunks queued before it. `garbage` is
-    /// released on the writer's thread too: freeing thousands of postings is work the
-    /// caller's thread need not do.
-    func enqueue(_ write: LedgerWrite, releasing garbage: [Posting] = []) {
+    /// Queues `write` to be written after the chunks queued before it.
+    func enqueue(_ write: LedgerWrite) {
+        // The chunks written since the last call are freed here, on the thread that made
+        // them: memory freed on another thread's heap takes that heap's lock.
+        let done = written.withLock { list in
+            defer { list.removeAll(keepingCapacity: true) }
+            return list
+        }
+        withExtendedLifetime(done) {}
         slots.wait()
         queue.async { [self] in
             defer {
-                withExtendedLifetime(garbage) {}
+                written.withLock { $0.append(write) }
                 slots.signal()
             }
             gate.enter()
@@ -43,7 +50,7 @@ final class BackgroundWriter: @unchecked Sendable {
             guard failure == nil else { return }
             do {
                 try ChunkWriter.write(write, to: database, gate: gate)
-                if let last = write.postings.last { writtenThrough = last.seq }
+                if let last = write.postings.lastSeq { writtenThrough = last }
             } catch {
                 failure = error
             }
@@ -66,6 +73,7 @@ final class BackgroundWriter: @unchecked Sendable {
         try queue.sync {
             if let failure { throw failure }
         }
+        written.withLock { $0.removeAll() }
     }
 
     /// Waits for the queue and forgets a failure: the batch it belonged to is rolled back.
@@ -74,6 +82,7 @@ final class BackgroundWriter: @unchecked Sendable {
             failure = nil
             writtenThrough = 0
         }
+        written.withLock { $0.removeAll() }
     }
 }
 

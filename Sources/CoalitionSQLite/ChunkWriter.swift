@@ -75,22 +75,30 @@ enum ChunkWriter {
                     detail, hash, counterparty) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
             )
-            for p in write.postings {
+            // The texts are bound where they lie in the chunk's buffer: SQLite copies nothing.
+            for (index, p) in write.postings.rows.enumerated() {
                 posting.bind(1, p.seq)
                 posting.bind(2, p.batch)
                 posting.bind(3, Int64(p.kind.rawValue))
                 posting.bind(4, p.partner)
-                posting.bind(5, p.recordID)
                 posting.bind(6, p.member.map { Int64(bitPattern: $0.value) })
                 posting.bind(7, p.occurredAt.seconds)
                 posting.bind(8, p.units)
                 posting.bind(9, p.points)
-                posting.bind(10, p.legsText)
-                posting.bind(11, p.detail)
-                posting.bind(12, p.hash)
                 posting.bind(13, p.counterparty.map { Int64(bitPattern: $0.value) })
-                try runRow(posting, gate)
+                try write.postings.withTexts(of: index) { recordID, legs, detail, hash in
+                    if p.hasRecordID {
+                        posting.bindText(5, borrowing: recordID)
+                    } else {
+                        posting.bind(5, nil as String?)
+                    }
+                    posting.bindText(10, borrowing: legs)
+                    posting.bindText(11, borrowing: detail)
+                    posting.bindBlob(12, borrowing: hash)
+                    try runRow(posting, gate)
+                }
             }
+            posting.reset()  // no binding is left pointing into the buffer
 
             let reversed = try database.statement("UPDATE postings SET reversed_units = ? WHERE seq = ?")
             for (seq, units) in write.reversedUnits {

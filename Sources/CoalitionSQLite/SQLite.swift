@@ -146,6 +146,17 @@ final class Statement {
             sqlite3_bind_null(handle, index)
         }
     }
+    /// Binds `bytes` where they lie, not copied: they must stay as they are until the
+    /// statement has run and been bound again or reset with its bindings cleared.
+    func bindText(_ index: Int32, borrowing bytes: UnsafeRawBufferPointer) {
+        // An empty buffer may have no address, which SQLite would take for NULL.
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return bind(index, "") }
+        sqlite3_bind_text(handle, index, base.assumingMemoryBound(to: CChar.self), Int32(bytes.count), nil)
+    }
+    /// `bindText(_:borrowing:)` for a blob.
+    func bindBlob(_ index: Int32, borrowing bytes: UnsafeRawBufferPointer) {
+        sqlite3_bind_blob(handle, index, bytes.baseAddress, Int32(bytes.count), nil)
+    }
     func bind(_ index: Int32, _ value: [UInt8]) {
         _ = value.withUnsafeBytes { sqlite3_bind_blob(handle, index, $0.baseAddress, Int32($0.count), transient) }
     }

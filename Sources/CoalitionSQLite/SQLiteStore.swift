@@ -24,7 +24,7 @@ public final class SQLiteStore: LedgerStore {
         /// The last posting committed before the batch began.
         let committedSeq: Int64
         /// The postings of the last chunks written or being written, oldest first.
-        var recent: [[Posting]] = []
+        var recent: [PostingRows] = []
         /// Reversed units of postings that the batch changed, as they now stand.
         var reversedUnits: [Int64: Int64] = [:]
         /// Expired lots the batch wrote or changed.
@@ -45,9 +45,8 @@ public final class SQLiteStore: LedgerStore {
         /// Posting `seq` if one of the recent chunks made it.
         func recentPosting(_ seq: Int64) -> Posting? {
             for postings in recent.reversed() {
-                guard let first = postings.first?.seq, seq >= first else { continue }
-                let index = Int(seq - first)
-                return index < postings.count ? postings[index] : nil
+                guard let first = postings.firstSeq, seq >= first else { continue }
+                return postings.posting(seq: seq)
             }
             return nil
         }
@@ -189,13 +188,12 @@ public final class SQLiteStore: LedgerStore {
         openBatch = nil  // the copy below is then the only one: no copy-on-write
         for (seq, units) in write.reversedUnits { batch.reversedUnits[seq] = units }
         for (id, lot) in write.expiredLots { batch.expiredLots[id] = lot }
-        var evicted: [Posting] = []
         if !write.postings.isEmpty {
             batch.recent.append(write.postings)
-            if batch.recent.count > OpenBatch.recentChunks { evicted = batch.recent.removeFirst() }
+            if batch.recent.count > OpenBatch.recentChunks { batch.recent.removeFirst() }
         }
         openBatch = batch
-        writer.enqueue(write, releasing: evicted)
+        writer.enqueue(write)
     }
 
     public func finish(_ summary: BatchSummary) throws {

@@ -217,7 +217,7 @@ final class BatchBuilder {
                 )
             }
         }
-        effect.detail = detail.text
+        effect.detailIsPlanned = true
         if owesDebt && conversion.points > 0 {
             // The new points repay the debt first (its legs follow the earn's).
             var copy = account
@@ -280,7 +280,7 @@ final class BatchBuilder {
             if index > 0 { detail.append(separator: 44) }  // ","
             part.write(into: &detail)
         }
-        effect.detail = detail.text
+        effect.detailIsPlanned = true
     }
 
     private func planReversal(_ effect: inout Effect, partner: Partner, original: String, units: Int64?) throws {
@@ -573,25 +573,51 @@ final class BatchBuilder {
         lastSeq += 1
         let seq = lastSeq
         let key = effect.key
-        var posting = Posting(
-            seq: seq,
-            batch: write.batchID,
-            kind: effect.kind,
-            partner: key?.partner,
-            recordID: key?.recordID,
-            member: effect.member,
-            occurredAt: effect.occurredAt,
-            units: effect.units,
-            points: effect.points,
-            legsText: Posting.encode(effect.legs, using: &ledger.legsScratch),
-            detail: effect.detail,
-            hash: [],
-            counterparty: effect.counterparty
-        )
-        posting.canonicalBytes(into: &ledger.canonical)
-        posting.hash = Posting.chainHash(previous: lastHash, canonical: ledger.canonical, using: ledger.hasher)
-        lastHash = posting.hash
-        write.postings.append(posting)
+        // The legs and detail are written into buffers once; the canonical bytes and the
+        // chunk's rows are made from them.
+        ledger.legsScratch.removeAll()
+        ledger.legsScratch.append(effect.legs)
+        if !effect.detailIsPlanned {
+            detail.removeAll()
+            detail.append(effect.detail)
+        }
+        ledger.legsScratch.withUnsafeBytes { legs in
+            detail.withUnsafeBytes { detail in
+                Posting.canonicalBytes(
+                    into: &ledger.canonical,
+                    seq: seq,
+                    batch: write.batchID,
+                    kind: effect.kind,
+                    partner: key?.partner,
+                    recordID: key?.recordID,
+                    member: effect.member,
+                    occurredAt: effect.occurredAt,
+                    units: effect.units,
+                    points: effect.points,
+                    legs: legs,
+                    detail: detail,
+                    counterparty: effect.counterparty
+                )
+                Posting.advance(&lastHash, canonical: ledger.canonical, using: ledger.hasher)
+                lastHash.withUnsafeBytes { hash in
+                    write.postings.append(
+                        seq: seq,
+                        batch: write.batchID,
+                        kind: effect.kind,
+                        partner: key?.partner,
+                        recordID: key?.recordID,
+                        member: effect.member,
+                        counterparty: effect.counterparty,
+                        occurredAt: effect.occurredAt,
+                        units: effect.units,
+                        points: effect.points,
+                        legs: legs,
+                        detail: detail,
+                        hash: hash
+                    )
+                }
+            }
+        }
         // Balances already held first: adding an account may move the others.
         for (key, held, value) in newBalances {
             if let held { ledger.state.accounts.values[held] = value }
@@ -694,6 +720,8 @@ struct Effect {
     var units: Int64 = 0
     var points: Int64 = 0
     var detail = ""
+    /// The detail is not `detail` but what planning wrote in the builder's detail buffer.
+    var detailIsPlanned = false
     var legs: [Leg] = []
     var members = SmallMap<MemberNumber, MemberAccount>()
     var lots = SmallMap<Int64, Lot>()

@@ -144,8 +144,8 @@ public final class BatchSession {
         var write = builder.write
         write.rejections = pendingRejections
         pendingRejections = []
-        if summary.firstSeq == nil, let first = write.postings.first { summary.firstSeq = first.seq }
-        if let last = write.postings.last { summary.lastSeq = last.seq }
+        if summary.firstSeq == nil, let first = write.postings.firstSeq { summary.firstSeq = first }
+        if let last = write.postings.lastSeq { summary.lastSeq = last }
         try ledger.store.write(write)
         builder.merge(into: &ledger.state)
         hasMerged = true
@@ -158,8 +158,8 @@ public final class BatchSession {
         defer { if builder.hasChangedState { hasMerged = true } }
         let result = try body(builder)
         let write = builder.write
-        if summary.firstSeq == nil, let first = write.postings.first { summary.firstSeq = first.seq }
-        if let last = write.postings.last { summary.lastSeq = last.seq }
+        if summary.firstSeq == nil, let first = write.postings.firstSeq { summary.firstSeq = first }
+        if let last = write.postings.lastSeq { summary.lastSeq = last }
         try ledger.store.write(write)
         builder.merge(into: &ledger.state)
         hasMerged = true

@@ -133,7 +133,7 @@ public struct BatchSummary: Hashable, Sendable {
 /// One chunk of a batch's changes, written inside the batch's open transaction.
 public struct LedgerWrite: Sendable {
     public var batchID: Int64
-    public var postings: [Posting] = []
+    public var postings = PostingRows()
     /// Lots created or changed (by id).
     public var lots: [Int64: Lot] = [:]
     /// Lots used up.

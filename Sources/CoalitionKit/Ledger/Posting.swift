@@ -181,6 +181,46 @@ public struct Posting: Hashable, Sendable {
     /// `seq|batch|kind|partner|record id|member|occurred|units|points|legs|detail`, then
     /// `|c=<member>` for a transfer's receiver. Written into `bytes`, which is emptied first.
     public func canonicalBytes(into bytes: inout CanonicalBytes) {
+        var legs = legsText
+        var detail = detail
+        legs.withUTF8 { legs in
+            detail.withUTF8 { detail in
+                Posting.canonicalBytes(
+                    into: &bytes,
+                    seq: seq,
+                    batch: batch,
+                    kind: kind,
+                    partner: partner,
+                    recordID: recordID,
+                    member: member,
+                    occurredAt: occurredAt,
+                    units: units,
+                    points: points,
+                    legs: UnsafeRawBufferPointer(legs),
+                    detail: UnsafeRawBufferPointer(detail),
+                    counterparty: counterparty
+                )
+            }
+        }
+    }
+
+    /// `canonicalBytes(into:)` of a posting with these fields, its legs and detail given as
+    /// their UTF-8 bytes: the one place the hashed form is written.
+    static func canonicalBytes(
+        into bytes: inout CanonicalBytes,
+        seq: Int64,
+        batch: Int64,
+        kind: PostingKind,
+        partner: PartnerID?,
+        recordID: String?,
+        member: MemberNumber?,
+        occurredAt: Timestamp,
+        units: Int64,
+        points: Int64,
+        legs: UnsafeRawBufferPointer,
+        detail: UnsafeRawBufferPointer,
+        counterparty: MemberNumber?
+    ) {
         bytes.removeAll()
         bytes.append(seq)
         bytes.append(separator: 124)
@@ -200,9 +240,9 @@ public struct Posting: Hashable, Sendable {
         bytes.append(separator: 124)
         bytes.append(points)
         bytes.append(separator: 124)
-        bytes.append(legsText)
+        bytes.append(bytes: legs)
         bytes.append(separator: 124)
-        bytes.append(detail)
+        bytes.append(bytes: detail)
         if let counterparty {
             bytes.append("|c=")
             bytes.append(counterparty.value)
@@ -221,6 +261,14 @@ public struct Posting: Hashable, Sendable {
         hasher.update(previous)
         canonical.withUnsafeBytes { hasher.update($0) }
         return hasher.finish()
+    }
+
+    /// `chainHash`, written over `link`, which holds `previous` on the way in and is the
+    /// new link on the way out: the chain moves on with no buffer made.
+    static func advance(_ link: inout [UInt8], canonical: CanonicalBytes, using hasher: SHA256) {
+        hasher.update(link)
+        canonical.withUnsafeBytes { hasher.update($0) }
+        link.withUnsafeMutableBytes { hasher.finish(into: $0) }
     }
 
     /// The hash of the posting before the first.
@@ -289,6 +337,8 @@ public struct CanonicalBytes {
 
     mutating func append(separator byte: UInt8) { storage.append(byte) }
 
+    mutating func append(bytes: UnsafeRawBufferPointer) { storage.append(contentsOf: bytes) }
+
     mutating func append(_ text: String) {
         var text = text
         text.withUTF8 { storage.append(contentsOf: $0) }
@@ -319,16 +369,16 @@ public struct CanonicalBytes {
             storage.append(48 + UInt8(value))
             return
         }
-        var digits: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)  // 32 bytes: 20 digits fit
-        var count = 0
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: 20 digits fit
         withUnsafeMutableBytes(of: &digits) { buffer in
             var rest = value
+            var start = buffer.count
             while rest > 0 {
-                buffer[count] = 48 + UInt8(rest % 10)
+                start -= 1
+                buffer[start] = 48 + UInt8(rest % 10)
                 rest /= 10
-                count += 1
             }
-            for index in stride(from: count - 1, through: 0, by: -1) { storage.append(buffer[index]) }
+            storage.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[start...]))
         }
     }
 

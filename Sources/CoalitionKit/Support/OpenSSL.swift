@@ -50,6 +50,15 @@ public final class SHA256 {
         return out
     }
 
+    /// The digest of everything since the last reset, written over `out` (32 bytes); starts
+    /// a new message. No buffer is made for it.
+    public func finish(into out: UnsafeMutableRawBufferPointer) {
+        precondition(out.count == SHA256.byteCount, "a SHA-256 digest is 32 bytes")
+        var length: UInt32 = 0
+        _ = EVP_DigestFinal_ex(context, out.baseAddress?.assumingMemoryBound(to: UInt8.self), &length)
+        reset()
+    }
+
     /// The digest of `bytes` in one call.
     public static func hash(_ bytes: [UInt8]) -> [UInt8] {
         let hasher = SHA256()
