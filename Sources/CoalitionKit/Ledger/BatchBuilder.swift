@@ -18,7 +18,6 @@ final class BatchBuilder {
     private var lastHash: [UInt8]
     private var lastLotID: Int64
     private var lastObligationID: Int64
-    private var newRecords: [RecordKey: RecordEntry] = [:]
     /// The buffer each earn's and redemption's detail text is written into.
     private var detail = CanonicalBytes()
     /// The balances a posting sets, reused from posting to posting.
@@ -38,7 +37,6 @@ final class BatchBuilder {
             write.lots.reserveCapacity(expected * 2)
             write.qualifying.reserveCapacity(expected)
             write.obligations.reserveCapacity(expected)
-            newRecords.reserveCapacity(expected)
         }
         lastSeq = state.lastSeq
         lastHash = state.lastHash
@@ -69,13 +67,23 @@ final class BatchBuilder {
 
     /// What the ledger remembers of `key`, if it was applied. The chunk's own records are in
     /// the index too (`post` adds them), so a miss there is certain; a hit is the chunk's own
-    /// record, or a candidate confirmed against the journal.
-    func entry(for key: RecordKey) throws -> RecordEntry? {
-        guard let candidate = ledger.state.records.candidate(for: key) else { return nil }
-        if let pending = newRecords[key] { return pending }
-        // A posting of this chunk whose record is not `key`: another key with its fingerprint.
-        if candidate.seq > ledger.state.lastSeq { return nil }
-        return try ledger.confirm(candidate, for: key)
+    /// posting, checked against its row, or a candidate confirmed against the journal. Either
+    /// way with the units this chunk's reversals left it.
+    func entry(for key: RecordKey, fingerprint: UInt64? = nil) throws -> RecordEntry? {
+        let fingerprint = fingerprint ?? RecordIndex.fingerprint(key)
+        guard let candidate = ledger.state.records.candidate(for: key, fingerprint: fingerprint) else { return nil }
+        let reversed = write.reversedUnits[candidate.seq]
+        let first = ledger.state.lastSeq + 1
+        if candidate.seq >= first {
+            // A posting of this chunk: `key`'s own, or another key's with its fingerprint.
+            let index = Int(candidate.seq - first)
+            guard candidate.isExact || write.postings.holds(key, at: index) else { return nil }
+            let row = write.postings.rows[index]
+            return RecordEntry(seq: row.seq, kind: row.kind, units: row.units, reversedUnits: reversed ?? 0)
+        }
+        guard var entry = try ledger.confirm(candidate, for: key) else { return nil }
+        if let reversed { entry.reversedUnits = reversed }
+        return entry
     }
 
     func expiredLot(_ id: Int64) throws -> ExpiredLot? {
@@ -94,11 +102,13 @@ final class BatchBuilder {
 
     /// Applies one record; returns the change to the member's balance.
     func apply(_ record: LedgerRecord) throws -> Int64 {
-        guard try entry(for: record.key) == nil else {
+        let fingerprint = RecordIndex.fingerprint(record.key)
+        guard try entry(for: record.key, fingerprint: fingerprint) == nil else {
             throw CoalitionError(.duplicateRecord, "record id \(record.key.recordID) was already applied")
         }
         let partner = try network.partner(record.key.partner)
         var effect = Effect(key: record.key, occurredAt: record.occurredAt)
+        effect.fingerprint = fingerprint
         switch record.body {
         case .enroll(let number):
             guard member(number) == nil else {
@@ -375,7 +385,7 @@ final class BatchBuilder {
             )
         }
         entry.reversedUnits = after
-        effect.reversed = (originalKey, entry)
+        effect.reversed = entry
         effect.members[number] = account
     }
 
@@ -671,12 +681,8 @@ final class BatchBuilder {
                 )
             )
         }
-        newRecords[key] = RecordEntry(seq: seq, kind: effect.kind, units: effect.units, reversedUnits: 0)
-        ledger.state.records.insert(key, seq: seq)
-        if let (originalKey, entry) = effect.reversed {
-            newRecords[originalKey] = entry
-            write.reversedUnits[entry.seq] = entry.reversedUnits
-        }
+        ledger.state.records.insert(fingerprint: effect.fingerprint ?? RecordIndex.fingerprint(key), seq: seq, key: key)
+        if let entry = effect.reversed { write.reversedUnits[entry.seq] = entry.reversedUnits }
     }
 
     /// Records a posting of the network's own (a cycle's settlement, an expiry run): legs on
@@ -726,7 +732,10 @@ struct Effect {
     var members = SmallMap<MemberNumber, MemberAccount>()
     var lots = SmallMap<Int64, Lot>()
     var obligations: [(debtor: PartnerID, creditor: PartnerID, currency: Currency, amount: Int64, points: Int64)] = []
-    var reversed: (RecordKey, RecordEntry)?
+    /// The record a reversal undid, as it now stands.
+    var reversed: RecordEntry?
+    /// The fingerprint of `key` in the record index, where it was made already.
+    var fingerprint: UInt64?
     /// Members whose qualifying points changed on a day.
     var qualifying: [(MemberNumber, Int64)] = []
     var tierChanges: [TierChange] = []

@@ -73,6 +73,15 @@ public struct PostingRows: Sendable, RandomAccessCollection {
         return self[Int(seq - first)]
     }
 
+    /// Whether posting `index` is record `key`'s.
+    func holds(_ key: RecordKey, at index: Int) -> Bool {
+        guard rows[index].partner == key.partner, rows[index].hasRecordID else { return false }
+        var id = key.recordID
+        return withTexts(of: index) { recordID, _, _, _ in
+            id.withUTF8 { UnsafeRawBufferPointer($0).elementsEqual(recordID) }
+        }
+    }
+
     /// Calls `body` with the record id, legs, detail and hash bytes of posting `index`,
     /// valid only inside `body`.
     public func withTexts<T>(

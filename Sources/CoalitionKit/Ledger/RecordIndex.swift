@@ -48,8 +48,13 @@ public struct RecordIndex: Equatable, Sendable {
     /// The posting `key` may have been applied as: exact when `isExact`, otherwise a
     /// candidate to confirm against the journal. Nil: `key` was never applied.
     public func candidate(for key: RecordKey) -> (seq: Int64, isExact: Bool)? {
+        candidate(for: key, fingerprint: RecordIndex.fingerprint(key))
+    }
+
+    /// `candidate(for:)`, given `key`'s fingerprint, already made.
+    public func candidate(for key: RecordKey, fingerprint: UInt64) -> (seq: Int64, isExact: Bool)? {
         if !overflow.isEmpty, let seq = overflow[key] { return (seq, true) }
-        return seqs[RecordIndex.fingerprint(key) & mask].map { ($0, false) }
+        return seqs[fingerprint & mask].map { ($0, false) }
     }
 
     /// Adds `key`, known not to be held (the engine confirmed it), applied as posting `seq`.
@@ -64,11 +69,17 @@ public struct RecordIndex: Equatable, Sendable {
         seq: Int64,
         key: @autoclosure () throws -> RecordKey
     ) rethrows {
-        let fingerprint = fingerprint & mask
-        if seqs[fingerprint] == nil {
-            seqs[fingerprint] = seq
-        } else {
-            overflow[try key()] = seq
-        }
+        // One lookup: the slot is taken if free, and left as it is if another key holds it.
+        var isFree = false
+        Self.take(&seqs[fingerprint & mask, default: RecordIndex.free], seq, &isFree)
+        if !isFree { overflow[try key()] = seq }
+    }
+
+    /// Never a sequence number: they start at 1.
+    private static let free: Int64 = .min
+
+    private static func take(_ slot: inout Int64, _ seq: Int64, _ isFree: inout Bool) {
+        isFree = slot == free
+        if isFree { slot = seq }
     }
 }
