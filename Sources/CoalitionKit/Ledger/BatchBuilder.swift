@@ -14,14 +14,11 @@
 final class BatchBuilder {
     private let ledger: Ledger
     var write: LedgerWrite
-    private var lastSeq: Int64
-    private var lastHash: [UInt8]
+    /// The journal's end as this chunk leaves it, and the buffers posting reuses.
+    private var chain: PostingChain
     private var lastLotID: Int64
-    private var lastObligationID: Int64
     /// The buffer each earn's and redemption's detail text is written into.
     private var detail = CanonicalBytes()
-    /// The balances a posting sets, reused from posting to posting.
-    private var newBalances: [(AccountKey, Dictionary<AccountKey, Int64>.Index?, Int64)] = []
     /// Whether a recorded record changed the ledger's state in memory.
     private(set) var hasChangedState = false
 
@@ -38,10 +35,8 @@ final class BatchBuilder {
             write.qualifying.reserveCapacity(expected)
             write.obligations.reserveCapacity(expected)
         }
-        lastSeq = state.lastSeq
-        lastHash = state.lastHash
+        chain = PostingChain(lastSeq: state.lastSeq, lastHash: state.lastHash, lastObligationID: state.lastObligationID)
         lastLotID = state.lastLotID
-        lastObligationID = state.lastObligationID
     }
 
     /// The network, copied once per chunk rather than at each use.
@@ -56,13 +51,7 @@ final class BatchBuilder {
     func record(_ account: MemberAccount, rowChanged: Bool) {
         hasChangedState = true
         ledger.state.members[account.number] = account
-        if rowChanged { writeRow(of: account) }
-    }
-
-    /// Has the store write `account`'s row (enrolment, tier, closure) as it now stands.
-    private func writeRow(of account: MemberAccount) {
-        write.members[account.number] = account
-        write.memberRows.insert(account.number)
+        if rowChanged { write.addRow(of: account) }
     }
 
     /// What the ledger remembers of `key`, if it was applied. The chunk's own records are in
@@ -133,6 +122,19 @@ final class BatchBuilder {
         return effect.points
     }
 
+    /// Runs `body` on open member `number` where the state holds them, not on a copy.
+    /// `body` reads the member and must not touch the ledger's state (it is being accessed).
+    func withOpenMember<T>(_ number: MemberNumber, _ body: (inout MemberAccount) throws -> T) throws -> T {
+        func open(_ account: inout MemberAccount) throws -> T {
+            guard !account.isClosed else { throw CoalitionError(.memberClosed, "member \(number) is closed") }
+            return try body(&account)
+        }
+        guard let result = try ledger.state.members.withValue(forKey: number, open) else {
+            throw CoalitionError(.unknownMember, "no member \(number)")
+        }
+        return result
+    }
+
     func openMember(_ number: MemberNumber) throws -> MemberAccount {
         guard let account = member(number) else {
             throw CoalitionError(.unknownMember, "no member \(number)")
@@ -153,11 +155,10 @@ final class BatchBuilder {
     private func planEarn(_ effect: inout Effect, partner: Partner, member number: MemberNumber, units: Int64) throws {
         try checkAmount(units)
         let time = effect.occurredAt
-        // This reading of the member is let go when planning returns, before `post`.
-        let account = try openMember(number)
-        let tier = account.tier
-        let qualifying = account.qualifyingPoints(at: time, windowDays: network.tierWindowDays)
-        let owesDebt = !account.debts.isEmpty
+        let windowDays = network.tierWindowDays
+        let (tier, qualifying, owesDebt) = try withOpenMember(number) {
+            ($0.tier, $0.qualifyingPoints(at: time, windowDays: windowDays), !$0.debts.isEmpty)
+        }
         let rate = try partner.earnRate(at: time)
         let conversion = try Conversion.earn(units: units, rate: rate)
         effect.kind = .earn
@@ -230,7 +231,7 @@ final class BatchBuilder {
         effect.detailIsPlanned = true
         if owesDebt && conversion.points > 0 {
             // The new points repay the debt first (its legs follow the earn's).
-            var copy = account
+            var copy = try openMember(number)
             copy.apply(change, at: time)
             try settleDebts(&copy, &effect, at: time)
             effect.members[number] = copy
@@ -243,21 +244,21 @@ final class BatchBuilder {
     {
         try checkAmount(units)
         // Planned on the member as they stand, not on a copy: the lots consumed are changed
-        // in place by `post`, once nothing can fail (this reading of the member is let go
-        // when planning returns, before `post`).
-        let account = try openMember(number)
+        // in place by `post`, once nothing can fail.
         let time = effect.occurredAt
-        let rate = try partner.earnRate(at: time)
-        let value = try partner.redemptionValue(at: time)
-        let conversion = try Conversion.redeem(units: units, rate: rate)
-        let available = account.available(at: time)
-        guard available >= conversion.points else {
-            throw CoalitionError(
-                .insufficientPoints,
-                "redeeming \(units) \(partner.unit.name) needs \(conversion.points) points; member \(number) has \(available)"
-            )
+        let (consumption, rate, value, conversion) = try withOpenMember(number) { account in
+            let rate = try partner.earnRate(at: time)
+            let value = try partner.redemptionValue(at: time)
+            let conversion = try Conversion.redeem(units: units, rate: rate)
+            let available = account.available(at: time)
+            guard available >= conversion.points else {
+                throw CoalitionError(
+                    .insufficientPoints,
+                    "redeeming \(units) \(partner.unit.name) needs \(conversion.points) points; member \(number) has \(available)"
+                )
+            }
+            return (Consumption(account.lots, conversion.points, at: time), rate, value, conversion)
         }
-        let consumption = Consumption(account.lots, conversion.points, at: time)
         effect.kind = .redeem
         effect.member = number
         effect.units = units
@@ -559,7 +560,7 @@ final class BatchBuilder {
     }
 
     /// The sequence number of the last posting recorded.
-    var lastSeqForResult: Int64 { lastSeq }
+    var lastSeqForResult: Int64 { chain.lastSeq }
 
     func nextLotID() -> Int64 {
         lastLotID += 1
@@ -571,32 +572,54 @@ final class BatchBuilder {
     /// Turns a planned effect into a posting, lots, obligations and balances in the overlay.
     /// Nothing here can fail but an account balance overflowing, which is checked first.
     func post(_ effect: Effect) throws {
+        // One access each to the state, the chunk's write and the chain for the whole
+        // posting (`record` takes them inout), not one to a property at every use.
+        try BatchBuilder.record(
+            effect,
+            state: &ledger.state,
+            write: &write,
+            chain: &chain,
+            detail: &detail,
+            hasher: ledger.hasher
+        )
+        hasChangedState = true
+    }
+
+    /// `post`'s work, on what it changes.
+    private static func record(
+        _ effect: Effect,
+        state: inout LedgerSnapshot,
+        write: inout LedgerWrite,
+        chain: inout PostingChain,
+        detail: inout CanonicalBytes,
+        hasher: SHA256
+    ) throws {
         // Each balance is looked up once: where it is held is kept for setting it below.
-        newBalances.removeAll(keepingCapacity: true)
+        chain.newBalances.removeAll(keepingCapacity: true)
         for leg in effect.legs where !leg.account.hasPrefix("member:") {
             let key = AccountKey(leg.account, leg.unit)
-            let held = ledger.state.accounts.index(forKey: key)
-            let balance = held.map { ledger.state.accounts.values[$0] } ?? 0
-            newBalances.append((key, held, try Checked.add(balance, leg.amount)))
+            let held = state.accounts.index(forKey: key)
+            let balance = held.map { state.accounts.values[$0] } ?? 0
+            chain.newBalances.append((key, held, try Checked.add(balance, leg.amount)))
         }
-        hasChangedState = true
-        lastSeq += 1
-        let seq = lastSeq
+        chain.lastSeq += 1
+        let seq = chain.lastSeq
         let key = effect.key
+        let batch = write.batchID
         // The legs and detail are written into buffers once; the canonical bytes and the
         // chunk's rows are made from them.
-        ledger.legsScratch.removeAll()
-        ledger.legsScratch.append(effect.legs)
+        chain.legs.removeAll()
+        chain.legs.append(effect.legs)
         if !effect.detailIsPlanned {
             detail.removeAll()
             detail.append(effect.detail)
         }
-        ledger.legsScratch.withUnsafeBytes { legs in
+        chain.legs.withUnsafeBytes { legs in
             detail.withUnsafeBytes { detail in
                 Posting.canonicalBytes(
-                    into: &ledger.canonical,
+                    into: &chain.canonical,
                     seq: seq,
-                    batch: write.batchID,
+                    batch: batch,
                     kind: effect.kind,
                     partner: key?.partner,
                     recordID: key?.recordID,
@@ -608,11 +631,11 @@ final class BatchBuilder {
                     detail: detail,
                     counterparty: effect.counterparty
                 )
-                Posting.advance(&lastHash, canonical: ledger.canonical, using: ledger.hasher)
-                lastHash.withUnsafeBytes { hash in
+                Posting.advance(&chain.lastHash, canonical: chain.canonical, using: hasher)
+                chain.lastHash.withUnsafeBytes { hash in
                     write.postings.append(
                         seq: seq,
-                        batch: write.batchID,
+                        batch: batch,
                         kind: effect.kind,
                         partner: key?.partner,
                         recordID: key?.recordID,
@@ -629,28 +652,33 @@ final class BatchBuilder {
             }
         }
         // Balances already held first: adding an account may move the others.
-        for (key, held, value) in newBalances {
-            if let held { ledger.state.accounts.values[held] = value }
+        for (key, held, value) in chain.newBalances {
+            if let held { state.accounts.values[held] = value }
             write.accounts[key] = value
         }
-        for (key, held, value) in newBalances where held == nil { ledger.state.accounts[key] = value }
+        for (key, held, value) in chain.newBalances where held == nil { state.accounts[key] = value }
         let rowsChanged = !effect.memberRows.isEmpty || !effect.tierChanges.isEmpty
         func rowChanged(_ number: MemberNumber) -> Bool {
             rowsChanged && (effect.memberRows.contains(number) || effect.tierChanges.contains { $0.member == number })
         }
-        for (number, account) in effect.members { record(account, rowChanged: rowChanged(number)) }
+        for (number, account) in effect.members {
+            state.members[account.number] = account
+            if rowChanged(number) { write.addRow(of: account) }
+        }
         if let change = effect.inPlace {
-            ledger.state.members[change.member]?.apply(change, at: effect.occurredAt)
-            if rowChanged(change.member), let account = ledger.state.members[change.member] {
-                writeRow(of: account)
-            }
+            state.members[change.member]?.apply(change, at: effect.occurredAt)
+            if rowChanged(change.member), let account = state.members[change.member] { write.addRow(of: account) }
         }
         for (number, day) in effect.qualifying {
-            let account = effect.members[number] ?? ledger.state.members[number]
-            let points = account?.qualifying.last(where: { $0.day == day })?.points ?? 0
+            // Read where the member is held: no copy of them is made.
+            func points(_ account: inout MemberAccount) -> Int64 {
+                account.qualifying.last(where: { $0.day == day })?.points ?? 0
+            }
+            var planned = effect.members[number]  // a member planned on a copy
+            let points = planned != nil ? points(&planned!) : state.members.withValue(forKey: number, points) ?? 0
             write.qualifying[QualifyingKey(member: number, day: day)] = points
         }
-        write.tierChanges += effect.tierChanges
+        if !effect.tierChanges.isEmpty { write.tierChanges += effect.tierChanges }
         for (id, expired) in effect.expiredLots { write.expiredLots[id] = expired }
         for (id, lot) in effect.lots {
             if lot.points == 0 {
@@ -658,17 +686,17 @@ final class BatchBuilder {
                 write.deletedLots.insert(id)
             } else {
                 write.lots[id] = lot
-                write.deletedLots.remove(id)
+                if !write.deletedLots.isEmpty { write.deletedLots.remove(id) }
             }
         }
         guard let key else { return }
         for draft in effect.obligations {
-            lastObligationID += 1
+            chain.lastObligationID += 1
             write.obligations.append(
                 Obligation(
-                    id: lastObligationID,
+                    id: chain.lastObligationID,
                     postingSeq: seq,
-                    batch: write.batchID,
+                    batch: batch,
                     debtor: draft.debtor,
                     creditor: draft.creditor,
                     currency: draft.currency,
@@ -681,7 +709,7 @@ final class BatchBuilder {
                 )
             )
         }
-        ledger.state.records.insert(fingerprint: effect.fingerprint ?? RecordIndex.fingerprint(key), seq: seq, key: key)
+        state.records.insert(fingerprint: effect.fingerprint ?? RecordIndex.fingerprint(key), seq: seq, key: key)
         if let entry = effect.reversed { write.reversedUnits[entry.seq] = entry.reversedUnits }
     }
 
@@ -702,17 +730,46 @@ final class BatchBuilder {
         effect.detail = detail
         for leg in legs { effect.leg(leg.account, leg.unit, leg.amount) }
         try post(effect)
-        return lastSeq
+        return chain.lastSeq
     }
 
     /// Adds the chunk's counters to the ledger's state, once the chunk is the store's
     /// (members, balances and record ids are there already; the reversed units of earlier
     /// records live in the journal, which the store now has).
     func merge(into state: inout LedgerSnapshot) {
-        state.lastSeq = lastSeq
-        state.lastHash = lastHash
+        state.lastSeq = chain.lastSeq
+        state.lastHash = chain.lastHash
         state.lastLotID = lastLotID
-        state.lastObligationID = lastObligationID
+        state.lastObligationID = chain.lastObligationID
+    }
+}
+
+extension Dictionary {
+    /// Runs `body` on the value for `key` where the dictionary holds it, not on a copy; nil
+    /// if there is none.
+    mutating func withValue<T>(forKey key: Key, _ body: (inout Value) throws -> T) rethrows -> T? {
+        guard let index = index(forKey: key) else { return nil }
+        return try body(&values[index])
+    }
+}
+
+/// The end of the journal as a chunk extends it, and the buffers each posting reuses.
+struct PostingChain {
+    var lastSeq: Int64
+    var lastHash: [UInt8]
+    var lastObligationID: Int64
+    /// The posting's legs text, then its canonical bytes.
+    var legs = CanonicalBytes()
+    var canonical = CanonicalBytes()
+    /// The balances a posting sets, and where the state holds them.
+    var newBalances: [(AccountKey, Dictionary<AccountKey, Int64>.Index?, Int64)] = []
+}
+
+extension LedgerWrite {
+    /// Has the store write `account`'s row (enrolment, tier, closure) as it now stands.
+    mutating func addRow(of account: MemberAccount) {
+        members[account.number] = account
+        memberRows.insert(account.number)
     }
 }
 

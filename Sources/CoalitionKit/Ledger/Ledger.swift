@@ -7,11 +7,8 @@ public final class Ledger {
     public let network: Network
     public let store: any LedgerStore
     public internal(set) var state: LedgerSnapshot
+    /// Hashes the journal's chain as postings are made.
     let hasher = SHA256()
-    /// The buffer each posting's canonical bytes are written into before hashing.
-    var canonical = CanonicalBytes()
-    /// The buffer each new posting's legs text is written into.
-    var legsScratch = CanonicalBytes()
 
     /// Opens the ledger in `store`, loading its state back.
     public init(network: Network, store: any LedgerStore) throws {

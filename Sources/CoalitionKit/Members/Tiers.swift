@@ -38,7 +38,11 @@ extension MemberAccount {
         let last = QualifyingDay.day(of: time)
         let first = last - windowDays + 1
         var sum: Int64 = 0
-        for entry in qualifying where entry.day >= first && entry.day <= last { sum += entry.points }
+        // Oldest first: walk back from the newest day to the window's first.
+        for entry in qualifying.reversed() {
+            if entry.day < first { break }
+            if entry.day <= last { sum += entry.points }
+        }
         return sum
     }
 
