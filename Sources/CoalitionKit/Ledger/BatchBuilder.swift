@@ -666,7 +666,7 @@ final class BatchBuilder {
             if rowChanged(number) { write.addRow(of: account) }
         }
         if let change = effect.inPlace {
-            state.members[change.member]?.apply(change, at: effect.occurredAt)
+            state.members.withValue(forKey: change.member) { $0.apply(change, at: effect.occurredAt) }
             if rowChanged(change.member), let account = state.members[change.member] { write.addRow(of: account) }
         }
         for (number, day) in effect.qualifying {

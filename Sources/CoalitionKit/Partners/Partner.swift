@@ -61,7 +61,10 @@ public struct KeyInfo: Sendable, Hashable {
 }
 
 /// A partner brand of the coalition.
-public struct Partner: Sendable, Hashable {
+///
+/// Immutable, and compared by value; a class so that handing a partner to each record costs
+/// one reference count, not one for each of its strings and tables.
+public final class Partner: Sendable, Hashable {
     public let id: PartnerID
     public let name: String
     public let kind: PartnerKind
@@ -73,6 +76,35 @@ public struct Partner: Sendable, Hashable {
     /// settlement currency, by date.
     public let redemptionValues: EffectiveSchedule<Rate>
     public let keys: [KeyInfo]
+
+    init(
+        id: PartnerID,
+        name: String,
+        kind: PartnerKind,
+        unit: PartnerUnit,
+        earnRates: EffectiveSchedule<Rate>,
+        settlementCurrency: Currency,
+        redemptionValues: EffectiveSchedule<Rate>,
+        keys: [KeyInfo]
+    ) {
+        self.id = id
+        self.name = name
+        self.kind = kind
+        self.unit = unit
+        self.earnRates = earnRates
+        self.settlementCurrency = settlementCurrency
+        self.redemptionValues = redemptionValues
+        self.keys = keys
+    }
+
+    public static func == (a: Partner, b: Partner) -> Bool {
+        a === b
+            || (a.id == b.id && a.name == b.name && a.kind == b.kind && a.unit == b.unit
+                && a.earnRates == b.earnRates && a.settlementCurrency == b.settlementCurrency
+                && a.redemptionValues == b.redemptionValues && a.keys == b.keys)
+    }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(id) }
 
     /// The earn rate in force at `time`, or `RATE_NOT_IN_FORCE`.
     public func earnRate(at time: Timestamp) throws -> Rate {
