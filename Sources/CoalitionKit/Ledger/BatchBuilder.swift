@@ -7,15 +7,18 @@
 /// one possible failure (a balance overflowing) is checked first: a member's lots are not
 /// copied for each record. Other records are planned on copies of what they touch.
 ///
-/// A recorded record changes members, balances and the record-id index in memory at once;
-/// if the batch then fails (a whole-file fault, a store failure) the ledger reloads its
-/// state from the store, which never saw it. The counters join the state when the chunk is
-/// handed to the store.
+/// A recorded record changes members and the record-id index in memory at once; if the
+/// batch then fails (a whole-file fault, a store failure) the ledger reloads its state from
+/// the store, which never saw it. Account balances are kept by account number for the chunk
+/// and join the state, with the counters, when the chunk is handed to the store (`finish`,
+/// then `merge`).
 final class BatchBuilder {
     private let ledger: Ledger
     var write: LedgerWrite
     /// The journal's end as this chunk leaves it, and the buffers posting reuses.
     private var chain: PostingChain
+    /// The balances the chunk's postings set; the state has them when the chunk is done.
+    private var balances = ChunkBalances()
     private var lastLotID: Int64
     /// The buffer each earn's and redemption's detail text is written into.
     private var detail = CanonicalBytes()
@@ -37,6 +40,12 @@ final class BatchBuilder {
         }
         chain = PostingChain(lastSeq: state.lastSeq, lastHash: state.lastHash, lastObligationID: state.lastObligationID)
         lastLotID = state.lastLotID
+    }
+
+    /// The numbered names of accounts, which planned legs carry.
+    var book: AccountBook {
+        get { ledger.book }
+        _modify { yield &ledger.book }
     }
 
     /// The network, copied once per chunk rather than at each use.
@@ -165,7 +174,7 @@ final class BatchBuilder {
         effect.member = number
         effect.units = units
         effect.points = conversion.points
-        effect.unitLegs(partner, reported: -units, converted: conversion.convertedUnits)
+        effect.unitLegs(book.accounts(of: partner), reported: -units, converted: conversion.convertedUnits)
         detail.removeAll()
         detail.append("r=")
         detail.append(rate)
@@ -184,9 +193,8 @@ final class BatchBuilder {
             detail.append(lot.id)
             change.newLots.append(lot)
             effect.changed(lot)
-            let memberAccount = Account.member(number)  // made once: a bonus leg names it too
-            effect.leg(memberAccount, Account.points, conversion.points)
-            effect.leg(Account.issuer(partner.id), Account.points, -conversion.points)
+            effect.leg(member: number, conversion.points)
+            effect.leg(booked: book.issuer(partner.id), -conversion.points)
             // The tier held before this earn gives its bonus, funded by the earning partner.
             let bonusPercent = network.tiers.indices.contains(tier) ? network.tiers[tier].bonusPercent : 0
             let bonus = try Checked.narrow(Int128(conversion.points) * Int128(bonusPercent) / 100)
@@ -206,8 +214,8 @@ final class BatchBuilder {
                 detail.append(bonusLot.id)
                 change.newLots.append(bonusLot)
                 effect.changed(bonusLot)
-                effect.leg(memberAccount, Account.points, bonus)
-                effect.leg(Account.issuer(partner.id), Account.points, -bonus)
+                effect.leg(member: number, bonus)
+                effect.leg(booked: book.issuer(partner.id), -bonus)
                 effect.points += bonus
             }
             change.qualifying = conversion.points
@@ -263,14 +271,14 @@ final class BatchBuilder {
         effect.member = number
         effect.units = units
         effect.points = -conversion.points
-        effect.unitLegs(partner, reported: units, converted: -conversion.convertedUnits)
+        effect.unitLegs(book.accounts(of: partner), reported: units, converted: -conversion.convertedUnits)
         for (_, lot) in consumption.changes { effect.changed(lot) }
         effect.inPlace = InPlaceChange(member: number, consumed: consumption.changes)
         let parts = consumption.parts
-        effect.leg(Account.member(number), Account.points, -conversion.points)
+        effect.leg(member: number, -conversion.points)
         var perIssuer: [(PartnerID, Int64)] = []
         for part in parts {
-            effect.leg(Account.issuer(part.issuer), Account.points, part.points)
+            effect.leg(booked: book.issuer(part.issuer), part.points)
             if let index = perIssuer.firstIndex(where: { $0.0 == part.issuer }) {
                 perIssuer[index].1 += part.points
             } else {
@@ -279,7 +287,7 @@ final class BatchBuilder {
         }
         for (issuer, points) in perIssuer where issuer != partner.id {
             let amount = try value.apply(to: points, rounding: .halfEven).value
-            try effect.obligation(debtor: issuer, creditor: partner, amount: amount, points: points)
+            effect.obligation(debtor: issuer, creditor: partner, amount: amount, points: points, book: &book)
         }
         detail.removeAll()
         detail.append("r=")
@@ -339,7 +347,7 @@ final class BatchBuilder {
             let points =
                 try rate.apply(to: after, rounding: .down).value - rate.apply(to: before, rounding: .down).value
             let converted = try Rate.unitsFor(points: points, rate: rate, rounding: .up)
-            effect.unitLegs(partner, reported: requested, converted: -converted)
+            effect.unitLegs(book.accounts(of: partner), reported: requested, converted: -converted)
             // The bonus the earn gave goes back in proportion, telescoping like the points.
             let bonus = detail.bonus ?? 0
             let bonusBack =
@@ -359,7 +367,7 @@ final class BatchBuilder {
             // The change to the member's balance: points of the earn that already expired
             // are booked back from breakage, not taken from the member.
             effect.points =
-                effect.legs.first { $0.account == Account.member(number) && $0.unit == Account.points }?.amount ?? 0
+                effect.legs.first { $0.account == .member(number) }?.amount ?? 0
             if points > 0 {
                 account.addQualifying(-points, at: posting.occurredAt)
                 effect.qualifying.append((number, QualifyingDay.day(of: posting.occurredAt)))
@@ -371,7 +379,7 @@ final class BatchBuilder {
             let points = restoredAfter - restoredBefore
             effect.points = points
             let converted = try Rate.unitsFor(points: points, rate: rate, rounding: .down)
-            effect.unitLegs(partner, reported: -requested, converted: converted)
+            effect.unitLegs(book.accounts(of: partner), reported: -requested, converted: converted)
             guard let value = detail.value else {
                 throw CoalitionError(.storeFailure, "posting \(entry.seq) has no redemption value in its detail")
             }
@@ -417,13 +425,13 @@ final class BatchBuilder {
             let back = min(missing, expired.points - expired.reversed)
             expired.reversed += back
             effect.expiredLots[lotID] = expired
-            effect.leg(Account.breakage(partner.id), Account.points, -back)
-            effect.leg(Account.issuer(partner.id), Account.points, back)
+            effect.leg(booked: book.breakage(partner.id), -back)
+            effect.leg(booked: book.issuer(partner.id), back)
             missing -= back
         }
         guard missing > 0 else { return }
-        effect.leg(Account.member(account.number), Account.points, -missing)
-        effect.leg(Account.issuer(partner.id), Account.points, missing)
+        effect.leg(member: account.number, -missing)
+        effect.leg(booked: book.issuer(partner.id), missing)
         if let lotID, let index = account.lots.firstIndex(where: { $0.id == lotID }) {
             let taken = min(account.lots[index].points, missing)
             account.lots[index].points -= taken
@@ -464,7 +472,7 @@ final class BatchBuilder {
         at time: Timestamp
     ) throws {
         guard !range.isEmpty else { return }
-        effect.leg(Account.member(account.number), Account.points, Int64(range.count))
+        effect.leg(member: account.number, Int64(range.count))
         // Walk the parts from the last consumed; `offset` counts points from that end.
         var offset: Int64 = 0
         var issuerBefore: [PartnerID: Int64] = [:]
@@ -493,7 +501,7 @@ final class BatchBuilder {
             )
             account.insert(lot)
             effect.changed(lot)
-            effect.leg(Account.issuer(part.issuer), Account.points, -overlap)
+            effect.leg(booked: book.issuer(part.issuer), -overlap)
         }
         for issuer in issuerOrder where issuer != partner.id {
             guard let restored = issuerRestored[issuer], restored > 0 else { continue }
@@ -501,7 +509,7 @@ final class BatchBuilder {
             let amount =
                 try value.apply(to: before + restored, rounding: .halfEven).value
                 - value.apply(to: before, rounding: .halfEven).value
-            try effect.obligation(debtor: issuer, creditor: partner, amount: -amount, points: -restored)
+            effect.obligation(debtor: issuer, creditor: partner, amount: -amount, points: -restored, book: &book)
         }
         try settleDebts(&account, &effect, at: time)
     }
@@ -529,8 +537,8 @@ final class BatchBuilder {
     ) throws {
         let value = try beneficiary.redemptionValue(at: time)
         for part in parts {
-            effect.leg(Account.issuer(part.issuer), Account.points, part.points)
-            effect.leg(Account.issuer(beneficiary.id), Account.points, -part.points)
+            effect.leg(booked: book.issuer(part.issuer), part.points)
+            effect.leg(booked: book.issuer(beneficiary.id), -part.points)
         }
         var perIssuer: [(PartnerID, Int64)] = []
         for part in parts where part.issuer != beneficiary.id {
@@ -542,7 +550,7 @@ final class BatchBuilder {
         }
         for (issuer, points) in perIssuer {
             let amount = try value.apply(to: points, rounding: .halfEven).value
-            try effect.obligation(debtor: issuer, creditor: beneficiary, amount: amount, points: points)
+            effect.obligation(debtor: issuer, creditor: beneficiary, amount: amount, points: points, book: &book)
         }
     }
 
@@ -579,7 +587,9 @@ final class BatchBuilder {
             state: &ledger.state,
             write: &write,
             chain: &chain,
+            balances: &balances,
             detail: &detail,
+            book: ledger.book,
             hasher: ledger.hasher
         )
         hasChangedState = true
@@ -591,16 +601,17 @@ final class BatchBuilder {
         state: inout LedgerSnapshot,
         write: inout LedgerWrite,
         chain: inout PostingChain,
+        balances: inout ChunkBalances,
         detail: inout CanonicalBytes,
+        book: borrowing AccountBook,
         hasher: SHA256
     ) throws {
-        // Each balance is looked up once: where it is held is kept for setting it below.
+        // Every new balance is checked before any is set.
         chain.newBalances.removeAll(keepingCapacity: true)
-        for leg in effect.legs where !leg.account.hasPrefix("member:") {
-            let key = AccountKey(leg.account, leg.unit)
-            let held = state.accounts.index(forKey: key)
-            let balance = held.map { state.accounts.values[$0] } ?? 0
-            chain.newBalances.append((key, held, try Checked.add(balance, leg.amount)))
+        for leg in effect.legs {
+            guard case .booked(let number) = leg.account, book.isBalanced(number) else { continue }
+            let balance = balances.balance(of: number, book: book, state: state)
+            chain.newBalances.append((number, try Checked.add(balance, leg.amount)))
         }
         chain.lastSeq += 1
         let seq = chain.lastSeq
@@ -609,7 +620,7 @@ final class BatchBuilder {
         // The legs and detail are written into buffers once; the canonical bytes and the
         // chunk's rows are made from them.
         chain.legs.removeAll()
-        chain.legs.append(effect.legs)
+        chain.legs.append(effect.legs, book: book)
         if !effect.detailIsPlanned {
             detail.removeAll()
             detail.append(effect.detail)
@@ -651,12 +662,7 @@ final class BatchBuilder {
                 }
             }
         }
-        // Balances already held first: adding an account may move the others.
-        for (key, held, value) in chain.newBalances {
-            if let held { state.accounts.values[held] = value }
-            write.accounts[key] = value
-        }
-        for (key, held, value) in chain.newBalances where held == nil { state.accounts[key] = value }
+        for (number, value) in chain.newBalances { balances.set(number, value) }
         let rowsChanged = !effect.memberRows.isEmpty || !effect.tierChanges.isEmpty
         func rowChanged(_ number: MemberNumber) -> Bool {
             rowsChanged && (effect.memberRows.contains(number) || effect.tierChanges.contains { $0.member == number })
@@ -728,9 +734,20 @@ final class BatchBuilder {
         effect.kind = kind
         effect.member = member
         effect.detail = detail
-        for leg in legs { effect.leg(leg.account, leg.unit, leg.amount) }
+        for leg in legs {
+            let planned = book.planned(leg)
+            effect.leg(planned.account, planned.amount)
+        }
         try post(effect)
         return chain.lastSeq
+    }
+
+    /// The chunk's write, done: the balances its postings set are in it, and in the
+    /// ledger's state. Call once, when the chunk is handed to the store.
+    func finish() -> LedgerWrite {
+        balances.flush(book: ledger.book, state: &ledger.state, write: &write)
+        balances = ChunkBalances()
+        return write
     }
 
     /// Adds the chunk's counters to the ledger's state, once the chunk is the store's
@@ -761,8 +778,8 @@ struct PostingChain {
     /// The posting's legs text, then its canonical bytes.
     var legs = CanonicalBytes()
     var canonical = CanonicalBytes()
-    /// The balances a posting sets, and where the state holds them.
-    var newBalances: [(AccountKey, Dictionary<AccountKey, Int64>.Index?, Int64)] = []
+    /// The balances a posting sets, by account number.
+    var newBalances: [(Int32, Int64)] = []
 }
 
 extension LedgerWrite {
@@ -785,7 +802,7 @@ struct Effect {
     var detail = ""
     /// The detail is not `detail` but what planning wrote in the builder's detail buffer.
     var detailIsPlanned = false
-    var legs: [Leg] = []
+    var legs: [PlannedLeg] = []
     var members = SmallMap<MemberNumber, MemberAccount>()
     var lots = SmallMap<Int64, Lot>()
     var obligations: [(debtor: PartnerID, creditor: PartnerID, currency: Currency, amount: Int64, points: Int64)] = []
@@ -812,34 +829,45 @@ struct Effect {
         legs.reserveCapacity(8)
     }
 
-    /// Adds `amount` to the leg for `account` and `unit`, merging legs of the same pair.
-    mutating func leg(_ account: String, _ unit: String, _ amount: Int64) {
+    /// Adds `amount` to the leg of `account`, merging legs of the same account.
+    mutating func leg(_ account: LegAccount, _ amount: Int64) {
         guard amount != 0 else { return }
-        if let index = legs.firstIndex(where: { $0.account == account && $0.unit == unit }) {
+        if let index = legs.firstIndex(where: { $0.account == account }) {
             let sum = legs[index].amount + amount
-            if sum == 0 { legs.remove(at: index) } else { legs[index] = Leg(account, unit, sum) }
+            if sum == 0 { legs.remove(at: index) } else { legs[index].amount = sum }
         } else {
-            legs.append(Leg(account, unit, amount))
+            legs.append(PlannedLeg(account: account, amount: amount))
         }
     }
 
+    /// A leg of member `number`'s points.
+    mutating func leg(member number: MemberNumber, _ amount: Int64) { leg(.member(number), amount) }
+
+    /// A leg of account `number` of the book.
+    mutating func leg(booked number: Int32, _ amount: Int64) { leg(.booked(number), amount) }
+
     /// The partner-unit side of a conversion: what was reported, what converted to whole
     /// points, and the difference to the rounding account.
-    mutating func unitLegs(_ partner: Partner, reported: Int64, converted: Int64) {
-        let unit = Account.unit(of: partner)
-        leg(Account.reported(partner.id), unit, reported)
-        leg(Account.converted(partner.id), unit, converted)
-        leg(Account.rounding(partner.id), unit, -(reported + converted))
+    mutating func unitLegs(_ accounts: AccountBook.PartnerAccounts, reported: Int64, converted: Int64) {
+        leg(booked: accounts.reported, reported)
+        leg(booked: accounts.converted, converted)
+        leg(booked: accounts.rounding, -(reported + converted))
     }
 
     mutating func changed(_ lot: Lot) { lots[lot.id] = lot }
 
     /// An obligation of `debtor` to `creditor`, valued in the creditor's currency, with its
     /// money legs.
-    mutating func obligation(debtor: PartnerID, creditor: Partner, amount: Int64, points: Int64) throws {
+    mutating func obligation(
+        debtor: PartnerID,
+        creditor: Partner,
+        amount: Int64,
+        points: Int64,
+        book: inout AccountBook
+    ) {
         obligations.append((debtor, creditor.id, creditor.settlementCurrency, amount, points))
-        leg(Account.receivable(creditor.id), creditor.settlementCurrency.code, amount)
-        leg(Account.payable(debtor), creditor.settlementCurrency.code, -amount)
+        leg(booked: book.accounts(of: creditor).receivable, amount)
+        leg(booked: book.payable(debtor, creditor.settlementCurrency), -amount)
     }
 }
 

@@ -9,6 +9,8 @@ public final class Ledger {
     public internal(set) var state: LedgerSnapshot
     /// Hashes the journal's chain as postings are made.
     let hasher = SHA256()
+    /// The accounts postings have named, numbered for the engine.
+    var book = AccountBook()
 
     /// Opens the ledger in `store`, loading its state back.
     public init(network: Network, store: any LedgerStore) throws {
@@ -138,7 +140,7 @@ public final class BatchSession {
                 )
             }
         }
-        var write = builder.write
+        var write = builder.finish()
         write.rejections = pendingRejections
         pendingRejections = []
         if summary.firstSeq == nil, let first = write.postings.firstSeq { summary.firstSeq = first }
@@ -154,7 +156,7 @@ public final class BatchSession {
         let builder = BatchBuilder(ledger: ledger, batchID: batchID)
         defer { if builder.hasChangedState { hasMerged = true } }
         let result = try body(builder)
-        let write = builder.write
+        let write = builder.finish()
         if summary.firstSeq == nil, let first = write.postings.firstSeq { summary.firstSeq = first }
         if let last = write.postings.lastSeq { summary.lastSeq = last }
         try ledger.store.write(write)
@@ -176,7 +178,7 @@ public final class BatchSession {
         let builder = BatchBuilder(ledger: ledger, batchID: batchID)
         defer { if builder.hasChangedState { hasMerged = true } }
         let seq = try builder.post(kind: kind, occurredAt: occurredAt, legs: legs, detail: detail)
-        var write = builder.write
+        var write = builder.finish()
         write.cycle = cycle?(seq)
         if summary.firstSeq == nil { summary.firstSeq = seq }
         summary.lastSeq = seq

@@ -155,14 +155,8 @@ public struct Posting: Hashable, Sendable {
     /// `account unit amount` triples joined by `;`: how legs are stored and hashed.
     public static func encode(_ legs: [Leg]) -> String {
         var bytes = CanonicalBytes()
-        return encode(legs, using: &bytes)
-    }
-
-    /// `encode(legs)`, written in `scratch` (emptied first): no buffer is made for it.
-    static func encode(_ legs: [Leg], using scratch: inout CanonicalBytes) -> String {
-        scratch.removeAll()
-        scratch.append(legs)
-        return scratch.text
+        bytes.append(legs)
+        return bytes.text
     }
 
     /// The legs of `text`, or nil if it is not what `encode` writes.

@@ -19,8 +19,8 @@ extension BatchBuilder {
         effect.member = number
         var total: Int64 = 0
         for lot in ending {
-            effect.leg(Account.member(number), Account.points, -lot.points)
-            effect.leg(Account.breakage(lot.issuer), Account.points, lot.points)
+            effect.leg(member: number, -lot.points)
+            effect.leg(booked: book.breakage(lot.issuer), lot.points)
             effect.expiredLots[lot.id] = ExpiredLot(
                 lotID: lot.id,
                 member: number,

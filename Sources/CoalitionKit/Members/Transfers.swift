@@ -175,14 +175,14 @@ extension BatchBuilder {
             receiver.insert(lot)
             effect.changed(lot)
         }
-        effect.leg(Account.member(request.from), Account.points, -points)
-        effect.leg(Account.member(request.to), Account.points, points)
+        effect.leg(member: request.from, -points)
+        effect.leg(member: request.to, points)
         if fee > 0 {
             // The fee ends the points it takes, like expiry: breakage of their issuers.
             for part in consume(&sender, fee, at: time, &effect) {
-                effect.leg(Account.breakage(part.issuer), Account.points, part.points)
+                effect.leg(booked: book.breakage(part.issuer), part.points)
             }
-            effect.leg(Account.member(request.from), Account.points, -fee)
+            effect.leg(member: request.from, -fee)
         }
         try settleDebts(&receiver, &effect, at: time)
         sender.recordTransfer(TransferMark(at: time, points: points, sent: true))
