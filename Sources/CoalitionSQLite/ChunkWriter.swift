@@ -115,7 +115,12 @@ enum ChunkWriter {
                 VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET points = excluded.points
                 """
             )
-            for l in write.lots.values.sorted(by: { $0.id < $1.id }) {
+            // Sorted as (id, place) pairs, not as whole lots: a third of the bytes moved.
+            let lots = Array(write.lots.values)
+            var order = lots.indices.map { (id: lots[$0].id, place: Int32($0)) }
+            order.sort { $0.id < $1.id }
+            for (_, place) in order {
+                let l = lots[Int(place)]
                 lot.bind(1, l.id)
                 lot.bind(2, Int64(bitPattern: l.member.value))
                 lot.bind(3, l.issuer)

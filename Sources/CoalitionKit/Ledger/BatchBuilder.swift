@@ -131,17 +131,21 @@ final class BatchBuilder {
         return effect.points
     }
 
-    /// Runs `body` on open member `number` where the state holds them, not on a copy.
-    /// `body` reads the member and must not touch the ledger's state (it is being accessed).
-    func withOpenMember<T>(_ number: MemberNumber, _ body: (inout MemberAccount) throws -> T) throws -> T {
+    /// Runs `body` on open member `number` where the state holds them, not on a copy; gives
+    /// its result and where the member is held. `body` reads the member and must not touch
+    /// the ledger's state (it is being accessed).
+    func withOpenMember<T>(
+        _ number: MemberNumber,
+        _ body: (inout MemberAccount) throws -> T
+    ) throws -> (result: T, index: MemberIndex) {
+        guard let index = ledger.state.members.index(forKey: number) else {
+            throw CoalitionError(.unknownMember, "no member \(number)")
+        }
         func open(_ account: inout MemberAccount) throws -> T {
             guard !account.isClosed else { throw CoalitionError(.memberClosed, "member \(number) is closed") }
             return try body(&account)
         }
-        guard let result = try ledger.state.members.withValue(forKey: number, open) else {
-            throw CoalitionError(.unknownMember, "no member \(number)")
-        }
-        return result
+        return (try open(&ledger.state.members.values[index]), index)
     }
 
     func openMember(_ number: MemberNumber) throws -> MemberAccount {
@@ -165,7 +169,7 @@ final class BatchBuilder {
         try checkAmount(units)
         let time = effect.occurredAt
         let windowDays = network.tierWindowDays
-        let (tier, qualifying, owesDebt) = try withOpenMember(number) {
+        let ((tier, qualifying, owesDebt), held) = try withOpenMember(number) {
             ($0.tier, $0.qualifyingPoints(at: time, windowDays: windowDays), !$0.debts.isEmpty)
         }
         let rate = try partner.earnRate(at: time)
@@ -178,7 +182,7 @@ final class BatchBuilder {
         detail.removeAll()
         detail.append("r=")
         detail.append(rate)
-        var change = InPlaceChange(member: number)
+        var change = InPlaceChange(member: number, at: held)
         if conversion.points > 0 {
             let lot = Lot(
                 id: nextLotID(),
@@ -254,7 +258,7 @@ final class BatchBuilder {
         // Planned on the member as they stand, not on a copy: the lots consumed are changed
         // in place by `post`, once nothing can fail.
         let time = effect.occurredAt
-        let (consumption, rate, value, conversion) = try withOpenMember(number) { account in
+        let ((consumption, rate, value, conversion), held) = try withOpenMember(number) { account in
             let rate = try partner.earnRate(at: time)
             let value = try partner.redemptionValue(at: time)
             let conversion = try Conversion.redeem(units: units, rate: rate)
@@ -273,7 +277,7 @@ final class BatchBuilder {
         effect.points = -conversion.points
         effect.unitLegs(book.accounts(of: partner), reported: units, converted: -conversion.convertedUnits)
         for (_, lot) in consumption.changes { effect.changed(lot) }
-        effect.inPlace = InPlaceChange(member: number, consumed: consumption.changes)
+        effect.inPlace = InPlaceChange(member: number, at: held, consumed: consumption.changes)
         let parts = consumption.parts
         effect.leg(member: number, -conversion.points)
         var perIssuer: [(PartnerID, Int64)] = []
@@ -671,11 +675,18 @@ final class BatchBuilder {
             state.members[account.number] = account
             if rowChanged(number) { write.addRow(of: account) }
         }
+        var appliedDay: QualifyingKey?
         if let change = effect.inPlace {
-            state.members.withValue(forKey: change.member) { $0.apply(change, at: effect.occurredAt) }
-            if rowChanged(change.member), let account = state.members[change.member] { write.addRow(of: account) }
+            // Where planning found the member: no member was added or removed since.
+            let points = state.members.values[change.index].apply(change, at: effect.occurredAt)
+            if change.qualifying != 0 {
+                let key = QualifyingKey(member: change.member, day: QualifyingDay.day(of: effect.occurredAt))
+                write.qualifying[key] = points
+                appliedDay = key
+            }
+            if rowChanged(change.member) { write.addRow(of: state.members.values[change.index]) }
         }
-        for (number, day) in effect.qualifying {
+        for (number, day) in effect.qualifying where appliedDay != QualifyingKey(member: number, day: day) {
             // Read where the member is held: no copy of them is made.
             func points(_ account: inout MemberAccount) -> Int64 {
                 account.qualifying.last(where: { $0.day == day })?.points ?? 0
@@ -760,6 +771,9 @@ final class BatchBuilder {
         state.lastObligationID = chain.lastObligationID
     }
 }
+
+/// Where the ledger's state holds a member.
+typealias MemberIndex = Dictionary<MemberNumber, MemberAccount>.Index
 
 extension Dictionary {
     /// Runs `body` on the value for `key` where the dictionary holds it, not on a copy; nil
@@ -898,6 +912,8 @@ struct Consumption {
 /// What an earn or a redemption changes in a member, planned on the member as they stood.
 struct InPlaceChange {
     let member: MemberNumber
+    /// Where the state held the member when the change was planned.
+    let index: MemberIndex
     /// Lots taken from, by index, as they will stand.
     var consumed: [(index: Int, lot: Lot)] = []
     /// New lots.
@@ -907,8 +923,9 @@ struct InPlaceChange {
     /// The tier reached.
     var tier: Int?
 
-    init(member: MemberNumber, consumed: [(index: Int, lot: Lot)] = []) {
+    init(member: MemberNumber, at index: MemberIndex, consumed: [(index: Int, lot: Lot)] = []) {
         self.member = member
+        self.index = index
         self.consumed = consumed
     }
 }
@@ -920,15 +937,18 @@ extension MemberAccount {
         for (index, lot) in changes.reversed() where lot.points == 0 { lots.remove(at: index) }
     }
 
-    /// Applies `change`, planned on this member as they stood, at `time`.
-    mutating func apply(_ change: InPlaceChange, at time: Timestamp) {
+    /// Applies `change`, planned on this member as they stood, at `time`; gives the
+    /// member's qualifying points on `time`'s day as they now stand (0 if unchanged).
+    @discardableResult
+    mutating func apply(_ change: InPlaceChange, at time: Timestamp) -> Int64 {
         consume(change.consumed)
         for lot in change.newLots { insert(lot) }
-        if change.qualifying != 0 { addQualifying(change.qualifying, at: time) }
+        let points = change.qualifying != 0 ? addQualifying(change.qualifying, at: time) : 0
         if let tier = change.tier {
             self.tier = tier
             tierSince = time
         }
+        return points
     }
 }
 

@@ -48,16 +48,21 @@ extension MemberAccount {
 
     /// Adds `points` (negative for a reversal) to `time`'s day. Days that come to zero are
     /// dropped, so memory and the store (which keeps only non-zero days) always agree.
-    mutating func addQualifying(_ points: Int64, at time: Timestamp) {
+    /// Gives the day's points as they now stand.
+    @discardableResult
+    mutating func addQualifying(_ points: Int64, at time: Timestamp) -> Int64 {
         let day = QualifyingDay.day(of: time)
         if let index = qualifying.lastIndex(where: { $0.day == day }) {
             qualifying[index].points += points
-            if qualifying[index].points == 0 { qualifying.remove(at: index) }
+            let now = qualifying[index].points
+            if now == 0 { qualifying.remove(at: index) }
+            return now
         } else if points != 0 {
             var index = qualifying.endIndex
             while index > qualifying.startIndex && qualifying[index - 1].day > day { index -= 1 }
             qualifying.insert(QualifyingDay(day: day, points: points), at: index)
         }
+        return points
     }
 }
 
