@@ -29,6 +29,10 @@ public final class SQLiteStore: LedgerStore {
         var reversedUnits: [Int64: Int64] = [:]
         /// Expired lots the batch wrote or changed.
         var expiredLots: [Int64: ExpiredLot] = [:]
+        /// The last posting read back for its record (a reversal's original): the engine
+        /// asks for the posting itself next. Postings do not change once written, and this
+        /// goes with the batch, so it never outlives a rollback.
+        var lastRead: Posting?
 
         static let recentChunks = 8
 
@@ -286,6 +290,7 @@ public final class SQLiteStore: LedgerStore {
         }
         if let batch = openBatch {
             if let posting = batch.recentPosting(seq) { return posting }
+            if let posting = batch.lastRead, posting.seq == seq { return posting }
             // The batch's own postings do not change once written (their reversed units are
             // a column `Posting` does not carry).
             if seq > batch.committedSeq, let posting = try writer.readWritten(seq: seq, read) { return posting }
@@ -315,14 +320,33 @@ public final class SQLiteStore: LedgerStore {
             }
             // Committed before the batch, or written earlier in it: either way the batch's
             // reversals may have changed its reversed units since.
+            // The whole posting is read, and kept for the reversal that asks for it next.
+            let read: (AppliedRecord, Posting)??
             if seq <= batch.committedSeq {
-                return batch.overlaid(try readAppliedRecord(seq: seq, from: try connection(committed: true)))
+                read = try readAppliedPosting(seq: seq, from: try connection(committed: true))
+            } else {
+                read = try writer.readWritten(seq: seq) { try readAppliedPosting(seq: seq, from: $0) }
             }
-            if let stored = try writer.readWritten(seq: seq, { try readAppliedRecord(seq: seq, from: $0) }) {
-                return batch.overlaid(stored)
+            if let read {
+                openBatch?.lastRead = read?.1
+                return batch.overlaid(read?.0)
             }
         }
         return try readAppliedRecord(seq: seq, from: try connection(committed: false))
+    }
+
+    /// Posting `seq` with its record as applied, if it has a record.
+    private func readAppliedPosting(seq: Int64, from source: Database) throws -> (AppliedRecord, Posting)? {
+        let s = try source.statement(
+            "SELECT \(SQLiteStore.postingColumns), reversed_units FROM postings WHERE seq = ? AND record_id IS NOT NULL"
+        )
+        defer { s.reset() }  // ends the read: no snapshot is kept open
+        s.bind(1, seq)
+        guard try s.step() else { return nil }
+        let posting = try readPosting(s, validatingLegs: false)
+        guard let key = posting.recordKey else { return nil }
+        let entry = RecordEntry(seq: seq, kind: posting.kind, units: posting.units, reversedUnits: s.int64(13))
+        return (AppliedRecord(key: key, entry: entry), posting)
     }
 
     private func readAppliedRecord(seq: Int64, from source: Database) throws -> AppliedRecord? {

@@ -61,6 +61,44 @@ struct PipelinedWriteTests {
         #expect(reversals > 30)
     }
 
+    @Test("during a batch, each posting read back is the one asked for, whatever was read before it")
+    func readsBackDuringABatch() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try SQLiteStore(path: directory.ledgerPath, create: true)
+        let ledger = try Ledger(network: Fixtures.network, store: store)
+        let records = Fixtures.activity(seed: 21, members: 40, records: 900)
+        try ledger.apply(Array(records.prefix(300)), info: Fixtures.info)
+        let committed = ledger.state.lastSeq
+        var random = SeededGenerator(seed: 21)
+        var seen: [(Int64, Posting?, AppliedRecord?)] = []
+        try ledger.batch(Fixtures.info) { session in
+            // Chunks of 10: far more than the chunks kept in memory.
+            for start in stride(from: 300, to: 900, by: 10) {
+                _ = try session.apply(Array(records[start..<(start + 10)]))
+            }
+            let last = ledger.state.lastSeq
+            for _ in 0..<300 {
+                // A record's posting (committed or written in this batch), then another one.
+                let a = Int64.random(in: 1...last, using: &random)
+                let b = Int64.random(in: 1...last, using: &random)
+                let applied = try store.appliedRecord(seq: a)
+                seen.append((a, nil, applied))
+                seen.append((b, try store.posting(seq: b), nil))
+                seen.append((a, try store.posting(seq: a), nil))
+            }
+            #expect(last > committed + 400)
+        }
+        for (seq, posting, applied) in seen {
+            if let posting { #expect(posting == (try store.posting(seq: seq)), "posting \(seq)") }
+            if let applied {
+                let stored = try store.appliedRecord(seq: seq)
+                // Reversals later in the batch may have reversed more of it since.
+                #expect(applied.key == stored?.key && applied.entry.seq == stored?.entry.seq, "record \(seq)")
+            }
+        }
+    }
+
     @Test("a chunk that fails to write fails its batch, which leaves the ledger as it was")
     func failedChunk() throws {
         let directory = try TemporaryDirectory()
