@@ -169,8 +169,6 @@ public struct Ingestor {
         let key: KeyRing.Key
         let ring: KeyRing
         let signature: [UInt8]
-        /// Lines in the file, counted by the first pass.
-        let lineCount: Int
     }
 
     /// Pass one: header, partner, key, window, signature. Nothing is applied.
@@ -237,7 +235,7 @@ public struct Ingestor {
                 at: Place(line: scanned.lineCount == 0 ? nil : scanned.lineCount)
             )
         }
-        return Verified(header: header, key: key, ring: ring, signature: signature, lineCount: scanned.lineCount)
+        return Verified(header: header, key: key, ring: ring, signature: signature)
     }
 
     /// The 32 bytes of a signature line `S|<64 hex>`, or `MISSING_SIGNATURE`.
@@ -283,10 +281,6 @@ public struct Ingestor {
             source: "file:" + Ingestor.fileName(path),
             receivedAt: now
         )
-        // Room for every record id the file can add, made once: the index does not grow (and
-        // move its millions of entries) while the file is applied. At most header, trailer and
-        // signature are not records.
-        ledger.state.records.reserveCapacity(ledger.state.records.count + max(0, verified.lineCount - 3))
         let summary: BatchSummary = try ledger.batch(info) { session in
             var counted = ControlTotals()
             var stated: ControlTotals?
