@@ -593,7 +593,7 @@ final class BatchBuilder {
             chain: &chain,
             balances: &balances,
             detail: &detail,
-            book: ledger.book,
+            book: &ledger.book,
             hasher: ledger.hasher
         )
         hasChangedState = true
@@ -607,7 +607,7 @@ final class BatchBuilder {
         chain: inout PostingChain,
         balances: inout ChunkBalances,
         detail: inout CanonicalBytes,
-        book: borrowing AccountBook,
+        book: inout AccountBook,  // read only; inout so that it is not copied
         hasher: SHA256
     ) throws {
         // Every new balance is checked before any is set.

@@ -4,32 +4,44 @@ public enum RecordType: String, Sendable, CaseIterable {
     case earn = "EARN"
     case redeem = "REDEEM"
     case reversal = "REVERSAL"
+
+    /// The type's place in `allCases` (and in `ControlTotals`).
+    var index: Int {
+        switch self {
+        case .enroll: 0
+        case .earn: 1
+        case .redeem: 2
+        case .reversal: 3
+        }
+    }
 }
 
 /// Counts and control totals per record type, as the trailer states them and as the reader
 /// counts them.
 public struct ControlTotals: Hashable, Sendable {
     public var records = 0
-    public var counts: [RecordType: Int] = [:]
+    /// Per record type, by `RecordType.index`: counted for every record, so no dictionary.
+    private var countByType: [Int] = [0, 0, 0, 0]
     /// Sums of the amount fields (units in the partner's unit) per type; an amount field
     /// that is not 1 to 18 digits counts 0.
-    public var totals: [RecordType: Int128] = [:]
+    private var totalByType: [Int128] = [0, 0, 0, 0]
 
     public init() {}
+
+    public func count(_ type: RecordType) -> Int { countByType[type.index] }
+    public func total(_ type: RecordType) -> Int128 { totalByType[type.index] }
 
     mutating func add(_ type: RecordType?, amount: Int64) {
         records += 1
         guard let type else { return }
-        counts[type, default: 0] += 1
-        totals[type, default: 0] += Int128(amount)
+        countByType[type.index] += 1
+        totalByType[type.index] += Int128(amount)
     }
 
     /// `T|records|ENROLL count|EARN count|EARN total|REDEEM count|REDEEM total|REVERSAL count|REVERSAL total`
     public var line: String {
-        func c(_ t: RecordType) -> Int { counts[t] ?? 0 }
-        func s(_ t: RecordType) -> Int128 { totals[t] ?? 0 }
-        return "T|\(records)|\(c(.enroll))|\(c(.earn))|\(s(.earn))|\(c(.redeem))|\(s(.redeem))|"
-            + "\(c(.reversal))|\(s(.reversal))"
+        "T|\(records)|\(count(.enroll))|\(count(.earn))|\(total(.earn))|\(count(.redeem))|\(total(.redeem))|"
+            + "\(count(.reversal))|\(total(.reversal))"
     }
 
     /// Parses a trailer line; nil if it is not one.
@@ -51,8 +63,8 @@ public struct ControlTotals: Hashable, Sendable {
             let e2 = Int(exactly: redeem), let e3 = Int(exactly: reversal)
         else { return nil }
         self.records = r
-        counts = [.enroll: e0, .earn: e1, .redeem: e2, .reversal: e3]
-        totals = [.enroll: 0, .earn: earnTotal, .redeem: redeemTotal, .reversal: reversalTotal]
+        countByType = [e0, e1, e2, e3]
+        totalByType = [0, earnTotal, redeemTotal, reversalTotal]
     }
 
     /// Whether `other` states the same counts and totals.
@@ -60,8 +72,8 @@ public struct ControlTotals: Hashable, Sendable {
         var countsMatch = records == other.records
         var totalsMatch = true
         for type in RecordType.allCases {
-            if (counts[type] ?? 0) != (other.counts[type] ?? 0) { countsMatch = false }
-            if (totals[type] ?? 0) != (other.totals[type] ?? 0) { totalsMatch = false }
+            if count(type) != other.count(type) { countsMatch = false }
+            if total(type) != other.total(type) { totalsMatch = false }
         }
         return (countsMatch, totalsMatch)
     }
