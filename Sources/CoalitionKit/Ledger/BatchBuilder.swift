@@ -785,7 +785,7 @@ extension Dictionary {
 }
 
 /// The end of the journal as a chunk extends it, and the buffers each posting reuses.
-struct PostingChain {
+struct PostingChain: ~Copyable {
     var lastSeq: Int64
     var lastHash: [UInt8]
     var lastObligationID: Int64

@@ -251,7 +251,11 @@ public struct Posting: Hashable, Sendable {
     }
 
     /// The chain link: SHA-256 of `previous` followed by the canonical bytes.
-    public static func chainHash(previous: [UInt8], canonical: CanonicalBytes, using hasher: SHA256) -> [UInt8] {
+    public static func chainHash(
+        previous: [UInt8],
+        canonical: borrowing CanonicalBytes,
+        using hasher: SHA256
+    ) -> [UInt8] {
         hasher.update(previous)
         canonical.withUnsafeBytes { hasher.update($0) }
         return hasher.finish()
@@ -259,7 +263,7 @@ public struct Posting: Hashable, Sendable {
 
     /// `chainHash`, written over `link`, which holds `previous` on the way in and is the
     /// new link on the way out: the chain moves on with no buffer made.
-    static func advance(_ link: inout [UInt8], canonical: CanonicalBytes, using hasher: SHA256) {
+    static func advance(_ link: inout [UInt8], canonical: borrowing CanonicalBytes, using hasher: SHA256) {
         hasher.update(link)
         canonical.withUnsafeBytes { hasher.update($0) }
         link.withUnsafeMutableBytes { hasher.finish(into: $0) }
@@ -322,75 +326,110 @@ public struct Obligation: Hashable, Sendable {
 
 /// A growing buffer of the bytes a posting's hash covers, reused from posting to posting so
 /// that hashing builds no `String`: integers are written digit by digit.
-public struct CanonicalBytes {
-    private var storage: [UInt8] = []
+///
+/// It owns its memory and cannot be copied (a copy would share it): each append is a
+/// capacity check and a store, with none of an array's uniqueness checks.
+public struct CanonicalBytes: ~Copyable {
+    private var base: UnsafeMutableRawPointer
+    private var count = 0
+    private var capacity: Int
 
-    public init() { storage.reserveCapacity(512) }
+    public init() {
+        capacity = 512
+        base = .allocate(byteCount: capacity, alignment: 1)
+    }
 
-    mutating func removeAll() { storage.removeAll(keepingCapacity: true) }
+    deinit { base.deallocate() }
 
-    mutating func append(separator byte: UInt8) { storage.append(byte) }
+    mutating func removeAll() { count = 0 }
 
-    mutating func append(bytes: UnsafeRawBufferPointer) { storage.append(contentsOf: bytes) }
+    /// Room for `extra` more bytes.
+    @inline(__always)
+    private mutating func reserve(_ extra: Int) {
+        if count + extra > capacity { grow(to: count + extra) }
+    }
+
+    private mutating func grow(to needed: Int) {
+        var newCapacity = capacity * 2
+        while newCapacity < needed { newCapacity *= 2 }
+        let grown = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 1)
+        grown.copyMemory(from: base, byteCount: count)
+        base.deallocate()
+        base = grown
+        capacity = newCapacity
+    }
+
+    mutating func append(separator byte: UInt8) {
+        reserve(1)
+        base.storeBytes(of: byte, toByteOffset: count, as: UInt8.self)
+        count += 1
+    }
+
+    mutating func append(bytes: UnsafeRawBufferPointer) {
+        guard let source = bytes.baseAddress, bytes.count > 0 else { return }
+        reserve(bytes.count)
+        (base + count).copyMemory(from: source, byteCount: bytes.count)
+        count += bytes.count
+    }
 
     mutating func append(_ text: String) {
         var text = text
-        text.withUTF8 { storage.append(contentsOf: $0) }
+        text.withUTF8 { append(bytes: UnsafeRawBufferPointer($0)) }
     }
 
     /// A rate as `Rate.description` writes it: `1/3`, or `2` when the denominator is 1.
     mutating func append(_ rate: Rate) {
         append(rate.numerator)
         if rate.denominator != 1 {
-            storage.append(47)  // "/"
+            append(separator: 47)  // "/"
             append(rate.denominator)
         }
     }
 
     mutating func append(_ partner: PartnerID) {
-        partner.withUTF8 { storage.append(contentsOf: $0) }
+        partner.withUTF8 { append(bytes: $0) }
     }
 
     /// A signed decimal integer, as `String(value)` writes it.
     mutating func append(_ value: Int64) {
-        if value < 0 { storage.append(45) }
+        if value < 0 { append(separator: 45) }
         append(value.magnitude)
     }
 
-    /// An unsigned decimal integer.
+    /// An unsigned decimal integer, written in place from its last digit back.
     mutating func append(_ value: UInt64) {
-        guard value >= 10 else {
-            storage.append(48 + UInt8(value))
-            return
+        var digits = 1
+        var bound: UInt64 = 10
+        while digits < 20 && value >= bound {
+            digits += 1
+            bound &*= 10
         }
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: 20 digits fit
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            var rest = value
-            var start = buffer.count
-            while rest > 0 {
-                start -= 1
-                buffer[start] = 48 + UInt8(rest % 10)
-                rest /= 10
-            }
-            storage.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[start...]))
-        }
+        reserve(digits)
+        var rest = value
+        var at = count + digits
+        repeat {
+            at -= 1
+            base.storeBytes(of: 48 + UInt8(truncatingIfNeeded: rest % 10), toByteOffset: at, as: UInt8.self)
+            rest /= 10
+        } while rest > 0
+        count += digits
     }
 
     /// `account unit amount` triples joined by `;`.
     mutating func append(_ legs: [Leg]) {
         for (index, leg) in legs.enumerated() {
-            if index > 0 { storage.append(59) }
+            if index > 0 { append(separator: 59) }
             append(leg.account)
-            storage.append(32)
+            append(separator: 32)
             append(leg.unit)
-            storage.append(32)
+            append(separator: 32)
             append(leg.amount)
         }
     }
 
-    var text: String { String(decoding: storage, as: UTF8.self) }
+    var text: String { String(decoding: UnsafeRawBufferPointer(start: base, count: count), as: UTF8.self) }
 
     func withUnsafeBytes<T>(_ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
-        try storage.withUnsafeBytes(body)
+        try body(UnsafeRawBufferPointer(start: base, count: count))
     }
 }
