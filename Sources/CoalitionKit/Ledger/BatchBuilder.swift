@@ -20,6 +20,8 @@ final class BatchBuilder {
     /// The balances the chunk's postings set; the state has them when the chunk is done.
     private var balances = ChunkBalances()
     private var lastLotID: Int64
+    /// The legs array records are planned in, passed from one record to the next.
+    private var spareLegs: [PlannedLeg] = []
     /// The buffer each earn's and redemption's detail text is written into.
     private var detail = CanonicalBytes()
     /// Whether a recorded record changed the ledger's state in memory.
@@ -32,6 +34,7 @@ final class BatchBuilder {
         network = ledger.network
         let state = ledger.state
         write = LedgerWrite(batchID: batchID)
+        spareLegs.reserveCapacity(8)
         if expected > 0 {
             write.postings.reserveCapacity(expected)
             write.lots.reserveCapacity(expected * 2)
@@ -106,6 +109,12 @@ final class BatchBuilder {
         }
         let partner = try network.partner(record.key.partner)
         var effect = Effect(key: record.key, occurredAt: record.occurredAt)
+        // The legs array of the record before, emptied, with its capacity: none is allocated.
+        swap(&effect.legs, &spareLegs)
+        defer {
+            swap(&effect.legs, &spareLegs)
+            spareLegs.removeAll(keepingCapacity: true)
+        }
         effect.fingerprint = fingerprint
         switch record.body {
         case .enroll(let number):
@@ -195,7 +204,7 @@ final class BatchBuilder {
             )
             detail.append(";lot=")
             detail.append(lot.id)
-            change.newLots.append(lot)
+            change.newLot = lot
             effect.changed(lot)
             effect.leg(member: number, conversion.points)
             effect.leg(booked: book.issuer(partner.id), -conversion.points)
@@ -216,7 +225,7 @@ final class BatchBuilder {
                 detail.append(bonus)
                 detail.append(";bonuslot=")
                 detail.append(bonusLot.id)
-                change.newLots.append(bonusLot)
+                change.bonusLot = bonusLot
                 effect.changed(bonusLot)
                 effect.leg(member: number, bonus)
                 effect.leg(booked: book.issuer(partner.id), -bonus)
@@ -840,7 +849,6 @@ struct Effect {
     init(key: RecordKey?, occurredAt: Timestamp) {
         self.key = key
         self.occurredAt = occurredAt
-        legs.reserveCapacity(8)
     }
 
     /// Adds `amount` to the leg of `account`, merging legs of the same account.
@@ -916,8 +924,9 @@ struct InPlaceChange {
     let index: MemberIndex
     /// Lots taken from, by index, as they will stand.
     var consumed: [(index: Int, lot: Lot)] = []
-    /// New lots.
-    var newLots: [Lot] = []
+    /// The lot an earn makes, and its tier bonus lot: no array is made for them.
+    var newLot: Lot?
+    var bonusLot: Lot?
     /// Qualifying points earned.
     var qualifying: Int64 = 0
     /// The tier reached.
@@ -942,7 +951,8 @@ extension MemberAccount {
     @discardableResult
     mutating func apply(_ change: InPlaceChange, at time: Timestamp) -> Int64 {
         consume(change.consumed)
-        for lot in change.newLots { insert(lot) }
+        if let lot = change.newLot { insert(lot) }
+        if let lot = change.bonusLot { insert(lot) }
         let points = change.qualifying != 0 ? addQualifying(change.qualifying, at: time) : 0
         if let tier = change.tier {
             self.tier = tier

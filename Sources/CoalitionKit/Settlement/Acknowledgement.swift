@@ -27,6 +27,8 @@ public enum Acknowledgement {
         private var credited: Int64 = 0
         private var debited: Int64 = 0
         private var rejectedLines = 0
+        /// The buffer each accepted record's line is written into.
+        private var line = CanonicalBytes()
 
         init(path: String, header: FileHeader, key: KeyRing.Key, now: Timestamp, fileSignature: [UInt8]) throws {
             main = try SignedFileWriter(path: path, key: key.secret)
@@ -63,7 +65,14 @@ public enum Acknowledgement {
 
         func accepted(recordID: String, points: Int64) throws {
             if points > 0 { credited += points } else { debited -= points }
-            try main.line("A|\(recordID)|\(points)")
+            // `A|<record id>|<points>`, written into a reused buffer: no string is made.
+            line.removeAll()
+            line.append(literal: "A|")
+            line.append(recordID)
+            line.append(separator: 124)
+            line.append(points)
+            line.append(separator: SettlementFormat.newline)
+            try line.withUnsafeBytes { try main.append($0.assumingMemoryBound(to: UInt8.self)) }
         }
 
         func rejected(line: Int, recordID: String, code: ReasonCode, message: String) throws {

@@ -126,10 +126,11 @@ public struct Ingestor {
         var totals = ControlTotals()
         var records = 0
         var faults = 0
+        var fields: RecordParser.Fields = []
         _ = try FileScanner(path: path).scan(mac: nil) { line, number in
             try checkEncoding(line, number: number)
             guard number > 1 else { return }
-            switch RecordParser.parse(line, number: number, partner: partner, totals: &totals) {
+            switch RecordParser.parse(line, number: number, partner: partner, totals: &totals, fields: &fields) {
             case .record: records += 1
             case .fault: faults += 1
             case .trailer, .signature: break
@@ -305,6 +306,7 @@ public struct Ingestor {
             }
             let mac = try HMACSHA256(key: verified.key.secret)
             var bytesSeen: Int64 = 0
+            var fields: RecordParser.Fields = []
             let scanned = try scanner.scan(mac: mac) { line, number in
                 bytesSeen += Int64(line.count + 1)
                 try Ingestor.checkEncoding(line, number: number)
@@ -312,7 +314,7 @@ public struct Ingestor {
                 if signatureLine != nil {
                     throw CoalitionError(.badTrailer, "a line follows the signature line", at: Place(line: number))
                 }
-                switch RecordParser.parse(line, number: number, partner: partner, totals: &counted) {
+                switch RecordParser.parse(line, number: number, partner: partner, totals: &counted, fields: &fields) {
                 case .signature:
                     signatureLine = number
                 case .trailer(let totals):

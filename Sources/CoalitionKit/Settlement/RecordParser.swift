@@ -90,14 +90,38 @@ enum BodyLine {
 
 /// Parses the body lines of a settlement file from bytes, without a `String` per field.
 enum RecordParser {
-    /// Parses `line` of `partner`'s file; `totals` counts it.
+    /// The fields of a line, split into an array reused from line to line.
+    typealias Fields = [UnsafeBufferPointer<UInt8>.SubSequence]
+
+    /// Parses `line` of `partner`'s file; `totals` counts it. `fields` is scratch space,
+    /// kept by the caller so that no array is made for each line.
     static func parse(
         _ line: UnsafeBufferPointer<UInt8>,
         number: Int,
         partner: PartnerID,
-        totals: inout ControlTotals
+        totals: inout ControlTotals,
+        fields: inout Fields
     ) -> BodyLine {
-        let fields = line.split(separator: SettlementFormat.separator, omittingEmptySubsequences: false)
+        split(line, into: &fields)
+        return parse(fields: fields, partner: partner, totals: &totals)
+    }
+
+    /// `line` cut at every separator (empty fields kept), as `split` would.
+    static func split(_ line: UnsafeBufferPointer<UInt8>, into fields: inout Fields) {
+        fields.removeAll(keepingCapacity: true)
+        var start = line.startIndex
+        var index = start
+        while index < line.endIndex {
+            if line[index] == SettlementFormat.separator {
+                fields.append(line[start..<index])
+                start = index + 1
+            }
+            index += 1
+        }
+        fields.append(line[start..<line.endIndex])
+    }
+
+    private static func parse(fields: Fields, partner: PartnerID, totals: inout ControlTotals) -> BodyLine {
         let type = fields[0]
         if type.elementsEqual("T".utf8) { return .trailer(ControlTotals(trailer: fields)) }
         if type.elementsEqual("S".utf8) { return .signature }
