@@ -100,10 +100,12 @@ enum ChunkWriter {
             }
             posting.reset()  // no binding is left pointing into the buffer
 
-            let reversed = try database.statement("UPDATE postings SET reversed_units = ? WHERE seq = ?")
-            for (seq, units) in write.reversedUnits {
-                reversed.bind(1, units)
-                reversed.bind(2, seq)
+            let reversed = try database.statement(
+                "INSERT INTO reversed (seq, units) VALUES (?, ?) ON CONFLICT (seq) DO UPDATE SET units = excluded.units"
+            )
+            for (seq, units) in write.reversedUnits.sorted(by: { $0.key < $1.key }) {
+                reversed.bind(1, seq)
+                reversed.bind(2, units)
                 try runRow(reversed, gate)
             }
 

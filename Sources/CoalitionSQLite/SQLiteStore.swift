@@ -338,7 +338,10 @@ public final class SQLiteStore: LedgerStore {
     /// Posting `seq` with its record as applied, if it has a record.
     private func readAppliedPosting(seq: Int64, from source: Database) throws -> (AppliedRecord, Posting)? {
         let s = try source.statement(
-            "SELECT \(SQLiteStore.postingColumns), reversed_units FROM postings WHERE seq = ? AND record_id IS NOT NULL"
+            """
+            SELECT \(SQLiteStore.postingColumns), (SELECT units FROM reversed WHERE reversed.seq = postings.seq)
+            FROM postings WHERE seq = ? AND record_id IS NOT NULL
+            """
         )
         defer { s.reset() }  // ends the read: no snapshot is kept open
         s.bind(1, seq)
@@ -351,7 +354,10 @@ public final class SQLiteStore: LedgerStore {
 
     private func readAppliedRecord(seq: Int64, from source: Database) throws -> AppliedRecord? {
         let s = try source.statement(
-            "SELECT partner, record_id, kind, units, reversed_units FROM postings WHERE seq = ? AND record_id IS NOT NULL"
+            """
+            SELECT partner, record_id, kind, units, (SELECT units FROM reversed WHERE reversed.seq = postings.seq)
+            FROM postings WHERE seq = ? AND record_id IS NOT NULL
+            """
         )
         defer { s.reset() }  // ends the read: no snapshot is kept open
         s.bind(1, seq)

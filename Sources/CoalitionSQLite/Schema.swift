@@ -145,7 +145,19 @@ enum Schema {
             sequence INTEGER NOT NULL,
             counterparties TEXT NOT NULL
         );
+        """,
+        // 2: reversed units move out of the journal into a table of their own. A reversal of
+        // an old record then changes a row of a small table, not a random page of the
+        // postings table (one page written to the WAL for each reversal, and read first).
+        // `postings.reversed_units` stays, always 0, so no version-1 table is rewritten.
         """
+        CREATE TABLE reversed (
+            seq INTEGER PRIMARY KEY,
+            units INTEGER NOT NULL
+        );
+        INSERT INTO reversed (seq, units) SELECT seq, reversed_units FROM postings WHERE reversed_units != 0;
+        UPDATE postings SET reversed_units = 0 WHERE reversed_units != 0;
+        """,
     ]
 
     /// Applies the migrations `database` has not had yet, each in its own transaction.

@@ -318,9 +318,36 @@ struct SQLiteStoreTests {
         #expect(contents(directory.ledgerPath) == bytes)
         #expect(directory.listing == listing)
         // The version it knows opens as ever.
-        try RawSQLite.execute("PRAGMA user_version = 1", at: directory.ledgerPath)
+        try RawSQLite.execute("PRAGMA user_version = 2", at: directory.ledgerPath)
         let ledger = try Ledger(network: Fixtures.network, store: try SQLiteStore(path: directory.ledgerPath))
         #expect(try Audit.run(ledger).isClean)
+    }
+
+    @Test("a version-1 ledger, its reversed units in the postings table, opens migrated as a new one would be")
+    func migratesReversedUnits() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let (ledger, store) = try makeLedger(in: directory, seed: 43)
+        let image = StateImage(ledger.state)
+        let dump = try store.contentDump()
+        let section = try #require(dump.components(separatedBy: "== reversed\n").dropFirst().first)
+        let reversed = section.split(separator: "\n").prefix { !$0.hasPrefix("== ") }.count
+        #expect(reversed > 5)  // records reversed in part or whole
+        // Back to version 1: the units in the postings table, no table of their own.
+        try RawSQLite.execute(
+            """
+            UPDATE postings SET reversed_units = (SELECT units FROM reversed WHERE reversed.seq = postings.seq)
+            WHERE seq IN (SELECT seq FROM reversed);
+            DROP TABLE reversed;
+            PRAGMA user_version = 1;
+            """,
+            at: directory.ledgerPath
+        )
+        let migrated = try SQLiteStore(path: directory.ledgerPath)
+        #expect(try migrated.contentDump() == dump)
+        let reopened = try Ledger(network: Fixtures.network, store: migrated)
+        #expect(StateImage(reopened.state) == image)
+        #expect(try Audit.run(reopened).isClean)
     }
 
     @Test("creating a ledger where one exists is LEDGER_EXISTS, and the ledger is untouched")

@@ -37,7 +37,7 @@ final class BatchBuilder {
         spareLegs.reserveCapacity(8)
         if expected > 0 {
             write.postings.reserveCapacity(expected)
-            write.lots.reserveCapacity(expected * 2)
+            write.lots.reserveCapacity(expected + expected / 2)  // about 1.1 lots a record
             write.qualifying.reserveCapacity(expected)
             write.obligations.reserveCapacity(expected)
         }

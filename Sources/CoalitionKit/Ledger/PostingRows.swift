@@ -34,7 +34,7 @@ public struct PostingRows: Sendable, RandomAccessCollection {
     public init() {}
 
     /// Room for `count` postings of about `bytesEach` bytes of text.
-    public mutating func reserveCapacity(_ count: Int, bytesEach: Int = 192) {
+    public mutating func reserveCapacity(_ count: Int, bytesEach: Int = 256) {
         rows.reserveCapacity(count)
         bytes.reserveCapacity(count * bytesEach)
     }
