@@ -34,12 +34,9 @@ final class BackgroundWriter: @unchecked Sendable {
     func enqueue(_ write: LedgerWrite) {
         // The chunks written since the last call are freed here, on the thread that made
         // them: memory freed on another thread's heap takes that heap's lock.
-        let done = written.withLock { list in
-            defer { list.removeAll(keepingCapacity: true) }
-            return list
-        }
-        withExtendedLifetime(done) {}
+        freeWritten()
         slots.wait()
+        freeWritten()  // the chunk whose slot was just given back
         queue.async { [self] in
             defer {
                 written.withLock { $0.append(write) }
@@ -55,6 +52,15 @@ final class BackgroundWriter: @unchecked Sendable {
                 failure = error
             }
         }
+    }
+
+    /// Frees the chunks written since last asked, on the caller's thread.
+    private func freeWritten() {
+        let done = written.withLock { list in
+            defer { list.removeAll(keepingCapacity: true) }
+            return list
+        }
+        withExtendedLifetime(done) {}
     }
 
     /// Runs `body` on the connection if posting `seq` is written already, between two of the
