@@ -292,7 +292,7 @@ public final class SQLiteStore: LedgerStore {
             if let posting = batch.recentPosting(seq) { return posting }
             if let posting = batch.lastRead, posting.seq == seq { return posting }
             // The batch's own postings do not change once written (their reversed units are
-            // a column `Posting` does not carry).
+            // kept apart, in the reversed table, and are not part of a `Posting`).
             if seq > batch.committedSeq, let posting = try writer.readWritten(seq: seq, read) { return posting }
         }
         return try read(try connection(committed: openBatch.map { seq <= $0.committedSeq } ?? false))

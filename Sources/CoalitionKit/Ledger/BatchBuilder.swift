@@ -680,13 +680,10 @@ final class BatchBuilder {
         func rowChanged(_ number: MemberNumber) -> Bool {
             rowsChanged && (effect.memberRows.contains(number) || effect.tierChanges.contains { $0.member == number })
         }
-        for (number, account) in effect.members {
-            state.members[account.number] = account
-            if rowChanged(number) { write.addRow(of: account) }
-        }
         var appliedDay: QualifyingKey?
         if let change = effect.inPlace {
-            // Where planning found the member: no member was added or removed since.
+            // Where planning found the member: no member was added or removed since (and
+            // this comes before the members below, one of whom may be new).
             let points = state.members.values[change.index].apply(change, at: effect.occurredAt)
             if change.qualifying != 0 {
                 let key = QualifyingKey(member: change.member, day: QualifyingDay.day(of: effect.occurredAt))
@@ -694,6 +691,10 @@ final class BatchBuilder {
                 appliedDay = key
             }
             if rowChanged(change.member) { write.addRow(of: state.members.values[change.index]) }
+        }
+        for (number, account) in effect.members {
+            state.members[account.number] = account
+            if rowChanged(number) { write.addRow(of: account) }
         }
         for (number, day) in effect.qualifying where appliedDay != QualifyingKey(member: number, day: day) {
             // Read where the member is held: no copy of them is made.
