@@ -75,7 +75,9 @@ enum ChunkWriter {
                     detail, hash, counterparty) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
             )
-            // The texts are bound where they lie in the chunk's buffer: SQLite copies nothing.
+            // The texts are bound where they lie in the chunk's buffer: SQLite copies nothing,
+            // and no binding is left pointing into the buffer, whatever happens.
+            defer { posting.reset() }
             for (index, p) in write.postings.rows.enumerated() {
                 posting.bind(1, p.seq)
                 posting.bind(2, p.batch)
@@ -98,7 +100,6 @@ enum ChunkWriter {
                     try runRow(posting, gate)
                 }
             }
-            posting.reset()  // no binding is left pointing into the buffer
 
             let reversed = try database.statement(
                 "INSERT INTO reversed (seq, units) VALUES (?, ?) ON CONFLICT (seq) DO UPDATE SET units = excluded.units"
