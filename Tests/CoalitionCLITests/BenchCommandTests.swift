@@ -18,7 +18,8 @@ struct BenchCommandTests {
             "3",
             "--json",
             "--keep",
-            kept
+            kept,
+            "--audit"
         )
         #expect(result.status == 0, "\(result)")
         let object = try #require(
@@ -43,6 +44,9 @@ struct BenchCommandTests {
         ] {
             #expect(number(key) > 0, "\(key)")
         }
+        // The ledger it measured audits clean: chain, books, invariants, and the state file.
+        #expect(object["auditClean"] as? Bool == true)
+        #expect(number("auditPostings") > 3000)
         #expect(number("peakResidentBytesWhileSubmitting") <= number("peakResidentBytes"))
         #expect(number("residentBytesAfterSubmitting") <= number("peakResidentBytesWhileSubmitting"))
         // The kept directory holds the state saved at close, which the reopened ledger read.

@@ -12,6 +12,10 @@ struct BenchCommand: Command {
         .value("partners", "P", "partners (default 4)"),
         .value("seed", "S", "the random seed (default 1)"),
         .value("keep", "DIR", "build the data in DIR and keep it (default: a temporary directory, removed)"),
+        .flag(
+            "audit",
+            "after measuring, audit the ledger (hash chain, books, invariants, state file); exit 1 if not clean"
+        ),
     ]
     static let discussion = """
         Run it on a release build: `swift run -c release coalition bench`. It generates a
@@ -23,7 +27,8 @@ struct BenchCommand: Command {
         with the durable commit, cycle close over the obligations, saving the state at close,
         opening the ledger from it and, as after a crash, from the tables, the peak memory
         while submitting (on Linux measured alone, from the loaded ledger's resident size),
-        and the resident size after submitting and of the reopened ledger.
+        and the resident size after submitting and of the reopened ledger. With --audit, the
+        ledger it measured is then audited, outside every timing.
         docs/performance.md has the figures of this machine.
         """
 
@@ -202,27 +207,47 @@ struct BenchCommand: Command {
             ),
             ("peak memory from the submit on", "\(peak / 1_048_576) MiB", "the cycle and both reopenings included"),
         ]
+        // The audit comes last, after every figure is taken: it reads the whole journal.
+        var audit: (isClean: Bool, postings: Int64, problems: [String])?
+        if context.arguments.has("audit") {
+            let report = try Audit.run(ledger)
+            let problems = report.problems + (try store.stateFileProblems(ledger.state))
+            audit = (problems.isEmpty, report.postings, problems)
+        }
+        var rows = figures
+        if let audit {
+            rows.append(
+                (
+                    "audit", audit.isClean ? "OK: \(audit.postings) postings" : "FAILED",
+                    audit.isClean
+                        ? "hash chain, books, invariants, state file" : audit.problems.prefix(3).joined(separator: "; ")
+                )
+            )
+        }
         if context.json {
-            Output.json([
-                "records": records, "members": members, "partners": partnerCount, "fileBytes": bytes,
-                "hmacMBps": hmacRate, "bareInsertRowsPerSecond": insertRate,
-                "verifyMBps": verifyRate, "verifyRatio": verifyRate / hmacRate,
-                "parseRecordsPerSecond": Double(parsed.records) / parseSeconds, "parseMBps": megabytes / parseSeconds,
-                "submitRecordsPerSecond": submitRate, "submitRatio": submitRate / insertRate,
-                "accepted": summary.accepted, "rejected": summary.rejected,
-                "cycleCloseSeconds": cycleSeconds, "obligations": obligations,
-                "openSeconds": openSeconds, "openMembers": ledger.state.members.count, "openLots": lots,
-                "openFromTablesSeconds": tablesSeconds, "saveStateSeconds": saveSeconds,
-                "peakResidentBytes": peak, "residentBytesBeforeSubmit": residentBefore,
-                "peakResidentBytesWhileSubmitting": submitPeak, "setupSeconds": setupSeconds,
-                "residentBytesAfterReopening": residentOpened, "residentBytesAfterSubmitting": residentAfter,
-            ])
+            Output.json(
+                [
+                    "records": records, "members": members, "partners": partnerCount, "fileBytes": bytes,
+                    "hmacMBps": hmacRate, "bareInsertRowsPerSecond": insertRate,
+                    "verifyMBps": verifyRate, "verifyRatio": verifyRate / hmacRate,
+                    "parseRecordsPerSecond": Double(parsed.records) / parseSeconds,
+                    "parseMBps": megabytes / parseSeconds,
+                    "submitRecordsPerSecond": submitRate, "submitRatio": submitRate / insertRate,
+                    "accepted": summary.accepted, "rejected": summary.rejected,
+                    "cycleCloseSeconds": cycleSeconds, "obligations": obligations,
+                    "openSeconds": openSeconds, "openMembers": ledger.state.members.count, "openLots": lots,
+                    "openFromTablesSeconds": tablesSeconds, "saveStateSeconds": saveSeconds,
+                    "peakResidentBytes": peak, "residentBytesBeforeSubmit": residentBefore,
+                    "peakResidentBytesWhileSubmitting": submitPeak, "setupSeconds": setupSeconds,
+                    "residentBytesAfterReopening": residentOpened, "residentBytesAfterSubmitting": residentAfter,
+                ].merging(audit.map { ["auditClean": $0.isClean, "auditPostings": $0.postings] } ?? [:]) { a, _ in a }
+            )
         } else {
             var table = TextTable(["measure", "result", "notes"])
-            for figure in figures { table.add([figure.0, figure.1, figure.2]) }
+            for figure in rows { table.add([figure.0, figure.1, figure.2]) }
             Output.line(table.render(indent: ""))
         }
-        return .success
+        return audit.map { $0.isClean ? .success : .rejected } ?? .success
     }
 
     /// HMAC-SHA256 over as many bytes as the file has, fed in the same 1 MiB pieces the
