@@ -33,6 +33,9 @@ public final class SQLiteStore: LedgerStore {
         /// asks for the posting itself next. Postings do not change once written, and this
         /// goes with the batch, so it never outlives a rollback.
         var lastRead: Posting?
+        /// Postings read ahead for the chunk being planned, with their records as stored
+        /// (`prefetch`): the originals of its reversals.
+        var prefetched: [Int64: (AppliedRecord?, Posting)] = [:]
 
         static let recentChunks = 8
 
@@ -291,11 +294,38 @@ public final class SQLiteStore: LedgerStore {
         if let batch = openBatch {
             if let posting = batch.recentPosting(seq) { return posting }
             if let posting = batch.lastRead, posting.seq == seq { return posting }
+            if let (_, posting) = batch.prefetched[seq] { return posting }
             // The batch's own postings do not change once written (their reversed units are
             // kept apart, in the reversed table, and are not part of a `Posting`).
             if seq > batch.committedSeq, let posting = try writer.readWritten(seq: seq, read) { return posting }
         }
         return try read(try connection(committed: openBatch.map { seq <= $0.committedSeq } ?? false))
+    }
+
+    /// Reads the postings the batch wrote earlier (and not held in memory) in one turn on
+    /// the writer's connection, and those committed before the batch from the reader's:
+    /// one wait for the writer a chunk instead of one for each reversal.
+    public func prefetch(seqs: [Int64]) throws {
+        guard var batch = openBatch else { return }
+        openBatch = nil  // the copy is then the only one: no copy-on-write
+        defer { openBatch = batch }
+        batch.prefetched.removeAll(keepingCapacity: true)
+        var written: [Int64] = []
+        var committed: [Int64] = []
+        for seq in Set(seqs) where batch.recentPosting(seq) == nil {
+            if seq <= batch.committedSeq { committed.append(seq) } else { written.append(seq) }
+        }
+        func read(_ seqs: [Int64], from source: Database) throws {
+            for seq in seqs.sorted() {
+                guard let (applied, posting) = try readAppliedPosting(seq: seq, from: source) else { continue }
+                batch.prefetched[seq] = (applied, posting)
+            }
+        }
+        if !committed.isEmpty { try read(committed, from: try connection(committed: true)) }
+        // Read once the writer is between two rows; a posting of a chunk it has not reached
+        // yet is not found, and is read when asked for.
+        guard let first = written.min() else { return }
+        _ = try writer.readWritten(seq: first) { database in try read(written, from: database) }
     }
 
     public func forEachPosting(in range: ClosedRange<Int64>, _ body: (Posting) throws -> Void) throws {
@@ -320,6 +350,7 @@ public final class SQLiteStore: LedgerStore {
             }
             // Committed before the batch, or written earlier in it: either way the batch's
             // reversals may have changed its reversed units since.
+            if let (applied, _) = batch.prefetched[seq] { return batch.overlaid(applied) }
             // The whole posting is read, and kept for the reversal that asks for it next.
             let read: (AppliedRecord, Posting)??
             if seq <= batch.committedSeq {

@@ -61,7 +61,7 @@ struct PipelinedWriteTests {
         #expect(reversals > 30)
     }
 
-    @Test("during a batch, each posting read back is the one asked for, whatever was read before it")
+    @Test("during a batch, each posting read back is the one asked for, whatever was read or read ahead before it")
     func readsBackDuringABatch() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
@@ -78,10 +78,14 @@ struct PipelinedWriteTests {
                 _ = try session.apply(Array(records[start..<(start + 10)]))
             }
             let last = ledger.state.lastSeq
-            for _ in 0..<300 {
-                // A record's posting (committed or written in this batch), then another one.
+            for round in 0..<300 {
+                // A record's posting (committed or written in this batch), then another one;
+                // every other round, some of them (and others) read ahead first.
                 let a = Int64.random(in: 1...last, using: &random)
                 let b = Int64.random(in: 1...last, using: &random)
+                if round % 2 == 0 {
+                    try store.prefetch(seqs: [a, Int64.random(in: 1...last, using: &random), a, last + 5])
+                }
                 let applied = try store.appliedRecord(seq: a)
                 seen.append((a, nil, applied))
                 seen.append((b, try store.posting(seq: b), nil))

@@ -42,6 +42,20 @@ public final class Ledger {
 
     public func balance(of key: AccountKey) -> Int64 { state.accounts[key] ?? 0 }
 
+    /// The postings the reversals among `records` may undo, as far as the record index knows
+    /// (candidates: each is confirmed when its reversal is applied).
+    func reversalOriginals(_ records: [LedgerRecord]) -> [Int64] {
+        var seqs: [Int64] = []
+        for record in records {
+            guard case .reverse(let original, _) = record.body,
+                let key = try? RecordKey(partner: record.key.partner, recordID: original),
+                let candidate = state.records.candidate(for: key)
+            else { continue }
+            seqs.append(candidate.seq)
+        }
+        return seqs
+    }
+
     /// The points of `issuer` members still hold (less what they owe it): its liability.
     /// Issuing, redeeming and reversing move the issuer's account; expiry moves its
     /// breakage account; both count.
@@ -117,6 +131,7 @@ public final class BatchSession {
     public func apply(_ records: [LedgerRecord], lines: [Int]? = nil) throws -> [RecordOutcome] {
         let builder = BatchBuilder(ledger: ledger, batchID: batchID, expected: records.count)
         defer { if builder.hasChangedState { hasMerged = true } }
+        try ledger.store.prefetch(seqs: ledger.reversalOriginals(records))
         var outcomes: [RecordOutcome] = []
         outcomes.reserveCapacity(records.count)
         for (index, record) in records.enumerated() {

@@ -223,6 +223,11 @@ public protocol LedgerStore: AnyObject {
     /// the posting has no record behind it, or there is no such posting).
     func appliedRecord(seq: Int64) throws -> AppliedRecord?
 
+    /// A hint that `appliedRecord` and `posting` will soon be asked for these postings (the
+    /// originals of a chunk's reversals): a store may read them in one go. Nothing is
+    /// promised; the answers are the same either way.
+    func prefetch(seqs: [Int64]) throws
+
     /// Postings `range` in sequence order (the whole journal for audit).
     func forEachPosting(in range: ClosedRange<Int64>, _ body: (Posting) throws -> Void) throws
 
@@ -277,6 +282,8 @@ public protocol LedgerStore: AnyObject {
 
 extension LedgerStore {
     public func saveState(_ state: LedgerSnapshot) throws {}
+
+    public func prefetch(seqs: [Int64]) throws {}
 
     public func forEachPosting(_ body: (Posting) throws -> Void) throws {
         try forEachPosting(in: 1...Int64.max, body)
