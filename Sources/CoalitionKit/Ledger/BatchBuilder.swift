@@ -638,25 +638,11 @@ final class BatchBuilder {
             detail.removeAll()
             detail.append(effect.detail)
         }
-        chain.legs.withUnsafeBytes { legs in
-            detail.withUnsafeBytes { detail in
-                Posting.canonicalBytes(
-                    into: &chain.canonical,
-                    seq: seq,
-                    batch: batch,
-                    kind: effect.kind,
-                    partner: key?.partner,
-                    recordID: key?.recordID,
-                    member: effect.member,
-                    occurredAt: effect.occurredAt,
-                    units: effect.units,
-                    points: effect.points,
-                    legs: legs,
-                    detail: detail,
-                    counterparty: effect.counterparty
-                )
-                Posting.advance(&chain.lastHash, canonical: chain.canonical, using: hasher)
-                chain.lastHash.withUnsafeBytes { hash in
+        // The row is stored first; the canonical bytes are made from it, so what is hashed is
+        // what is stored, and the hash then fills the row's placeholder.
+        let index = chain.legs.withUnsafeBytes { legs -> Int in
+            detail.withUnsafeBytes { detail -> Int in
+                PostingRows.unsetHash.withUnsafeBytes { unset -> Int in
                     write.postings.append(
                         seq: seq,
                         batch: batch,
@@ -670,11 +656,14 @@ final class BatchBuilder {
                         points: effect.points,
                         legs: legs,
                         detail: detail,
-                        hash: hash
+                        hash: unset
                     )
                 }
             }
         }
+        write.postings.canonicalBytes(of: index, into: &chain.canonical)
+        Posting.advance(&chain.lastHash, canonical: chain.canonical, using: hasher)
+        write.postings.setHash(of: index, to: chain.lastHash)
         for (number, value) in chain.newBalances { balances.set(number, value) }
         let rowsChanged = !effect.memberRows.isEmpty || !effect.tierChanges.isEmpty
         func rowChanged(_ number: MemberNumber) -> Bool {

@@ -177,36 +177,40 @@ public struct Posting: Hashable, Sendable {
     public func canonicalBytes(into bytes: inout CanonicalBytes) {
         var legs = legsText
         var detail = detail
+        var id = recordID ?? ""
+        let hasRecordID = recordID != nil
         legs.withUTF8 { legs in
             detail.withUTF8 { detail in
-                Posting.canonicalBytes(
-                    into: &bytes,
-                    seq: seq,
-                    batch: batch,
-                    kind: kind,
-                    partner: partner,
-                    recordID: recordID,
-                    member: member,
-                    occurredAt: occurredAt,
-                    units: units,
-                    points: points,
-                    legs: UnsafeRawBufferPointer(legs),
-                    detail: UnsafeRawBufferPointer(detail),
-                    counterparty: counterparty
-                )
+                id.withUTF8 { id in
+                    Posting.canonicalBytes(
+                        into: &bytes,
+                        seq: seq,
+                        batch: batch,
+                        kind: kind,
+                        partner: partner,
+                        recordID: hasRecordID ? UnsafeRawBufferPointer(id) : nil,
+                        member: member,
+                        occurredAt: occurredAt,
+                        units: units,
+                        points: points,
+                        legs: UnsafeRawBufferPointer(legs),
+                        detail: UnsafeRawBufferPointer(detail),
+                        counterparty: counterparty
+                    )
+                }
             }
         }
     }
 
-    /// `canonicalBytes(into:)` of a posting with these fields, its legs and detail given as
-    /// their UTF-8 bytes: the one place the hashed form is written.
+    /// `canonicalBytes(into:)` of a posting with these fields, its record id, legs and detail
+    /// given as their UTF-8 bytes: the one place the hashed form is written.
     static func canonicalBytes(
         into bytes: inout CanonicalBytes,
         seq: Int64,
         batch: Int64,
         kind: PostingKind,
         partner: PartnerID?,
-        recordID: String?,
+        recordID: UnsafeRawBufferPointer?,
         member: MemberNumber?,
         occurredAt: Timestamp,
         units: Int64,
@@ -224,7 +228,7 @@ public struct Posting: Hashable, Sendable {
         bytes.append(separator: 124)
         if let partner { bytes.append(partner) }
         bytes.append(separator: 124)
-        if let recordID { bytes.append(recordID) }
+        if let recordID { bytes.append(bytes: recordID) }
         bytes.append(separator: 124)
         if let member { bytes.append(member.value) }
         bytes.append(separator: 124)

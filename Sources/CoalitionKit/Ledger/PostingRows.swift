@@ -63,6 +63,9 @@ public struct PostingRows: Sendable, RandomAccessCollection {
         }
     }
 
+    /// 32 zero bytes: the hash of a posting appended before its hash is known.
+    static let unsetHash = [UInt8](repeating: 0, count: SHA256.byteCount)
+
     public var firstSeq: Int64? { rows.first?.seq }
     public var lastSeq: Int64? { rows.last?.seq }
 
@@ -109,7 +112,7 @@ public struct PostingRows: Sendable, RandomAccessCollection {
     public mutating func append(_ posting: Posting) {
         var legs = posting.legsText
         var detail = posting.detail
-        legs.withUTF8 { legs in
+        _ = legs.withUTF8 { legs in
             detail.withUTF8 { detail in
                 posting.hash.withUnsafeBytes { hash in
                     append(
@@ -132,7 +135,8 @@ public struct PostingRows: Sendable, RandomAccessCollection {
         }
     }
 
-    /// Adds a posting whose texts are the bytes given (`hash`: 32 of them).
+    /// Adds a posting whose texts are the bytes given (`hash`: 32 of them); gives its index.
+    @discardableResult
     public mutating func append(
         seq: Int64,
         batch: Int64,
@@ -147,7 +151,7 @@ public struct PostingRows: Sendable, RandomAccessCollection {
         legs: UnsafeRawBufferPointer,
         detail: UnsafeRawBufferPointer,
         hash: UnsafeRawBufferPointer
-    ) {
+    ) -> Int {
         precondition(hash.count == SHA256.byteCount, "a posting's hash is 32 bytes")
         let start = bytes.count
         var recordIDCount: Int32 = -1
@@ -175,5 +179,37 @@ public struct PostingRows: Sendable, RandomAccessCollection {
                 detailCount: Int32(detail.count)
             )
         )
+        return rows.count - 1
+    }
+
+    /// The bytes the hash chain covers for posting `index`, made from what the row holds:
+    /// what is hashed is what is stored.
+    func canonicalBytes(of index: Int, into bytes: inout CanonicalBytes) {
+        let row = rows[index]
+        withTexts(of: index) { recordID, legs, detail, _ in
+            Posting.canonicalBytes(
+                into: &bytes,
+                seq: row.seq,
+                batch: row.batch,
+                kind: row.kind,
+                partner: row.partner,
+                recordID: row.hasRecordID ? recordID : nil,
+                member: row.member,
+                occurredAt: row.occurredAt,
+                units: row.units,
+                points: row.points,
+                legs: legs,
+                detail: detail,
+                counterparty: row.counterparty
+            )
+        }
+    }
+
+    /// Sets the hash of posting `index` (32 bytes), appended as a placeholder.
+    mutating func setHash(of index: Int, to hash: [UInt8]) {
+        precondition(hash.count == SHA256.byteCount, "a posting's hash is 32 bytes")
+        let row = rows[index]
+        let at = row.start + Swift.max(0, Int(row.recordIDCount)) + Int(row.legsCount) + Int(row.detailCount)
+        bytes.replaceSubrange(at..<(at + SHA256.byteCount), with: hash)
     }
 }
