@@ -5,19 +5,7 @@ import Testing
 struct AuditTests {
     /// A ledger with some cross-brand activity in an in-memory store.
     func ledger() throws -> TestLedger {
-        var t = try TestLedger()
-        let records = ActivityGenerator.generate(
-            network: Fixtures.network,
-            plan: ActivityGenerator.Plan(
-                members: 30,
-                records: 400,
-                start: Fixtures.time("2026-03-01T00:00:00Z"),
-                days: 30,
-                seed: 99
-            )
-        )
-        try t.apply(records.enrollments)
-        try t.apply(records.activity)
+        let t = try TestLedger.generated(members: 30, records: 400, seed: 99)
         let report = try Audit.run(t.ledger)
         #expect(report.isClean)
         #expect(report.postings == 430)

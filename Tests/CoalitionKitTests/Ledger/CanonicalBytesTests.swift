@@ -13,19 +13,7 @@ struct CanonicalBytesTests {
 
     @Test("every posting of generated activity, and integers at their limits, encode as the reference text")
     func generated() throws {
-        var t = try TestLedger()
-        let records = ActivityGenerator.generate(
-            network: Fixtures.network,
-            plan: ActivityGenerator.Plan(
-                members: 40,
-                records: 600,
-                start: Fixtures.time("2026-03-01T00:00:00Z"),
-                days: 30,
-                seed: 7
-            )
-        )
-        try t.apply(records.enrollments)
-        try t.apply(records.activity)
+        let t = try TestLedger.generated(members: 40, records: 600, seed: 7)
         var count = 0
         try t.store.forEachPosting { posting in
             #expect(posting.canonicalText == Self.reference(posting), "posting \(posting.seq)")

@@ -99,6 +99,25 @@ struct TestLedger {
         ledger = try Ledger(network: network, store: store)
     }
 
+    /// A ledger with generated activity applied: `members` enrolled, then `records` records
+    /// over 30 days from 2026-03-01.
+    static func generated(members: Int, records: Int, seed: UInt64) throws -> TestLedger {
+        var t = try TestLedger()
+        let activity = ActivityGenerator.generate(
+            network: Fixtures.network,
+            plan: ActivityGenerator.Plan(
+                members: members,
+                records: records,
+                start: Fixtures.time("2026-03-01T00:00:00Z"),
+                days: 30,
+                seed: seed
+            )
+        )
+        try t.apply(activity.enrollments)
+        try t.apply(activity.activity)
+        return t
+    }
+
     /// Applies `records` as one batch and returns the outcomes.
     @discardableResult
     mutating func apply(_ records: [LedgerRecord]) throws -> [RecordOutcome] {

@@ -6,19 +6,7 @@ import Testing
 struct PostingRowsTests {
     @Test("every posting of generated activity, and edge cases, read back as it was appended")
     func roundTrip() throws {
-        var t = try TestLedger()
-        let records = ActivityGenerator.generate(
-            network: Fixtures.network,
-            plan: ActivityGenerator.Plan(
-                members: 30,
-                records: 400,
-                start: Fixtures.time("2026-03-01T00:00:00Z"),
-                days: 30,
-                seed: 11
-            )
-        )
-        try t.apply(records.enrollments)
-        try t.apply(records.activity)
+        let t = try TestLedger.generated(members: 30, records: 400, seed: 11)
         var postings: [Posting] = []
         try t.store.forEachPosting { postings.append($0) }
         // No record id, an empty one is impossible (ids are checked), empty legs and detail,
