@@ -37,7 +37,7 @@ public final class SQLiteStore: LedgerStore {
         /// (`prefetch`): the originals of its reversals.
         var prefetched: [Int64: (AppliedRecord?, Posting)] = [:]
 
-        static let recentChunks = 8
+        static let recentChunks = 6
 
         /// `record` with the reversed units the batch's reversals left it.
         func overlaid(_ record: AppliedRecord?) -> AppliedRecord? {
