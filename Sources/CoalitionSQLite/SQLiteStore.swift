@@ -29,8 +29,8 @@ public final class SQLiteStore: LedgerStore {
         var reversedUnits: [Int64: Int64] = [:]
         /// Expired lots the batch wrote or changed.
         var expiredLots: [Int64: ExpiredLot] = [:]
-        /// The last posting read back for its record (a reversal's original): the engine
-        /// asks for the posting itself next. Postings do not change once written, and this
+        /// The last posting read back for its record (a reversal's original, from memory or
+        /// the database): the engine asks for the posting itself next. Postings do not change once written, and this
         /// goes with the batch, so it never outlives a rollback.
         var lastRead: Posting?
         /// Postings read ahead for the chunk being planned, with their records as stored
@@ -56,6 +56,14 @@ public final class SQLiteStore: LedgerStore {
                 return postings.posting(seq: seq)
             }
             return nil
+        }
+
+        /// Whether one of the recent chunks made posting `seq` (no posting is made to say so).
+        func holdsRecent(_ seq: Int64) -> Bool {
+            recent.contains { postings in
+                guard let first = postings.firstSeq, let last = postings.lastSeq else { return false }
+                return (first...last).contains(seq)
+            }
         }
     }
 
@@ -292,8 +300,8 @@ public final class SQLiteStore: LedgerStore {
             return try s.step() ? try readPosting(s, validatingLegs: false) : nil
         }
         if let batch = openBatch {
-            if let posting = batch.recentPosting(seq) { return posting }
             if let posting = batch.lastRead, posting.seq == seq { return posting }
+            if let posting = batch.recentPosting(seq) { return posting }
             if let (_, posting) = batch.prefetched[seq] { return posting }
             // The batch's own postings do not change once written (their reversed units are
             // kept apart, in the reversed table, and are not part of a `Posting`).
@@ -312,7 +320,7 @@ public final class SQLiteStore: LedgerStore {
         batch.prefetched.removeAll(keepingCapacity: true)
         var written: [Int64] = []
         var committed: [Int64] = []
-        for seq in Set(seqs) where batch.recentPosting(seq) == nil {
+        for seq in Set(seqs) where !batch.holdsRecent(seq) {
             if seq <= batch.committedSeq { committed.append(seq) } else { written.append(seq) }
         }
         func read(_ seqs: [Int64], from source: Database) throws {
@@ -343,6 +351,7 @@ public final class SQLiteStore: LedgerStore {
         if let batch = openBatch {
             // A posting of this batch is new: its reversed units are the batch's, or none.
             if let posting = batch.recentPosting(seq) {
+                openBatch?.lastRead = posting  // the reversal asks for it next: made once
                 guard let key = posting.recordKey else { return nil }
                 let units = batch.reversedUnits[seq] ?? 0
                 let entry = RecordEntry(seq: seq, kind: posting.kind, units: posting.units, reversedUnits: units)

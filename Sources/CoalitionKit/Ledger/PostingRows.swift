@@ -26,6 +26,9 @@ public struct PostingRows: Sendable, RandomAccessCollection {
         let detailCount: Int32
 
         public var hasRecordID: Bool { recordIDCount >= 0 }
+
+        /// Where the hash lies, after the record id, the legs and the detail.
+        var hashStart: Int { start + Swift.max(0, Int(recordIDCount)) + Int(legsCount) + Int(detailCount) }
     }
 
     public private(set) var rows: [Row] = []
@@ -208,8 +211,7 @@ public struct PostingRows: Sendable, RandomAccessCollection {
     /// Sets the hash of posting `index` (32 bytes), appended as a placeholder.
     mutating func setHash(of index: Int, to hash: [UInt8]) {
         precondition(hash.count == SHA256.byteCount, "a posting's hash is 32 bytes")
-        let row = rows[index]
-        let at = row.start + Swift.max(0, Int(row.recordIDCount)) + Int(row.legsCount) + Int(row.detailCount)
+        let at = rows[index].hashStart
         bytes.replaceSubrange(at..<(at + SHA256.byteCount), with: hash)
     }
 }
