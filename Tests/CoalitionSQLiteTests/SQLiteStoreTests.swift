@@ -350,6 +350,53 @@ struct SQLiteStoreTests {
         #expect(try Audit.run(reopened).isClean)
     }
 
+    /// The page size in a SQLite file's header: big-endian at offset 16, 1 meaning 65,536.
+    func pageSize(_ path: String) throws -> Int {
+        let header = try #require(contents(path)?.prefix(18))
+        let size = Int(header[16]) << 8 | Int(header[17])
+        return size == 1 ? 65_536 : size
+    }
+
+    @Test("a new ledger has 16 KiB pages; one made with 4 KiB pages keeps them and ends as a new one does")
+    func pageSizes() throws {
+        let batches = Fixtures.batches(Fixtures.activity(seed: 45, members: 80, records: 1_500), seed: 45)
+        let half = batches.count / 2
+        let fresh = try TemporaryDirectory()
+        defer { fresh.remove() }
+        let dump: String
+        do {
+            let store = try SQLiteStore(path: fresh.ledgerPath, create: true)
+            let ledger = try Ledger(network: Fixtures.network, store: store)
+            for batch in batches { try ledger.apply(batch, info: Fixtures.info) }
+            dump = try store.contentDump()
+        }
+        #expect(try pageSize(fresh.ledgerPath) == 16_384)
+
+        let old = try TemporaryDirectory()
+        defer { old.remove() }
+        do {
+            let ledger = try Ledger(
+                network: Fixtures.network,
+                store: try SQLiteStore(path: old.ledgerPath, create: true)
+            )
+            for batch in batches[..<half] { try ledger.apply(batch, info: Fixtures.info) }
+        }
+        // As SQLite's default made it: a page size changes only by rewriting the file.
+        try RawSQLite.execute(
+            "PRAGMA journal_mode = DELETE; PRAGMA page_size = 4096; VACUUM; PRAGMA journal_mode = WAL",
+            at: old.ledgerPath
+        )
+        #expect(try pageSize(old.ledgerPath) == 4_096)
+        do {
+            let store = try SQLiteStore(path: old.ledgerPath)
+            let ledger = try Ledger(network: Fixtures.network, store: store)
+            for batch in batches[half...] { try ledger.apply(batch, info: Fixtures.info) }
+            #expect(try store.contentDump() == dump)
+            #expect(try Audit.run(ledger).isClean)
+        }
+        #expect(try pageSize(old.ledgerPath) == 4_096)
+    }
+
     @Test("creating a ledger where one exists is LEDGER_EXISTS, and the ledger is untouched")
     func ledgerExists() throws {
         let directory = try TemporaryDirectory()
