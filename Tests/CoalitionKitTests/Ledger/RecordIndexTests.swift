@@ -81,4 +81,46 @@ struct RecordIndexTests {
         #expect(duplicates > 0)
         #expect(reversals > 10)
     }
+
+    @Test("through every growth of its table, the index answers as a dictionary of the same keys", arguments: [12, 64])
+    func growsAsADictionary(bits: Int) {
+        var random = SeededGenerator(seed: UInt64(bits))
+        var index = RecordIndex(fingerprintBits: bits)
+        var model: [RecordKey: Int64] = [:]
+        let partners = [try! PartnerID("SKYWAYS"), try! PartnerID("HARBOR")]
+        func key(_ n: UInt64) -> RecordKey {
+            try! RecordKey(partner: partners[Int(n % 2)], recordID: "R\(n)")
+        }
+        var seq: Int64 = 0
+        for round in 0..<20_000 {
+            let n = random.next() % 30_000
+            let probe = key(n)
+            // A candidate the journal does not confirm is a miss, as the engine treats it.
+            let found = index.candidate(for: probe).flatMap { model[probe] == $0.seq ? $0.seq : nil }
+            #expect(found == model[probe], "round \(round): \(probe)")
+            if found == nil {
+                seq += 1
+                index.insert(probe, seq: seq)
+                model[probe] = seq
+            }
+        }
+        #expect(index.count == model.count)
+        for (key, seq) in model { #expect(index.candidate(for: key)?.seq == seq) }
+        if bits < 64 { #expect(index.overflowCount > 0) } else { #expect(index.overflowCount == 0) }
+
+        // The same keys inserted in the same order into a table reserved once (laid out
+        // otherwise: it never grew) are equal; one key more is not. Compared as Bools, so a
+        // failure does not print every slot.
+        var reserved = RecordIndex(fingerprintBits: bits)
+        reserved.reserveCapacity(model.count)
+        for (key, seq) in model.sorted(by: { $0.value < $1.value }) { reserved.insert(key, seq: seq) }
+        let same = reserved == index
+        #expect(same)
+        var other = reserved
+        other.insert(key(1_000_000), seq: seq + 1)
+        let differs = other != index
+        #expect(differs)
+        let empties = RecordIndex() == RecordIndex() && RecordIndex() != index
+        #expect(empties)
+    }
 }
