@@ -52,16 +52,17 @@ extension MemberAccount {
     @discardableResult
     mutating func addQualifying(_ points: Int64, at time: Timestamp) -> Int64 {
         let day = QualifyingDay.day(of: time)
-        if let index = qualifying.lastIndex(where: { $0.day == day }) {
-            qualifying[index].points += points
-            let now = qualifying[index].points
-            if now == 0 { qualifying.remove(at: index) }
+        // Days are in order, and most records fall on the newest: walk back only past the
+        // later days, not through every day the member ever had.
+        var index = qualifying.endIndex
+        while index > qualifying.startIndex && qualifying[index - 1].day > day { index -= 1 }
+        if index > qualifying.startIndex && qualifying[index - 1].day == day {
+            qualifying[index - 1].points += points
+            let now = qualifying[index - 1].points
+            if now == 0 { qualifying.remove(at: index - 1) }
             return now
-        } else if points != 0 {
-            var index = qualifying.endIndex
-            while index > qualifying.startIndex && qualifying[index - 1].day > day { index -= 1 }
-            qualifying.insert(QualifyingDay(day: day, points: points), at: index)
         }
+        if points != 0 { qualifying.insert(QualifyingDay(day: day, points: points), at: index) }
         return points
     }
 }
