@@ -1,5 +1,6 @@
-/// Every record id the ledger has applied, held in memory at about 16 bytes an id: a 64-bit
-/// fingerprint of (partner, record id) mapped to the sequence number of the record's posting.
+/// Every record id the ledger has applied, held in memory in 16-byte slots (22 to 43 bytes an
+/// id, as the table fills from three eighths to three quarters): a 64-bit fingerprint of
+/// (partner, record id) mapped to the sequence number of the record's posting.
 ///
 /// A fingerprint names a record only probably, so the index never answers alone: a hit is a
 /// *candidate* that the engine confirms against the journal (the posting it names must carry
