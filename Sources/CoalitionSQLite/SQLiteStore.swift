@@ -30,8 +30,8 @@ public final class SQLiteStore: LedgerStore {
         /// Expired lots the batch wrote or changed.
         var expiredLots: [Int64: ExpiredLot] = [:]
         /// The last posting read back for its record (a reversal's original, from memory or
-        /// the database): the engine asks for the posting itself next. Postings do not change once written, and this
-        /// goes with the batch, so it never outlives a rollback.
+        /// the database): the engine asks for the posting itself next. Postings do not change
+        /// once written, and this goes with the batch, so it never outlives a rollback.
         var lastRead: Posting?
         /// Postings read ahead for the chunk being planned, with their records as stored
         /// (`prefetch`): the originals of its reversals.
