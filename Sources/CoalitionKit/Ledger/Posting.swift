@@ -400,7 +400,7 @@ public struct CanonicalBytes: ~Copyable {
         append(value.magnitude)
     }
 
-    /// An unsigned decimal integer, written in place from its last digit back.
+    /// An unsigned decimal integer, written in place from its last digits back, two at a time.
     mutating func append(_ value: UInt64) {
         var digits = 1
         var bound: UInt64 = 10
@@ -409,14 +409,33 @@ public struct CanonicalBytes: ~Copyable {
             bound &*= 10
         }
         reserve(digits)
+        let pairs = CanonicalBytes.digitPairs
         var rest = value
         var at = count + digits
-        repeat {
-            at -= 1
-            base.storeBytes(of: 48 + UInt8(truncatingIfNeeded: rest % 10), toByteOffset: at, as: UInt8.self)
-            rest /= 10
-        } while rest > 0
+        while rest >= 100 {
+            let pair = Int(truncatingIfNeeded: rest % 100) &* 2
+            rest /= 100
+            at -= 2
+            (base + at).copyMemory(from: pairs + pair, byteCount: 2)
+        }
+        if rest >= 10 {
+            (base + at - 2).copyMemory(from: pairs + Int(truncatingIfNeeded: rest) &* 2, byteCount: 2)
+        } else {
+            base.storeBytes(of: 48 + UInt8(truncatingIfNeeded: rest), toByteOffset: at - 1, as: UInt8.self)
+        }
         count += digits
+    }
+
+    /// "00", "01" … "99": the two digits of every number below 100. A static string's bytes
+    /// are a constant of the binary, with no lazy initialization to check at each use.
+    private static var digitPairs: UnsafeRawPointer {
+        let pairs: StaticString = """
+            00010203040506070809101112131415161718192021222324\
+            25262728293031323334353637383940414243444546474849\
+            50515253545556575859606162636465666768697071727374\
+            75767778798081828384858687888990919293949596979899
+            """
+        return UnsafeRawPointer(pairs.utf8Start)
     }
 
     /// `account unit amount` triples joined by `;`.

@@ -53,12 +53,24 @@ final class FileScanner {
     }
 
     /// Reads the whole file from its start. Every line but the last is fed to `mac`; each
-    /// line (the last too) goes to `line` with its 1-based number, when given. A line longer
-    /// than the format allows is `LINE_TOO_LONG`; a file not ending in LF is
-    /// `MISSING_SIGNATURE` (it was cut short).
-    func scan(
+    /// line (the last too) goes to `line` with its 1-based number. A line longer than the
+    /// format allows is `LINE_TOO_LONG`; a file not ending in LF is `MISSING_SIGNATURE` (it
+    /// was cut short).
+    func scan(mac: HMACSHA256?, line: (UnsafeBufferPointer<UInt8>, Int) throws -> Void) throws -> Result {
+        try scan(mac: mac, eachLine: true, line)
+    }
+
+    /// `scan(mac:line:)` without looking at the lines: only the last one is found.
+    func scan(mac: HMACSHA256?) throws -> Result {
+        try scan(mac: mac, eachLine: false) { _, _ in }
+    }
+
+    // `line` is not optional: an optional closure escapes, and every variable the caller's
+    // closure captures would then be boxed and checked for exclusive access at each use.
+    private func scan(
         mac: HMACSHA256?,
-        line: ((UnsafeBufferPointer<UInt8>, Int) throws -> Void)? = nil
+        eachLine: Bool,
+        _ line: (UnsafeBufferPointer<UInt8>, Int) throws -> Void
     ) throws -> Result {
         let maximum = SettlementFormat.maximumLineLength
         let capacity = FileScanner.chunkSize + 2 * (maximum + 1)
@@ -79,7 +91,7 @@ final class FileScanner {
             byteCount += Int64(n)
             let total = carry + n
             var start = partialStart
-            if let line {
+            if eachLine {
                 while start < total, let found = memchr(base + start, Int32(SettlementFormat.newline), total - start) {
                     let end = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
                     lineNumber += 1

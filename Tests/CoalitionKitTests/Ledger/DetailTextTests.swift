@@ -41,4 +41,27 @@ struct DetailTextTests {
             )
         }
     }
+
+    @Test("integers of every length, and either side of each power of ten, write as String does")
+    func integers() {
+        var values: [Int64] = [0, Int64.max, Int64.min, Int64.min + 1]
+        var power: Int64 = 1
+        for _ in 0..<19 {
+            values += [power - 1, power, power + 1, -power, -(power - 1), -(power + 1)]
+            if power <= Int64.max / 10 { power *= 10 }
+        }
+        var random = SeededGenerator(seed: 0x1D16)
+        for _ in 0..<5_000 {
+            // Every magnitude equally often, not mostly 19-digit numbers.
+            let digits = Int.random(in: 1...19, using: &random)
+            let limit = digits == 19 ? Int64.max : (0..<digits).reduce(Int64(1)) { r, _ in r * 10 }
+            let value = Int64.random(in: 0..<limit, using: &random)
+            values.append(Bool.random(using: &random) ? value : -value)
+        }
+        for value in values {
+            var bytes = CanonicalBytes()
+            bytes.append(value)
+            #expect(bytes.text == String(value))
+        }
+    }
 }
