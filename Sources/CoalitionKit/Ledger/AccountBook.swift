@@ -23,9 +23,9 @@ struct AccountBook {
     /// book keeps no balance for them.
     private var balanced: [Bool] = []
     private var numbers: [AccountKey: Int32] = [:]
-    private var partners: [PartnerID: PartnerAccounts] = [:]
-    private var issuers: [PartnerID: Int32] = [:]
-    private var breakages: [PartnerID: Int32] = [:]
+    private var partners = PartnerMap<PartnerAccounts>()
+    private var issuers = PartnerMap<Int32>()
+    private var breakages = PartnerMap<Int32>()
     /// `payable:<partner>` by partner and currency.
     private var payables: [PayableKey: Int32] = [:]
 

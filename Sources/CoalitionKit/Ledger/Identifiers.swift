@@ -174,8 +174,18 @@ public struct RecordKey: Hashable, Sendable, CustomStringConvertible {
 
     static func isValidID(_ text: String) -> Bool {
         let bytes = text.utf8
-        return (1...64).contains(bytes.count) && bytes.allSatisfy { $0 > 32 && $0 < 127 && $0 != 124 }
+        return (1...64).contains(bytes.count) && bytes.allSatisfy(isIDByte)
     }
+
+    /// `isValidID` of the text these bytes decode to (a byte that is not ASCII fails either way).
+    static func isValidID(bytes: Slice<UnsafeBufferPointer<UInt8>>) -> Bool {
+        guard (1...64).contains(bytes.count) else { return false }
+        for byte in bytes where !isIDByte(byte) { return false }
+        return true
+    }
+
+    @inline(__always)
+    private static func isIDByte(_ byte: UInt8) -> Bool { byte > 32 && byte < 127 && byte != 124 }
 
     public var description: String { "\(partner)/\(recordID)" }
 }

@@ -85,6 +85,8 @@ public struct Network: Sendable {
     public let transferLimits: TransferLimits
     public let clearing: ClearingSettings
     public let partners: [PartnerID: Partner]
+    /// `partners`, for `partner(_:)`: the engine asks for a record's partner at every record.
+    private let byID: PartnerMap<Partner>
 
     public init(
         name: String,
@@ -106,11 +108,12 @@ public struct Network: Sendable {
         self.transferLimits = transferLimits
         self.clearing = clearing
         self.partners = Dictionary(uniqueKeysWithValues: partners.map { ($0.id, $0) })
+        byID = PartnerMap(partners.map { ($0.id, $0) })
     }
 
     /// The partner `id`, or `UNKNOWN_PARTNER`.
     public func partner(_ id: PartnerID) throws -> Partner {
-        guard let partner = partners[id] else {
+        guard let partner = byID[id] else {
             throw CoalitionError(.unknownPartner, "no partner '\(id)' in the network")
         }
         return partner

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The record types of a settlement file.
 public enum RecordType: String, Sendable, CaseIterable {
     case enroll = "ENROLL"
@@ -121,22 +123,31 @@ enum RecordParser {
         fields.append(line[start..<line.endIndex])
     }
 
+    /// Whether `field` is exactly `literal`: bytes compared in place, not two sequences walked
+    /// element by element.
+    @inline(__always)
+    private static func matches(_ field: Slice<UnsafeBufferPointer<UInt8>>, _ literal: StaticString) -> Bool {
+        field.count == literal.utf8CodeUnitCount
+            && (field.isEmpty
+                || memcmp(field.base.baseAddress! + field.startIndex, literal.utf8Start, field.count) == 0)
+    }
+
     private static func parse(fields: Fields, partner: PartnerID, totals: inout ControlTotals) -> BodyLine {
         let type = fields[0]
-        if type.elementsEqual("T".utf8) { return .trailer(ControlTotals(trailer: fields)) }
-        if type.elementsEqual("S".utf8) { return .signature }
+        if matches(type, "T") { return .trailer(ControlTotals(trailer: fields)) }
+        if matches(type, "S") { return .signature }
         let recordID = fields.count > 1 ? String(decoding: fields[1], as: UTF8.self) : ""
         func fault(_ code: ReasonCode, _ message: String) -> BodyLine {
             .fault(recordID: RecordKey.isValidID(recordID) ? recordID : "", CoalitionError(code, message))
         }
         let recordType: RecordType
-        if type.elementsEqual("EARN".utf8) {
+        if matches(type, "EARN") {
             recordType = .earn
-        } else if type.elementsEqual("REDEEM".utf8) {
+        } else if matches(type, "REDEEM") {
             recordType = .redeem
-        } else if type.elementsEqual("REVERSAL".utf8) {
+        } else if matches(type, "REVERSAL") {
             recordType = .reversal
-        } else if type.elementsEqual("ENROLL".utf8) {
+        } else if matches(type, "ENROLL") {
             recordType = .enroll
         } else {
             totals.add(nil, amount: 0)
@@ -152,7 +163,7 @@ enum RecordParser {
                 "a \(recordType.rawValue) line has \(expectedFields) fields separated by '|', this one has \(fields.count)"
             )
         }
-        guard RecordKey.isValidID(recordID) else {
+        guard RecordKey.isValidID(bytes: fields[1]) else {
             // Quoted fields are cut short, so the R line stays within the line limit.
             return fault(
                 .badRecordID,
