@@ -12,9 +12,9 @@ import Synchronization
 /// every other use of the connection calls first) throws the failure until `reset()`: a
 /// batch with a lost chunk can only be rolled back, never committed.
 final class BackgroundWriter: @unchecked Sendable {
-    // @unchecked Sendable: `database`, `failure` and `writtenThrough` are used by the writer
-    // thread only while it holds `gate`, and by the store's caller only while it holds the
-    // gate (`readWritten`) or after `drain()` has waited on `queue` until it is idle.
+    // @unchecked Sendable: `database`, `failure`, `writtenThrough` and `qualifying` are used
+    // by the writer thread only while it holds `gate`, and by the store's caller only while it
+    // holds the gate (`readWritten`) or after `drain()` has waited on `queue` until it is idle.
     private let queue = DispatchQueue(label: "coalition.sqlite.writer")
     private let slots: DispatchSemaphore
     private let database: Database
@@ -24,6 +24,9 @@ final class BackgroundWriter: @unchecked Sendable {
     private var writtenThrough: Int64 = 0
     /// Chunks written, for the caller's thread to free.
     private let written = Mutex<[LedgerWrite]>([])
+    /// The qualifying days the open batch's chunks changed, as the last of them left each;
+    /// written once, when the batch finishes (`ChunkWriter.write(qualifying:to:)`).
+    private var qualifying: [QualifyingKey: Int64] = [:]
 
     init(database: Database, depth: Int = 2) {
         self.database = database
@@ -48,6 +51,7 @@ final class BackgroundWriter: @unchecked Sendable {
             do {
                 try ChunkWriter.write(write, to: database, gate: gate)
                 if let last = write.postings.lastSeq { writtenThrough = last }
+                qualifying.merge(write.qualifying) { _, later in later }
             } catch {
                 failure = error
             }
@@ -82,11 +86,21 @@ final class BackgroundWriter: @unchecked Sendable {
         written.withLock { $0.removeAll() }
     }
 
+    /// Waits until every queued chunk is written and frees them, then writes the batch's
+    /// qualifying days: the batch's last write but for its own row. Throws the first failure
+    /// of the batch.
+    func finish() throws {
+        try drain()
+        // The queue is idle: the connection and `qualifying` are the caller's.
+        try ChunkWriter.write(qualifying: &qualifying, to: database)
+    }
+
     /// Waits for the queue and forgets a failure: the batch it belonged to is rolled back.
     func reset() {
         queue.sync {
             failure = nil
             writtenThrough = 0
+            qualifying = [:]
         }
         written.withLock { $0.removeAll() }
     }

@@ -37,7 +37,10 @@ public final class SQLiteStore: LedgerStore {
         /// (`prefetch`): the originals of its reversals.
         var prefetched: [Int64: (AppliedRecord?, Posting)] = [:]
 
-        static let recentChunks = 6
+        /// Four chunks (about 3.5 MiB each) hold most originals of a bench file's reversals;
+        /// the others are read ahead from SQLite once a chunk. Six held nearly all, but the
+        /// batch's qualifying days, which the writer keeps until the batch ends, need the room.
+        static let recentChunks = 4
 
         /// `record` with the reversed units the batch's reversals left it.
         func overlaid(_ record: AppliedRecord?) -> AppliedRecord? {
@@ -214,9 +217,10 @@ public final class SQLiteStore: LedgerStore {
     }
 
     public func finish(_ summary: BatchSummary) throws {
-        defer { openBatch = nil }
+        // Nothing reads back any more: the chunks kept for it are freed before the last rows.
+        openBatch = nil
         do {
-            try writer.drain()
+            try writer.finish()
             let batch = try database.statement(
                 """
                 INSERT INTO batches (id, partner, sequence, source, received_at, records, accepted, rejected,
