@@ -15,15 +15,12 @@
 final class BatchBuilder {
     private let ledger: Ledger
     var write: LedgerWrite
-    /// The journal's end as this chunk leaves it, and the buffers posting reuses.
+    /// The journal's end as this chunk leaves it, the balances its postings set, and the
+    /// buffers posting reuses.
     private var chain: PostingChain
-    /// The balances the chunk's postings set; the state has them when the chunk is done.
-    private var balances = ChunkBalances()
     private var lastLotID: Int64
     /// The legs array records are planned in, passed from one record to the next.
     private var spareLegs: [PlannedLeg] = []
-    /// The buffer each earn's and redemption's detail text is written into.
-    private var detail = CanonicalBytes()
     /// Whether a recorded record changed the ledger's state in memory.
     private(set) var hasChangedState = false
 
@@ -188,9 +185,6 @@ final class BatchBuilder {
         effect.units = units
         effect.points = conversion.points
         effect.unitLegs(book.accounts(of: partner), reported: -units, converted: conversion.convertedUnits)
-        detail.removeAll()
-        detail.append("r=")
-        detail.append(rate)
         var change = InPlaceChange(member: number, at: held)
         if conversion.points > 0 {
             let lot = Lot(
@@ -202,8 +196,6 @@ final class BatchBuilder {
                 expiresAt: time.adding(days: network.pointsLifetimeDays),
                 isBonus: false
             )
-            detail.append(";lot=")
-            detail.append(lot.id)
             change.newLot = lot
             effect.changed(lot)
             effect.leg(member: number, conversion.points)
@@ -221,10 +213,6 @@ final class BatchBuilder {
                     expiresAt: lot.expiresAt,
                     isBonus: true
                 )
-                detail.append(";bonus=")
-                detail.append(bonus)
-                detail.append(";bonuslot=")
-                detail.append(bonusLot.id)
                 change.bonusLot = bonusLot
                 effect.changed(bonusLot)
                 effect.leg(member: number, bonus)
@@ -247,6 +235,21 @@ final class BatchBuilder {
                         reason: "upgrade: \(window) qualifying points in \(network.tierWindowDays) days"
                     )
                 )
+            }
+        }
+        // The detail in one access to the chain: `r=<rate>[;lot=<id>[;bonus=<points>;bonuslot=<id>]]`.
+        chain.writeDetail { detail in
+            detail.append("r=")
+            detail.append(rate)
+            if let lot = change.newLot {
+                detail.append(";lot=")
+                detail.append(lot.id)
+            }
+            if let bonusLot = change.bonusLot {
+                detail.append(";bonus=")
+                detail.append(bonusLot.points)
+                detail.append(";bonuslot=")
+                detail.append(bonusLot.id)
             }
         }
         effect.detailIsPlanned = true
@@ -302,15 +305,16 @@ final class BatchBuilder {
             let amount = try value.apply(to: points, rounding: .halfEven).value
             effect.obligation(debtor: issuer, creditor: partner, amount: amount, points: points, book: &book)
         }
-        detail.removeAll()
-        detail.append("r=")
-        detail.append(rate)
-        detail.append(";v=")
-        detail.append(value)
-        detail.append(";parts=")
-        for (index, part) in parts.enumerated() {
-            if index > 0 { detail.append(separator: 44) }  // ","
-            part.write(into: &detail)
+        chain.writeDetail { detail in
+            detail.append("r=")
+            detail.append(rate)
+            detail.append(";v=")
+            detail.append(value)
+            detail.append(";parts=")
+            for (index, part) in parts.enumerated() {
+                if index > 0 { detail.append(separator: 44) }  // ","
+                part.write(into: &detail)
+            }
         }
         effect.detailIsPlanned = true
     }
@@ -600,8 +604,6 @@ final class BatchBuilder {
             state: &ledger.state,
             write: &write,
             chain: &chain,
-            balances: &balances,
-            detail: &detail,
             book: &ledger.book,
             hasher: ledger.hasher
         )
@@ -614,8 +616,6 @@ final class BatchBuilder {
         state: inout LedgerSnapshot,
         write: inout LedgerWrite,
         chain: inout PostingChain,
-        balances: inout ChunkBalances,
-        detail: inout CanonicalBytes,
         book: inout AccountBook,  // read only; inout so that it is not copied
         hasher: SHA256
     ) throws {
@@ -623,7 +623,7 @@ final class BatchBuilder {
         chain.newBalances.removeAll(keepingCapacity: true)
         for leg in effect.legs {
             guard case .booked(let number) = leg.account, book.isBalanced(number) else { continue }
-            let balance = balances.balance(of: number, book: book, state: state)
+            let balance = chain.balances.balance(of: number, book: book, state: state)
             chain.newBalances.append((number, try Checked.add(balance, leg.amount)))
         }
         chain.lastSeq += 1
@@ -635,13 +635,13 @@ final class BatchBuilder {
         chain.legs.removeAll()
         chain.legs.append(effect.legs, book: book)
         if !effect.detailIsPlanned {
-            detail.removeAll()
-            detail.append(effect.detail)
+            chain.detail.removeAll()
+            chain.detail.append(effect.detail)
         }
         // The row is stored first; the canonical bytes are made from it, so what is hashed is
         // what is stored, and the hash then fills the row's placeholder.
         let index = chain.legs.withUnsafeBytes { legs -> Int in
-            detail.withUnsafeBytes { detail -> Int in
+            chain.detail.withUnsafeBytes { detail -> Int in
                 PostingRows.unsetHash.withUnsafeBytes { unset -> Int in
                     write.postings.append(
                         seq: seq,
@@ -664,7 +664,7 @@ final class BatchBuilder {
         write.postings.canonicalBytes(of: index, into: &chain.canonical)
         Posting.advance(&chain.lastHash, canonical: chain.canonical, using: hasher)
         write.postings.setHash(of: index, to: chain.lastHash)
-        for (number, value) in chain.newBalances { balances.set(number, value) }
+        for (number, value) in chain.newBalances { chain.balances.set(number, value) }
         let rowsChanged = !effect.memberRows.isEmpty || !effect.tierChanges.isEmpty
         func rowChanged(_ number: MemberNumber) -> Bool {
             rowsChanged && (effect.memberRows.contains(number) || effect.tierChanges.contains { $0.member == number })
@@ -755,8 +755,8 @@ final class BatchBuilder {
     /// The chunk's write, done: the balances its postings set are in it, and in the
     /// ledger's state. Call once, when the chunk is handed to the store.
     func finish() -> LedgerWrite {
-        balances.flush(book: ledger.book, state: &ledger.state, write: &write)
-        balances = ChunkBalances()
+        chain.balances.flush(book: ledger.book, state: &ledger.state, write: &write)
+        chain.balances = ChunkBalances()
         return write
     }
 
@@ -793,6 +793,17 @@ struct PostingChain: ~Copyable {
     var canonical = CanonicalBytes()
     /// The balances a posting sets, by account number.
     var newBalances: [(Int32, Int64)] = []
+    /// The balances the chunk's postings set; the state has them when the chunk is done.
+    var balances = ChunkBalances()
+    /// The buffer each earn's and redemption's detail text is planned into.
+    var detail = CanonicalBytes()
+
+    /// Plans a detail text into `detail`, emptied first: one access to the chain for the whole
+    /// text, not one for each of its parts.
+    mutating func writeDetail(_ body: (inout CanonicalBytes) -> Void) {
+        detail.removeAll()
+        body(&detail)
+    }
 }
 
 extension LedgerWrite {
