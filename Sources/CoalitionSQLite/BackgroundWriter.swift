@@ -51,7 +51,7 @@ final class BackgroundWriter: @unchecked Sendable {
             do {
                 try ChunkWriter.write(write, to: database, gate: gate)
                 if let last = write.postings.lastSeq { writtenThrough = last }
-                qualifying.merge(write.qualifying) { _, later in later }
+                for (key, points) in write.qualifying { qualifying[key] = points }
             } catch {
                 failure = error
             }

@@ -676,7 +676,7 @@ final class BatchBuilder {
             let points = state.members.values[change.index].apply(change, at: effect.occurredAt)
             if change.qualifying != 0 {
                 let key = QualifyingKey(member: change.member, day: QualifyingDay.day(of: effect.occurredAt))
-                write.qualifying[key] = points
+                write.qualifying.append((key, points))
                 appliedDay = key
             }
             if rowChanged(change.member) { write.addRow(of: state.members.values[change.index]) }
@@ -692,7 +692,7 @@ final class BatchBuilder {
             }
             var planned = effect.members[number]  // a member planned on a copy
             let points = planned != nil ? points(&planned!) : state.members.withValue(forKey: number, points) ?? 0
-            write.qualifying[QualifyingKey(member: number, day: day)] = points
+            write.qualifying.append((QualifyingKey(member: number, day: day), points))
         }
         if !effect.tierChanges.isEmpty { write.tierChanges += effect.tierChanges }
         for (id, expired) in effect.expiredLots { write.expiredLots[id] = expired }

@@ -149,8 +149,10 @@ public struct LedgerWrite: Sendable {
     /// Members whose row (enrolment, tier, closure) must be written; the others' changes
     /// are all in their lots.
     public var memberRows: Set<MemberNumber> = []
-    /// Qualifying points per member and day, as they now stand.
-    public var qualifying: [QualifyingKey: Int64] = [:]
+    /// Qualifying points per member and day, as they now stand, in the order the chunk set
+    /// them: a later entry for the same day supersedes an earlier one. A list, not a map: the
+    /// engine appends without hashing, and the store keeps the batch's days in a map anyway.
+    public var qualifying: [(key: QualifyingKey, points: Int64)] = []
     public var tierChanges: [TierChange] = []
     /// Lots that expired (by id), with what reversals booked back of them.
     public var expiredLots: [Int64: ExpiredLot] = [:]
