@@ -24,13 +24,22 @@ let package = Package(
             name: "CoalitionKit",
             dependencies: ["CCoalitionOpenSSL"]
         ),
+        .systemLibrary(
+            name: "CCoalitionTLS",
+            pkgConfig: "libssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .target(
+            name: "CoalitionServer",
+            dependencies: ["CoalitionKit", "CoalitionSQLite", "CCoalitionTLS"]
+        ),
         .target(
             name: "CoalitionSQLite",
             dependencies: ["CoalitionKit", "CCoalitionSQLite"]
         ),
         .executableTarget(
             name: "CoalitionCLI",
-            dependencies: ["CoalitionKit", "CoalitionSQLite"]
+            dependencies: ["CoalitionKit", "CoalitionSQLite", "CoalitionServer"]
         ),
         .testTarget(
             name: "CoalitionKitTests",
@@ -44,6 +53,10 @@ let package = Package(
             name: "CoalitionCLITests",
             // The CLI to run, and the library and store to check what it wrote.
             dependencies: ["CoalitionCLI", "CoalitionKit", "CoalitionSQLite"]
+        ),
+        .testTarget(
+            name: "CoalitionServerTests",
+            dependencies: ["CoalitionServer", "CoalitionKit", "CoalitionSQLite"]
         ),
     ],
     swiftLanguageModes: [.v6]
