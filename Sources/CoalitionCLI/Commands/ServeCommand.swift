@@ -30,7 +30,8 @@ struct ServeCommand: Command {
             )
         }
         let (host, port) = try listenAddress(context.arguments.value("listen") ?? "127.0.0.1:8443")
-        let configuration = HTTPServerConfiguration(host: host, port: port, tls: try tlsFiles(context, data: data))
+        var configuration = HTTPServerConfiguration(host: host, port: port, tls: try tlsFiles(context, data: data))
+        configuration.log = { line in Output.error("coalition serve: \(line)") }
         let server = try HTTPServer(configuration: configuration, responder: makeResponder(data))
         let signals = ShutdownSignals { server.shutdown() }
         let scheme = server.isTLS ? "https" : "http"

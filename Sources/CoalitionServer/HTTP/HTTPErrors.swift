@@ -29,7 +29,6 @@ extension ReasonCode {
     public static let requestTimeout: ReasonCode = "REQUEST_TIMEOUT"
     public static let bodyTooSlow: ReasonCode = "BODY_TOO_SLOW"
     public static let serverBusy: ReasonCode = "SERVER_BUSY"
-    public static let shuttingDown: ReasonCode = "SHUTTING_DOWN"
     public static let internalError: ReasonCode = "INTERNAL"
     public static let notFound: ReasonCode = "NOT_FOUND"
     public static let methodNotAllowed: ReasonCode = "METHOD_NOT_ALLOWED"
@@ -48,7 +47,7 @@ extension ReasonCode {
         case .httpVersionNotSupported: 505
         case .unsupportedExpectation: 417
         case .requestTimeout, .bodyTooSlow: 408
-        case .serverBusy, .shuttingDown: 503
+        case .serverBusy: 503
         case .notFound: 404
         case .methodNotAllowed: 405
         case .internalError, .io, .crypto, .storeFailure: 500

@@ -46,9 +46,10 @@ final class HTTPConnection {
             release()
             stream.close(linger: linger)
         }
-        do {
+        do throws(StreamFault) {
             try stream.handshake(until: firstDeadline)
         } catch {
+            if case .failed(let fault) = error { log("TLS handshake failed: \(fault.message)") }
             return
         }
         while true {
@@ -61,13 +62,25 @@ final class HTTPConnection {
                 }
             } catch {
                 if case .answer(let fault) = error {
-                    sendFinal(.error(fault))
+                    sendFinal(.error(answerable(fault)))
                     linger = .after(.seconds(1))
                 }
                 return
             }
             if environment.isShuttingDown() { return }
         }
+    }
+
+    /// The fault as the client is told it: a server-side failure is logged whole (it may
+    /// name a path and errno) and answered without its detail.
+    private func answerable(_ fault: CoalitionError) -> CoalitionError {
+        log("\(fault.code.httpStatus) \(fault.code): \(fault.message)")
+        guard fault.code.httpStatus == 500 else { return fault }
+        return CoalitionError(.internalError, "the server could not take the request; try again later")
+    }
+
+    private func log(_ text: String) {
+        configuration.log("http \(remoteAddress): \(text)")
     }
 
     /// Answers a connection the server has no room for (or is closing for) and closes it,

@@ -35,6 +35,10 @@ public struct HTTPServerConfiguration: Sendable {
     public var writeTimeout: Duration = .seconds(30)
     /// How long a shutdown waits for requests in flight before it closes their connections.
     public var shutdownGrace: Duration = .seconds(8)
+    /// Where the server reports what it refused and what failed, one line at a time: the
+    /// peer's address, the status and reason code, OpenSSL's or the system's reason. Never
+    /// a header value, a body byte or a key. By default, nowhere.
+    public var log: @Sendable (String) -> Void = { _ in }
 
     public init(host: String, port: Int, tls: TLSFiles?) {
         self.host = host

@@ -118,6 +118,24 @@ struct HTTPServerBoundsTests {
         #expect(try client.response()?.errorCode == "BODY_TOO_LARGE")
     }
 
+    @Test func aServerSideFailureIsLoggedWholeAndAnsweredWithoutItsDetail() throws {
+        let missing = NSTemporaryDirectory() + "coalition-missing-\(UInt32.random(in: 0...UInt32.max))"
+        let lines = Mutex<[String]>([])
+        var configuration = testConfiguration()
+        configuration.log = { line in lines.withLock { $0.append(line) } }
+        let server = try RunningServer(configuration, responder: TestResponder(spoolDirectory: missing))
+        defer { server.stop() }
+        let client = try TestClient(port: server.port)
+        try client.send("POST /spool HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc")
+        let response = try #require(try client.response())
+        #expect(response.status == 500)
+        #expect(response.errorCode == "INTERNAL")
+        #expect(!response.text.contains(missing))
+        #expect(
+            lines.withLock { $0.contains { $0.contains("IO_ERROR") && $0.contains(missing) && $0.contains("errno") } }
+        )
+    }
+
     @Test func anUploadKilledHalfWayLeavesNothing() throws {
         let spool = makeTemporaryDirectory("killed")
         defer { try? FileManager.default.removeItem(atPath: spool) }
@@ -133,6 +151,23 @@ struct HTTPServerBoundsTests {
         // ...and gone once the client has vanished, with nothing handed to the responder.
         #expect(waitUntil { (try? FileManager.default.contentsOfDirectory(atPath: spool).isEmpty) == true })
         #expect(responder.handed.withLock { $0.isEmpty })
+    }
+
+    @Test func aRequestBeingAnsweredDoesNotStallTheOthers() throws {
+        let responder = TestResponder()
+        let server = try RunningServer(testConfiguration(), responder: responder)
+        defer { server.stop() }
+        let held = try TestClient(port: server.port)
+        try held.send("GET /hold HTTP/1.1\r\nHost: a\r\n\r\n")
+        responder.entered.wait()
+        // While that responder blocks, other connections are served to the end.
+        for index in 0..<5 {
+            let other = try TestClient(port: server.port)
+            try other.send("POST /other HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\n\(index)")
+            #expect(try other.response()?.text == "\(index)")
+        }
+        responder.gate.signal()
+        #expect(try held.response()?.status == 200)
     }
 
     @Test func shutdownFinishesTheRequestsInFlightAndClosesIdleConnections() throws {
