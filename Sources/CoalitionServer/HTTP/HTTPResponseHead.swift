@@ -32,16 +32,33 @@ enum HTTPResponseHead {
         text.utf8.allSatisfy(HTTPSyntax.isValueByte)
     }
 
-    /// `Sun, 06 Nov 1994 08:49:37 GMT` (IMF-fixdate).
+    /// `Sun, 06 Nov 1994 08:49:37 GMT` (IMF-fixdate), by arithmetic on the Unix time: no
+    /// calendar object is made for each answer.
     static func httpDate(_ date: Date) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second, .weekday], from: date)
-        let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+        let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
+        let days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400
+        let time = seconds - days * 86400
+        let (year, month, day) = civilDate(daysSinceEpoch: days)
+        let weekdays = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]
         let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        func two(_ value: Int?) -> String { value.map { $0 < 10 ? "0\($0)" : "\($0)" } ?? "00" }
-        return "\(days[(parts.weekday ?? 1) - 1]), \(two(parts.day)) \(months[(parts.month ?? 1) - 1]) "
-            + "\(parts.year ?? 1970) \(two(parts.hour)):\(two(parts.minute)):\(two(parts.second)) GMT"
+        func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        let weekday = weekdays[Int(((days % 7) + 7) % 7)]
+        return "\(weekday), \(two(day)) \(months[Int(month - 1)]) \(year) "
+            + "\(two(time / 3600)):\(two(time % 3600 / 60)):\(two(time % 60)) GMT"
+    }
+
+    /// Year, month (1–12) and day of the month of a day counted from 1970-01-01, in the
+    /// proleptic Gregorian calendar (Howard Hinnant's `civil_from_days`).
+    static func civilDate(daysSinceEpoch days: Int64) -> (year: Int64, month: Int64, day: Int64) {
+        let shifted = days + 719_468
+        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
     static func reasonPhrase(_ status: Int) -> String {

@@ -24,6 +24,20 @@ struct HTTPServerBoundsTests {
         #expect(try silent.response() == nil)
     }
 
+    @Test func anIdleKeptAliveConnectionIsClosedAfterTheIdleTimeout() throws {
+        var configuration = testConfiguration()
+        configuration.idleTimeout = .milliseconds(200)
+        configuration.maximumConnections = 1
+        let server = try RunningServer(configuration, responder: TestResponder())
+        defer { server.stop() }
+        let client = try TestClient(port: server.port)
+        try client.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(try client.response()?.headers["Connection"] == "keep-alive")
+        #expect(client.isClosedByServer())
+        // Its slot is free again.
+        #expect(waitUntil { (try? TestClient(port: server.port).exchange()) == 200 })
+    }
+
     @Test func aSlowBodyCannotHoldItsSlot() throws {
         var configuration = testConfiguration()
         configuration.minimumBodyRate = 1000
@@ -190,6 +204,14 @@ struct HTTPServerBoundsTests {
         #expect(answer.text == "held")
         #expect(answer.headers["Connection"] == "close")
         #expect(server.waitUntilStopped(seconds: 10))
+    }
+}
+
+extension TestClient {
+    /// One GET, its status.
+    func exchange() throws -> Int? {
+        try send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        return try response(seconds: 2)?.status
     }
 }
 
