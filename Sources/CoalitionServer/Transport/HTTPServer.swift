@@ -7,9 +7,12 @@ import Synchronization
 /// for), one bounded thread per connection so that a responder that blocks (a write waiting
 /// to be durable) stalls only its own connection, every size and time bounded.
 ///
-/// `run()` serves until `shutdown()` (or SIGTERM/SIGINT, with `shutdownOnSignals()`): it
-/// stops accepting, lets the requests in flight finish within `shutdownGrace`, closes idle
-/// connections at once, and returns, so that the caller can save its state.
+/// `run()` serves until `shutdown()` (or SIGTERM/SIGINT, with `ShutdownSignals`): it stops
+/// accepting, closes idle connections at once, lets the requests in flight finish within
+/// `shutdownGrace`, and returns, so that the caller can save its state. A responder still
+/// running after the grace is not interrupted (a thread cannot be): its connection is shut
+/// and its answer lost, so a responder that writes must let its writer finish what it
+/// took before the caller saves.
 public final class HTTPServer: Sendable {
     private let configuration: HTTPServerConfiguration
     private let responder: any HTTPResponder
