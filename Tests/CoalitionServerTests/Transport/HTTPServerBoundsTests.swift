@@ -209,8 +209,8 @@ struct HTTPServerBoundsTests {
 
 extension TestClient {
     /// One GET, its status.
-    func exchange() throws -> Int? {
-        try send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+    func exchange(_ path: String = "/") throws -> Int? {
+        try send("GET \(path) HTTP/1.1\r\nHost: a\r\n\r\n")
         return try response(seconds: 2)?.status
     }
 }

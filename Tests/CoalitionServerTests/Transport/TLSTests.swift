@@ -1,5 +1,6 @@
 import CoalitionKit
 import Foundation
+import Synchronization
 import Testing
 
 @testable import CoalitionServer
@@ -79,6 +80,26 @@ struct TLSTests {
             ["-sS", "--max-time", "10", "https://localhost:\(server.port)/health"]
         )
         #expect(untrusting.status != 0)
+    }
+
+    @Test func aHandshakeThatDoesNotCompleteCannotHoldASlot() throws {
+        var configuration = testConfiguration(tls: true)
+        configuration.headerTimeout = .milliseconds(300)
+        configuration.maximumConnections = 1
+        let lines = Mutex<[String]>([])
+        configuration.log = { line in lines.withLock { $0.append(line) } }
+        let server = try RunningServer(configuration, responder: ServerResponder())
+        defer { server.stop() }
+        // A TCP client that never starts the handshake is closed after the header timeout.
+        let silent = try TestClient(port: server.port)
+        #expect(silent.isClosedByServer())
+        // Plain HTTP sent to the TLS port fails the handshake, is closed, and is logged.
+        let plain = try TestClient(port: server.port)
+        try plain.send("GET /health HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(plain.isClosedByServer())
+        #expect(waitUntil { lines.withLock { $0.contains { $0.contains("TLS handshake failed") } } })
+        let tls = try TLSContext(trusting: Self.trust)
+        #expect(waitUntil { (try? TestClient(port: server.port, tls: tls).exchange("/health")) == 200 })
     }
 
     @Test func theDemoKeyIsReadableByItsOwnerOnly() throws {
