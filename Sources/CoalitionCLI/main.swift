@@ -25,6 +25,7 @@ let commands: [any Command.Type] = [
     ReportLiabilityCommand.self,
     ReportExpiringCommand.self,
     AuditCommand.self,
+    ServeCommand.self,
     SeedCommand.self,
     BenchCommand.self,
 ]

@@ -1,0 +1,113 @@
+import CoalitionKit
+import CoalitionServer
+import Foundation
+
+struct ServeCommand: Command {
+    static let path = ["serve"]
+    static let summary = "serve the network over HTTPS until SIGTERM or SIGINT"
+    static let synopsis = ""
+    static let options: [OptionSpec] = [
+        .value("listen", "HOST:PORT", "the address to listen on (default 127.0.0.1:8443; [::1]:8443 for IPv6)"),
+        .value("tls-cert", "PEM", "the TLS certificate chain (default: a self-signed demo certificate)"),
+        .value("tls-key", "PEM", "the TLS private key, with --tls-cert"),
+        .flag("plain-http", "serve plain HTTP instead of TLS: only on a loopback address, behind a TLS proxy"),
+    ]
+    static let discussion = """
+        Serves HTTP/1.1 over TLS 1.2 and 1.3 on --listen until SIGTERM or SIGINT, then stops
+        accepting, finishes the requests in flight and exits 0. Without --tls-cert it uses a
+        self-signed demo certificate for localhost and 127.0.0.1, made on first use as
+        DIR/tls/demo-cert.pem and DIR/tls/demo-key.pem (owner-only): trust it explicitly
+        (`curl --cacert DIR/tls/demo-cert.pem`). GET /health answers {"status":"ok"}.
+        """
+
+    static func run(_ context: Context) throws -> ExitCode {
+        _ = try positional(context, count: 0)
+        let data = context.data
+        guard FileManager.default.fileExists(atPath: data.ledgerPath) else {
+            throw CoalitionError(
+                .noLedger,
+                "no ledger in \(data.root): run `coalition init` or `coalition demo` first"
+            )
+        }
+        let (host, port) = try listenAddress(context.arguments.value("listen") ?? "127.0.0.1:8443")
+        var configuration = HTTPServerConfiguration(host: host, port: port, tls: try tlsFiles(context, data: data))
+        configuration.log = { line in Output.error("coalition serve: \(line)") }
+        let server = try HTTPServer(configuration: configuration, responder: makeResponder(data))
+        let signals = ShutdownSignals { server.shutdown() }
+        let scheme = server.isTLS ? "https" : "http"
+        let shown = host.contains(":") ? "[\(host)]" : host
+        Output.line("coalition serve: listening on \(scheme)://\(shown):\(server.port)")
+        try server.run()
+        withExtendedLifetime(signals) {}
+        Output.line("coalition serve: stopped")
+        return .success
+    }
+
+    /// What answers requests: the one place where the server's routes are composed.
+    static func makeResponder(_ data: DataDirectory) -> any HTTPResponder {
+        ServerResponder()
+    }
+
+    /// `HOST:PORT`, `[IPv6]:PORT`.
+    static func listenAddress(_ text: String) throws -> (String, Int) {
+        let usage = CoalitionError(.usage, "--listen takes HOST:PORT (127.0.0.1:8443, [::1]:8443), not \(text)")
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (0...65535).contains(port)
+        else { throw usage }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") {
+            guard host.hasSuffix("]") else { throw usage }
+            host = String(host.dropFirst().dropLast())
+        }
+        guard !host.isEmpty else { throw usage }
+        return (host, port)
+    }
+
+    /// The certificate and key given, the demo pair (made on first use), or nil for plain
+    /// HTTP.
+    static func tlsFiles(_ context: Context, data: DataDirectory) throws -> HTTPServerConfiguration.TLSFiles? {
+        let certificate = context.arguments.value("tls-cert")
+        let key = context.arguments.value("tls-key")
+        if context.arguments.has("plain-http") {
+            guard certificate == nil, key == nil else {
+                throw CoalitionError(.usage, "--plain-http takes no --tls-cert or --tls-key")
+            }
+            return nil
+        }
+        if let certificate, let key {
+            return HTTPServerConfiguration.TLSFiles(certificatePath: certificate, keyPath: key)
+        }
+        guard certificate == nil, key == nil else {
+            throw CoalitionError(.usage, "--tls-cert and --tls-key go together")
+        }
+        let folder = data.path("tls")
+        let files = HTTPServerConfiguration.TLSFiles(
+            certificatePath: (folder as NSString).appendingPathComponent("demo-cert.pem"),
+            keyPath: (folder as NSString).appendingPathComponent("demo-key.pem")
+        )
+        let manager = FileManager.default
+        let hasCertificate = manager.fileExists(atPath: files.certificatePath)
+        guard hasCertificate != manager.fileExists(atPath: files.keyPath) else {
+            if !hasCertificate { try makeDemoCertificate(files, folder: folder) }
+            return files
+        }
+        throw CoalitionError(
+            .io,
+            "\(folder) holds only one of demo-cert.pem and demo-key.pem: remove it to make a new pair"
+        )
+    }
+
+    static func makeDemoCertificate(_ files: HTTPServerConfiguration.TLSFiles, folder: String) throws {
+        do {
+            try FileManager.default.createDirectory(
+                atPath: folder,
+                withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700]
+            )
+        } catch {
+            throw CoalitionError(.io, "cannot create \(folder): \(error.localizedDescription)")
+        }
+        try makeSelfSignedCertificate(certificatePath: files.certificatePath, keyPath: files.keyPath)
+        Output.line("coalition serve: made a self-signed demo certificate, \(files.certificatePath)")
+    }
+}
