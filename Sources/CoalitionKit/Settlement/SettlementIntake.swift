@@ -14,9 +14,6 @@ public struct SettlementIntake {
         case move
         /// Copied (a file named on the command line: the operator keeps theirs).
         case copy
-        /// Hard-linked, or copied where a link cannot be made (an upload spooled on the same
-        /// disk: the server removes its spool file after answering).
-        case link
     }
 
     /// What became of one file, and where its original was filed.
@@ -52,13 +49,13 @@ public struct SettlementIntake {
         self.keyRing = keyRing
     }
 
-    /// Verifies and applies the file at `path`, then files it under the name `name` (its own
-    /// file name when nil) as `filing` says.
-    public func process(_ path: String, name: String? = nil, filing: Filing) throws -> Report {
+    /// Verifies and applies the file at `path`, then files it, under its own name, as
+    /// `filing` says.
+    public func process(_ path: String, filing: Filing) throws -> Report {
         var ingestor = Ingestor(ledger: ledger, now: now, keyRing: keyRing)
         ingestor.progress = progress
         let result = try ingestor.ingest(path: path, outbox: outbox)
-        let name = name ?? (path as NSString).lastPathComponent
+        let name = (path as NSString).lastPathComponent
         let isRejected: Bool
         if case .rejected = result.status { isRejected = true } else { isRejected = false }
         let folder = isRejected ? rejected : archive
@@ -78,7 +75,7 @@ public struct SettlementIntake {
         return Report(name: name, result: result, filedAt: destination)
     }
 
-    /// Moves, copies or links `path` to `destination`; a failure is `IO_ERROR`.
+    /// Moves or copies `path` to `destination`; a failure is `IO_ERROR`.
     static func file(_ path: String, to destination: String, filing: Filing) throws {
         let fileManager = FileManager.default
         do {
@@ -87,12 +84,6 @@ public struct SettlementIntake {
                 try fileManager.moveItem(atPath: path, toPath: destination)
             case .copy:
                 try fileManager.copyItem(atPath: path, toPath: destination)
-            case .link:
-                do {
-                    try fileManager.linkItem(atPath: path, toPath: destination)
-                } catch {
-                    try fileManager.copyItem(atPath: path, toPath: destination)
-                }
             }
         } catch {
             let folder = ((destination as NSString).deletingLastPathComponent as NSString).lastPathComponent

@@ -14,7 +14,7 @@ public final class PartnerAPI: HTTPResponder {
         let archive: String
         let rejected: String
         /// Where uploads are spooled: inside the data directory, so an accepted upload is
-        /// filed under `archive/` by a hard link, not a copy.
+        /// filed under `archive/` by a hard link and a rename, never a copy.
         let spool: String
     }
 

@@ -10,8 +10,10 @@ import Foundation
 extension PartnerAPI {
     /// Applies the delivered file and answers with its acknowledgement, or its rejection.
     func deliver(_ body: HTTPRequestBody, from partner: PartnerID) throws -> HTTPResponse {
-        let (path, isOwned) = try spooled(body)
-        defer { if isOwned { try? FileManager.default.removeItem(atPath: path) } }
+        let now = self.now()
+        let name = "\(partner)-upload-" + now.description.filter { $0 != "-" && $0 != ":" }
+        let (path, stage) = try staged(body, as: name)
+        defer { try? FileManager.default.removeItem(atPath: stage) }
         if let named = PartnerAPI.partnerNamed(inHeaderOf: path), named != partner {
             throw APIError(
                 status: 403,
@@ -21,8 +23,6 @@ extension PartnerAPI {
         }
         let folders = self.folders
         let rings = authenticator.rings
-        let now = self.now()
-        let name = "\(partner)-upload-" + now.description.filter { $0 != "-" && $0 != ":" }
         let report = try writer.perform { ledger in
             let intake = SettlementIntake(
                 ledger: ledger,
@@ -36,7 +36,7 @@ extension PartnerAPI {
                 }
                 return ring
             }
-            return try intake.process(path, name: name, filing: .link)
+            return try intake.process(path, filing: .move)
         }
         return PartnerAPI.answer(report.result)
     }
@@ -72,21 +72,31 @@ extension PartnerAPI {
         }
     }
 
-    /// The body as a file on disk: the spooled upload, or bytes handed in memory written to
-    /// the spool (then owned here, and removed after the answer).
-    private func spooled(_ body: HTTPRequestBody) throws -> (path: String, isOwned: Bool) {
-        switch body {
-        case .file(let path, _):
-            return (path, false)
-        case .bytes(let bytes):
-            let path = (folders.spool as NSString).appendingPathComponent(
-                "body-" + Hex.encode(try secureRandomBytes(12))
-            )
-            guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else {
-                throw CoalitionError(.io, "cannot spool the request body", at: Place(file: path))
+    /// The body as a file named `name` in a folder of its own under `spool/`: the spooled
+    /// upload hard-linked there (the transport removes its own name after answering), or
+    /// bytes handed over in memory written there. Under that name the batch log records
+    /// it and `archive/` keeps it. Returns the file and its folder, to remove once answered.
+    private func staged(_ body: HTTPRequestBody, as name: String) throws -> (path: String, stage: String) {
+        let fileManager = FileManager.default
+        let stage = (folders.spool as NSString).appendingPathComponent("stage-" + Hex.encode(try secureRandomBytes(12)))
+        let path = (stage as NSString).appendingPathComponent(name)
+        do {
+            try fileManager.createDirectory(atPath: stage, withIntermediateDirectories: false)
+            switch body {
+            case .file(let upload, _):
+                do {
+                    try fileManager.linkItem(atPath: upload, toPath: path)
+                } catch {
+                    try fileManager.copyItem(atPath: upload, toPath: path)
+                }
+            case .bytes(let bytes):
+                try Data(bytes).write(to: URL(fileURLWithPath: path))
             }
-            return (path, true)
+        } catch {
+            try? fileManager.removeItem(atPath: stage)
+            throw CoalitionError(.io, "cannot stage the request body", at: Place(file: path))
         }
+        return (path, stage)
     }
 
     /// The partner a settlement file's header names, if its first line reads as one; a file

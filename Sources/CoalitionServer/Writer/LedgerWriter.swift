@@ -71,6 +71,13 @@ public final class LedgerWriter: @unchecked Sendable {
         return queue.count
     }
 
+    /// Whether `shutdown()` was called: new jobs are refused.
+    public var isShuttingDown: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return isStopping
+    }
+
     /// Refuses new jobs, runs those queued, saves the ledger's state and stops; returns when
     /// the writer thread is done. Throws if saving the state failed (the ledger's tables are
     /// the truth: the next open rebuilds it). Calling it again does nothing.

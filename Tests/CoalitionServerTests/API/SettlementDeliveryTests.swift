@@ -21,6 +21,13 @@ struct SettlementDeliveryTests {
         let archived = try FileManager.default.contentsOfDirectory(atPath: sandbox.root + "/archive")
         #expect(archived == ["SKYWAYS-upload-20261122T100000Z"])
         #expect(FileManager.default.contents(atPath: sandbox.root + "/archive/" + archived[0]) == Data(file))
+        // The batch log names it so, the transport's own spool file is left to the
+        // transport, and nothing of the request stays in spool/.
+        let source = try sandbox.writer.perform { try $0.store.batch(partner: try PartnerID("SKYWAYS"), sequence: 1) }?
+            .info.source
+        #expect(source == "file:SKYWAYS-upload-20261122T100000Z")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: sandbox.root + "/uploads").count == 1)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: sandbox.root + "/spool").isEmpty)
     }
 
     @Test func aReplayedFileGetsTheSameAnswer() throws {

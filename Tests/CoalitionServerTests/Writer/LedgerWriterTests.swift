@@ -27,7 +27,7 @@ struct LedgerWriterTests {
         }
         let failures = Failures()
         let allFiles = files
-        DispatchQueue.concurrentPerform(iterations: partners.count * 2) { index in
+        @Sendable func deliverOrRead(_ index: Int) {
             let partner = partners[index % partners.count]
             do {
                 if index >= partners.count {
@@ -53,6 +53,8 @@ struct LedgerWriterTests {
                 failures.add("\(partner): \(error)")
             }
         }
+        let threads = (0..<partners.count * 2).map { index in TestThread { deliverOrRead(index) } }
+        threads.forEach { $0.join() }
         #expect(failures.all.isEmpty, "\(failures.all)")
         let report = try sandbox.writer.perform { try Audit.run($0) }
         #expect(report.isClean, "\(report.problems)")
@@ -69,9 +71,8 @@ struct LedgerWriterTests {
         let sandbox = try APISandbox(capacity: 2)
         let gate = Gate()
         let started = Gate()
-        let group = DispatchGroup()
-        for _ in 0..<3 {
-            DispatchQueue.global().async(group: group) {
+        let holders = (0..<3).map { _ in
+            TestThread {
                 _ = try? sandbox.writer.perform { _ in
                     started.open()
                     gate.wait()
@@ -86,8 +87,43 @@ struct LedgerWriterTests {
         #expect(response.headers["Retry-After"] == "1")
         #expect(try errorBody(response).code == "WRITER_BUSY")
         gate.open()
-        group.wait()
+        holders.forEach { $0.join() }
         #expect(try sandbox.deliver(file).status == 200)
+    }
+
+    /// While the writer is held by a long job, acknowledgements and statements are still
+    /// served: reads never queue behind it.
+    @Test func readsDoNotWaitForTheWriter() throws {
+        let sandbox = try APISandbox()
+        let file = try sandbox.settlementFile(sequence: 1, body: SettlementLines.enrolAndEarn(1, prefix: "SKY"))
+        let acknowledgement = bodyBytes(try sandbox.deliver(file))
+        let gate = Gate()
+        let started = Gate()
+        let holder = TestThread {
+            _ = try? sandbox.writer.perform { _ in
+                started.open()
+                gate.wait()
+            }
+        }
+        started.wait()
+        let answers = Failures()
+        let reader = TestThread {
+            do {
+                let ack = try sandbox.get("/v1/acknowledgements/1")
+                if bodyBytes(ack) != acknowledgement { answers.add("acknowledgement: \(ack.status)") }
+                let list = try sandbox.get("/v1/statements")
+                if list.status != 200 { answers.add("statements: \(list.status)") }
+                answers.add("done")
+            } catch {
+                answers.add("\(error)")
+            }
+        }
+        // A guard against a deadlock, not a timing: the reads take milliseconds.
+        #expect(reader.join(within: 120), "a read waited for the writer")
+        #expect(answers.all == ["done"])
+        gate.open()
+        holder.join()
+        reader.join()
     }
 
     /// Shutdown runs what is queued, then refuses more.
@@ -96,9 +132,8 @@ struct LedgerWriterTests {
         let gate = Gate()
         let started = Gate()
         let done = Counter()
-        let group = DispatchGroup()
-        for _ in 0..<4 {
-            DispatchQueue.global().async(group: group) {
+        let callers = (0..<4).map { _ in
+            TestThread {
                 let ran = try? sandbox.writer.perform { _ in
                     started.open()
                     gate.wait()
@@ -109,54 +144,18 @@ struct LedgerWriterTests {
         }
         started.wait()
         while sandbox.writer.waiting < 3 { usleep(1_000) }
-        DispatchQueue.global().async {
-            usleep(20_000)
-            gate.open()
-        }
-        try sandbox.writer.shutdown()
-        group.wait()
+        // Shutdown is called while one job runs and three wait; the gate opens only once
+        // it has begun refusing new jobs, so it cannot have returned before they ran.
+        let stopper = TestThread { try? sandbox.writer.shutdown() }
+        while !sandbox.writer.isShuttingDown { usleep(1_000) }
+        #expect(!stopper.join(within: 0), "shutdown returned with jobs still queued")
+        gate.open()
+        stopper.join()
+        callers.forEach { $0.join() }
         #expect(done.value == 4)
         let file = try sandbox.settlementFile(sequence: 1, body: SettlementLines.enrolAndEarn(1, prefix: "SKY"))
         let response = try sandbox.deliver(file)
         #expect(response.status == 503)
         #expect(try errorBody(response).code == "SHUTTING_DOWN")
-    }
-}
-
-/// Messages from threads, collected.
-final class Failures: @unchecked Sendable {
-    // Safe to share: every access holds `lock`.
-    private let lock = NSLock()
-    private var messages: [String] = []
-    func add(_ message: String) { lock.withLock { messages.append(message) } }
-    var all: [String] { lock.withLock { messages } }
-}
-
-/// A count from threads.
-final class Counter: @unchecked Sendable {
-    // Safe to share: every access holds `lock`.
-    private let lock = NSLock()
-    private var count = 0
-    func add() { lock.withLock { count += 1 } }
-    var value: Int { lock.withLock { count } }
-}
-
-/// A gate threads wait at until it is opened (and stays open).
-final class Gate: @unchecked Sendable {
-    // Safe to share: every access holds `condition`.
-    private let condition = NSCondition()
-    private var isOpen = false
-
-    func open() {
-        condition.lock()
-        isOpen = true
-        condition.broadcast()
-        condition.unlock()
-    }
-
-    func wait() {
-        condition.lock()
-        while !isOpen { condition.wait() }
-        condition.unlock()
     }
 }
