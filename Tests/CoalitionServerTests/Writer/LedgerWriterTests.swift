@@ -54,7 +54,7 @@ struct LedgerWriterTests {
             }
         }
         let threads = (0..<partners.count * 2).map { index in TestThread { deliverOrRead(index) } }
-        threads.forEach { $0.join() }
+        for thread in threads { thread.join() }
         #expect(failures.all.isEmpty, "\(failures.all)")
         let report = try sandbox.writer.perform { try Audit.run($0) }
         #expect(report.isClean, "\(report.problems)")
@@ -65,29 +65,46 @@ struct LedgerWriterTests {
         }
     }
 
+    /// Holds `writer` with a job that runs until `gate` opens, then queues `count` more
+    /// behind it one at a time (each seen waiting before the next comes, so none is refused
+    /// and none is taken early); each job that runs adds to `ran`. Returns their threads.
+    static func hold(_ writer: LedgerWriter, until gate: Gate, waiting count: Int, ran: Counter) -> [TestThread] {
+        let started = Gate()
+        var threads = [
+            TestThread {
+                let done = try? writer.perform { _ in
+                    started.open()
+                    gate.wait()
+                    return true
+                }
+                if done == true { ran.add() }
+            }
+        ]
+        started.wait()
+        for queued in 1...count {
+            threads.append(
+                TestThread {
+                    if (try? writer.perform { _ in true }) == true { ran.add() }
+                }
+            )
+            while writer.waiting < queued { usleep(1_000) }
+        }
+        return threads
+    }
+
     /// With the writer held by a job and the queue full, a delivery is refused at once with
     /// 503 and Retry-After, and applies nothing; once the queue drains it is taken.
     @Test func aFullQueueIs503() throws {
         let sandbox = try APISandbox(capacity: 2)
         let gate = Gate()
-        let started = Gate()
-        let holders = (0..<3).map { _ in
-            TestThread {
-                _ = try? sandbox.writer.perform { _ in
-                    started.open()
-                    gate.wait()
-                }
-            }
-        }
-        started.wait()  // one job runs and holds the writer
-        while sandbox.writer.waiting < 2 { usleep(1_000) }  // two wait: the queue is full
+        let holders = Self.hold(sandbox.writer, until: gate, waiting: 2, ran: Counter())  // the queue is full
         let file = try sandbox.settlementFile(sequence: 1, body: SettlementLines.enrolAndEarn(1, prefix: "SKY"))
         let response = try sandbox.deliver(file)
         #expect(response.status == 503)
         #expect(response.headers["Retry-After"] == "1")
         #expect(try errorBody(response).code == "WRITER_BUSY")
         gate.open()
-        holders.forEach { $0.join() }
+        for thread in holders { thread.join() }
         #expect(try sandbox.deliver(file).status == 200)
     }
 
@@ -130,20 +147,8 @@ struct LedgerWriterTests {
     @Test func shutdownFinishesQueuedJobsThenRefuses() throws {
         let sandbox = try APISandbox(capacity: 8)
         let gate = Gate()
-        let started = Gate()
         let done = Counter()
-        let callers = (0..<4).map { _ in
-            TestThread {
-                let ran = try? sandbox.writer.perform { _ in
-                    started.open()
-                    gate.wait()
-                    return true
-                }
-                if ran == true { done.add() }
-            }
-        }
-        started.wait()
-        while sandbox.writer.waiting < 3 { usleep(1_000) }
+        let callers = Self.hold(sandbox.writer, until: gate, waiting: 3, ran: done)
         // Shutdown is called while one job runs and three wait; the gate opens only once
         // it has begun refusing new jobs, so it cannot have returned before they ran.
         let stopper = TestThread { try? sandbox.writer.shutdown() }
@@ -151,7 +156,7 @@ struct LedgerWriterTests {
         #expect(!stopper.join(within: 0), "shutdown returned with jobs still queued")
         gate.open()
         stopper.join()
-        callers.forEach { $0.join() }
+        for thread in callers { thread.join() }
         #expect(done.value == 4)
         let file = try sandbox.settlementFile(sequence: 1, body: SettlementLines.enrolAndEarn(1, prefix: "SKY"))
         let response = try sandbox.deliver(file)
