@@ -1,71 +1,36 @@
 import CoalitionKit
 import Foundation
 
-/// Takes settlement files into the ledger the way an operator's inbox does: verify, apply,
-/// file the original under archive/ or rejected/ (with a reason file beside it), and leave
-/// the acknowledgement in outbox/.
+/// Takes settlement files into the ledger from the command line: the data directory's
+/// folders for `SettlementIntake` (shared with the server), with progress on a terminal.
 struct FileIntake {
     let data: DataDirectory
     let ledger: Ledger
     var now: Timestamp
     var showProgress: Bool
 
-    struct Report {
-        let name: String
-        let result: IngestResult
-        let filedAt: String
-    }
+    typealias Report = SettlementIntake.Report
 
     /// Processes `path`; moves it when `move` is true, copies it otherwise.
     func process(_ path: String, move: Bool) throws -> Report {
-        var ingestor = Ingestor(ledger: ledger, now: now) { try data.keyRing(for: $0) }
+        var intake = SettlementIntake(
+            ledger: ledger,
+            now: now,
+            outbox: data.path("outbox"),
+            archive: data.path("archive"),
+            rejected: data.path("rejected")
+        ) { try data.keyRing(for: $0) }
         let name = (path as NSString).lastPathComponent
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int64) ?? 0
         var progress = ProgressLine(label: name, total: size, enabled: showProgress && size > 4 << 20)
-        ingestor.progress = { progress.update($0) }
-        let result = try ingestor.ingest(path: path, outbox: data.path("outbox"))
+        intake.progress = { progress.update($0) }
+        let report = try intake.process(path, filing: move ? .move : .copy)
         progress.finish()
-        let folder: String
-        if case .rejected = result.status { folder = "rejected" } else { folder = "archive" }
-        let destination = FileIntake.uniquePath(data.path(folder, name))
-        let fileManager = FileManager.default
-        do {
-            if move {
-                try fileManager.moveItem(atPath: path, toPath: destination)
-            } else {
-                try fileManager.copyItem(atPath: path, toPath: destination)
-            }
-        } catch {
-            throw CoalitionError(
-                .io,
-                "cannot file \(name) under \(folder)/: \(error.localizedDescription)",
-                at: Place(file: path)
-            )
-        }
-        if case .rejected(let error) = result.status {
-            let reason = """
-                file: \(name)
-                rejected-at: \(now)
-                code: \(error.code)
-                message: \(error.message)
-                place: \(error.place.line.map { "line \($0)" } ?? "whole file")
-
-                """
-            _ = fileManager.createFile(atPath: destination + ".reason", contents: Data(reason.utf8))
-        }
-        return Report(name: name, result: result, filedAt: destination)
+        return report
     }
 
     /// `path`, or `path.1`, `path.2`, … when it is taken: nothing filed is ever overwritten.
-    static func uniquePath(_ path: String) -> String {
-        var candidate = path
-        var n = 0
-        while FileManager.default.fileExists(atPath: candidate) {
-            n += 1
-            candidate = "\(path).\(n)"
-        }
-        return candidate
-    }
+    static func uniquePath(_ path: String) -> String { SettlementIntake.uniquePath(path) }
 
     /// One line per file, as `ingest` and `submit` print it.
     static func describe(_ report: Report) -> String {

@@ -14,10 +14,11 @@ struct ServeCommand: Command {
     ]
     static let discussion = """
         Serves HTTP/1.1 over TLS 1.2 and 1.3 on --listen until SIGTERM or SIGINT, then stops
-        accepting, finishes the requests in flight and exits 0. Without --tls-cert it uses a
-        self-signed demo certificate for localhost and 127.0.0.1, made on first use as
-        DIR/tls/demo-cert.pem and DIR/tls/demo-key.pem (owner-only): trust it explicitly
-        (`curl --cacert DIR/tls/demo-cert.pem`). GET /health answers {"status":"ok"}.
+        accepting, finishes the requests in flight, commits what was queued, saves the state
+        and exits 0. Without --tls-cert it uses a self-signed demo certificate for localhost
+        and 127.0.0.1, made on first use as DIR/tls/demo-cert.pem and DIR/tls/demo-key.pem
+        (owner-only): trust it explicitly (`curl --cacert DIR/tls/demo-cert.pem`).
+        GET /health answers {"status":"ok"}; the partner API is under /v1 (docs/api.md).
         """
 
     static func run(_ context: Context) throws -> ExitCode {
@@ -32,20 +33,27 @@ struct ServeCommand: Command {
         let (host, port) = try listenAddress(context.arguments.value("listen") ?? "127.0.0.1:8443")
         var configuration = HTTPServerConfiguration(host: host, port: port, tls: try tlsFiles(context, data: data))
         configuration.log = { line in Output.error("coalition serve: \(line)") }
-        let server = try HTTPServer(configuration: configuration, responder: makeResponder(data))
+        // The writer owns the ledger from here on: the server's own DataDirectory registers
+        // nothing for `main` to save, since the writer saves the state when it stops.
+        let writer = LedgerWriter(ledger: try DataDirectory(data.root).open())
+        let server = try HTTPServer(configuration: configuration, responder: try makeResponder(data, writer: writer))
         let signals = ShutdownSignals { server.shutdown() }
         let scheme = server.isTLS ? "https" : "http"
         let shown = host.contains(":") ? "[\(host)]" : host
         Output.line("coalition serve: listening on \(scheme)://\(shown):\(server.port)")
-        try server.run()
+        let served = Result { try server.run() }
         withExtendedLifetime(signals) {}
+        // Whatever the requests in flight queued is committed before the state is saved.
+        try writer.shutdown()
+        try served.get()
         Output.line("coalition serve: stopped")
         return .success
     }
 
     /// What answers requests: the one place where the server's routes are composed.
-    static func makeResponder(_ data: DataDirectory) -> any HTTPResponder {
-        ServerResponder()
+    static func makeResponder(_ data: DataDirectory, writer: LedgerWriter) throws -> any HTTPResponder {
+        let partnerAPI = try PartnerAPI(writer: writer, dataDirectory: data.root) { Clock.now }
+        return ServerResponder(partnerAPI: partnerAPI)
     }
 
     /// `HOST:PORT`, `[IPv6]:PORT`.
