@@ -11,11 +11,52 @@ enum Output {
         FileHandle.standardError.write(Data((text + "\n").utf8))
     }
 
+    /// Prints `value` as JSON with sorted keys, one object per command.
+    static func json<Value: Encodable>(_ value: Value) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let data = try! encoder.encode(value)
+        FileHandle.standardOutput.write(data)
+        FileHandle.standardOutput.write(Data("\n".utf8))
+    }
+
     /// Prints `object` as JSON with sorted keys, one object per command.
     static func json(_ object: Any) {
         let data = try! JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
         FileHandle.standardOutput.write(data)
         FileHandle.standardOutput.write(Data("\n".utf8))
+    }
+}
+
+/// An error as `--json` prints it on standard output: the reason code, the message and the
+/// place, beside the exit code.
+struct ErrorOutput: Encodable {
+    struct Where: Encodable {
+        let file: String?
+        let line: Int?
+        let field: String?
+        let recordID: String?
+    }
+
+    let ok: Bool
+    let command: String?
+    let code: String
+    let message: String
+    let place: Where
+    let exitCode: Int32
+
+    init(_ error: CoalitionError, command: String?, exitCode: ExitCode) {
+        ok = false
+        self.command = command
+        code = error.code.rawValue
+        message = error.message
+        place = Where(
+            file: error.place.file,
+            line: error.place.line,
+            field: error.place.field,
+            recordID: error.place.recordID
+        )
+        self.exitCode = exitCode.rawValue
     }
 }
 

@@ -6,6 +6,7 @@ struct DemoCommand: Command {
     static let path = ["demo"]
     static let summary = "build the demo network from partners/ and seeds/, and show what it cleared"
     static let synopsis = ""
+    static let acceptsJSON = false
     static let options: [OptionSpec] = [
         .value("partners", "DIR", "the network definition (default ./partners)"),
         .value("seeds", "DIR", "the partners' settlement files, unsigned (default ./seeds)"),

@@ -126,13 +126,18 @@ public enum NetworkLoader {
         let values = try schedule(r, "redemptionValues", valueKey: "valuePerPoint")
         var keys: [KeyInfo] = []
         for k in try r.objects("keys") {
-            try k.allowOnly(["id", "validFrom", "validUntil", "file", "demo"])
+            try k.allowOnly(["id", "validFrom", "validUntil", "file", "demo", "revokedAt", "revocationReason"])
             let key = KeyInfo(
                 id: try k.string("id"),
                 validFrom: try k.time("validFrom"),
                 validUntil: k.has("validUntil") ? try k.time("validUntil") : nil,
                 file: try k.string("file"),
-                isDemo: try k.bool("demo", default: false)
+                isDemo: try k.bool("demo", default: false),
+                revocation: k.has("revokedAt")
+                    ? KeyRevocation(
+                        at: try k.time("revokedAt"),
+                        reason: k.has("revocationReason") ? try k.string("revocationReason") : ""
+                    ) : nil
             )
             guard RecordKey.isValidID(key.id), key.id.count <= 32 else {
                 throw k.fail("id", "'\(key.id)' is not a key id (1 to 32 printable ASCII, no space or '|')")

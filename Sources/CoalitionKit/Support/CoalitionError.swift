@@ -133,6 +133,10 @@ extension ReasonCode {
     public static let wrongDirection: ReasonCode = "WRONG_DIRECTION"
     public static let unknownKey: ReasonCode = "UNKNOWN_KEY"
     public static let keyNotValid: ReasonCode = "KEY_NOT_VALID"
+    /// A key file given by hand is not the key the file's header names.
+    public static let keyMismatch: ReasonCode = "KEY_MISMATCH"
+    /// The file's key was revoked: refused whatever the file's created-at.
+    public static let keyRevoked: ReasonCode = "KEY_REVOKED"
     public static let missingSignature: ReasonCode = "MISSING_SIGNATURE"
     public static let badSignature: ReasonCode = "BAD_SIGNATURE"
     public static let missingTrailer: ReasonCode = "MISSING_TRAILER"
