@@ -93,9 +93,10 @@ enum PartnerFile {
             found = (network + "/" + name, object)
             break
         }
-        guard var (path, object) = found else {
+        guard let (path, found) = found else {
             throw CoalitionError(.badConfig, "no file for \(partner) in \(network)")
         }
+        var object = found
         change(&object)
         let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
         let temporary = path + ".tmp"
