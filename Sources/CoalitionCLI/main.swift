@@ -21,6 +21,7 @@ let commands: [any Command.Type] = [
     CycleCloseCommand.self,
     CycleListCommand.self,
     CycleShowCommand.self,
+    CyclePartnerCommand.self,
     ReconcileCommand.self,
     ReportPositionsCommand.self,
     ReportLiabilityCommand.self,
