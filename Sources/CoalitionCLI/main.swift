@@ -126,7 +126,8 @@ let versionText = "coalition \(CoalitionVersion.current) (settlement format \(Se
         // `help member show`, `member show -h`, `-h member show 7`: help wherever it is asked.
         let topic = words.filter { $0 != "help" && $0 != "-h" && $0 != "--help" }
         let command = resolve(topic)?.0
-        let (text, exit) = command.map { ($0.help, ExitCode.success) } ?? help(Array(topic.prefix { !$0.hasPrefix("-") }))
+        let (text, exit) =
+            command.map { ($0.help, ExitCode.success) } ?? help(Array(topic.prefix { !$0.hasPrefix("-") }))
         guard exit == .success else { return fail(CoalitionError(.usage, text), command: "help", json: json) }
         Output.line(text)
         return 0

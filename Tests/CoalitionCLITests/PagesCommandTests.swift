@@ -28,7 +28,10 @@ struct PagesCommandTests {
         for name in try FileManager.default.contentsOfDirectory(atPath: seeds) where name.hasSuffix(".csf") {
             let target = work.file("data", "inbox", name)
             try FileManager.default.copyItem(atPath: seeds + "/" + name, toPath: target)
-            let header = String(decoding: try #require(FileManager.default.contents(atPath: target)).prefix(200), as: UTF8.self)
+            let header = String(
+                decoding: try #require(FileManager.default.contents(atPath: target)).prefix(200),
+                as: UTF8.self
+            )
             let keyID = try #require(header.split(separator: "\n")[0].split(separator: "|").last)
             let sign = try work.coalition("sign", target, "--key", partners + "/keys/\(keyID).key")
             #expect(sign.status == 0, "\(sign)")
@@ -38,7 +41,9 @@ struct PagesCommandTests {
         let result = try work.coalition("report", "positions", data: data)
         #expect(result.status == 0, "\(result)")
         let header = result.stdout.split(separator: "\n").first { $0.contains("participant") }
-        let columns = header?.split(separator: "  ").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let columns = header?.split(separator: "  ").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+            !$0.isEmpty
+        }
         #expect(columns == ["participant", "owes (gross)", "is due (gross)", "fee", "net"], "\(result)")
         var rows = 0
         var totals = 0
@@ -54,7 +59,8 @@ struct PagesCommandTests {
                 totals += 1
             } else if cells[0] == "COALITION" {
                 netSum += net
-            } else if cells.count == 5, let owed = minor(cells[1]), let due = minor(cells[2]), let fee = minor(cells[3]) {
+            } else if cells.count == 5, let owed = minor(cells[1]), let due = minor(cells[2]), let fee = minor(cells[3])
+            {
                 #expect(due - owed - fee == net, "\(line)")
                 netSum += net
                 rows += 1
@@ -76,7 +82,9 @@ struct PagesCommandTests {
         for partner in ["HARBOR", "MARKETPLACE", "ROADRUNNER", "SKYWAYS"] {
             let result = try work.coalition("cycle", "partner", "1", partner, "--json", data: data)
             #expect(result.status == 0, "\(result)")
-            let written = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+            let written = try #require(
+                try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+            )
             let page = try #require(written["page"] as? String)
             let csvPath = try #require(written["csv"] as? String)
             #expect(page == work.file("data", "reports", "cycle-000001-\(partner).html"))

@@ -47,7 +47,11 @@ struct CyclePartnerCommand: Command {
             try report.html(network: ledger.network).write(toFile: page, atomically: true, encoding: .utf8)
             try report.csv().write(toFile: csv, atomically: true, encoding: .utf8)
         } catch {
-            throw CoalitionError(.io, "cannot write the partner's page: \(error.localizedDescription)", at: Place(file: page))
+            throw CoalitionError(
+                .io,
+                "cannot write the partner's page: \(error.localizedDescription)",
+                at: Place(file: page)
+            )
         }
         if context.json {
             Output.json(

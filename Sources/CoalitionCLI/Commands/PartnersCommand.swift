@@ -116,7 +116,9 @@ struct PartnersShowCommand: Command {
         )
         Output.line("  points outstanding as issuer: \(Points.grouped(outstanding))")
         Output.line("\n  earn rates (coalition points per \(partner.unit.code)):")
-        for entry in partner.earnRates.entries { Output.line("    from \(entry.from)  \(entry.value.decimalDescription)") }
+        for entry in partner.earnRates.entries {
+            Output.line("    from \(entry.from)  \(entry.value.decimalDescription)")
+        }
         Output.line("\n  redemption values (\(partner.settlementCurrency.code) per point):")
         for entry in partner.redemptionValues.entries {
             Output.line("    from \(entry.from)  \(entry.value.decimalDescription)")

@@ -92,14 +92,19 @@ struct ReportRejectedCommand: Command {
                 }
             }
         }
-        for (at, file) in try rejectedFiles(context.data) where wanted(at, file.partner.flatMap { try? PartnerID($0) }, ReasonCode(file.code)) {
+        for (at, file) in try rejectedFiles(context.data)
+        where wanted(at, file.partner.flatMap { try? PartnerID($0) }, ReasonCode(file.code)) {
             found.append((at, file))
         }
         let rejections = found.sorted { ($0.0, $0.1.file, $0.1.line ?? 0) < ($1.0, $1.1.file, $1.1.line ?? 0) }.map(\.1)
         var counts: [String: (records: Int, files: Int)] = [:]
         for r in rejections {
             let key = "\(r.partner ?? "?")|\(r.code)"
-            if r.wholeFile { counts[key, default: (0, 0)].files += 1 } else { counts[key, default: (0, 0)].records += 1 }
+            if r.wholeFile {
+                counts[key, default: (0, 0)].files += 1
+            } else {
+                counts[key, default: (0, 0)].records += 1
+            }
         }
         let countList = counts.sorted { $0.key < $1.key }.map { key, value in
             let parts = key.split(separator: "|", maxSplits: 1).map(String.init)

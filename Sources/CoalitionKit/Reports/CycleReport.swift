@@ -192,7 +192,8 @@ public enum CycleReport {
             let (ex, ey) = shorten(from: (mx, my), to: b, by: nodeRadius + 2)
             let width = 1.5 + 10 * Double(amount) / largest
             paths += "<path d=\"M \(f(a.0)) \(f(a.1)) Q \(f(mx)) \(f(my)) \(f(ex)) \(f(ey))\" fill=\"none\" "
-            paths += "stroke=\"#33658a\" stroke-opacity=\"0.7\" stroke-width=\"\(f(width))\" marker-end=\"url(#arrow)\">"
+            paths +=
+                "stroke=\"#33658a\" stroke-opacity=\"0.7\" stroke-width=\"\(f(width))\" marker-end=\"url(#arrow)\">"
             paths += "<title>\(from) pays \(to) \(money(amount))</title></path>\n"
             layout.drawn.append(LabelLayout.Box(x: min(a.0, mx, ex), y: min(a.1, my, ey), width: 1, height: 1))
             layout.drawn.append(LabelLayout.Box(x: max(a.0, mx, ex), y: max(a.1, my, ey), width: 1, height: 1))
@@ -217,7 +218,8 @@ public enum CycleReport {
         for node in nodes {
             guard let p = position[node] else { continue }
             let fill = node == .clearingHouse ? "#f6ae2d" : "#86bbd8"
-            svg += "<circle cx=\"\(f(p.0))\" cy=\"\(f(p.1))\" r=\"\(f(nodeRadius))\" fill=\"\(fill)\" stroke=\"#2f4858\">"
+            svg +=
+                "<circle cx=\"\(f(p.0))\" cy=\"\(f(p.1))\" r=\"\(f(nodeRadius))\" fill=\"\(fill)\" stroke=\"#2f4858\">"
             svg += "<title>\(node)</title></circle>\n"
         }
         svg += layout.svg
@@ -244,12 +246,25 @@ public enum CycleReport {
             let length = (half - values - 8) * Double(abs(net)) / max(1, largest)
             let x = net < 0 ? axis - length : axis
             shapes += "<rect x=\"\(f(x))\" y=\"\(f(y + 4))\" width=\"\(f(max(1, length)))\" height=\"18\" "
-            shapes += "fill=\"\(net < 0 ? "#c8553d" : "#55a630")\"><title>\(participant): \(money(net))</title></rect>\n"
+            shapes +=
+                "fill=\"\(net < 0 ? "#c8553d" : "#55a630")\"><title>\(participant): \(money(net))</title></rect>\n"
             layout.drawn.append(LabelLayout.Box(x: x, y: y + 4, width: max(1, length), height: 18))
-            layout.place(participant.description, size: size, anchor: .start, className: "label", candidates: [(4, y + 17)])
+            layout.place(
+                participant.description,
+                size: size,
+                anchor: .start,
+                className: "label",
+                candidates: [(4, y + 17)]
+            )
             // The value beside its bar's end, on the bar's side of the axis.
             let end = net < 0 ? axis - length - 4 : axis + length + 4
-            layout.place(money(net), size: size, anchor: net < 0 ? .end : .start, className: "label", candidates: [(end, y + 17)])
+            layout.place(
+                money(net),
+                size: size,
+                anchor: net < 0 ? .end : .start,
+                className: "label",
+                candidates: [(end, y + 17)]
+            )
         }
         let top = 4.0
         let bottom = 10 + Double(max(1, rows.count)) * rowHeight
@@ -272,7 +287,13 @@ public enum CycleReport {
         layout.place("gross", size: 11, anchor: .start, className: "label", candidates: [(4, 29)])
         layout.place(money(c.grossTotal), size: 11, anchor: .start, className: "inside", candidates: [(56, 29)])
         layout.place("net", size: 11, anchor: .start, className: "label", candidates: [(4, 67)])
-        layout.place(money(c.netTotal), size: 11, anchor: .start, className: "label", candidates: [(56 + netLength, 67)])
+        layout.place(
+            money(c.netTotal),
+            size: 11,
+            anchor: .start,
+            className: "label",
+            candidates: [(56 + netLength, 67)]
+        )
         let efficiency =
             c.nettingEfficiencyBasisPoints.map { "\($0 / 100).\(pad2($0 % 100))% netted away" } ?? "nothing to net"
         layout.place(efficiency, size: 11, anchor: .start, className: "label", candidates: [(50, 100)])
@@ -302,7 +323,13 @@ public enum CycleReport {
             shapes += "<rect x=\"\(f(start))\" y=\"\(f(y + 4))\" width=\"\(f(length))\" height=\"20\" fill=\"#33658a\">"
             shapes += "<title>\(line.issuer): \(Points.grouped(line.pointsOutstanding)) points</title></rect>\n"
             layout.drawn.append(LabelLayout.Box(x: start, y: y + 4, width: length, height: 20))
-            layout.place(line.issuer.rawValue, size: size, anchor: .start, className: "label", candidates: [(4, y + 18)])
+            layout.place(
+                line.issuer.rawValue,
+                size: size,
+                anchor: .start,
+                className: "label",
+                candidates: [(4, y + 18)]
+            )
             layout.place(
                 Points.grouped(line.pointsOutstanding),
                 size: size,

@@ -76,7 +76,8 @@ public struct PartnerCycleReport: Sendable {
                 body += "<tr><td>\(row.partner)</td><td class=\"n\">\(money(row.due))</td>"
                 body += "<td class=\"n\">\(money(row.owed))</td></tr>\n"
             }
-            body += "<tr><th>gross</th><td class=\"n\">\(money(c.dueTotal))</td><td class=\"n\">\(money(c.owedTotal))</td></tr>\n"
+            body +=
+                "<tr><th>gross</th><td class=\"n\">\(money(c.dueTotal))</td><td class=\"n\">\(money(c.owedTotal))</td></tr>\n"
             body += "</table>\n<table>\n"
             body += "<tr><td>due</td><td class=\"n\">\(money(c.dueTotal))</td></tr>\n"
             body += "<tr><td>owed</td><td class=\"n\">\(money(-c.owedTotal))</td></tr>\n"

@@ -36,7 +36,13 @@ struct KeyCommandTests {
         let cli = try SettlementCommandRunner()
         let createdAt = try Timestamp(parsing: "2026-11-20T06:00:00Z")
         let path = cli.directory + "/batch.csf"
-        try SettlementCommandFiles.skyways(sequence: 4, keyID: "SKYWAYS-2025A", key: nil, createdAt: createdAt, to: path)
+        try SettlementCommandFiles.skyways(
+            sequence: 4,
+            keyID: "SKYWAYS-2025A",
+            key: nil,
+            createdAt: createdAt,
+            to: path
+        )
         let expected = cli.directory + "/expected.csf"
         try SettlementCommandFiles.skyways(
             sequence: 4,
@@ -60,7 +66,11 @@ struct KeyCommandTests {
         let cli = try SettlementCommandRunner()
         try cli.initialize()
         let file = cli.directory + "/SKYWAYS-000001.csf"
-        try SettlementCommandFiles.skyways(sequence: 1, key: try SettlementCommandFiles.demoKey("SKYWAYS-2026A"), to: file)
+        try SettlementCommandFiles.skyways(
+            sequence: 1,
+            key: try SettlementCommandFiles.demoKey("SKYWAYS-2026A"),
+            to: file
+        )
         #expect(try cli.coalition("submit", file).status == 0)
         let ack = cli.data + "/outbox/SKYWAYS-000001.ack"
         let right = SettlementCommandFiles.demoKeyPath("SKYWAYS-2026A")
@@ -87,12 +97,26 @@ struct KeyCommandTests {
         #expect(try cli.coalition("submit", first).status == 0)
 
         let revoke = try cli.coalition(
-            "keys", "revoke", "--partner", "skyways", "--key", "SKYWAYS-2026A", "--reason", "leaked in a ticket"
+            "keys",
+            "revoke",
+            "--partner",
+            "skyways",
+            "--key",
+            "SKYWAYS-2026A",
+            "--reason",
+            "leaked in a ticket"
         )
         #expect(revoke.status == 3, "a partner id is upper case: \(revoke)")
         #expect(revoke.stderr.contains("Did you mean SKYWAYS?"), "\(revoke)")
         let revoked = try cli.coalition(
-            "keys", "revoke", "--partner", "SKYWAYS", "--key", "SKYWAYS-2026A", "--reason", "leaked in a ticket",
+            "keys",
+            "revoke",
+            "--partner",
+            "SKYWAYS",
+            "--key",
+            "SKYWAYS-2026A",
+            "--reason",
+            "leaked in a ticket",
             "--json"
         )
         #expect(revoked.status == 0, "\(revoked)")
@@ -128,12 +152,26 @@ struct KeyCommandTests {
         #expect(key["revokedAt"] is String)
 
         let again = try cli.coalition(
-            "keys", "revoke", "--partner", "SKYWAYS", "--key", "SKYWAYS-2026A", "--reason", "again"
+            "keys",
+            "revoke",
+            "--partner",
+            "SKYWAYS",
+            "--key",
+            "SKYWAYS-2026A",
+            "--reason",
+            "again"
         )
         #expect(again.status == 3, "\(again)")
         #expect(again.stderr.contains("KEY_REVOKED"), "\(again)")
         let unknown = try cli.coalition(
-            "keys", "revoke", "--partner", "SKYWAYS", "--key", "SKYWAYS-2026B", "--reason", "typo"
+            "keys",
+            "revoke",
+            "--partner",
+            "SKYWAYS",
+            "--key",
+            "SKYWAYS-2026B",
+            "--reason",
+            "typo"
         )
         #expect(unknown.stderr.contains("Did you mean SKYWAYS-2026A?"), "\(unknown)")
 

@@ -33,7 +33,12 @@ struct RejectedCommandTests {
             createdAt: SettlementCommandFiles.now.adding(seconds: -60),
             keyID: "HARBOR-2026A"
         )
-        try SettlementFile.write(records, header: header, key: try SettlementCommandFiles.demoKey("HARBOR-2026A"), to: path) {
+        try SettlementFile.write(
+            records,
+            header: header,
+            key: try SettlementCommandFiles.demoKey("HARBOR-2026A"),
+            to: path
+        ) {
             "ref \($0.key.recordID)"
         }
     }
@@ -51,7 +56,11 @@ struct RejectedCommandTests {
         // SKYWAYS's first file (which enrols member 7) is signed with another partner's key.
         let member = ActivityGenerator.memberNumber(7)
         let wrongKey = cli.directory + "/SKYWAYS-000001.csf"
-        try SettlementCommandFiles.skyways(sequence: 1, key: try SettlementCommandFiles.demoKey("HARBOR-2026A"), to: wrongKey)
+        try SettlementCommandFiles.skyways(
+            sequence: 1,
+            key: try SettlementCommandFiles.demoKey("HARBOR-2026A"),
+            to: wrongKey
+        )
         let first = try cli.coalition("submit", wrongKey)
         #expect(first.status == 1 && first.stdout.contains("BAD_SIGNATURE"), "\(first)")
         // Its next file has a gap before it; HARBOR's earns for member 7 find no member.
@@ -75,7 +84,9 @@ struct RejectedCommandTests {
         #expect(files.allSatisfy { $0["partner"] as? String == "SKYWAYS" })
         let records = all.filter { $0["wholeFile"] as? Bool == false }
         #expect(records.map { $0["recordID"] as? String } == ["H-1", "H-2"])
-        #expect(records.allSatisfy { $0["code"] as? String == "UNKNOWN_MEMBER" && $0["partner"] as? String == "HARBOR" })
+        #expect(
+            records.allSatisfy { $0["code"] as? String == "UNKNOWN_MEMBER" && $0["partner"] as? String == "HARBOR" }
+        )
         #expect(records.map { $0["line"] as? Int } == [3, 4])
 
         let harborOnly = try listing(
@@ -85,7 +96,9 @@ struct RejectedCommandTests {
         #expect(try listing(try cli.coalition("report", "rejected", "--code", "SEQUENCE_GAP", "--json")).count == 1)
         let today = String(SettlementCommandFiles.now.description.prefix(10))
         let tomorrow = String(SettlementCommandFiles.now.adding(days: 1).description.prefix(10))
-        #expect(try listing(try cli.coalition("report", "rejected", "--from", today, "--to", today, "--json")).count == 4)
+        #expect(
+            try listing(try cli.coalition("report", "rejected", "--from", today, "--to", today, "--json")).count == 4
+        )
         #expect(try listing(try cli.coalition("report", "rejected", "--from", tomorrow, "--json")).isEmpty)
         #expect(try listing(try cli.coalition("report", "rejected", "--to", "2020-01-01", "--json")).isEmpty)
         let text = try cli.coalition("report", "rejected", "--partner", "HARBOR")
@@ -96,7 +109,11 @@ struct RejectedCommandTests {
         // The runbook: SKYWAYS resends batch 1 correctly signed, then batch 2; HARBOR resends
         // the rejected records (their ids are not used up) in its next batch.
         let resent = cli.directory + "/SKYWAYS-000001-resent.csf"
-        try SettlementCommandFiles.skyways(sequence: 1, key: try SettlementCommandFiles.demoKey("SKYWAYS-2026A"), to: resent)
+        try SettlementCommandFiles.skyways(
+            sequence: 1,
+            key: try SettlementCommandFiles.demoKey("SKYWAYS-2026A"),
+            to: resent
+        )
         #expect(try cli.coalition("submit", resent).status == 0)
         #expect(try cli.coalition("submit", next).status == 0)
         let harborAgain = cli.directory + "/HARBOR-000002.csf"

@@ -48,7 +48,9 @@ final class FigureLabels: NSObject, XMLParserDelegate {
         attributes: [String: String] = [:]
     ) {
         if name == "svg" {
-            figures.append(Figure(viewBox: (attributes["viewBox"] ?? "").split(separator: " ").compactMap { Double($0) }))
+            figures.append(
+                Figure(viewBox: (attributes["viewBox"] ?? "").split(separator: " ").compactMap { Double($0) })
+            )
         } else if name == "text" {
             open = attributes
             text = ""
@@ -71,7 +73,9 @@ final class FigureLabels: NSObject, XMLParserDelegate {
         }
         let width = Double(text.count) * size * 0.75
         let left = anchor == "middle" ? x - width / 2 : anchor == "end" ? x - width : x
-        figures[figures.count - 1].labels.append(Label(text: text, x: left, y: y - size, width: width, height: size * 1.25))
+        figures[figures.count - 1].labels.append(
+            Label(text: text, x: left, y: y - size, width: width, height: size * 1.25)
+        )
     }
 
     /// Pairs of labels that overlap, and labels that reach outside their figure's view box.
@@ -155,7 +159,11 @@ struct ReportLabelTests {
         let html = CycleReport.html(cycle, network: Fixtures.network)
         // The pages as artefacts, to look at (or screenshot) when COALITION_TEST_ARTEFACTS names a folder.
         if let folder = ProcessInfo.processInfo.environment["COALITION_TEST_ARTEFACTS"] {
-            try html.write(toFile: "\(folder)/labels-\(partners)-partners-\(seed).html", atomically: true, encoding: .utf8)
+            try html.write(
+                toFile: "\(folder)/labels-\(partners)-partners-\(seed).html",
+                atomically: true,
+                encoding: .utf8
+            )
         }
         let figures = FigureLabels.parse(html)
         #expect(figures.figures.count == 4 * cycle.clearings.count)
@@ -185,9 +193,15 @@ struct ReportLabelTests {
     func ledgerPages() throws {
         let (a, _) = try CycleReportTests.ledger()
         let asOf = Fixtures.time("2027-01-01T00:00:00Z")
-        let liability = CycleReport.html(liability: try LiabilityReport(ledger: a.ledger, asOf: asOf), network: a.ledger.network)
+        let liability = CycleReport.html(
+            liability: try LiabilityReport(ledger: a.ledger, asOf: asOf),
+            network: a.ledger.network
+        )
         #expect(FigureLabels.parse(liability).faults() == [])
-        let positions = CycleReport.html(positions: try PositionsReport(ledger: a.ledger, asOf: asOf), network: a.ledger.network)
+        let positions = CycleReport.html(
+            positions: try PositionsReport(ledger: a.ledger, asOf: asOf),
+            network: a.ledger.network
+        )
         #expect(FigureLabels.parse(positions).faults() == [])
     }
 }

@@ -28,8 +28,11 @@ struct RateDecimalTests {
             let rate = try Rate(Int64.random(in: 1...1_000_000, using: &random), denominator)
             let text = rate.decimalDescription
             if let open = text.firstIndex(of: "(") {
-                #expect(rate.denominator % 3 == 0 || rate.denominator % 7 == 0 || rate.denominator % 11 == 0
-                    || rate.denominator % 13 == 0, "\(rate): \(text)")
+                #expect(
+                    rate.denominator % 3 == 0 || rate.denominator % 7 == 0 || rate.denominator % 11 == 0
+                        || rate.denominator % 13 == 0,
+                    "\(rate): \(text)"
+                )
                 #expect(text.hasSuffix("(\(rate))"), "\(rate): \(text)")
                 #expect(text[..<open].hasSuffix("\u{2026} "), "\(rate): \(text)")
             } else {
