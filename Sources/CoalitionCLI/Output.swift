@@ -74,7 +74,23 @@ struct TextTable {
 
     mutating func add(_ row: [String]) { rows.append(row) }
 
-    func render(indent: String = "  ") -> String {
+    /// The table as text. With `width`, the last column's cells are wrapped at spaces onto
+    /// lines of their own so no line is longer than `width` (unless a single word is).
+    func render(indent: String = "  ", width: Int? = nil) -> String {
+        var rows = rows
+        if let width, let last = headers.indices.last {
+            var leading = headers.map(\.count)
+            for row in rows {
+                for (i, cell) in row.enumerated() where i < last { leading[i] = max(leading[i], cell.count) }
+            }
+            let room = max(20, width - indent.count - leading.dropLast().reduce(0) { $0 + $1 + 2 })
+            rows = rows.flatMap { row -> [[String]] in
+                guard row.count == headers.count, row[last].count > room else { return [row] }
+                return TextTable.wrap(row[last], to: room).enumerated().map { index, part in
+                    index == 0 ? Array(row.dropLast()) + [part] : Array(repeating: "", count: last) + [part]
+                }
+            }
+        }
         var widths = headers.map(\.count)
         for row in rows {
             for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }
@@ -93,5 +109,20 @@ struct TextTable {
         ]
         lines += rows.map(format)
         return lines.joined(separator: "\n")
+    }
+
+    /// `text` in lines of at most `width` characters, broken at spaces.
+    static func wrap(_ text: String, to width: Int) -> [String] {
+        var lines: [String] = []
+        var line = ""
+        for word in text.split(separator: " ") {
+            if !line.isEmpty && line.count + 1 + word.count > width {
+                lines.append(line)
+                line = ""
+            }
+            line += (line.isEmpty ? "" : " ") + word
+        }
+        if !line.isEmpty || lines.isEmpty { lines.append(line) }
+        return lines
     }
 }

@@ -16,7 +16,10 @@ struct AuditCommand: Command {
     static func run(_ context: Context) throws -> ExitCode {
         _ = try positional(context, count: 0)
         let ledger = try context.data.open()
-        var report = try Audit.run(ledger)
+        var progress = ProgressLine(label: "audit")
+        let total = ledger.state.lastSeq
+        var report = try Audit.run(ledger) { progress.update($0, of: total, unit: "postings") }
+        progress.finish()
         if let store = ledger.store as? SQLiteStore {
             report.problems += try store.stateFileProblems(ledger.state)
         }

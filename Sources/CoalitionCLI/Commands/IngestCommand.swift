@@ -23,11 +23,16 @@ struct SubmitCommand: Command {
         let ledger = try context.data.open()
         let intake = FileIntake(data: context.data, ledger: ledger, now: Clock.now, showProgress: !context.json)
         var reports: [FileIntake.Report] = []
-        for file in files {
-            let report = try intake.process(file, move: move)
+        for (index, file) in files.enumerated() {
+            let report = try intake.process(
+                file,
+                move: move,
+                position: files.count > 1 ? (index + 1, files.count) : nil
+            )
             reports.append(report)
             if !context.json { Output.line(FileIntake.describe(report)) }
         }
+        if !context.json && files.count > 1 { Output.line(FileIntake.total(reports)) }
         if context.json { Output.json(["files": reports.map(FileIntake.json)]) }
         let anyRejected = reports.contains {
             if case .rejected = $0.result.status { return true }
