@@ -13,7 +13,7 @@ struct MemberTransferCommand: Command {
         Moves lots soonest-expiring first, keeping their issuer and expiry: no partner owes
         another for a transfer. The network file sets the limits: minimum, step, maximum per
         transfer, points sent and received per calendar year, transfers per day, month and
-        year (calendar periods in the network's time zone, utcOffsetMinutes), and a fee in
+        year (calendar periods in the network's time zone, timeZone), and a fee in
         points taken from the sender. Exits 1 when the transfer is refused.
         """
 
