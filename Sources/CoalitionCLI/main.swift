@@ -102,6 +102,18 @@ let versionText = "coalition \(CoalitionVersion.current) (settlement format \(Se
     return (unknownCommand(topic).message, .usage)
 }
 
+/// `--version --json`.
+struct VersionOutput: Encodable {
+    let version: String
+    let settlementFormat: Int
+}
+
+/// `--help --json`: the help text of a command or group ("" for all of them).
+struct HelpOutput: Encodable {
+    let topic: String
+    let help: String
+}
+
 /// Reports `error` as the exit code says: text on standard error, and with `--json` also a
 /// JSON object on standard output.
 @MainActor func fail(_ error: CoalitionError, command: String?, json: Bool) -> Int32 {
@@ -118,8 +130,12 @@ let versionText = "coalition \(CoalitionVersion.current) (settlement format \(Se
         Output.line(topLevelHelp())
         return words.isEmpty ? ExitCode.usage.rawValue : 0
     }
-    if words == ["--version"] || words == ["version"] {
-        Output.line(versionText)
+    if words.first == "--version" || words.first == "version", words.dropFirst().allSatisfy({ $0 == "--json" }) {
+        if json {
+            Output.json(VersionOutput(version: CoalitionVersion.current, settlementFormat: SettlementFormat.version))
+        } else {
+            Output.line(versionText)
+        }
         return 0
     }
     if words[0] == "help" || Arguments.asksForHelp(words) {
@@ -129,7 +145,12 @@ let versionText = "coalition \(CoalitionVersion.current) (settlement format \(Se
         let (text, exit) =
             command.map { ($0.help, ExitCode.success) } ?? help(Array(topic.prefix { !$0.hasPrefix("-") }))
         guard exit == .success else { return fail(CoalitionError(.usage, text), command: "help", json: json) }
-        Output.line(text)
+        if json {
+            let name = command?.path.joined(separator: " ") ?? topic.prefix { !$0.hasPrefix("-") }.joined(separator: " ")
+            Output.json(HelpOutput(topic: name, help: text))
+        } else {
+            Output.line(text)
+        }
         return 0
     }
     guard let (command, rest) = resolve(words) else {

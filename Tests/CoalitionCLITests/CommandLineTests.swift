@@ -66,6 +66,12 @@ struct CommandLineTests {
         #expect(result.status == 0, "\(result)")
         #expect(result.stdout.hasPrefix("coalition "), "\(result)")
         #expect(result.stdout.contains("settlement format \(SettlementFormat.version)"), "\(result)")
+        let json = try cli.run(["--version", "--json"])
+        #expect(object(json)?["settlementFormat"] as? Int == SettlementFormat.version, "\(json)")
+        #expect(object(json)?["version"] as? String == result.stdout.split(separator: " ")[1].description, "\(json)")
+        let help = try cli.run(["member", "show", "--help", "--json"])
+        #expect(object(help)?["topic"] as? String == "member show", "\(help)")
+        #expect((object(help)?["help"] as? String)?.contains("usage: coalition member show NUMBER") == true, "\(help)")
     }
 
     @Test(
