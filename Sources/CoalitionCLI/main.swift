@@ -146,7 +146,8 @@ struct HelpOutput: Encodable {
             command.map { ($0.help, ExitCode.success) } ?? help(Array(topic.prefix { !$0.hasPrefix("-") }))
         guard exit == .success else { return fail(CoalitionError(.usage, text), command: "help", json: json) }
         if json {
-            let name = command?.path.joined(separator: " ") ?? topic.prefix { !$0.hasPrefix("-") }.joined(separator: " ")
+            let name =
+                command?.path.joined(separator: " ") ?? topic.prefix { !$0.hasPrefix("-") }.joined(separator: " ")
             Output.json(HelpOutput(topic: name, help: text))
         } else {
             Output.line(text)
