@@ -124,5 +124,16 @@ struct ProgressTests {
             "\(auditTerminal.debugDescription)"
         )
         #expect(endsCleared(auditTerminal), "\(auditTerminal.debugDescription)")
+
+        // Work that cannot count its steps: whatever the terminal showed, it was cleared.
+        for words in [
+            ["expire", "--as-of", "2026-11-10"], ["tiers", "review", "--as-of", "2026-11-10"],
+            ["cycle", "close", "--through", "2026-11-10"], ["partners", "list"],
+        ] {
+            let (status, out, shown) = try onTerminal(words + ["--data", data], in: work)
+            #expect(status == 0, "\(words): \(out)\(shown)")
+            #expect(shown.isEmpty || endsCleared(shown), "\(words): \(shown.debugDescription)")
+            #expect(!shown.contains("\n"), "\(words): \(shown.debugDescription)")
+        }
     }
 }

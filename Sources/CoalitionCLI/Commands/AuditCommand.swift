@@ -13,6 +13,13 @@ struct AuditCommand: Command {
         its tables too. Exits 1 and lists every fault if anything is wrong.
         """
 
+    struct AuditOutput: Encodable {
+        let ok: Bool
+        let postings: Int64
+        let head: String
+        let problems: [String]
+    }
+
     static func run(_ context: Context) throws -> ExitCode {
         _ = try positional(context, count: 0)
         let ledger = try context.data.open()
@@ -24,10 +31,14 @@ struct AuditCommand: Command {
             report.problems += try store.stateFileProblems(ledger.state)
         }
         if context.json {
-            Output.json([
-                "ok": report.isClean, "postings": report.postings, "head": Hex.encode(report.headHash),
-                "problems": report.problems,
-            ])
+            Output.json(
+                AuditOutput(
+                    ok: report.isClean,
+                    postings: report.postings,
+                    head: Hex.encode(report.headHash),
+                    problems: report.problems
+                )
+            )
         } else if report.isClean {
             Output.line(
                 "audit: OK: \(report.postings) postings, hash chain intact (head \(Hex.encode(report.headHash).prefix(16))…), books balance, invariants hold"

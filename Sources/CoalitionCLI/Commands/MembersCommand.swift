@@ -126,7 +126,7 @@ struct ExpireCommand: Command {
             throw CoalitionError(.usage, "--as-of DATE is required\nusage: \(usage)")
         }
         let ledger = try context.data.open()
-        let result = try ledger.expire(asOf: asOf, now: Clock.now)
+        let result = try ElapsedLine.around("expiring lots") { try ledger.expire(asOf: asOf, now: Clock.now) }
         if context.json {
             Output.json([
                 "asOf": asOf.description, "members": result.members, "lots": result.lots, "points": result.points,
@@ -156,7 +156,7 @@ struct TiersReviewCommand: Command {
             throw CoalitionError(.usage, "--as-of DATE is required\nusage: \(usage)")
         }
         let ledger = try context.data.open()
-        let changes = try ledger.reviewTiers(asOf: asOf, now: Clock.now)
+        let changes = try ElapsedLine.around("reviewing tiers") { try ledger.reviewTiers(asOf: asOf, now: Clock.now) }
         if context.json {
             Output.json([
                 "asOf": asOf.description,
