@@ -42,6 +42,19 @@ struct GivenKey {
         return try at(Place(file: path)) { try FileHeader(line: start[0..<end], expecting: Set(FileKind.allCases)) }
     }
 
+    /// Whether the file's last line is a signature line (`S|` and 64 hex digits).
+    static func isSigned(_ path: String) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? handle.close() }
+        let size = (try? handle.seekToEnd()) ?? 0
+        try? handle.seek(toOffset: size > 80 ? size - 80 : 0)
+        let tail = [UInt8](handle.readData(ofLength: 80))
+        guard tail.last == SettlementFormat.newline else { return false }
+        let body = tail.dropLast()
+        let start = body.lastIndex(of: SettlementFormat.newline).map { body.index(after: $0) } ?? body.startIndex
+        return body[start...].starts(with: Array("S|".utf8))
+    }
+
     /// Rewrites the key id, the last field of the header of the unsigned file at `path`, to
     /// `keyID`, streaming the rest of the file through unchanged into a file renamed over it.
     static func rehead(_ path: String, keyID: String) throws {

@@ -112,7 +112,16 @@ struct SignCommand: Command {
                 hint: "sign with the header's key, or give --rehead to name this key in the header"
             )
         }
-        if reheaded { try GivenKey.rehead(file, keyID: key.id) }
+        if reheaded {
+            guard !GivenKey.isSigned(file) else {
+                throw CoalitionError(
+                    .badTrailer,
+                    "the file is already signed: re-heading it would break its signature",
+                    at: Place(file: file)
+                )
+            }
+            try GivenKey.rehead(file, keyID: key.id)
+        }
         let signature = try FileSigning.sign(path: file, key: key.secret)
         if context.json {
             Output.json(

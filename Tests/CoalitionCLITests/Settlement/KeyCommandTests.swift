@@ -59,6 +59,14 @@ struct KeyCommandTests {
         #expect(!FileManager.default.fileExists(atPath: path + ".rehead"))
         let verify = try cli.run(["verify", path, "--any", "--key", key])
         #expect(verify.status == 0, "\(verify)")
+        // A signed file is never re-headed: its signature would no longer hold.
+        let signed = try cli.bytes(path)
+        let again = try cli.run([
+            "sign", path, "--key", SettlementCommandFiles.demoKeyPath("SKYWAYS-2025A"), "--rehead",
+        ])
+        #expect(again.status == 3, "\(again)")
+        #expect(again.stderr.contains("already signed"), "\(again)")
+        #expect(try cli.bytes(path) == signed)
     }
 
     @Test("verify --key names the key used and the file it came from, and refuses a key the header does not name")
