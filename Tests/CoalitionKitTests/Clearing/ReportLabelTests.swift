@@ -198,6 +198,8 @@ struct ReportLabelTests {
             network: a.ledger.network
         )
         #expect(FigureLabels.parse(liability).faults() == [])
+        // A figure is as wide as its picture, so its caption is centred under it, not under the page.
+        #expect(liability.contains("figure { margin: 0; display: inline-block;"))
         let positions = CycleReport.html(
             positions: try PositionsReport(ledger: a.ledger, asOf: asOf),
             network: a.ledger.network
