@@ -49,54 +49,97 @@ struct ReportRejectedCommand: Command {
         let counts: [Count]
     }
 
-    static func run(_ context: Context) throws -> ExitCode {
-        _ = try positional(context, count: 0)
-        let ledger = try context.data.open()
-        let partner = try context.arguments.value("partner").map { try ledger.network.partner(named: $0).id }
-        let code = context.arguments.value("code").map { ReasonCode($0.uppercased()) }
-        let from = try context.arguments.time("from")
-        let to = try context.arguments.value("to").map { text in
-            let time = try context.arguments.time("to")!
-            return text.count == 10 ? time.adding(seconds: Timestamp.secondsPerDay - 1) : time
-        }
-        func wanted(_ at: Timestamp, _ who: PartnerID?, _ reason: ReasonCode) -> Bool {
+    /// What the listing is narrowed to.
+    struct Filter {
+        var partner: PartnerID?
+        var code: ReasonCode?
+        var from: Timestamp?
+        var to: Timestamp?
+
+        func wants(_ at: Timestamp, _ who: PartnerID?, _ reason: ReasonCode) -> Bool {
             (from.map { at >= $0 } ?? true) && (to.map { at <= $0 } ?? true)
                 && (partner.map { $0 == who } ?? true) && (code.map { $0 == reason } ?? true)
         }
+
+        /// ` of HARBOR with UNKNOWN_MEMBER from …`, or nothing.
+        var text: String {
+            var parts: [String] = []
+            if let partner { parts.append("of \(partner)") }
+            if let code { parts.append("with \(code)") }
+            if let from { parts.append("from \(from)") }
+            if let to { parts.append("to \(to)") }
+            return parts.isEmpty ? "" : " " + parts.joined(separator: " ")
+        }
+    }
+
+    static func run(_ context: Context) throws -> ExitCode {
+        _ = try positional(context, count: 0)
+        let ledger = try context.data.open()
+        var filter = Filter()
+        filter.partner = try context.arguments.value("partner").map { try ledger.network.partner(named: $0).id }
+        filter.code = context.arguments.value("code").map { ReasonCode($0.uppercased()) }
+        filter.from = try context.arguments.time("from")
+        filter.to = try context.arguments.value("to").map { text in
+            let time = try context.arguments.time("to")!
+            return text.count == 10 ? time.adding(seconds: Timestamp.secondsPerDay - 1) : time
+        }
+        var found = try rejectedRecords(ledger, filter)
+        for (at, file) in try rejectedFiles(context.data)
+        where filter.wants(at, file.partner.flatMap { try? PartnerID($0) }, ReasonCode(file.code)) {
+            found.append((at, file))
+        }
+        let rejections = found.sorted { ($0.0, $0.1.file, $0.1.line ?? 0) < ($1.0, $1.1.file, $1.1.line ?? 0) }.map(\.1)
+        let counts = count(rejections)
+        if context.json {
+            Output.json(
+                Listing(
+                    from: filter.from?.description,
+                    to: filter.to?.description,
+                    partner: filter.partner?.rawValue,
+                    code: filter.code?.rawValue,
+                    rejections: rejections,
+                    counts: counts
+                )
+            )
+        } else {
+            printText(rejections, counts, filter)
+        }
+        return .success
+    }
+
+    /// The records rejected inside accepted files, as the ledger keeps them.
+    static func rejectedRecords(_ ledger: Ledger, _ filter: Filter) throws -> [(Timestamp, Rejected)] {
         var found: [(Timestamp, Rejected)] = []
-        for p in ledger.network.sortedPartners where partner.map({ $0 == p.id }) ?? true {
+        for p in ledger.network.sortedPartners where filter.partner.map({ $0 == p.id }) ?? true {
             let last = try ledger.store.lastSequence(partner: p.id)
             guard last > 0 else { continue }
             for sequence in 1...last {
                 guard let batch = try ledger.store.batch(partner: p.id, sequence: sequence), batch.rejected > 0
                 else { continue }
+                let at = batch.info.receivedAt
+                let source = batch.info.source
                 for rejection in try ledger.store.rejections(batch: batch.id)
-                where wanted(batch.info.receivedAt, p.id, rejection.code) {
-                    found.append(
-                        (
-                            batch.info.receivedAt,
-                            Rejected(
-                                receivedAt: batch.info.receivedAt.description,
-                                partner: p.id.rawValue,
-                                batch: sequence,
-                                file: batch.info.source.hasPrefix("file:")
-                                    ? String(batch.info.source.dropFirst(5)) : batch.info.source,
-                                line: rejection.line,
-                                recordID: rejection.recordID,
-                                code: rejection.code.rawValue,
-                                message: rejection.message,
-                                wholeFile: false
-                            )
-                        )
+                where filter.wants(at, p.id, rejection.code) {
+                    let rejected = Rejected(
+                        receivedAt: at.description,
+                        partner: p.id.rawValue,
+                        batch: sequence,
+                        file: source.hasPrefix("file:") ? String(source.dropFirst(5)) : source,
+                        line: rejection.line,
+                        recordID: rejection.recordID,
+                        code: rejection.code.rawValue,
+                        message: rejection.message,
+                        wholeFile: false
                     )
+                    found.append((at, rejected))
                 }
             }
         }
-        for (at, file) in try rejectedFiles(context.data)
-        where wanted(at, file.partner.flatMap { try? PartnerID($0) }, ReasonCode(file.code)) {
-            found.append((at, file))
-        }
-        let rejections = found.sorted { ($0.0, $0.1.file, $0.1.line ?? 0) < ($1.0, $1.1.file, $1.1.line ?? 0) }.map(\.1)
+        return found
+    }
+
+    /// Records and files rejected, by partner and code.
+    static func count(_ rejections: [Rejected]) -> [Count] {
         var counts: [String: (records: Int, files: Int)] = [:]
         for r in rejections {
             let key = "\(r.partner ?? "?")|\(r.code)"
@@ -106,26 +149,16 @@ struct ReportRejectedCommand: Command {
                 counts[key, default: (0, 0)].records += 1
             }
         }
-        let countList = counts.sorted { $0.key < $1.key }.map { key, value in
+        return counts.sorted { $0.key < $1.key }.map { key, value in
             let parts = key.split(separator: "|", maxSplits: 1).map(String.init)
             return Count(partner: parts[0], code: parts[1], records: value.records, files: value.files)
         }
-        if context.json {
-            Output.json(
-                Listing(
-                    from: from?.description,
-                    to: to?.description,
-                    partner: partner?.rawValue,
-                    code: code?.rawValue,
-                    rejections: rejections,
-                    counts: countList
-                )
-            )
-            return .success
-        }
+    }
+
+    static func printText(_ rejections: [Rejected], _ counts: [Count], _ filter: Filter) {
         guard !rejections.isEmpty else {
-            Output.line("No rejected records or files\(filterText(partner, code, from, to)).")
-            return .success
+            Output.line("No rejected records or files\(filter.text).")
+            return
         }
         var table = TextTable(["received", "partner", "batch", "line", "record", "code", "message"], numeric: [2, 3])
         for r in rejections {
@@ -134,24 +167,14 @@ struct ReportRejectedCommand: Command {
                 r.recordID ?? "(whole file \(r.file))", r.code, r.message,
             ])
         }
-        Output.line("Rejected\(filterText(partner, code, from, to)):")
+        Output.line("Rejected\(filter.text):")
         Output.line(table.render())
         Output.line("")
         var summary = TextTable(["partner", "code", "records", "files"], numeric: [2, 3])
-        for count in countList {
+        for count in counts {
             summary.add([count.partner, count.code, String(count.records), String(count.files)])
         }
         Output.line(summary.render())
-        return .success
-    }
-
-    static func filterText(_ partner: PartnerID?, _ code: ReasonCode?, _ from: Timestamp?, _ to: Timestamp?) -> String {
-        var parts: [String] = []
-        if let partner { parts.append("of \(partner)") }
-        if let code { parts.append("with \(code)") }
-        if let from { parts.append("from \(from)") }
-        if let to { parts.append("to \(to)") }
-        return parts.isEmpty ? "" : " " + parts.joined(separator: " ")
     }
 
     /// The files rejected whole, from the `.reason` files beside them in DIR/rejected/.
