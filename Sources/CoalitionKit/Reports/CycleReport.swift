@@ -161,27 +161,7 @@ public enum CycleReport {
             position[node] = (radius * cos(angle), radius * sin(angle))
         }
         var layout = LabelLayout()
-        let nameSize = 9.0
-        for node in nodes {
-            guard let p = position[node] else { continue }
-            let name = node.description
-            let outward = (p.0 / max(1, radius), p.1 / max(1, radius))
-            let box = LabelLayout.box(name, x: 0, y: 0, size: nameSize, anchor: .middle)
-            var candidates: [(Double, Double)] = box.width <= 2 * nodeRadius - 6 ? [(p.0, p.1 + nameSize * 0.35)] : []
-            // Outside the node, away from the centre: the label's near side just clear of it.
-            let reach = (nodeRadius + 4 + box.width / 2, nodeRadius + 4 + box.height / 2)
-            candidates += [
-                (p.0 + outward.0 * reach.0, p.1 + outward.1 * reach.1 + nameSize * 0.35),
-                (p.0, p.1 + nodeRadius + nameSize + 2), (p.0, p.1 - nodeRadius - 4),
-            ]
-            layout.place(name, size: nameSize, anchor: .middle, className: "node", candidates: candidates)
-        }
-        for node in nodes {
-            guard let p = position[node] else { continue }
-            layout.obstacles.append(
-                LabelLayout.Box(x: p.0 - nodeRadius, y: p.1 - nodeRadius, width: 2 * nodeRadius, height: 2 * nodeRadius)
-            )
-        }
+        placeNames(nodes, at: position, nodeRadius: nodeRadius, radius: radius, in: &layout)
         let largest = Double(edges.map(\.2).max() ?? 1)
         var paths = ""
         for (from, to, amount) in edges {
@@ -225,6 +205,38 @@ public enum CycleReport {
         svg += layout.svg
         svg += "</svg>\n"
         return svg
+    }
+
+    /// Each node's whole name: inside its node when it fits, else just outside it, away
+    /// from the centre; then the nodes become obstacles for the amounts.
+    static func placeNames(
+        _ nodes: [Participant],
+        at position: [Participant: (Double, Double)],
+        nodeRadius: Double,
+        radius: Double,
+        in layout: inout LabelLayout
+    ) {
+        let nameSize = 9.0
+        for node in nodes {
+            guard let p = position[node] else { continue }
+            let name = node.description
+            let outward = (p.0 / max(1, radius), p.1 / max(1, radius))
+            let box = LabelLayout.box(name, x: 0, y: 0, size: nameSize, anchor: .middle)
+            var candidates: [(Double, Double)] = box.width <= 2 * nodeRadius - 6 ? [(p.0, p.1 + nameSize * 0.35)] : []
+            // Outside the node, away from the centre: the label's near side just clear of it.
+            let reach = (nodeRadius + 4 + box.width / 2, nodeRadius + 4 + box.height / 2)
+            candidates += [
+                (p.0 + outward.0 * reach.0, p.1 + outward.1 * reach.1 + nameSize * 0.35),
+                (p.0, p.1 + nodeRadius + nameSize + 2), (p.0, p.1 - nodeRadius - 4),
+            ]
+            layout.place(name, size: nameSize, anchor: .middle, className: "node", candidates: candidates)
+        }
+        for node in nodes {
+            guard let p = position[node] else { continue }
+            layout.obstacles.append(
+                LabelLayout.Box(x: p.0 - nodeRadius, y: p.1 - nodeRadius, width: 2 * nodeRadius, height: 2 * nodeRadius)
+            )
+        }
     }
 
     /// Net position per participant: bars left of the axis pay, right of it receive. The
