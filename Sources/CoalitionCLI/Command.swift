@@ -43,12 +43,16 @@ protocol Command {
     static var options: [OptionSpec] { get }
     /// More help text, shown by `--help`.
     static var discussion: String { get }
+    /// Whether the command answers `--json` with one JSON object; one that does not refuses
+    /// the option rather than print text under it.
+    static var acceptsJSON: Bool { get }
     static func run(_ context: Context) throws -> ExitCode
 }
 
 extension Command {
     static var options: [OptionSpec] { [] }
     static var discussion: String { "" }
+    static var acceptsJSON: Bool { true }
     static var usage: String {
         "coalition \(path.joined(separator: " ")) \(synopsis)".trimmingCharacters(in: .whitespaces)
     }
@@ -56,8 +60,8 @@ extension Command {
     static var help: String {
         var text = "\(summary)\n\nusage: \(usage) [options]\n"
         if !discussion.isEmpty { text += "\n\(discussion)\n" }
-        text += "\noptions:\n"
-        for option in options + globalOptions {
+        text += "\noptions (each may stand anywhere on the line; -h is --help):\n"
+        for option in options + globalOptions where acceptsJSON || option.name != "json" {
             let left = "--\(option.name)" + (option.value.map { " \($0)" } ?? "")
             text +=
                 "  " + left.padding(toLength: max(22, left.count + 2), withPad: " ", startingAt: 0) + option.help + "\n"
@@ -93,7 +97,7 @@ enum ExitCode: Int32 {
     static func forError(_ error: CoalitionError) -> ExitCode {
         switch error.code {
         case .usage: .usage
-        case .storeFailure, .io, .crypto: .internalError
+        case .storeFailure, .io, .crypto, .internalError: .internalError
         case .auditFailed: .rejected
         default: .dataError
         }

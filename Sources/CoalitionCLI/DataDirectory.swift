@@ -90,9 +90,11 @@ struct DataDirectory {
                 at: Place(file: root)
             )
         }
-        let store = try SQLiteStore(path: ledgerPath)
-        let network = try NetworkLoader.load(directory: networkPath)
-        let ledger = try Ledger(network: network, store: store)
+        let ledger = try ElapsedLine.around("opening the ledger") {
+            let store = try SQLiteStore(path: ledgerPath)
+            let network = try NetworkLoader.load(directory: networkPath)
+            return try Ledger(network: network, store: store)
+        }
         opened?.add(ledger)
         return ledger
     }

@@ -11,8 +11,9 @@ struct FileIntake {
 
     typealias Report = SettlementIntake.Report
 
-    /// Processes `path`; moves it when `move` is true, copies it otherwise.
-    func process(_ path: String, move: Bool) throws -> Report {
+    /// Processes `path`; moves it when `move` is true, copies it otherwise. `position` is
+    /// the file's place in the run (`file 3 of 22`), shown with its progress.
+    func process(_ path: String, move: Bool, position: (Int, Int)? = nil) throws -> Report {
         var intake = SettlementIntake(
             ledger: ledger,
             now: now,
@@ -22,8 +23,18 @@ struct FileIntake {
         ) { try data.keyRing(for: $0) }
         let name = (path as NSString).lastPathComponent
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int64) ?? 0
-        var progress = ProgressLine(label: name, total: size, enabled: showProgress && size > 4 << 20)
-        intake.progress = { progress.update($0) }
+        let label = name + (position.map { " (file \($0.0) of \($0.1))" } ?? "")
+        var progress = ProgressLine(label: label, enabled: showProgress)
+        let started = Date()
+        intake.progress = { bytes in
+            let seconds = max(0.001, Date().timeIntervalSince(started))
+            let rate = Int64(Double(bytes) / seconds / 1_048_576)
+            let percent = size > 0 ? min(100, bytes * 100 / size) : 0
+            progress.show(
+                "\(percent)% (\(Points.grouped(bytes >> 10)) of \(Points.grouped(size >> 10)) KiB, \(rate) MiB/s)",
+                isComplete: bytes >= size
+            )
+        }
         let report = try intake.process(path, filing: move ? .move : .copy)
         progress.finish()
         return report
@@ -31,6 +42,29 @@ struct FileIntake {
 
     /// `path`, or `path.1`, `path.2`, … when it is taken: nothing filed is ever overwritten.
     static func uniquePath(_ path: String) -> String { SettlementIntake.uniquePath(path) }
+
+    /// The line after several files: how many were accepted, duplicates, rejected, and their
+    /// records.
+    static func total(_ reports: [Report]) -> String {
+        var files = (accepted: 0, duplicate: 0, rejected: 0)
+        var records = (all: 0, applied: 0, rejected: 0)
+        for report in reports {
+            switch report.result.status {
+            case .accepted:
+                files.accepted += 1
+                if let s = report.result.summary {
+                    records.all += s.records
+                    records.applied += s.accepted
+                    records.rejected += s.rejected
+                }
+            case .duplicate: files.duplicate += 1
+            case .rejected: files.rejected += 1
+            }
+        }
+        return
+            "\(reports.count) files: \(files.accepted) accepted, \(files.duplicate) duplicate, \(files.rejected) rejected; "
+            + "\(records.all) records in the accepted files: \(records.applied) applied, \(records.rejected) rejected"
+    }
 
     /// One line per file, as `ingest` and `submit` print it.
     static func describe(_ report: Report) -> String {
@@ -71,30 +105,47 @@ struct FileIntake {
     }
 }
 
-/// Progress of a large file on a terminal: records done as bytes, rate, percentage.
+/// A progress line on a terminal: drawn on standard error, rewritten in place at most four
+/// times a second, from the moment the work has taken half a second, and cleared when the
+/// work ends, so what the command prints next starts on a clean line. Silent when standard
+/// error is not a terminal. `COALITION_PROGRESS_AFTER` sets the half second (0 draws at once:
+/// for tests on a pseudo-terminal, and for a slow terminal).
 struct ProgressLine {
     let label: String
-    let total: Int64
     let enabled: Bool
-    private var started = Date()
+    private let started = Date()
     private var lastShown = Date.distantPast
+    private var shown = false
+    private let delay: Double
 
-    init(label: String, total: Int64, enabled: Bool) {
+    init(label: String, enabled: Bool = true) {
         self.label = label
-        self.total = total
         self.enabled = enabled && isatty(2) != 0
+        delay = ProcessInfo.processInfo.environment["COALITION_PROGRESS_AFTER"].flatMap(Double.init) ?? 0.5
     }
 
-    mutating func update(_ bytes: Int64) {
-        guard enabled, Date().timeIntervalSince(lastShown) > 0.25 else { return }
-        lastShown = Date()
-        let seconds = max(0.001, Date().timeIntervalSince(started))
-        let percent = total > 0 ? bytes * 100 / total : 0
-        let rate = Int64(Double(bytes) / seconds / 1_048_576)
-        FileHandle.standardError.write(Data("\r\(label): \(percent)% (\(bytes >> 20) MiB, \(rate) MiB/s)   ".utf8))
+    /// Draws `label: text` if it is time to; `isComplete` draws it whenever anything was
+    /// drawn before, so a line shown reaches its end.
+    mutating func show(_ text: @autoclosure () -> String, isComplete: Bool = false) {
+        guard enabled else { return }
+        let now = Date()
+        guard now.timeIntervalSince(started) >= delay,
+            now.timeIntervalSince(lastShown) >= 0.25 || (isComplete && shown) || lastShown == .distantPast
+        else { return }
+        lastShown = now
+        shown = true
+        FileHandle.standardError.write(Data("\r\u{1B}[K\(label): \(text())".utf8))
     }
 
+    /// `done` of `total` as a percentage, with `unit`.
+    mutating func update(_ done: Int64, of total: Int64, unit: String) {
+        show(
+            "\(total > 0 ? min(100, done * 100 / total) : 0)% (\(Points.grouped(done)) of \(Points.grouped(total)) \(unit))"
+        )
+    }
+
+    /// Clears the line, if one was drawn.
     func finish() {
-        if enabled && lastShown != Date.distantPast { FileHandle.standardError.write(Data("\n".utf8)) }
+        if shown { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
     }
 }

@@ -24,7 +24,10 @@ struct CycleCloseCommand: Command {
         }
         let through = try CycleCloseCommand.cutoff(text)
         let ledger = try context.data.open()
-        switch try CycleCloser.close(ledger, through: through, now: Clock.now) {
+        switch try ElapsedLine.around(
+            "closing the cycle",
+            { try CycleCloser.close(ledger, through: through, now: Clock.now) }
+        ) {
         case .alreadyClosed(let last):
             if context.json {
                 Output.json(["closed": false, "lastCycle": last.number, "through": last.through.description])

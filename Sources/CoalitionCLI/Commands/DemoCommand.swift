@@ -6,6 +6,7 @@ struct DemoCommand: Command {
     static let path = ["demo"]
     static let summary = "build the demo network from partners/ and seeds/, and show what it cleared"
     static let synopsis = ""
+    static let acceptsJSON = false
     static let options: [OptionSpec] = [
         .value("partners", "DIR", "the network definition (default ./partners)"),
         .value("seeds", "DIR", "the partners' settlement files, unsigned (default ./seeds)"),
@@ -48,15 +49,15 @@ struct DemoCommand: Command {
             _ = try FileSigning.sign(path: target, key: key.secret)
         }
         let now = Clock.now
-        let intake = FileIntake(data: data, ledger: ledger, now: now, showProgress: false)
+        let intake = FileIntake(data: data, ledger: ledger, now: now, showProgress: true)
         let ordered = names.map { data.path("inbox", $0) }.sorted {
             IngestCommand.headerOrder($0) < IngestCommand.headerOrder($1)
         }
         Output.line("Ingesting \(ordered.count) signed settlement files from \(seeds)/ through \(data.path("inbox"))/")
         var totals = (files: 0, records: 0, accepted: 0, rejected: 0)
         var codes: [ReasonCode: Int] = [:]
-        for path in ordered {
-            let report = try intake.process(path, move: true)
+        for (index, path) in ordered.enumerated() {
+            let report = try intake.process(path, move: true, position: (index + 1, ordered.count))
             guard case .accepted = report.result.status, let s = report.result.summary else {
                 Output.line("  " + FileIntake.describe(report))
                 continue

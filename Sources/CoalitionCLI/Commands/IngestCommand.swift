@@ -23,11 +23,16 @@ struct SubmitCommand: Command {
         let ledger = try context.data.open()
         let intake = FileIntake(data: context.data, ledger: ledger, now: Clock.now, showProgress: !context.json)
         var reports: [FileIntake.Report] = []
-        for file in files {
-            let report = try intake.process(file, move: move)
+        for (index, file) in files.enumerated() {
+            let report = try intake.process(
+                file,
+                move: move,
+                position: files.count > 1 ? (index + 1, files.count) : nil
+            )
             reports.append(report)
             if !context.json { Output.line(FileIntake.describe(report)) }
         }
+        if !context.json && files.count > 1 { Output.line(FileIntake.total(reports)) }
         if context.json { Output.json(["files": reports.map(FileIntake.json)]) }
         let anyRejected = reports.contains {
             if case .rejected = $0.result.status { return true }
@@ -79,10 +84,17 @@ struct SignCommand: Command {
     static let path = ["sign"]
     static let summary = "sign a settlement file with a key file (the partner's side)"
     static let synopsis = "FILE --key KEYFILE"
-    static let options: [OptionSpec] = [.value("key", "KEYFILE", "the key file: # comments and one line of hex")]
+    static let options: [OptionSpec] =
+        GivenKey.options + [
+            .flag("rehead", "first rewrite the header's key id to the key file's (the file must not be signed yet)")
+        ]
     static let discussion = """
         Appends the line S|<HMAC-SHA256 in hex> over every byte of FILE, which must end with a
-        newline and not be signed yet. Needs no data directory.
+        newline and not be signed yet. Needs no data directory. The key file must hold the key
+        the header names (its file name is the key id, or --key-id says it): a file signed
+        under another key than its header names is rejected whole, and so is every later file
+        of the partner after it (KEY_MISMATCH, exit 3, nothing written). --rehead rewrites the
+        header's key id to the key file's first, for a file made with the wrong id.
         """
 
     static func run(_ context: Context) throws -> ExitCode {
@@ -90,13 +102,43 @@ struct SignCommand: Command {
         guard let keyPath = context.arguments.value("key") else {
             throw CoalitionError(.usage, "--key KEYFILE is required\nusage: \(usage)")
         }
-        let signature = try FileSigning.sign(path: file, key: try KeyFile.read(keyPath))
+        let key = try GivenKey(context, path: keyPath)
+        let header = try GivenKey.header(of: file)
+        let reheaded = header.keyID != key.id
+        if reheaded && !context.arguments.has("rehead") {
+            try key.check(
+                against: header,
+                file: file,
+                hint: "sign with the header's key, or give --rehead to name this key in the header"
+            )
+        }
+        if reheaded {
+            guard !GivenKey.isSigned(file) else {
+                throw CoalitionError(
+                    .badTrailer,
+                    "the file is already signed: re-heading it would break its signature",
+                    at: Place(file: file)
+                )
+            }
+            try GivenKey.rehead(file, keyID: key.id)
+        }
+        let signature = try FileSigning.sign(path: file, key: key.secret)
         if context.json {
-            Output.json(["file": file, "signature": Hex.encode(signature)])
+            Output.json(
+                SignOutput(file: file, key: key.id, reheaded: reheaded, signature: Hex.encode(signature))
+            )
         } else {
+            if reheaded { Output.line("re-headed \(file): key id \(header.keyID) → \(key.id)") }
             Output.line("signed \(file): S|\(Hex.encode(signature))")
         }
         return .success
+    }
+
+    struct SignOutput: Encodable {
+        let file: String
+        let key: String
+        let reheaded: Bool
+        let signature: String
     }
 }
 
@@ -104,19 +146,32 @@ struct VerifyCommand: Command {
     static let path = ["verify"]
     static let summary = "check the signature of an acknowledgement or statement (the partner's side)"
     static let synopsis = "FILE [--key KEYFILE]"
-    static let options: [OptionSpec] = [
-        .value("key", "KEYFILE", "check under this key file instead of the data directory's key ring"),
-        .flag("any", "accept any kind of file of the family, not only coalition → partner ones"),
-    ]
+    static let options: [OptionSpec] =
+        GivenKey.options.map {
+            $0.name == "key"
+                ? .value("key", "KEYFILE", "check under this key file instead of the data directory's key ring") : $0
+        } + [.flag("any", "accept any kind of file of the family, not only coalition → partner ones")]
+    static let discussion = """
+        Without --key, the key the header names is taken from the data directory's key ring.
+        With --key, the key file must be the key the header names (KEY_MISMATCH otherwise, exit
+        3): the answer names the key that was used and the file it came from.
+        """
 
     static func run(_ context: Context) throws -> ExitCode {
         let file = try positional(context, count: 1)[0]
         let kinds: Set<FileKind> =
             context.arguments.has("any") ? Set(FileKind.allCases) : [.acknowledgement, .statement]
         let header: FileHeader
+        var keyFile: String?
         if let keyPath = context.arguments.value("key") {
-            let secret = try KeyFile.read(keyPath)
-            header = try FileSigning.verify(path: file, kinds: kinds, key: secret)
+            let key = try GivenKey(context, path: keyPath)
+            try key.check(
+                against: try GivenKey.header(of: file),
+                file: file,
+                hint: "verify with the key the header names"
+            )
+            header = try FileSigning.verify(path: file, kinds: kinds, key: key.secret)
+            keyFile = keyPath
         } else {
             let ledger = try context.data.open()
             header = try FileSigning.verify(path: file, kinds: kinds, network: ledger.network) {
@@ -124,16 +179,36 @@ struct VerifyCommand: Command {
             }
         }
         if context.json {
-            Output.json([
-                "file": file, "valid": true, "kind": header.kind.rawValue, "partner": header.partner.rawValue,
-                "sequence": header.sequence, "createdAt": header.createdAt.description, "key": header.keyID,
-            ])
+            Output.json(
+                VerifyOutput(
+                    file: file,
+                    valid: true,
+                    kind: header.kind.rawValue,
+                    partner: header.partner.rawValue,
+                    sequence: header.sequence,
+                    createdAt: header.createdAt.description,
+                    key: header.keyID,
+                    keyFile: keyFile
+                )
+            )
         } else {
+            let source = keyFile.map { "key \(header.keyID) from \($0)" } ?? "key \(header.keyID) from the key ring"
             Output.line(
                 "\(file): signature valid: \(header.kind.rawValue) \(header.kind.direction.rawValue) for \(header.partner), "
-                    + "number \(header.sequence), created \(header.createdAt), key \(header.keyID)"
+                    + "number \(header.sequence), created \(header.createdAt), under \(source)"
             )
         }
         return .success
+    }
+
+    struct VerifyOutput: Encodable {
+        let file: String
+        let valid: Bool
+        let kind: String
+        let partner: String
+        let sequence: Int64
+        let createdAt: String
+        let key: String
+        let keyFile: String?
     }
 }

@@ -23,9 +23,9 @@ struct KeysRotateCommand: Command {
             throw CoalitionError(.usage, "--partner ID is required\nusage: \(usage)")
         }
         let overlap = try context.arguments.integer("overlap-days", default: 30, in: 0...3650)
-        let partnerID = try PartnerID(partnerText)
         let ledger = try context.data.open()
-        let partner = try ledger.network.partner(partnerID)
+        let partner = try ledger.network.partner(named: partnerText)
+        let partnerID = partner.id
         let now = Clock.now
         let network = context.data.networkPath
         guard

@@ -13,7 +13,7 @@ struct MemberTransferCommand: Command {
         Moves lots soonest-expiring first, keeping their issuer and expiry: no partner owes
         another for a transfer. The network file sets the limits: minimum, step, maximum per
         transfer, points sent and received per calendar year, transfers per day, month and
-        year (calendar periods in the network's time zone, utcOffsetMinutes), and a fee in
+        year (calendar periods in the network's time zone, timeZone), and a fee in
         points taken from the sender. Exits 1 when the transfer is refused.
         """
 
@@ -126,7 +126,7 @@ struct ExpireCommand: Command {
             throw CoalitionError(.usage, "--as-of DATE is required\nusage: \(usage)")
         }
         let ledger = try context.data.open()
-        let result = try ledger.expire(asOf: asOf, now: Clock.now)
+        let result = try ElapsedLine.around("expiring lots") { try ledger.expire(asOf: asOf, now: Clock.now) }
         if context.json {
             Output.json([
                 "asOf": asOf.description, "members": result.members, "lots": result.lots, "points": result.points,
@@ -156,7 +156,7 @@ struct TiersReviewCommand: Command {
             throw CoalitionError(.usage, "--as-of DATE is required\nusage: \(usage)")
         }
         let ledger = try context.data.open()
-        let changes = try ledger.reviewTiers(asOf: asOf, now: Clock.now)
+        let changes = try ElapsedLine.around("reviewing tiers") { try ledger.reviewTiers(asOf: asOf, now: Clock.now) }
         if context.json {
             Output.json([
                 "asOf": asOf.description,

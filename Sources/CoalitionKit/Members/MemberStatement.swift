@@ -40,10 +40,10 @@ public struct MemberStatement: Sendable {
             case .enroll:
                 text = "enrolled"
             case .earn:
-                text = "\(posting.units) units at \(detail.rate?.description ?? "?") points each"
+                text = "\(posting.units) units at \(detail.rate?.decimalDescription ?? "?") points each"
                 if let bonus = detail.bonus { text += ", tier bonus \(bonus)" }
             case .redeem:
-                text = "\(posting.units) units at \(detail.rate?.description ?? "?") points each"
+                text = "\(posting.units) units at \(detail.rate?.decimalDescription ?? "?") points each"
             case .reverseEarn, .reverseRedeem:
                 text = "reverses \(detail.original ?? "?")"
             case .transfer:

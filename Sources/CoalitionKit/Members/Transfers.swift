@@ -1,3 +1,5 @@
+import Foundation
+
 /// A transfer sent or received, remembered for the limits.
 public struct TransferMark: Hashable, Sendable {
     public let at: Timestamp
@@ -50,13 +52,17 @@ extension ReasonCode {
     public static let idempotencyConflict: ReasonCode = "IDEMPOTENCY_CONFLICT"
 }
 
-/// Calendar periods in the network's time zone: what transfer limits count in.
+/// Calendar periods in the network's time zone: what transfer limits count in. A time's
+/// local day, month and year are those of the wall clock at that instant, with the zone's
+/// offset then in force (daylight saving included).
 struct NetworkCalendar {
-    let offsetSeconds: Int64
+    let timeZone: TimeZone
 
-    init(_ network: Network) { offsetSeconds = network.utcOffsetMinutes * 60 }
+    init(_ network: Network) { timeZone = network.timeZone }
 
-    private func local(_ t: Timestamp) -> Timestamp { t.adding(seconds: offsetSeconds) }
+    private func local(_ t: Timestamp) -> Timestamp {
+        t.adding(seconds: Int64(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(t.seconds)))))
+    }
     func day(_ t: Timestamp) -> Int64 { QualifyingDay.day(of: local(t)) }
     func month(_ t: Timestamp) -> Int {
         let c = local(t).components

@@ -54,9 +54,23 @@ public struct KeyInfo: Sendable, Hashable {
     public let file: String
     /// A demo key is published in the repository and must never guard real value.
     public let isDemo: Bool
+    /// When and why the operator revoked the key, if it was: from then on it signs nothing
+    /// and no file under it is accepted, whatever its created-at says.
+    public var revocation: KeyRevocation? = nil
 
     public func isValid(at time: Timestamp) -> Bool {
-        time >= validFrom && (validUntil.map { time < $0 } ?? true)
+        time >= validFrom && (validUntil.map { time < $0 } ?? true) && (revocation.map { time < $0.at } ?? true)
+    }
+}
+
+/// The revocation of a key: effective at `at`, for `reason`.
+public struct KeyRevocation: Sendable, Hashable {
+    public let at: Timestamp
+    public let reason: String
+
+    public init(at: Timestamp, reason: String) {
+        self.at = at
+        self.reason = reason
     }
 }
 

@@ -208,6 +208,13 @@ public struct Ingestor {
         guard let key = ring.key(id: header.keyID) else {
             throw CoalitionError(.unknownKey, "\(partner.id) has no key '\(header.keyID)'", at: Place(line: 1))
         }
+        if let revocation = key.info.revocation, now >= revocation.at {
+            throw CoalitionError(
+                .keyRevoked,
+                "key \(key.info.id) was revoked at \(revocation.at): nothing signed with it is accepted",
+                at: Place(line: 1)
+            )
+        }
         guard key.info.isValid(at: header.createdAt) else {
             let until = key.info.validUntil.map { " until \($0)" } ?? ""
             throw CoalitionError(

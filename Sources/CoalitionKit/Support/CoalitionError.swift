@@ -111,6 +111,8 @@ extension ReasonCode {
 
     // Store and data directory.
     public static let storeFailure: ReasonCode = "STORE_FAILURE"
+    /// A failure inside a command or the server that has no code of its own (exit 4, 500).
+    public static let internalError: ReasonCode = "INTERNAL"
     public static let notALedger: ReasonCode = "NOT_A_LEDGER"
     public static let newerSchema: ReasonCode = "NEWER_SCHEMA"
     public static let noLedger: ReasonCode = "NO_LEDGER"
@@ -133,6 +135,10 @@ extension ReasonCode {
     public static let wrongDirection: ReasonCode = "WRONG_DIRECTION"
     public static let unknownKey: ReasonCode = "UNKNOWN_KEY"
     public static let keyNotValid: ReasonCode = "KEY_NOT_VALID"
+    /// A key file given by hand is not the key the file's header names.
+    public static let keyMismatch: ReasonCode = "KEY_MISMATCH"
+    /// The file's key was revoked: refused whatever the file's created-at.
+    public static let keyRevoked: ReasonCode = "KEY_REVOKED"
     public static let missingSignature: ReasonCode = "MISSING_SIGNATURE"
     public static let badSignature: ReasonCode = "BAD_SIGNATURE"
     public static let missingTrailer: ReasonCode = "MISSING_TRAILER"

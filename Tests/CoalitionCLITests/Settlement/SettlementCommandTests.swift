@@ -157,7 +157,7 @@ struct SettlementCommandTests {
             "verify", path, "--any", "--key", SettlementCommandFiles.demoKeyPath("HARBOR-2026A"),
         ])
         #expect(otherKey.status == 3, "\(otherKey)")
-        #expect(otherKey.stderr.contains("BAD_SIGNATURE"), "\(otherKey)")
+        #expect(otherKey.stderr.contains("KEY_MISMATCH"), "\(otherKey)")
         // Signing a signed file is refused and leaves it alone.
         let twice = try cli.run(["sign", path, "--key", key])
         #expect(twice.status == 3, "\(twice)")
@@ -236,7 +236,9 @@ struct SettlementCommandTests {
         // The answer is signed with the new key, which the partner holds.
         let partnerKey = cli.directory + "/partner.key"
         try KeyFile.write(secret, to: partnerKey, comment: "as handed to SKYWAYS")
-        let verify = try cli.run(["verify", cli.data + "/outbox/SKYWAYS-000001.ack", "--key", partnerKey])
+        let verify = try cli.run([
+            "verify", cli.data + "/outbox/SKYWAYS-000001.ack", "--key", partnerKey, "--key-id", keyID,
+        ])
         #expect(verify.status == 0, "\(verify)")
         #expect(verify.stdout.contains("key \(keyID)"), "\(verify)")
     }
