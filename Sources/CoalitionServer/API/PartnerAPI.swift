@@ -81,6 +81,16 @@ public final class PartnerAPI: HTTPResponder {
                 return statements(of: partner)
             case .statement:
                 return try statement(try Route.number(parameters["cycle"]), of: partner)
+            case .submitRecord:
+                let response: HTTPResponse
+                do {
+                    response = try submitRecord(request, from: partner)
+                } catch {
+                    response = APIError.from(error).response
+                }
+                return signed(response, answering: request)
+            case .member:
+                return try balance(of: parameters["number"], for: partner)
             }
         } catch {
             return APIError.from(error).response

@@ -7,6 +7,8 @@ public struct Route: Sendable, Hashable {
         case acknowledgement
         case statements
         case statement
+        case submitRecord
+        case member
     }
 
     public let method: String
@@ -20,6 +22,8 @@ public struct Route: Sendable, Hashable {
         Route(method: "GET", path: "/v1/acknowledgements/{sequence}", endpoint: .acknowledgement),
         Route(method: "GET", path: "/v1/statements", endpoint: .statements),
         Route(method: "GET", path: "/v1/statements/{cycle}", endpoint: .statement),
+        Route(method: "POST", path: "/v1/records", endpoint: .submitRecord),
+        Route(method: "GET", path: "/v1/members/{number}", endpoint: .member),
     ]
 
     /// The parameters of `path` if it has this route's shape: literal segments equal, each

@@ -12,6 +12,10 @@ import Foundation
 /// applied whole or not at all (the engine's batch); what a turn groups is the queue, so a
 /// burst of writes costs one wake-up of the writer, not one each.
 ///
+/// Single records (`submit`) are group-committed: the records waiting in a turn, in a row,
+/// are applied as ONE batch, one transaction and one sync, and each caller is answered from
+/// it once it is durable (`SingleRecords`).
+///
 /// A full queue refuses a job at once (`WRITER_BUSY`, answered 503 with `Retry-After`)
 /// rather than holding an I/O thread. `shutdown()` refuses new jobs (`SHUTTING_DOWN`), runs
 /// every job already queued, saves the ledger's state and stops the thread.
@@ -47,21 +51,31 @@ public final class LedgerWriter: @unchecked Sendable {
     /// is full and `SHUTTING_DOWN` once `shutdown()` was called.
     public func perform<T: Sendable>(_ work: @escaping @Sendable (Ledger) throws -> T) throws -> T {
         let job = Job(work)
+        try enqueueAndWait(job)
+        return try job.result!.get()
+    }
+
+    /// Applies one partner's single record (`POST /v1/records`) and returns what became of
+    /// it, once its transaction is durable. Single records waiting together are applied in
+    /// one batch, one transaction, one sync (group commit); each then gets its own answer.
+    /// Throws `WRITER_BUSY` or `SHUTTING_DOWN` as `perform` does, and a store failure.
+    public func submit(_ record: LedgerRecord, receivedAt: Timestamp) throws -> SingleRecordResult {
+        let job = RecordJob(record, receivedAt: receivedAt)
+        try enqueueAndWait(job)
+        return try job.result!.get()
+    }
+
+    /// Queues `job` and waits until the writer has finished it.
+    private func enqueueAndWait(_ job: any WriterJob) throws {
         condition.lock()
-        if isStopping {
-            condition.unlock()
-            throw CoalitionError(.shuttingDown, "the ledger writer is shutting down")
-        }
+        defer { condition.unlock() }
+        if isStopping { throw CoalitionError(.shuttingDown, "the ledger writer is shutting down") }
         guard queue.count < capacity else {
-            condition.unlock()
             throw CoalitionError(.writerBusy, "the ledger writer's queue is full (\(capacity) jobs)")
         }
         queue.append(job)
         condition.broadcast()
-        while job.result == nil { condition.wait() }
-        let result = job.result!
-        condition.unlock()
-        return try result.get()
+        while !job.isFinished { condition.wait() }
     }
 
     /// How many jobs wait (not counting one being run).
@@ -112,23 +126,47 @@ public final class LedgerWriter: @unchecked Sendable {
                 return
             }
             condition.unlock()
+            // Single records in a row are applied as one batch; any other job (a file) runs
+            // alone, in its place in the queue.
+            var group: [RecordJob] = []
             for job in turn {
+                if let record = job as? RecordJob {
+                    group.append(record)
+                    continue
+                }
+                finish(applying: &group)
                 job.run(ledger)
-                condition.lock()
-                job.finish()
-                condition.broadcast()
-                condition.unlock()
+                finish([job])
             }
+            finish(applying: &group)
         }
+    }
+
+    /// Applies the records of `group` in one batch, answers each, and empties it.
+    private func finish(applying group: inout [RecordJob]) {
+        guard !group.isEmpty else { return }
+        SingleRecords.apply(group, to: ledger)
+        finish(group)
+        group.removeAll(keepingCapacity: true)
+    }
+
+    /// Publishes the results of `jobs` to their callers.
+    private func finish(_ jobs: [any WriterJob]) {
+        condition.lock()
+        for job in jobs { job.finish() }
+        condition.broadcast()
+        condition.unlock()
     }
 }
 
 /// A job of the writer, whatever it returns.
-private protocol WriterJob: AnyObject {
+protocol WriterJob: AnyObject {
     /// Runs on the writer thread, outside the lock.
     func run(_ ledger: Ledger)
     /// Publishes the result; called under the writer's lock.
     func finish()
+    /// Whether `finish` was called; read under the writer's lock.
+    var isFinished: Bool { get }
 }
 
 /// One caller's job and, once run, its result.
@@ -143,4 +181,6 @@ private final class Job<T: Sendable>: WriterJob {
     func run(_ ledger: Ledger) { outcome = Result { try work(ledger) } }
 
     func finish() { result = outcome }
+
+    var isFinished: Bool { result != nil }
 }

@@ -12,6 +12,16 @@ final class CommitLog: @unchecked Sendable {
         lock.withLock { _ = batches.insert("\(partner)/\(sequence)") }
     }
 
+    private var ids: Set<Int64> = []
+
+    /// Notes that batch `id` (any batch, a file or single records) committed.
+    func add(batch id: Int64) { lock.withLock { _ = ids.insert(id) } }
+
+    func contains(batch id: Int64) -> Bool { lock.withLock { ids.contains(id) } }
+
+    /// How many batches committed.
+    var batchCount: Int { lock.withLock { ids.count } }
+
     func contains(_ partner: PartnerID, _ sequence: Int64) -> Bool {
         lock.withLock { batches.contains("\(partner)/\(sequence)") }
     }
@@ -29,6 +39,7 @@ final class RecordingStore: LedgerStore {
 
     func finish(_ summary: BatchSummary) throws {
         try base.finish(summary)
+        log.add(batch: summary.id)
         if let partner = summary.info.partner, let sequence = summary.info.sequence { log.add(partner, sequence) }
     }
 

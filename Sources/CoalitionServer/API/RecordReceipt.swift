@@ -1,0 +1,84 @@
+import CoalitionKit
+
+/// The answer to an applied single record (`POST /v1/records`, `docs/api.md`): what the
+/// journal holds of it, read back after the commit, so a replay gets the very same bytes.
+public struct RecordReceipt: Encodable, Sendable, Equatable {
+    /// One issuer's share of the record's points: the signed change to the member's points
+    /// of that issuer (a redemption takes them from the oldest lots first, whoever issued
+    /// them).
+    public struct IssuerShare: Encodable, Sendable, Equatable {
+        public let issuer: String
+        public let points: Int64
+    }
+
+    /// An obligation between partners the record made: the issuer pays the partner where its
+    /// points were spent, in that partner's settlement currency, minor units (negative where
+    /// a reversal undoes one).
+    public struct ObligationMade: Encodable, Sendable, Equatable {
+        public let id: Int64
+        public let debtor: String
+        public let creditor: String
+        public let currency: String
+        public let amount: Int64
+        public let points: Int64
+    }
+
+    public let recordId: String
+    public let type: String
+    public let outcome: String
+    /// The journal's posting and the batch it was committed in.
+    public let posting: Int64
+    public let batch: Int64
+    public let member: String?
+    public let occurredAt: String
+    /// The units of the partner's unit the record carried (for a reversal, those undone).
+    public let units: Int64
+    /// The signed change to the member's points.
+    public let points: Int64
+    public let issuers: [IssuerShare]
+    public let obligations: [ObligationMade]
+
+    init(posting: Posting, obligations: [Obligation]) {
+        recordId = posting.recordID ?? ""
+        type = RecordReceipt.type(of: posting.kind)
+        outcome = "accepted"
+        self.posting = posting.seq
+        batch = posting.batch
+        member = posting.member?.description
+        occurredAt = posting.occurredAt.description
+        units = posting.units
+        points = posting.points
+        // An issuer's points account moves against the member's points: minus its legs.
+        var shares: [IssuerShare] = []
+        let prefix = "issuer:"  // `Account.issuer(_:)`
+        for leg in posting.legs where leg.unit == Account.points && leg.account.hasPrefix(prefix) {
+            let issuer = String(leg.account.dropFirst(prefix.count))
+            if let index = shares.firstIndex(where: { $0.issuer == issuer }) {
+                shares[index] = IssuerShare(issuer: issuer, points: shares[index].points - leg.amount)
+            } else {
+                shares.append(IssuerShare(issuer: issuer, points: -leg.amount))
+            }
+        }
+        issuers = shares.sorted { $0.issuer < $1.issuer }
+        self.obligations = obligations.sorted { $0.id < $1.id }.map {
+            ObligationMade(
+                id: $0.id,
+                debtor: $0.debtor.rawValue,
+                creditor: $0.creditor.rawValue,
+                currency: $0.currency.code,
+                amount: $0.amount,
+                points: $0.points
+            )
+        }
+    }
+
+    static func type(of kind: PostingKind) -> String {
+        switch kind {
+        case .enroll: RecordType.enroll.rawValue
+        case .earn: RecordType.earn.rawValue
+        case .redeem: RecordType.redeem.rawValue
+        case .reverseEarn, .reverseRedeem: RecordType.reversal.rawValue
+        default: kind.description
+        }
+    }
+}

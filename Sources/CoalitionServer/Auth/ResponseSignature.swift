@@ -1,0 +1,95 @@
+import CoalitionKit
+
+/// The signature on an answer the partner keeps as evidence (`POST /v1/records`,
+/// `docs/api.md`, "Signed answers"): HMAC-SHA256 under the key the request was signed with,
+/// over nine lines joined by LF, with no LF after the last:
+///
+/// ```
+/// COALITION-HMAC-SHA256-RESPONSE
+/// 200
+/// POST
+/// /v1/records
+/// 2026-11-22T10:15:01Z
+/// SKYWAYS
+/// SKYWAYS-2026A
+/// <the request's Coalition-Signature, hex>
+/// <hex SHA-256 of the answer's body>
+/// ```
+///
+/// The first line differs from a request's and from any file's, so no signature of one kind
+/// passes as another's; the request's signature ties the answer to the request it answers.
+public struct ResponseSignature: Sendable, Equatable {
+    public static let scheme = "COALITION-HMAC-SHA256-RESPONSE"
+
+    public var status: Int
+    public var method: String
+    public var target: String
+    public var timestamp: Timestamp
+    public var partner: PartnerID
+    public var keyID: String
+    /// The request's `Coalition-Signature` value, as sent.
+    public var requestSignature: String
+    public var bodyDigest: [UInt8]
+
+    public init(
+        status: Int,
+        method: String,
+        target: String,
+        timestamp: Timestamp,
+        partner: PartnerID,
+        keyID: String,
+        requestSignature: String,
+        bodyDigest: [UInt8]
+    ) {
+        self.status = status
+        self.method = method
+        self.target = target
+        self.timestamp = timestamp
+        self.partner = partner
+        self.keyID = keyID
+        self.requestSignature = requestSignature
+        self.bodyDigest = bodyDigest
+    }
+
+    /// The string to sign.
+    public var string: String {
+        [
+            ResponseSignature.scheme, String(status), method, target, timestamp.description, partner.rawValue,
+            keyID, requestSignature, Hex.encode(bodyDigest),
+        ]
+        .joined(separator: "\n")
+    }
+
+    /// HMAC-SHA256 of the string under `secret`.
+    public func signature(using secret: [UInt8]) throws -> [UInt8] {
+        try HMACSHA256.authenticationCode(for: Array(string.utf8), using: secret)
+    }
+}
+
+extension PartnerAPI {
+    /// `response` with the signature fields of `ResponseSignature` added, under the key
+    /// `request` was signed with. A body held in a file is not signed here (no such answer
+    /// is signed); a response that cannot be signed is returned as it is.
+    func signed(_ response: HTTPResponse, answering request: HTTPRequest) -> HTTPResponse {
+        guard case .bytes(let body) = response.body, let claims = try? authenticator.claims(request.head),
+            let requestSignature = request.head.headers[CanonicalRequest.Field.signature]
+        else { return response }
+        let signature = ResponseSignature(
+            status: response.status,
+            method: request.head.method,
+            target: request.head.target,
+            timestamp: now(),
+            partner: claims.partner,
+            keyID: claims.key.info.id,
+            requestSignature: requestSignature,
+            bodyDigest: CanonicalRequest.digest(of: body)
+        )
+        guard let mac = try? signature.signature(using: claims.key.secret) else { return response }
+        var signedResponse = response
+        signedResponse.headers.add(CanonicalRequest.Field.partner, claims.partner.rawValue)
+        signedResponse.headers.add(CanonicalRequest.Field.keyID, signature.keyID)
+        signedResponse.headers.add(CanonicalRequest.Field.timestamp, signature.timestamp.description)
+        signedResponse.headers.add(CanonicalRequest.Field.signature, Hex.encode(mac))
+        return signedResponse
+    }
+}

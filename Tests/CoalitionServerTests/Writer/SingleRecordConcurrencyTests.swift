@@ -1,0 +1,119 @@
+import CoalitionKit
+import CoalitionServer
+import Foundation
+import Testing
+
+@Suite("Single records from many threads: applied once, group-committed, answered when durable")
+struct SingleRecordConcurrencyTests {
+    @Test func theSameRecordIdFromSixteenThreadsAppliesOnce() throws {
+        let sandbox = try APISandbox()
+        try sandbox.enrolAndEarn(1)
+        let body = recordJSON("REDEEM", id: "R-SAME", member: SettlementLines.member(1), units: 100)
+        let gate = Gate()
+        let failures = Failures()
+        let applied = Counter()
+        let bodies = Bodies()
+        let threads = (0..<16).map { _ in
+            TestThread {
+                gate.wait()
+                do {
+                    let response = try sandbox.post(body)
+                    guard response.status == 200 else { return failures.add("status \(response.status)") }
+                    if response.headers["Coalition-Record-Status"] == "applied" { applied.add() }
+                    bodies.add(bodyBytes(response))
+                } catch {
+                    failures.add("\(error)")
+                }
+            }
+        }
+        gate.open()
+        for thread in threads { #expect(thread.join(within: 60)) }
+        #expect(failures.all.isEmpty)
+        #expect(applied.value == 1)
+        #expect(bodies.distinct == 1 && bodies.count == 16)
+        let balance = try sandbox.writer.perform { ledger in
+            ledger.member(try MemberNumber(SettlementLines.member(1)))?.balance ?? -1
+        }
+        #expect(balance == 450)
+    }
+
+    @Test func manyRecordsFromManyThreadsAreAllAppliedEachAnsweredAfterItsCommit() throws {
+        let sandbox = try APISandbox()
+        let members = 24
+        for n in 1...members {
+            #expect(
+                try sandbox.post(recordJSON("ENROLL", id: "E\(n)", member: SettlementLines.member(n))).status == 200
+            )
+        }
+        let gate = Gate()
+        let failures = Failures()
+        let perThread = 8
+        let threads = (1...members).map { n in
+            TestThread {
+                gate.wait()
+                for i in 0..<perThread {
+                    do {
+                        let body = recordJSON("EARN", id: "P\(n)-\(i)", member: SettlementLines.member(n), units: 10)
+                        let response = try sandbox.post(body)
+                        guard response.status == 200 else { return failures.add("status \(response.status)") }
+                        let answer = try receipt(response)
+                        // The batch that holds it had committed before the answer was sent.
+                        if !sandbox.commits.contains(batch: answer.batch) { failures.add("answered before commit") }
+                    } catch {
+                        failures.add("\(error)")
+                    }
+                }
+            }
+        }
+        gate.open()
+        for thread in threads { #expect(thread.join(within: 120)) }
+        #expect(failures.all.isEmpty)
+        let total = try sandbox.writer.perform { ledger in
+            try (1...members).reduce(Int64(0)) { sum, n in
+                sum + (ledger.member(try MemberNumber(SettlementLines.member(n)))?.balance ?? 0)
+            }
+        }
+        #expect(total == Int64(members * perThread * 5))
+    }
+
+    @Test func recordsQueuedTogetherCommitAsOneBatch() throws {
+        let sandbox = try APISandbox()
+        try sandbox.enrolAndEarn(1)
+        // Hold the writer with a job until every record is queued behind it.
+        let release = Gate()
+        let holding = Gate()
+        let holder = TestThread {
+            _ = try? sandbox.writer.perform { _ in
+                holding.open()
+                release.wait()
+            }
+        }
+        holding.wait()
+        let results = Bodies()
+        let threads = (0..<8).map { i in
+            TestThread {
+                let body = recordJSON("REDEEM", id: "G\(i)", member: SettlementLines.member(1), units: 10)
+                if let response = try? sandbox.post(body), response.status == 200, let answer = try? receipt(response) {
+                    results.add(Array(String(answer.batch).utf8))
+                }
+            }
+        }
+        let deadline = Date(timeIntervalSinceNow: 60)
+        while sandbox.writer.waiting < 8 && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        release.open()
+        #expect(holder.join(within: 60))
+        for thread in threads { #expect(thread.join(within: 60)) }
+        #expect(results.count == 8)
+        #expect(results.distinct == 1)
+    }
+}
+
+/// Response bodies from threads.
+final class Bodies: @unchecked Sendable {
+    // Safe to share: every access holds `lock`.
+    private let lock = NSLock()
+    private var all: [[UInt8]] = []
+    func add(_ body: [UInt8]) { lock.withLock { all.append(body) } }
+    var count: Int { lock.withLock { all.count } }
+    var distinct: Int { lock.withLock { Set(all).count } }
+}
