@@ -117,3 +117,47 @@ final class Bodies: @unchecked Sendable {
     var count: Int { lock.withLock { all.count } }
     var distinct: Int { lock.withLock { Set(all).count } }
 }
+
+@Suite("A file and single records interleaved on one ledger")
+struct FileAndSingleRecordTests {
+    @Test func aRecordIdSentByBothPathsAtOnceIsAppliedOnce() throws {
+        let sandbox = try APISandbox()
+        let members = 40
+        for n in 1...members {
+            #expect(
+                try sandbox.post(recordJSON("ENROLL", id: "E\(n)", member: SettlementLines.member(n))).status == 200
+            )
+        }
+        // The same EARNs, X1 to X40, in a file and as single records, sent at once.
+        let lines = (1...members).map { "EARN|X\($0)|\(SettlementLines.member($0))|1000|2026-11-21T09:00:00Z|" }
+        let file = try sandbox.settlementFile(sequence: 1, body: lines)
+        let gate = Gate()
+        let failures = Failures()
+        let delivery = TestThread {
+            gate.wait()
+            if (try? sandbox.deliver(file))?.status != 200 { failures.add("the file was not applied") }
+        }
+        let singles = TestThread {
+            gate.wait()
+            for n in (1...members).reversed() {
+                let body = recordJSON(
+                    "EARN",
+                    id: "X\(n)",
+                    member: SettlementLines.member(n),
+                    units: 1_000,
+                    at: "2026-11-21T09:00:00Z"
+                )
+                let status = (try? sandbox.post(body))?.status
+                if status != 200 { failures.add("X\(n): \(String(describing: status))") }
+            }
+        }
+        gate.open()
+        #expect(delivery.join(within: 120) && singles.join(within: 120))
+        #expect(failures.all.isEmpty)
+        // Whichever path came first applied each record; the other did not apply it again.
+        let balances = try sandbox.writer.perform { ledger in
+            try (1...members).map { ledger.member(try MemberNumber(SettlementLines.member($0)))?.balance ?? -1 }
+        }
+        #expect(balances == Array(repeating: 500, count: members))
+    }
+}
