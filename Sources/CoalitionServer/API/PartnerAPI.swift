@@ -88,7 +88,7 @@ public final class PartnerAPI: HTTPResponder {
                 } catch {
                     response = APIError.from(error).response
                 }
-                return signed(response, answering: request)
+                return signed(response, answering: request, for: partner)
             case .member:
                 return try balance(of: parameters["number"], for: partner)
             }

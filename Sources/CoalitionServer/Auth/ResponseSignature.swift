@@ -70,23 +70,27 @@ extension PartnerAPI {
     /// `response` with the signature fields of `ResponseSignature` added, under the key
     /// `request` was signed with. A body held in a file is not signed here (no such answer
     /// is signed); a response that cannot be signed is returned as it is.
-    func signed(_ response: HTTPResponse, answering request: HTTPRequest) -> HTTPResponse {
-        guard case .bytes(let body) = response.body, let claims = try? authenticator.claims(request.head),
-            let requestSignature = request.head.headers[CanonicalRequest.Field.signature]
+    /// `partner` is the one the request was authenticated as; its key is looked up again
+    /// by id, not re-checked for freshness, so an answer that waited long is still signed.
+    func signed(_ response: HTTPResponse, answering request: HTTPRequest, for partner: PartnerID) -> HTTPResponse {
+        typealias Field = CanonicalRequest.Field
+        guard case .bytes(let body) = response.body, let keyID = request.head.headers[Field.keyID],
+            let key = authenticator.rings[partner]?.key(id: keyID),
+            let requestSignature = request.head.headers[Field.signature]
         else { return response }
         let signature = ResponseSignature(
             status: response.status,
             method: request.head.method,
             target: request.head.target,
             timestamp: now(),
-            partner: claims.partner,
-            keyID: claims.key.info.id,
+            partner: partner,
+            keyID: keyID,
             requestSignature: requestSignature,
             bodyDigest: CanonicalRequest.digest(of: body)
         )
-        guard let mac = try? signature.signature(using: claims.key.secret) else { return response }
+        guard let mac = try? signature.signature(using: key.secret) else { return response }
         var signedResponse = response
-        signedResponse.headers.add(CanonicalRequest.Field.partner, claims.partner.rawValue)
+        signedResponse.headers.add(CanonicalRequest.Field.partner, partner.rawValue)
         signedResponse.headers.add(CanonicalRequest.Field.keyID, signature.keyID)
         signedResponse.headers.add(CanonicalRequest.Field.timestamp, signature.timestamp.description)
         signedResponse.headers.add(CanonicalRequest.Field.signature, Hex.encode(mac))
