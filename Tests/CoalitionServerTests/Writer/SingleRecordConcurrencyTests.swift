@@ -108,14 +108,55 @@ struct SingleRecordConcurrencyTests {
     }
 }
 
+extension SingleRecordConcurrencyTests {
+    @Test func aFileQueuedAmongRecordsStaysABatchOfItsOwn() throws {
+        let sandbox = try APISandbox()
+        try sandbox.enrolAndEarn(1)
+        let release = Gate()
+        let holding = Gate()
+        let holder = TestThread {
+            _ = try? sandbox.writer.perform { _ in
+                holding.open()
+                release.wait()
+            }
+        }
+        holding.wait()
+        let file = try sandbox.settlementFile(sequence: 1, body: SettlementLines.enrolAndEarn(2, prefix: "SKY"))
+        let batches = Bodies()
+        var threads = (0..<6).map { i in
+            TestThread {
+                let body = recordJSON("REDEEM", id: "M\(i)", member: SettlementLines.member(1), units: 10)
+                if let response = try? sandbox.post(body), response.status == 200, let answer = try? receipt(response) {
+                    batches.add(Array(String(answer.batch).utf8))
+                }
+            }
+        }
+        threads.append(TestThread { _ = try? sandbox.deliver(file) })
+        let deadline = Date(timeIntervalSinceNow: 60)
+        while sandbox.writer.waiting < 7 && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        release.open()
+        #expect(holder.join(within: 60))
+        for thread in threads { #expect(thread.join(within: 60)) }
+        let fileBatch = try sandbox.writer.perform { ledger in
+            try ledger.store.batch(partner: try PartnerID("SKYWAYS"), sequence: 1)?.id
+        }
+        let recordBatches = Set(batches.all.map { Int64(String(decoding: $0, as: UTF8.self)) })
+        #expect(batches.count == 6)
+        #expect(fileBatch != nil && !recordBatches.contains(fileBatch))
+        // The records before the file in the queue share a batch, those after it another.
+        #expect(recordBatches.count <= 2)
+    }
+}
+
 /// Response bodies from threads.
 final class Bodies: @unchecked Sendable {
     // Safe to share: every access holds `lock`.
     private let lock = NSLock()
-    private var all: [[UInt8]] = []
-    func add(_ body: [UInt8]) { lock.withLock { all.append(body) } }
-    var count: Int { lock.withLock { all.count } }
-    var distinct: Int { lock.withLock { Set(all).count } }
+    private var bodies: [[UInt8]] = []
+    func add(_ body: [UInt8]) { lock.withLock { bodies.append(body) } }
+    var all: [[UInt8]] { lock.withLock { bodies } }
+    var count: Int { lock.withLock { bodies.count } }
+    var distinct: Int { lock.withLock { Set(bodies).count } }
 }
 
 @Suite("A file and single records interleaved on one ledger")
