@@ -197,6 +197,25 @@ struct SingleRecordTests {
         #expect(balance == 500)
     }
 
+    @Test func aReversalUndoesItsOriginalOnceAndOnlyARecordThatMovedPoints() throws {
+        let sandbox = try APISandbox()
+        try sandbox.enrolAndEarn(1)
+        let reversal = try sandbox.post(recordJSON("REVERSAL", id: "V1", original: "P1"))
+        #expect(reversal.status == 200)
+        let answer = try receipt(reversal)
+        #expect(answer.type == "REVERSAL" && answer.units == 1_000 && answer.points == -500)
+        #expect(answer.issuers == [Receipt.Share(issuer: "SKYWAYS", points: -500)])
+        let again = try sandbox.post(recordJSON("REVERSAL", id: "V2", original: "P1"))
+        #expect(again.status == 422)
+        #expect(try errorBody(again).code == "ALREADY_REVERSED")
+        let enrolment = try sandbox.post(recordJSON("REVERSAL", id: "V3", original: "E1"))
+        #expect(enrolment.status == 422)
+        #expect(try errorBody(enrolment).code == "NOT_REVERSIBLE")
+        // The reversal sent again without units matches what it undid: a replay, not a conflict.
+        let replay = try sandbox.post(recordJSON("REVERSAL", id: "V1", original: "P1"))
+        #expect(replay.status == 200 && bodyBytes(replay) == bodyBytes(reversal))
+    }
+
     @Test func theAnswerIsSignedUnderThePartnersKeyOverTheDocumentedString() throws {
         let sandbox = try APISandbox()
         try sandbox.enrolAndEarn(1)
