@@ -251,6 +251,11 @@ final class BatchBuilder {
                 detail.append(";bonuslot=")
                 detail.append(bonusLot.id)
             }
+            if change.tier != nil {
+                // The tier held before the upgrade this earn caused: what its reversal goes back to.
+                detail.append(";up=")
+                detail.append(Int64(tier))
+            }
         }
         effect.detailIsPlanned = true
         if owesDebt && conversion.points > 0 {
@@ -389,6 +394,7 @@ final class BatchBuilder {
                 account.addQualifying(-points, at: posting.occurredAt)
                 effect.qualifying.append((number, QualifyingDay.day(of: posting.occurredAt)))
             }
+            undoUpgrade(&account, &effect, tierBefore: detail.tierBefore, original: original, at: time)
         } else {
             effect.kind = .reverseRedeem
             let restoredBefore = try rate.apply(to: before, rounding: .up).value
@@ -409,10 +415,40 @@ final class BatchBuilder {
                 restored: restoredBefore..<restoredAfter,
                 at: time
             )
+            effect.points = effect.legs.first { $0.account == .member(number) }?.amount ?? 0
         }
         entry.reversedUnits = after
         effect.reversed = entry
         effect.members[number] = account
+    }
+
+    /// Takes back the upgrade an earn caused, as far as the qualifying points it leaves no
+    /// longer reach: the member goes to the highest tier their qualifying points in the window
+    /// ending at the reversal support, never below `tierBefore` (the tier held before the
+    /// earn) and never up. Not a review: the downgrade policy does not apply, as the tier was
+    /// never earned. An earn that upgraded nobody (`tierBefore` nil) changes no tier.
+    private func undoUpgrade(
+        _ account: inout MemberAccount,
+        _ effect: inout Effect,
+        tierBefore: Int?,
+        original: String,
+        at time: Timestamp
+    ) {
+        guard let tierBefore, account.tier > tierBefore, network.tiers.indices.contains(account.tier) else { return }
+        let qualifying = account.qualifyingPoints(at: time, windowDays: network.tierWindowDays)
+        let target = max(tierBefore, min(account.tier, network.tierIndex(forQualifying: qualifying)))
+        guard target < account.tier else { return }
+        effect.tierChanges.append(
+            TierChange(
+                member: account.number,
+                at: time,
+                from: network.tiers[account.tier].name,
+                to: network.tiers[target].name,
+                reason: "reversal of \(original): \(qualifying) qualifying points in \(network.tierWindowDays) days"
+            )
+        )
+        account.tier = target
+        account.tierSince = time
     }
 
     /// A reversal reaches a closed member too: the partner's correction must land.
@@ -489,7 +525,6 @@ final class BatchBuilder {
         at time: Timestamp
     ) throws {
         guard !range.isEmpty else { return }
-        effect.leg(member: account.number, Int64(range.count))
         // Walk the parts from the last consumed; `offset` counts points from that end.
         var offset: Int64 = 0
         var issuerBefore: [PartnerID: Int64] = [:]
@@ -507,18 +542,8 @@ final class BatchBuilder {
             issuerBefore[part.issuer, default: 0] += alreadyBefore
             guard overlap > 0 else { continue }
             issuerRestored[part.issuer, default: 0] += overlap
-            let lot = Lot(
-                id: nextLotID(),
-                member: account.number,
-                issuer: part.issuer,
-                points: overlap,
-                earnedAt: part.earnedAt,
-                expiresAt: part.expiresAt,
-                isBonus: part.isBonus
-            )
-            account.insert(lot)
-            effect.changed(lot)
             effect.leg(booked: book.issuer(part.issuer), -overlap)
+            try giveBack(overlap, of: part, to: &account, &effect)
         }
         for issuer in issuerOrder where issuer != partner.id {
             guard let restored = issuerRestored[issuer], restored > 0 else { continue }
@@ -529,6 +554,41 @@ final class BatchBuilder {
             effect.obligation(debtor: issuer, creditor: partner, amount: -amount, points: -restored, book: &book)
         }
         try settleDebts(&account, &effect, at: time)
+    }
+
+    /// Gives `points` back to the lot `part` was taken from, under its own id: added to it if
+    /// the member still holds it, made again if it was used up, or, if `expire` has ended it
+    /// since, added to its breakage (those points are dead: the member does not get them).
+    private func giveBack(
+        _ points: Int64,
+        of part: ConsumedPart,
+        to account: inout MemberAccount,
+        _ effect: inout Effect
+    ) throws {
+        if let index = account.lots.firstIndex(where: { $0.id == part.lotID }) {
+            account.lots[index].points += points
+            effect.changed(account.lots[index])
+            effect.leg(member: account.number, points)
+            return
+        }
+        if var expired = try effect.expiredLots[part.lotID] ?? expiredLot(part.lotID) {
+            expired.points += points
+            effect.expiredLots[part.lotID] = expired
+            effect.leg(booked: book.breakage(part.issuer), points)
+            return
+        }
+        let lot = Lot(
+            id: part.lotID,
+            member: account.number,
+            issuer: part.issuer,
+            points: points,
+            earnedAt: part.earnedAt,
+            expiresAt: part.expiresAt,
+            isBonus: part.isBonus
+        )
+        account.insert(lot)
+        effect.changed(lot)
+        effect.leg(member: account.number, points)
     }
 
     /// Takes `points` from the member's lots alive at `time`, soonest-expiring first.
@@ -1029,6 +1089,8 @@ public struct PostingDetail: Sendable {
     public var lot: Int64?
     public var bonus: Int64?
     public var bonusLot: Int64?
+    /// The tier a member held before the upgrade an earn caused.
+    public var tierBefore: Int?
     public var fee: Int64?
     var parts: [ConsumedPart] = []
     public var original: String?
@@ -1044,6 +1106,7 @@ public struct PostingDetail: Sendable {
             case "lot": lot = Int64(value)
             case "bonus": bonus = Int64(value)
             case "bonuslot": bonusLot = Int64(value)
+            case "up": tierBefore = Int(value)
             case "fee": fee = Int64(value)
             case "of": original = String(value)
             case "parts": parts = value.split(separator: ",").compactMap { ConsumedPart(encoded: $0) }
