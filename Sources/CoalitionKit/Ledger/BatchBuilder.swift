@@ -366,17 +366,25 @@ final class BatchBuilder {
         let after = before + requested
         if entry.kind == .earn {
             effect.kind = .reverseEarn
-            let points =
-                try rate.apply(to: after, rounding: .down).value - rate.apply(to: before, rounding: .down).value
-            let converted = try Rate.unitsFor(points: points, rate: rate, rounding: .up)
+            // The member keeps what the units still standing earn, rounded down as an earn
+            // is: never a point more. Each piece takes the difference, so the pieces add up
+            // to the earn's points.
+            let earned = try rate.apply(to: entry.units, rounding: .down).value
+            let keptBefore = try rate.apply(to: entry.units - before, rounding: .down).value
+            let keptAfter = try rate.apply(to: entry.units - after, rounding: .down).value
+            let points = keptBefore - keptAfter
+            let converted =
+                try Rate.unitsFor(points: earned - keptAfter, rate: rate, rounding: .up)
+                - Rate.unitsFor(points: earned - keptBefore, rate: rate, rounding: .up)
             effect.unitLegs(book.accounts(of: partner), reported: requested, converted: -converted)
-            // The bonus the earn gave goes back in proportion, telescoping like the points.
+            // The bonus the earn gave goes back in proportion: the member keeps the bonus of
+            // the units still standing, rounded down.
             let bonus = detail.bonus ?? 0
             let bonusBack =
                 bonus == 0
                 ? 0
-                : try Checked.narrow(Int128(bonus) * Int128(after) / Int128(entry.units))
-                    - Checked.narrow(Int128(bonus) * Int128(before) / Int128(entry.units))
+                : try Checked.narrow(Int128(bonus) * Int128(entry.units - before) / Int128(entry.units))
+                    - Checked.narrow(Int128(bonus) * Int128(entry.units - after) / Int128(entry.units))
             try planEarnReversal(&effect, &account, partner: partner, lotID: detail.lot, points: points, at: time)
             try planEarnReversal(
                 &effect,
@@ -397,11 +405,17 @@ final class BatchBuilder {
             undoUpgrade(&account, &effect, tierBefore: detail.tierBefore, original: original, at: time)
         } else {
             effect.kind = .reverseRedeem
-            let restoredBefore = try rate.apply(to: before, rounding: .up).value
-            let restoredAfter = try rate.apply(to: after, rounding: .up).value
+            // The member pays for the units still standing what a redemption of them costs,
+            // rounded up: never a point less. Each piece gives back the difference, so the
+            // pieces add up to the points the redemption took.
+            let spent = try rate.apply(to: entry.units, rounding: .up).value
+            let restoredBefore = try spent - rate.apply(to: entry.units - before, rounding: .up).value
+            let restoredAfter = try spent - rate.apply(to: entry.units - after, rounding: .up).value
             let points = restoredAfter - restoredBefore
             effect.points = points
-            let converted = try Rate.unitsFor(points: points, rate: rate, rounding: .down)
+            let converted =
+                try Rate.unitsFor(points: restoredAfter, rate: rate, rounding: .down)
+                - Rate.unitsFor(points: restoredBefore, rate: rate, rounding: .down)
             effect.unitLegs(book.accounts(of: partner), reported: -requested, converted: converted)
             guard let value = detail.value else {
                 throw CoalitionError(.storeFailure, "posting \(entry.seq) has no redemption value in its detail")
