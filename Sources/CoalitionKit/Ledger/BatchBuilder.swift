@@ -385,19 +385,29 @@ final class BatchBuilder {
                 ? 0
                 : try Checked.narrow(Int128(bonus) * Int128(entry.units - before) / Int128(entry.units))
                     - Checked.narrow(Int128(bonus) * Int128(entry.units - after) / Int128(entry.units))
-            try planEarnReversal(&effect, &account, partner: partner, lotID: detail.lot, points: points, at: time)
+            var dead: Int64 = 0
+            try planEarnReversal(
+                &effect,
+                &account,
+                partner: partner,
+                lotID: detail.lot,
+                points: points,
+                at: time,
+                dead: &dead
+            )
             try planEarnReversal(
                 &effect,
                 &account,
                 partner: partner,
                 lotID: detail.bonusLot,
                 points: bonusBack,
-                at: time
+                at: time,
+                dead: &dead
             )
-            // The change to the member's balance: points of the earn that already expired
-            // are booked back from breakage, not taken from the member.
-            effect.points =
-                effect.legs.first { $0.account == .member(number) }?.amount ?? 0
+            // The change to the member's live balance: points of the earn that already
+            // expired are booked back from breakage (or, where `expire` has not run yet, taken
+            // from the dead lot), not charged to the member.
+            effect.points = (effect.legs.first { $0.account == .member(number) }?.amount ?? 0) + dead
             if points > 0 {
                 account.addQualifying(-points, at: posting.occurredAt)
                 effect.qualifying.append((number, QualifyingDay.day(of: posting.occurredAt)))
@@ -420,6 +430,7 @@ final class BatchBuilder {
             guard let value = detail.value else {
                 throw CoalitionError(.storeFailure, "posting \(entry.seq) has no redemption value in its detail")
             }
+            var dead: Int64 = 0
             try planRedemptionReversal(
                 &effect,
                 &account,
@@ -427,9 +438,12 @@ final class BatchBuilder {
                 parts: detail.parts,
                 value: value,
                 restored: restoredBefore..<restoredAfter,
-                at: time
+                at: time,
+                dead: &dead
             )
-            effect.points = effect.legs.first { $0.account == .member(number) }?.amount ?? 0
+            // The change to the member's live balance: points given back to a lot already
+            // past its expiry are dead.
+            effect.points = (effect.legs.first { $0.account == .member(number) }?.amount ?? 0) - dead
         }
         entry.reversedUnits = after
         effect.reversed = entry
@@ -473,14 +487,16 @@ final class BatchBuilder {
 
     /// Takes `points` back for `partner`: first from the lot the earn made, then from the
     /// member's other lots (another issuer's points then pay `partner`), and what is still
-    /// missing becomes a debt to `partner`.
+    /// missing becomes a debt to `partner`. Adds to `dead` the points taken from the earn's
+    /// own lot past its expiry at `time` (held still because `expire` has not run).
     private func planEarnReversal(
         _ effect: inout Effect,
         _ account: inout MemberAccount,
         partner: Partner,
         lotID: Int64?,
         points: Int64,
-        at time: Timestamp
+        at time: Timestamp,
+        dead: inout Int64
     ) throws {
         guard points > 0 else { return }
         var missing = points
@@ -501,6 +517,7 @@ final class BatchBuilder {
         effect.leg(booked: book.issuer(partner.id), missing)
         if let lotID, let index = account.lots.firstIndex(where: { $0.id == lotID }) {
             let taken = min(account.lots[index].points, missing)
+            if account.lots[index].expiresAt <= time { dead += taken }
             account.lots[index].points -= taken
             effect.changed(account.lots[index])
             if account.lots[index].points == 0 { account.lots.remove(at: index) }
@@ -536,7 +553,8 @@ final class BatchBuilder {
         parts: [ConsumedPart],
         value: Rate,
         restored range: Range<Int64>,
-        at time: Timestamp
+        at time: Timestamp,
+        dead: inout Int64
     ) throws {
         guard !range.isEmpty else { return }
         // Walk the parts from the last consumed; `offset` counts points from that end.
@@ -557,7 +575,7 @@ final class BatchBuilder {
             guard overlap > 0 else { continue }
             issuerRestored[part.issuer, default: 0] += overlap
             effect.leg(booked: book.issuer(part.issuer), -overlap)
-            try giveBack(overlap, of: part, to: &account, &effect)
+            try giveBack(overlap, of: part, to: &account, &effect, at: time, dead: &dead)
         }
         for issuer in issuerOrder where issuer != partner.id {
             guard let restored = issuerRestored[issuer], restored > 0 else { continue }
@@ -573,12 +591,19 @@ final class BatchBuilder {
     /// Gives `points` back to the lot `part` was taken from, under its own id: added to it if
     /// the member still holds it, made again if it was used up, or, if `expire` has ended it
     /// since, added to its breakage (those points are dead: the member does not get them).
+    /// Adds to `dead` the points given back to a lot the member holds past its expiry at
+    /// `time`: `expire` books them.
     private func giveBack(
         _ points: Int64,
         of part: ConsumedPart,
         to account: inout MemberAccount,
-        _ effect: inout Effect
+        _ effect: inout Effect,
+        at time: Timestamp,
+        dead: inout Int64
     ) throws {
+        if part.expiresAt <= time, effect.expiredLots[part.lotID] == nil, try expiredLot(part.lotID) == nil {
+            dead += points
+        }
         if let index = account.lots.firstIndex(where: { $0.id == part.lotID }) {
             account.lots[index].points += points
             effect.changed(account.lots[index])
