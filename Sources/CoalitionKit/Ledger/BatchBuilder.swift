@@ -96,6 +96,33 @@ final class BatchBuilder {
         return try ledger.store.posting(seq: seq)
     }
 
+    /// Refuses an operator action at `time` that is before the enrolment or the latest
+    /// movement of one of `members`, or inside a closed clearing cycle: it would rewrite a
+    /// history members and partners have already been shown.
+    func checkEffectiveTime(_ time: Timestamp, of members: [MemberAccount]) throws {
+        for account in members {
+            guard time >= account.enrolledAt else {
+                throw CoalitionError(
+                    .effectiveTimeRefused,
+                    "\(time) is before member \(account.number) enrolled (\(account.enrolledAt))"
+                )
+            }
+            let later = try ledger.store.postings(member: account.number, in: time.adding(seconds: 1)...Lot.never)
+            if let latest = later.map(\.occurredAt).max() {
+                throw CoalitionError(
+                    .effectiveTimeRefused,
+                    "\(time) is before member \(account.number)'s latest movement (\(latest))"
+                )
+            }
+        }
+        if let closed = try ledger.store.cycles().last, time <= closed.through {
+            throw CoalitionError(
+                .effectiveTimeRefused,
+                "\(time) is inside closed clearing cycle \(closed.number) (through \(closed.through))"
+            )
+        }
+    }
+
     // MARK: Applying
 
     /// Applies one record; returns the change to the member's balance.

@@ -98,11 +98,13 @@ struct MemberPersistenceTests {
             )
             #expect(ledger.member(alice)?.tier == 2)
             #expect(ledger.member(alice)?.qualifying.count == 2)
-            // Transfers: one backdated before the other; one with a key.
+            // Transfers: one with a key; one backdated before a member's latest movement, refused.
             #expect(try transfer(ledger, alice, bob, 300, "2026-03-08T12:00:00Z", key: "t-1").fee == 5)
-            _ = try transfer(ledger, bob, carol, 100, "2026-03-07T12:00:00Z")
+            // Backdated before bob's latest movement: refused (EFFECTIVE_TIME_REFUSED).
+            #expect(throws: CoalitionError.self) { try transfer(ledger, bob, carol, 100, "2026-03-07T12:00:00Z") }
+            _ = try transfer(ledger, bob, carol, 100, "2026-03-08T13:00:00Z")
             _ = try transfer(ledger, alice, carol, 50, "2026-03-09T12:00:00Z")
-            #expect(ledger.member(bob)?.transfers.map(\.sent) == [true, false])
+            #expect(ledger.member(bob)?.transfers.map(\.sent) == [false, true])
             // Everything earned before 03-22 ends; HARBOR reverses part of its expired earn.
             let expiry = try ledger.expire(asOf: time("2026-03-26T00:00:00Z"), now: time("2026-03-26T00:00:00Z"))
             #expect(expiry.lots > 3)
@@ -133,8 +135,8 @@ struct MemberPersistenceTests {
         let replay = try transfer(ledger, alice, bob, 300, "2026-04-21T00:00:00Z", key: "t-1")
         #expect(replay.isReplay)
         #expect(replay.fee == 5)
-        let error = expectError(.transferLimitExceeded) { try transfer(ledger, alice, bob, 20, "2026-03-08T23:30:00Z") }
-        #expect(error?.message.hasPrefix("transfers per day") == true)
+        // A transfer back on the day of the others is now refused for its time, before any limit.
+        expectError(.effectiveTimeRefused) { try transfer(ledger, alice, bob, 20, "2026-03-08T23:30:00Z") }
         let breakage = ledger.balance(of: AccountKey(Account.breakage(harbor), Account.points))
         #expect(
             try ledger.apply(
