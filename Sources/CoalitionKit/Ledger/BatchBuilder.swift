@@ -413,6 +413,7 @@ final class BatchBuilder {
                 : try Checked.narrow(Int128(bonus) * Int128(entry.units - before) / Int128(entry.units))
                     - Checked.narrow(Int128(bonus) * Int128(entry.units - after) / Int128(entry.units))
             var dead: Int64 = 0
+            var split: [IssuerPoints] = []
             try planEarnReversal(
                 &effect,
                 &account,
@@ -420,7 +421,8 @@ final class BatchBuilder {
                 lotID: detail.lot,
                 points: points,
                 at: time,
-                dead: &dead
+                dead: &dead,
+                split: &split
             )
             try planEarnReversal(
                 &effect,
@@ -429,8 +431,10 @@ final class BatchBuilder {
                 lotID: detail.bonusLot,
                 points: bonusBack,
                 at: time,
-                dead: &dead
+                dead: &dead,
+                split: &split
             )
+            effect.detail += IssuerPoints.detail(split)
             // The change to the member's live balance: points of the earn that already
             // expired are booked back from breakage (or, where `expire` has not run yet, taken
             // from the dead lot), not charged to the member.
@@ -458,6 +462,7 @@ final class BatchBuilder {
                 throw CoalitionError(.storeFailure, "posting \(entry.seq) has no redemption value in its detail")
             }
             var dead: Int64 = 0
+            var split: [IssuerPoints] = []
             try planRedemptionReversal(
                 &effect,
                 &account,
@@ -466,8 +471,10 @@ final class BatchBuilder {
                 value: value,
                 restored: restoredBefore..<restoredAfter,
                 at: time,
-                dead: &dead
+                dead: &dead,
+                split: &split
             )
+            effect.detail += IssuerPoints.detail(split)
             // The change to the member's live balance: points given back to a lot already
             // past its expiry are dead.
             effect.points = (effect.legs.first { $0.account == .member(number) }?.amount ?? 0) - dead
@@ -523,7 +530,8 @@ final class BatchBuilder {
         lotID: Int64?,
         points: Int64,
         at time: Timestamp,
-        dead: inout Int64
+        dead: inout Int64,
+        split: inout [IssuerPoints]
     ) throws {
         guard points > 0 else { return }
         var missing = points
@@ -545,6 +553,7 @@ final class BatchBuilder {
         if let lotID, let index = account.lots.firstIndex(where: { $0.id == lotID }) {
             let taken = min(account.lots[index].points, missing)
             if account.lots[index].expiresAt <= time { dead += taken }
+            IssuerPoints.add(taken, of: partner.id, to: &split)
             account.lots[index].points -= taken
             effect.changed(account.lots[index])
             if account.lots[index].points == 0 { account.lots.remove(at: index) }
@@ -553,6 +562,7 @@ final class BatchBuilder {
         if missing > 0 {
             let take = min(missing, account.available(at: time))
             let parts = consume(&account, take, at: time, &effect)
+            for part in parts { IssuerPoints.add(part.points, of: part.issuer, to: &split) }
             try payIssuer(partner, from: parts, at: time, &effect)
             missing -= take
         }
@@ -581,7 +591,8 @@ final class BatchBuilder {
         value: Rate,
         restored range: Range<Int64>,
         at time: Timestamp,
-        dead: inout Int64
+        dead: inout Int64,
+        split: inout [IssuerPoints]
     ) throws {
         guard !range.isEmpty else { return }
         // Walk the parts from the last consumed; `offset` counts points from that end.
@@ -603,6 +614,11 @@ final class BatchBuilder {
             issuerRestored[part.issuer, default: 0] += overlap
             effect.leg(booked: book.issuer(part.issuer), -overlap)
             try giveBack(overlap, of: part, to: &account, &effect, at: time, dead: &dead)
+        }
+        for issuer in issuerOrder {
+            if let restored = issuerRestored[issuer], restored > 0 {
+                IssuerPoints.add(restored, of: issuer, to: &split)
+            }
         }
         for issuer in issuerOrder where issuer != partner.id {
             guard let restored = issuerRestored[issuer], restored > 0 else { continue }
@@ -1159,6 +1175,9 @@ public struct PostingDetail: Sendable {
     public var tierBefore: Int?
     public var fee: Int64?
     var parts: [ConsumedPart] = []
+    /// A reversal's points per issuer: taken from the member's lots (an earn's), or given
+    /// back to them (a redemption's).
+    var split: [IssuerPoints] = []
     public var original: String?
 
     public init(_ text: String) {
@@ -1176,8 +1195,44 @@ public struct PostingDetail: Sendable {
             case "fee": fee = Int64(value)
             case "of": original = String(value)
             case "parts": parts = value.split(separator: ",").compactMap { ConsumedPart(encoded: $0) }
+            case "split": split = value.split(separator: ",").compactMap { IssuerPoints(encoded: $0) }
             default: break
             }
         }
+    }
+}
+
+/// Points of one issuer that a record moved, in a reversal's detail (`split=`) and in an
+/// acknowledgement's `I` lines.
+struct IssuerPoints: Hashable {
+    let issuer: PartnerID
+    var points: Int64
+
+    /// Adds `points` of `issuer` to `split`, keeping issuers in the order first met.
+    static func add(_ points: Int64, of issuer: PartnerID, to split: inout [IssuerPoints]) {
+        guard points != 0 else { return }
+        if let index = split.firstIndex(where: { $0.issuer == issuer }) {
+            split[index].points += points
+        } else {
+            split.append(IssuerPoints(issuer: issuer, points: points))
+        }
+    }
+
+    /// `;split=<issuer>:<points>,…`, or nothing for an empty split.
+    static func detail(_ split: [IssuerPoints]) -> String {
+        split.isEmpty ? "" : ";split=" + split.map { "\($0.issuer):\($0.points)" }.joined(separator: ",")
+    }
+
+    init(issuer: PartnerID, points: Int64) {
+        self.issuer = issuer
+        self.points = points
+    }
+
+    init?(encoded: Substring) {
+        let fields = encoded.split(separator: ":")
+        guard fields.count == 2, let issuer = try? PartnerID(String(fields[0])), let points = Int64(fields[1]) else {
+            return nil
+        }
+        self.init(issuer: issuer, points: points)
     }
 }

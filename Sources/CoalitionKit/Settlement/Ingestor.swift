@@ -306,12 +306,14 @@ public struct Ingestor {
         let partner = header.partner
         // Answer under the key the partner signed with while it is valid: the partner holds it.
         let ackKey = verified.key.info.isValid(at: now) ? verified.key : try verified.ring.signingKey(at: now)
+        let version = try ledger.network.partner(partner).acknowledgementVersion
         let ack = try Acknowledgement.Writer(
             path: ackPath + ".tmp",
             header: header,
             key: ackKey,
             now: now,
-            fileSignature: verified.signature
+            fileSignature: verified.signature,
+            version: version
         )
         var committed = false
         defer { if !committed { ack.discard() } }
@@ -322,6 +324,7 @@ public struct Ingestor {
             receivedAt: now
         )
         let summary: BatchSummary = try ledger.batch(info) { session in
+            session.collectsAcknowledgementDetails = version >= 2
             var counted = ControlTotals()
             var stated: ControlTotals?
             var trailerLine: Int?
@@ -333,7 +336,7 @@ public struct Ingestor {
             records.reserveCapacity(chunkRecords)
             func flush() throws {
                 let outcomes = try session.apply(records, lines: lines)
-                try ack.write(items, outcomes: outcomes)
+                try ack.write(items, outcomes: outcomes, details: session.acknowledgementDetails)
                 for item in items {
                     if case .fault(let line, let recordID, let error) = item {
                         session.reject(line: line, recordID: recordID, error)
