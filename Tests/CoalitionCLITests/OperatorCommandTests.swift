@@ -113,7 +113,8 @@ struct OperatorCommandTests {
             #expect(conflict.status == 1)
             #expect(conflict.stderr.contains("IDEMPOTENCY_CONFLICT"), "\(conflict)")
         }
-        let statement = try work.coalition("member", "statement", a, "--json", data: data)
+        // Through the transfer's time (after the closed cycle, later than today).
+        let statement = try work.coalition("member", "statement", a, "--to", "2027-12-31", "--json", data: data)
         let after = json(try work.coalition("member", "show", a, "--json", data: data).stdout)?["balance"] as? Int
         #expect(json(statement.stdout)?["closing"] as? Int == after, "\(statement)")
         #expect(try work.coalition("tiers", "review", "--as-of", "2026-11-10", data: data).status == 0)
