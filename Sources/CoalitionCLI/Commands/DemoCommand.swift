@@ -224,6 +224,7 @@ struct DemoCommand: Command {
         let wrong = entries[0]
         entries[0] = Reconciliation.Entry(
             recordID: wrong.recordID,
+            source: wrong.source,
             amount: Money(wrong.amount.minorUnits + 100, wrong.amount.currency)
         )
         entries.removeLast()
