@@ -31,6 +31,7 @@ let commands: [any Command.Type] = [
     ServeCommand.self,
     SeedCommand.self,
     BenchCommand.self,
+    BenchAPICommand.self,
 ]
 
 /// What `coalition --version` prints: the tool's version and the settlement format it speaks.

@@ -137,7 +137,8 @@ struct CycleCommandTests {
             var lines = text.split(separator: "\n").map(String.init)
             #expect(lines.popLast()?.hasPrefix("S|") == true)
             let keyID = try #require(lines.first?.split(separator: "|").last.map(String.init))
-            #expect(lines == Statement.lines(for: partner.id, cycle: second, keyID: keyID))
+            let obligations = try reopened.store.obligations(cycle: 2)
+            #expect(lines == Statement.lines(for: partner.id, cycle: second, keyID: keyID, obligations: obligations))
             // And a byte changed is caught.
             var bytes = [UInt8](try #require(FileManager.default.contents(atPath: path)))
             bytes[bytes.count / 3] ^= 0x01

@@ -178,6 +178,34 @@ struct MemberCommandTests {
         #expect(text.stdout.hasPrefix("Statement of member \(a), "))
         #expect(text.stdout.contains("transfer out"))
         #expect(text.stdout.contains("  closing balance: "))
+        // The default period starts at enrolment, not 1970.
+        let enrolled = try #require(try openLedger(data).member(a)?.enrolledAt)
+        #expect(text.stdout.hasPrefix("Statement of member \(a), \(enrolled.date) to 2026-12-31\n"), "\(text.stdout)")
+        let backwards = try work.coalition(
+            "member",
+            "statement",
+            "\(a)",
+            "--from",
+            "2026-12-01",
+            "--to",
+            "2026-11-01",
+            data: data
+        )
+        #expect(backwards.status == 2, "\(backwards)")
+        #expect(backwards.stderr.contains("USAGE"), "\(backwards)")
+        // A transfer years before either member enrolled is refused with its code.
+        let early = try work.coalition(
+            "member",
+            "transfer",
+            "\(a)",
+            "\(b)",
+            "1000",
+            "--at",
+            "2001-01-01T00:00:00Z",
+            data: data
+        )
+        #expect(early.status == 1, "\(early)")
+        #expect(early.stderr.contains("EFFECTIVE_TIME_REFUSED"), "\(early)")
     }
 
     @Test("member show prints the tier, qualifying points and what the next tier needs")

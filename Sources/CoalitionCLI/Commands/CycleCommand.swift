@@ -70,9 +70,16 @@ struct CycleCloseCommand: Command {
         statements: [String], report: String
     ) {
         var statements: [String] = []
+        let obligations = try ledger.store.obligations(cycle: cycle.number)
         for partner in ledger.network.sortedPartners {
             let path = data.path("outbox", Statement.fileName(for: partner.id, cycle: cycle.number))
-            try Statement.write(for: partner.id, cycle: cycle, ring: try data.keyRing(for: partner), to: path)
+            try Statement.write(
+                for: partner.id,
+                cycle: cycle,
+                obligations: obligations,
+                ring: try data.keyRing(for: partner),
+                to: path
+            )
             statements.append(path)
         }
         let report = data.path("reports", CycleReport.fileName(cycle.number))

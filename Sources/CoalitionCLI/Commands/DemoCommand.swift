@@ -10,12 +10,16 @@ struct DemoCommand: Command {
     static let options: [OptionSpec] = [
         .value("partners", "DIR", "the network definition (default ./partners)"),
         .value("seeds", "DIR", "the partners' settlement files, unsigned (default ./seeds)"),
+        .flag("serve", "a partner delivers its last file over HTTPS, and every partner fetches its statement"),
     ]
     static let discussion = """
         Makes a fresh data directory (replacing one an earlier demo made, never any other), signs
         each seed file with its partner's demo key into the inbox, ingests the inbox, replays one
         file and sends one with a byte changed to show how they are answered, prints a summary,
-        and audits the result.
+        and audits the result. With --serve, the last file is held back from the inbox and its
+        partner's system delivers it over HTTPS to the server `coalition serve` runs (in this
+        process, on a loopback port, with the demo certificate) and fetches its acknowledgement;
+        after the cycle closes, every partner fetches its statement the same way.
         """
 
     static func run(_ context: Context) throws -> ExitCode {
@@ -50,8 +54,15 @@ struct DemoCommand: Command {
         }
         let now = Clock.now
         let intake = FileIntake(data: data, ledger: ledger, now: now, showProgress: true)
-        let ordered = names.map { data.path("inbox", $0) }.sorted {
+        var ordered = names.map { data.path("inbox", $0) }.sorted {
             IngestCommand.headerOrder($0) < IngestCommand.headerOrder($1)
+        }
+        let serving = context.arguments.has("serve")
+        // With --serve, the last file goes over HTTPS instead: kept out of the inbox until then.
+        var held: String?
+        if serving, ordered.count > 1 {
+            held = data.path("\(ordered.last!.split(separator: "/").last!).held")
+            try FileManager.default.moveItem(atPath: ordered.removeLast(), toPath: held!)
         }
         Output.line("Ingesting \(ordered.count) signed settlement files from \(seeds)/ through \(data.path("inbox"))/")
         var totals = (files: 0, records: 0, accepted: 0, rejected: 0)
@@ -91,6 +102,10 @@ struct DemoCommand: Command {
         let rejected = try intake.process(damaged, move: true)
         Output.line("  sent with one digit changed: " + FileIntake.describe(rejected))
         Output.line("")
+        if let held {
+            try deliverOverHTTPS(held, data: data, ledger: ledger)
+            Output.line("")
+        }
 
         let end = DemoData.plan.start.adding(days: Int64(DemoData.plan.days))
         try membersDemo(ledger, at: end)
@@ -109,6 +124,7 @@ struct DemoCommand: Command {
         Output.line("")
         Output.line("Statements: \(files.statements.count) signed, in \(data.path("outbox"))/")
         Output.line("Report: \(files.report)")
+        if serving { try fetchStatementsOverHTTPS(cycle: cycle.number, data: data, ledger: ledger) }
         try reconcileDemo(ledger, cycle: cycle, data: data, now: now)
 
         let audit = try Audit.run(ledger)
@@ -208,6 +224,7 @@ struct DemoCommand: Command {
         let wrong = entries[0]
         entries[0] = Reconciliation.Entry(
             recordID: wrong.recordID,
+            source: wrong.source,
             amount: Money(wrong.amount.minorUnits + 100, wrong.amount.currency)
         )
         entries.removeLast()

@@ -66,15 +66,23 @@ struct MemberStatementCommand: Command {
         .value("from", "DATE", "first day (default: enrolment)"),
         .value("to", "DATE", "last day, inclusive (default: today)"),
     ]
+    static let discussion = """
+        Movements are listed in the order they take effect (journal order within an instant),
+        with the balance running from the opening balance (what took effect before --from) to
+        the closing balance. --from after --to is a usage error.
+        """
 
     static func run(_ context: Context) throws -> ExitCode {
         let number = try MemberNumber(try positional(context, count: 1)[0])
         let ledger = try context.data.open()
         guard let account = ledger.member(number) else { throw CoalitionError(.unknownMember, "no member \(number)") }
-        let from = try context.arguments.time("from") ?? Timestamp(seconds: 0)
+        let from = try context.arguments.time("from") ?? account.enrolledAt
         var to = try context.arguments.time("to") ?? Clock.now
         if let text = context.arguments.value("to"), text.count == 10 {
             to = to.adding(seconds: Timestamp.secondsPerDay - 1)
+        }
+        guard from <= to else {
+            throw CoalitionError(.usage, "--from \(from.date) is after --to \(to.date)")
         }
         let statement = try MemberStatement(ledger: ledger, member: number, from: from, to: to)
         if context.json {

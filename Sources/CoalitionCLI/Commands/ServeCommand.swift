@@ -88,6 +88,11 @@ struct ServeCommand: Command {
         guard certificate == nil, key == nil else {
             throw CoalitionError(.usage, "--tls-cert and --tls-key go together")
         }
+        return try demoCertificate(data)
+    }
+
+    /// The data directory's self-signed demo pair, made on first use.
+    static func demoCertificate(_ data: DataDirectory) throws -> HTTPServerConfiguration.TLSFiles {
         let folder = data.path("tls")
         let files = HTTPServerConfiguration.TLSFiles(
             certificatePath: (folder as NSString).appendingPathComponent("demo-cert.pem"),

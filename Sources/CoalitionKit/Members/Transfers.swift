@@ -50,6 +50,9 @@ extension ReasonCode {
     public static let sameMember: ReasonCode = "SAME_MEMBER"
     public static let transferLimitExceeded: ReasonCode = "TRANSFER_LIMIT_EXCEEDED"
     public static let idempotencyConflict: ReasonCode = "IDEMPOTENCY_CONFLICT"
+    /// An operator action at a time it cannot take effect: before a member's enrolment or
+    /// latest movement, or inside a closed clearing cycle.
+    public static let effectiveTimeRefused: ReasonCode = "EFFECTIVE_TIME_REFUSED"
 }
 
 /// Calendar periods in the network's time zone: what transfer limits count in. A time's
@@ -96,6 +99,7 @@ extension BatchBuilder {
         }
         var sender = try openMember(request.from)
         var receiver = try openMember(request.to)
+        try checkEffectiveTime(request.at, of: [sender, receiver])
         let points = request.points
         guard points > 0, points <= maximumRecordAmount else {
             throw CoalitionError(.badAmount, "a transfer moves 1 to \(maximumRecordAmount) points, not \(points)")

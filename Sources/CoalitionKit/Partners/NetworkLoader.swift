@@ -121,6 +121,7 @@ public enum NetworkLoader {
     static func parsePartner(_ r: ConfigReader) throws -> Partner {
         try r.allowOnly([
             "id", "name", "kind", "unit", "earnRates", "settlementCurrency", "redemptionValues", "keys",
+            "acknowledgementVersion",
         ])
         let id: PartnerID
         do { id = try PartnerID(try r.string("id")) } catch let error as CoalitionError {
@@ -176,7 +177,8 @@ public enum NetworkLoader {
             earnRates: earnRates,
             settlementCurrency: currency,
             redemptionValues: values,
-            keys: keys
+            keys: keys,
+            acknowledgementVersion: Int(try r.optionalInteger("acknowledgementVersion", in: 1...2) ?? 1)
         )
     }
 

@@ -90,6 +90,9 @@ public final class Partner: Sendable, Hashable {
     /// settlement currency, by date.
     public let redemptionValues: EffectiveSchedule<Rate>
     public let keys: [KeyInfo]
+    /// The acknowledgement version the partner reads: 1 (record outcomes), or 2 (with the
+    /// issuer split and the obligations of each redemption and reversal).
+    public let acknowledgementVersion: Int
 
     init(
         id: PartnerID,
@@ -99,7 +102,8 @@ public final class Partner: Sendable, Hashable {
         earnRates: EffectiveSchedule<Rate>,
         settlementCurrency: Currency,
         redemptionValues: EffectiveSchedule<Rate>,
-        keys: [KeyInfo]
+        keys: [KeyInfo],
+        acknowledgementVersion: Int = 1
     ) {
         self.id = id
         self.name = name
@@ -109,13 +113,15 @@ public final class Partner: Sendable, Hashable {
         self.settlementCurrency = settlementCurrency
         self.redemptionValues = redemptionValues
         self.keys = keys
+        self.acknowledgementVersion = acknowledgementVersion
     }
 
     public static func == (a: Partner, b: Partner) -> Bool {
         a === b
             || (a.id == b.id && a.name == b.name && a.kind == b.kind && a.unit == b.unit
                 && a.earnRates == b.earnRates && a.settlementCurrency == b.settlementCurrency
-                && a.redemptionValues == b.redemptionValues && a.keys == b.keys)
+                && a.redemptionValues == b.redemptionValues && a.keys == b.keys
+                && a.acknowledgementVersion == b.acknowledgementVersion)
     }
 
     public func hash(into hasher: inout Hasher) { hasher.combine(id) }
