@@ -11,6 +11,7 @@ import Foundation
 ///   ledger.sqlite-state  its state in memory, saved when a command ends (a cache: see StateFile)
 ///   network/         network.json and one <partner>.json each, copied by init
 ///   keys/            <key id>.key, owner-only (0600) in an owner-only folder
+///   writer.lock      held by the one process writing (see WriterLock)
 ///   inbox/ archive/ rejected/ outbox/ reports/
 /// ```
 struct DataDirectory {
@@ -81,8 +82,37 @@ struct DataDirectory {
         return (network, store)
     }
 
-    /// Opens an existing data directory, refusing one `init` did not make.
+    /// Opens an existing data directory to read, refusing one `init` did not make. Takes no
+    /// lock: a command that writes uses `openForWriting`.
     func open() throws -> Ledger {
+        try requireLedger()
+        let store = try SQLiteStore(path: ledgerPath)
+        let network = try NetworkLoader.load(directory: networkPath)
+        let ledger = try Ledger(network: network, store: store)
+        opened?.add(ledger)
+        return ledger
+    }
+
+    /// Opens the ledger to write to it: takes the writer lock (waiting up to `waitSeconds`)
+    /// before anything is read, so the state loaded is the latest; removes the temporary
+    /// files crashed writers left; and checks the store's integrity, refusing to write into
+    /// a damaged one. The lock is held until the command's state is saved.
+    func openForWriting(waitSeconds: Int) throws -> Ledger {
+        try requireLedger()
+        let lock = try WriterLock.acquire(dataDirectory: root, waitSeconds: waitSeconds)
+        opened?.hold(lock)
+        for folder in [""] + DataDirectory.folders + ["network", "keys"] {
+            TemporaryPath.removeAbandoned(in: folder.isEmpty ? root : path(folder))
+        }
+        let store = try SQLiteStore(path: ledgerPath)
+        try store.checkIntegrity()
+        let network = try NetworkLoader.load(directory: networkPath)
+        let ledger = try Ledger(network: network, store: store)
+        opened?.add(ledger)
+        return ledger
+    }
+
+    private func requireLedger() throws {
         guard FileManager.default.fileExists(atPath: ledgerPath) else {
             throw CoalitionError(
                 .noLedger,
@@ -90,11 +120,6 @@ struct DataDirectory {
                 at: Place(file: root)
             )
         }
-        let store = try SQLiteStore(path: ledgerPath)
-        let network = try NetworkLoader.load(directory: networkPath)
-        let ledger = try Ledger(network: network, store: store)
-        opened?.add(ledger)
-        return ledger
     }
 
     func keyRing(for partner: Partner) throws -> KeyRing {

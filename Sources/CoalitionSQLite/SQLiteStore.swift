@@ -14,7 +14,7 @@ import Foundation
 /// (`ConnectionGate`); the batch's own changes to them are laid over both.
 public final class SQLiteStore: LedgerStore {
     let database: Database
-    private let writer: BackgroundWriter
+    let writer: BackgroundWriter
     /// A read-only connection: sees what is committed, never the open batch.
     private var reader: Database?
     private var openBatch: OpenBatch?

@@ -19,6 +19,7 @@ struct AuditCommand: Command {
         var report = try Audit.run(ledger)
         if let store = ledger.store as? SQLiteStore {
             report.problems += try store.stateFileProblems(ledger.state)
+            report.problems += try store.derivedTableProblems(tiers: ledger.network.tiers)
         }
         if context.json {
             Output.json([

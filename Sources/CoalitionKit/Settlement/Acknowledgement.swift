@@ -120,7 +120,7 @@ public enum Acknowledgement {
             throw CoalitionError(.storeFailure, "batch \(summary.id) keeps no acknowledgement to send again")
         }
         let writer = try Writer(
-            path: path + ".tmp",
+            path: TemporaryPath.beside(path),
             header: header,
             key: key,
             now: createdAt,

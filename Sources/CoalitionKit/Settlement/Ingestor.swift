@@ -22,6 +22,18 @@ public struct IngestResult: Sendable {
     /// Where the acknowledgement was written, if one could be (a file whose partner or key
     /// is unknown cannot be answered under its key).
     public var acknowledgement: String?
+
+    public init(
+        status: Status,
+        header: FileHeader? = nil,
+        summary: BatchSummary? = nil,
+        acknowledgement: String? = nil
+    ) {
+        self.status = status
+        self.header = header
+        self.summary = summary
+        self.acknowledgement = acknowledgement
+    }
 }
 
 /// Verifies and applies settlement files: the partner → coalition path.
@@ -268,7 +280,7 @@ public struct Ingestor {
         // Answer under the key the partner signed with while it is valid: the partner holds it.
         let ackKey = verified.key.info.isValid(at: now) ? verified.key : try verified.ring.signingKey(at: now)
         let ack = try Acknowledgement.Writer(
-            path: ackPath + ".tmp",
+            path: TemporaryPath.beside(ackPath),
             header: header,
             key: ackKey,
             now: now,
@@ -387,6 +399,7 @@ public struct Ingestor {
             session.summary.ackSignature = Hex.encode(ackSignature)
             return session.summary
         }
+        try Failpoint.reach("ingest.after-commit")
         try ack.publish(to: ackPath)
         committed = true
         return summary
