@@ -244,11 +244,13 @@ public final class SQLiteStore: LedgerStore {
             batch.bind(14, summary.ackCreatedAt?.seconds)
             batch.bind(15, summary.ackSignature)
             try batch.run()
+            try Failpoint.reach("store.before-commit")
             try database.execute("COMMIT")
         } catch {
             rollback()
             throw error
         }
+        try Failpoint.reach("store.after-commit")
     }
 
     // MARK: Reading
