@@ -44,16 +44,17 @@ struct KeysRotateCommand: Command {
         let stamp = now.description.filter { $0.isNumber }.prefix(12)
         var keyID = "\(partnerID)-\(stamp)"
         var suffix = 1
-        // A key file left by a rotation that died before its key ring was written is never
-        // overwritten: the new key takes the next name.
-        while partner.keys.contains(where: { $0.id == keyID })
-            || FileManager.default.fileExists(atPath: context.data.keysPath + "/\(keyID).key")
-        {
+        // A key file no partner's ring names was left by a rotation that died before its
+        // ring was written (the secret was never shown): it is replaced. A named one never is.
+        let named = Set(ledger.network.partners.values.flatMap { $0.keys.map(\.id) })
+        while partner.keys.contains(where: { $0.id == keyID }) {
             suffix += 1
             keyID = "\(partnerID)-\(stamp)-\(suffix)"
         }
         let secret = try secureRandomBytes(32)
-        try KeyFile.write(secret, to: context.data.keysPath + "/\(keyID).key", comment: "key \(keyID) of \(partnerID)")
+        let keyPath = context.data.keysPath + "/\(keyID).key"
+        if !named.contains(keyID) { unlink(keyPath) }
+        try KeyFile.write(secret, to: keyPath, comment: "key \(keyID) of \(partnerID)")
         try Failpoint.reach("keys.after-secret")
         let retireAt = now.adding(days: Int64(overlap))
         var keys = object["keys"] as? [[String: Any]] ?? []
