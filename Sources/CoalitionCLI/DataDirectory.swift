@@ -53,10 +53,13 @@ struct DataDirectory {
                 try fileManager.createDirectory(atPath: path(folder), withIntermediateDirectories: true)
             }
             for name in try fileManager.contentsOfDirectory(atPath: partnersDirectory) where name.hasSuffix(".json") {
+                let copy = (networkPath as NSString).appendingPathComponent(name)
                 try fileManager.copyItem(
                     atPath: (partnersDirectory as NSString).appendingPathComponent(name),
-                    toPath: (networkPath as NSString).appendingPathComponent(name)
+                    toPath: copy
                 )
+                // Configuration is never wider than 0644, whatever the source or the umask.
+                try fileManager.setAttributes([.posixPermissions: 0o644], ofItemAtPath: copy)
             }
         } catch let error as CoalitionError {
             throw error
