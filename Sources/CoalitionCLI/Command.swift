@@ -1,4 +1,5 @@
 import CoalitionKit
+import CoalitionSQLite
 import Foundation
 
 /// What a command needs besides its arguments.
@@ -7,15 +8,33 @@ struct Context {
     /// The ledgers the command opens; `main` saves their state when the command ends.
     let opened = OpenedLedgers()
     var data: DataDirectory { DataDirectory(arguments.value("data") ?? "coalition-data", opened: opened) }
+
+    /// The ledger opened to write: see `DataDirectory.openForWriting`.
+    func openForWriting() throws -> Ledger { try data.openForWriting(waitSeconds: try waitSeconds) }
     var json: Bool { arguments.has("json") }
+    /// How long a writing command waits for another writer (`--wait`, default 0: refuse at once).
+    var waitSeconds: Int {
+        get throws { try arguments.integer("wait", default: 0, in: 0...86_400) }
+    }
 }
+
+/// The option of every command that writes to the ledger.
+let waitOption = OptionSpec.value(
+    "wait",
+    "SECONDS",
+    "wait up to SECONDS for another process writing to the ledger (default 0: LEDGER_BUSY at once)"
+)
 
 /// The ledgers a command opened. When the command ends, each saves its state beside its
 /// store, so the next command opens the ledger from that file instead of the tables.
 final class OpenedLedgers {
     private var ledgers: [Ledger] = []
+    /// The writer lock of a command that writes: held until its state is saved.
+    private var locks: [WriterLock] = []
 
     func add(_ ledger: Ledger) { ledgers.append(ledger) }
+
+    func hold(_ lock: WriterLock) { locks.append(lock) }
 
     /// Saves each ledger's state. A failure costs only the next open's speed, so it is a
     /// warning, not the command's failure.
@@ -30,6 +49,8 @@ final class OpenedLedgers {
             }
         }
         ledgers.removeAll()
+        for lock in locks { lock.release() }
+        locks.removeAll()
     }
 }
 

@@ -11,6 +11,7 @@ import Foundation
 ///   ledger.sqlite-state  its state in memory, saved when a command ends (a cache: see StateFile)
 ///   network/         network.json and one <partner>.json each, copied by init
 ///   keys/            <key id>.key, owner-only (0600) in an owner-only folder
+///   writer.lock      held by the one process writing (see WriterLock)
 ///   inbox/ archive/ rejected/ outbox/ reports/
 /// ```
 struct DataDirectory {
@@ -52,10 +53,13 @@ struct DataDirectory {
                 try fileManager.createDirectory(atPath: path(folder), withIntermediateDirectories: true)
             }
             for name in try fileManager.contentsOfDirectory(atPath: partnersDirectory) where name.hasSuffix(".json") {
+                let copy = (networkPath as NSString).appendingPathComponent(name)
                 try fileManager.copyItem(
                     atPath: (partnersDirectory as NSString).appendingPathComponent(name),
-                    toPath: (networkPath as NSString).appendingPathComponent(name)
+                    toPath: copy
                 )
+                // Configuration is never wider than 0644, whatever the source or the umask.
+                try fileManager.setAttributes([.posixPermissions: 0o644], ofItemAtPath: copy)
             }
         } catch let error as CoalitionError {
             throw error
@@ -81,15 +85,10 @@ struct DataDirectory {
         return (network, store)
     }
 
-    /// Opens an existing data directory, refusing one `init` did not make.
+    /// Opens an existing data directory to read, refusing one `init` did not make. Takes no
+    /// lock: a command that writes uses `openForWriting`.
     func open() throws -> Ledger {
-        guard FileManager.default.fileExists(atPath: ledgerPath) else {
-            throw CoalitionError(
-                .noLedger,
-                "no Coalition ledger in this data directory: run `coalition init` (or `coalition demo`) first",
-                at: Place(file: root)
-            )
-        }
+        try requireLedger()
         let ledger = try ElapsedLine.around("opening the ledger") {
             let store = try SQLiteStore(path: ledgerPath)
             let network = try NetworkLoader.load(directory: networkPath)
@@ -97,6 +96,42 @@ struct DataDirectory {
         }
         opened?.add(ledger)
         return ledger
+    }
+
+    /// Opens the ledger to write to it: takes the writer lock (waiting up to `waitSeconds`)
+    /// before anything is read, so the state loaded is the latest; removes the temporary
+    /// files crashed writers left; and checks the store's integrity, refusing to write into
+    /// a damaged one. The lock is held until the command's state is saved.
+    func openForWriting(waitSeconds: Int) throws -> Ledger {
+        try requireLedger()
+        let lock = try WriterLock.acquire(dataDirectory: root, waitSeconds: waitSeconds)
+        opened?.hold(lock)
+        return try openLocked()
+    }
+
+    /// Opens the ledger to write once the caller holds the writer lock: abandoned temporary
+    /// files removed, the store's integrity checked before anything is written.
+    func openLocked() throws -> Ledger {
+        try requireLedger()
+        for folder in [""] + DataDirectory.folders + ["network", "keys"] {
+            TemporaryPath.removeAbandoned(in: folder.isEmpty ? root : path(folder))
+        }
+        let store = try SQLiteStore(path: ledgerPath)
+        try store.checkIntegrity()
+        let network = try NetworkLoader.load(directory: networkPath)
+        let ledger = try Ledger(network: network, store: store)
+        opened?.add(ledger)
+        return ledger
+    }
+
+    private func requireLedger() throws {
+        guard FileManager.default.fileExists(atPath: ledgerPath) else {
+            throw CoalitionError(
+                .noLedger,
+                "no Coalition ledger in this data directory: run `coalition init` (or `coalition demo`) first",
+                at: Place(file: root)
+            )
+        }
     }
 
     func keyRing(for partner: Partner) throws -> KeyRing {

@@ -1,6 +1,10 @@
 import CoalitionKit
 import Foundation
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Takes settlement files into the ledger from the command line: the data directory's
 /// folders for `SettlementIntake` (shared with the server), with progress on a terminal.
 struct FileIntake {
@@ -42,6 +46,37 @@ struct FileIntake {
 
     /// `path`, or `path.1`, `path.2`, … when it is taken: nothing filed is ever overwritten.
     static func uniquePath(_ path: String) -> String { SettlementIntake.uniquePath(path) }
+
+    /// Moves `path`, which is not a regular file (a directory, FIFO, socket, device or
+    /// symbolic link), out of the inbox into `rejected/` with a reason, without opening it.
+    func setAside(_ path: String, because error: CoalitionError) throws -> Report {
+        let name = (path as NSString).lastPathComponent
+        let target = data.path("rejected", name)
+        var candidate = target
+        var n = 0
+        // rename(2) replaces what is there: look first (one writer at a time holds the lock).
+        while (try? FileManager.default.attributesOfItem(atPath: candidate)) != nil
+            || FileManager.default.fileExists(atPath: candidate + ".reason")
+        {
+            n += 1
+            candidate = "\(target).\(n)"
+        }
+        guard rename(path, candidate) == 0 else {
+            throw CoalitionError(
+                .io,
+                "cannot move \(Untrusted.escaped(name)) aside to rejected/: \(String(cString: strerror(errno)))",
+                at: Place(file: path)
+            )
+        }
+        try SettlementFiling.writeReason(error, name: name, at: now, to: candidate + ".reason")
+        SettlementFiling.syncDirectory(data.path("rejected"))
+        return Report(name: name, result: IngestResult(status: .rejected(error)), filedAt: candidate)
+    }
+
+    /// Writes `data` to `path` through a synced temporary file and a rename, 0644 exactly.
+    static func writeAtomically(_ data: Data, to path: String) throws {
+        try SettlementFiling.writeAtomically(data, to: path)
+    }
 
     /// The line after several files: how many were accepted, duplicates, rejected, and their
     /// records.

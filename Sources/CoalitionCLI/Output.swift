@@ -2,13 +2,15 @@ import CoalitionKit
 import Foundation
 
 /// Where a command writes: standard output for results, standard error for trouble.
+/// Control characters are escaped on the way out: messages quote bytes of files that no one
+/// has authenticated yet, and an escape sequence in them must not reach a terminal.
 enum Output {
     static func line(_ text: String = "") {
-        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+        FileHandle.standardOutput.write(Data((Untrusted.escaped(text) + "\n").utf8))
     }
 
     static func error(_ text: String) {
-        FileHandle.standardError.write(Data((text + "\n").utf8))
+        FileHandle.standardError.write(Data((Untrusted.escaped(text) + "\n").utf8))
     }
 
     /// Prints `value` as JSON with sorted keys, one object per command.

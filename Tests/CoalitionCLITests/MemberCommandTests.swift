@@ -72,6 +72,7 @@ struct MemberCommandTests {
         #expect(first.status == 0, "\(first)")
         #expect(first.stderr == "")
         #expect(first.stdout == "transferred 1,000 points from \(a) to \(b) (posting \(lastSeq + 1))\n")
+        let afterFirst = try SQLiteStore(path: (data as NSString).appendingPathComponent("ledger.sqlite")).contentDump()
 
         let again = try work.coalition(
             "member",
@@ -88,6 +89,12 @@ struct MemberCommandTests {
         #expect(again.status == 0, "\(again)")
         #expect(again.stdout.hasPrefix("Already done (same idempotency key): "), "\(again)")
         #expect(again.stdout.contains("(posting \(lastSeq + 1))"))
+        // The retry writes nothing, not even an empty batch (issue 20: a rerun after a crash
+        // must leave what one run leaves).
+        #expect(
+            try SQLiteStore(path: (data as NSString).appendingPathComponent("ledger.sqlite")).contentDump()
+                == afterFirst
+        )
 
         let other = try work.coalition(
             "member",
@@ -240,9 +247,13 @@ struct MemberCommandTests {
     func reviewAndExpire() throws {
         let (work, data) = try demo()
         defer { work.remove() }
+        let ledgerPath = (data as NSString).appendingPathComponent("ledger.sqlite")
+        let unchanged = try SQLiteStore(path: ledgerPath).contentDump()
         let review = try work.coalition("tiers", "review", "--as-of", "2026-11-10", data: data)
         #expect(review.status == 0, "\(review)")
         #expect(review.stdout.hasPrefix("Tier review as of 2026-11-10T00:00:00Z: 0 changes"), "\(review)")
+        // A review that changes nothing writes nothing, not even an empty batch (issue 20).
+        #expect(try SQLiteStore(path: ledgerPath).contentDump() == unchanged)
 
         let expire = try work.coalition("expire", "--as-of", "2026-11-10", data: data)
         #expect(expire.status == 0, "\(expire)")

@@ -30,7 +30,7 @@ struct OperatorCommandTests {
         let same = try work.coalition("cycle", "close", "--through", "2026-11-09", data: data)
         #expect(same.status == 0)
         #expect(same.stdout.hasPrefix("Nothing new"), "\(same)")
-        let second = try work.coalition("cycle", "close", "--through", "2026-12-31", data: data)
+        let second = try work.coalition("cycle", "close", "--through", "2026-12-01", data: data)
         #expect(second.status == 0, "\(second)")
         for partner in ["HARBOR", "MARKETPLACE", "ROADRUNNER", "SKYWAYS"] {
             let statement = work.file("data", "outbox", "\(partner)-cycle-000002.stmt")

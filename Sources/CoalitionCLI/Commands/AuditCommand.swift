@@ -29,6 +29,7 @@ struct AuditCommand: Command {
         progress.finish()
         if let store = ledger.store as? SQLiteStore {
             report.problems += try store.stateFileProblems(ledger.state)
+            report.problems += try store.derivedTableProblems(tiers: ledger.network.tiers)
         }
         if context.json {
             Output.json(

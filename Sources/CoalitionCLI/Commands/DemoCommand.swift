@@ -27,6 +27,7 @@ struct DemoCommand: Command {
         let data = context.data
         try prepare(data)
         let (network, store) = try data.create(from: context.arguments.value("partners") ?? "partners")
+        context.opened.hold(try WriterLock.acquire(dataDirectory: data.root, waitSeconds: 0))
         _ = FileManager.default.createFile(atPath: data.path(".demo"), contents: Data("made by coalition demo\n".utf8))
         let ledger = try Ledger(network: network, store: store)
         context.opened.add(ledger)

@@ -5,6 +5,7 @@ struct SubmitCommand: Command {
     static let path = ["submit"]
     static let summary = "verify and apply settlement files given by path"
     static let synopsis = "FILE..."
+    static let options: [OptionSpec] = [waitOption]
     static let discussion = """
         Each file is verified (header, key, signature) before anything is applied, then applied
         whole or not at all. A copy is filed under DIR/archive/ or, rejected, under DIR/rejected/
@@ -16,13 +17,42 @@ struct SubmitCommand: Command {
     static func run(_ context: Context) throws -> ExitCode {
         let files = context.arguments.positional
         guard !files.isEmpty else { throw CoalitionError(.usage, "name at least one file\nusage: \(usage)") }
+        // Bad input, found before anything is opened: exit 3, not an internal failure. The
+        // file is opened again without blocking and checked on its descriptor when read.
+        for file in files {
+            var status = stat()
+            guard stat(file, &status) == 0 else {
+                throw CoalitionError(
+                    errno == ENOENT || errno == ENOTDIR ? .fileNotFound : .io,
+                    "cannot read the file: \(String(cString: strerror(errno)))",
+                    at: Place(file: file)
+                )
+            }
+            guard status.st_mode & S_IFMT == S_IFREG else {
+                throw CoalitionError(
+                    .notARegularFile,
+                    "not a regular file (a directory, FIFO, device or socket): name settlement files",
+                    at: Place(file: file)
+                )
+            }
+        }
         return try intake(files, move: false, context)
     }
 
-    static func intake(_ files: [String], move: Bool, _ context: Context) throws -> ExitCode {
-        let ledger = try context.data.open()
+    static func intake(
+        _ files: [String],
+        move: Bool,
+        setAside: [(String, CoalitionError)] = [],
+        _ context: Context
+    ) throws -> ExitCode {
+        let ledger = try context.openForWriting()
         let intake = FileIntake(data: context.data, ledger: ledger, now: Clock.now, showProgress: !context.json)
         var reports: [FileIntake.Report] = []
+        for (path, error) in setAside {
+            let report = try intake.setAside(path, because: error)
+            reports.append(report)
+            if !context.json { Output.line(FileIntake.describe(report)) }
+        }
         for (index, file) in files.enumerated() {
             let report = try intake.process(
                 file,
@@ -46,6 +76,7 @@ struct IngestCommand: Command {
     static let path = ["ingest"]
     static let summary = "process every file in DIR/inbox/, oldest created-at first"
     static let synopsis = ""
+    static let options: [OptionSpec] = [waitOption]
     static let discussion = """
         Moves each file to DIR/archive/ or DIR/rejected/ (with a .reason file) and writes its
         acknowledgement to DIR/outbox/. Files are taken in the order of their header's
@@ -58,21 +89,59 @@ struct IngestCommand: Command {
         _ = try positional(context, count: 0)
         let inbox = context.data.path("inbox")
         let names = (try? FileManager.default.contentsOfDirectory(atPath: inbox)) ?? []
-        let paths = names.filter { !$0.hasPrefix(".") }.map { (inbox as NSString).appendingPathComponent($0) }
-        let ordered = paths.map { path in (path, headerOrder(path)) }.sorted { a, b in
+        let paths = names.filter { !$0.hasPrefix(".") }.sorted().map { (inbox as NSString).appendingPathComponent($0) }
+        // Only regular files are taken; anything else is moved aside without being opened.
+        var files: [String] = []
+        var others: [(String, CoalitionError)] = []
+        for path in paths {
+            if let error = notARegularFile(path) { others.append((path, error)) } else { files.append(path) }
+        }
+        let ordered = files.map { path in (path, headerOrder(path)) }.sorted { a, b in
             a.1 != b.1 ? a.1 < b.1 : a.0 < b.0
         }.map(\.0)
-        if ordered.isEmpty && !context.json { Output.line("inbox is empty") }
-        return try SubmitCommand.intake(ordered, move: true, context)
+        if ordered.isEmpty && others.isEmpty && !context.json { Output.line("inbox is empty") }
+        return try SubmitCommand.intake(ordered, move: true, setAside: others, context)
+    }
+
+    /// Why the inbox entry at `path` is not taken, judged by `lstat` (a link is not
+    /// followed: a dangling link or a loop is set aside like a directory); nil for a
+    /// regular file.
+    static func notARegularFile(_ path: String) -> CoalitionError? {
+        var status = stat()
+        guard lstat(path, &status) == 0 else {
+            return CoalitionError(
+                .io,
+                "cannot look at the entry: \(String(cString: strerror(errno)))",
+                at: Place(file: path)
+            )
+        }
+        let kind: String
+        switch status.st_mode & S_IFMT {
+        case S_IFREG: return nil
+        case S_IFDIR: kind = "a directory"
+        case S_IFLNK: kind = "a symbolic link"
+        case S_IFIFO: kind = "a FIFO"
+        case S_IFSOCK: kind = "a socket"
+        default: kind = "a device"
+        }
+        return CoalitionError(
+            .notARegularFile,
+            "\(kind), not a regular file: put settlement files into the inbox, renamed into place",
+            at: Place(file: path)
+        )
     }
 
     /// `created-at|partner|sequence` from a file's first line, for ordering; files whose
     /// header does not read sort first and are rejected with their reason when processed.
     static func headerOrder(_ path: String) -> String {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return "" }
-        defer { try? handle.close() }
-        let start = handle.readData(ofLength: 256)
-        let line = String(decoding: start.prefix { $0 != 10 }, as: UTF8.self)
+        // Without blocking and with no trap: the entry may have changed since it was looked at.
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW)
+        guard descriptor >= 0 else { return "" }
+        defer { close(descriptor) }
+        var start = [UInt8](repeating: 0, count: 256)
+        let count = start.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+        guard count > 0 else { return "" }
+        let line = String(decoding: start.prefix(count).prefix { $0 != 10 }, as: UTF8.self)
         let fields = line.split(separator: "|", omittingEmptySubsequences: false)
         guard fields.count == 8 else { return "" }
         let sequence = String(fields[5])

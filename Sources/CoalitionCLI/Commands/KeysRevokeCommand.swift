@@ -9,6 +9,7 @@ struct KeysRevokeCommand: Command {
         .value("partner", "ID", "the partner whose key is revoked"),
         .value("key", "KEYID", "the id of the key to revoke (see `coalition partners show ID`)"),
         .value("reason", "TEXT", "why, recorded with the revocation (no secrets)"),
+        waitOption,
     ]
     static let discussion = """
         Records the revocation in the partner's file in DIR/network/ (revokedAt, now, and the
@@ -33,7 +34,8 @@ struct KeysRevokeCommand: Command {
         else {
             throw CoalitionError(.usage, "--partner ID, --key KEYID and --reason TEXT are required\nusage: \(usage)")
         }
-        let ledger = try context.data.open()
+        // It rewrites the partner's file: one writer at a time, as `keys rotate`.
+        let ledger = try context.openForWriting()
         let partner = try ledger.network.partner(named: partnerText)
         guard let key = partner.keys.first(where: { $0.id == keyID }) else {
             let hint = Suggestion.phrase(for: keyID, among: partner.keys.map(\.id))

@@ -8,6 +8,7 @@ struct MemberTransferCommand: Command {
     static let options: [OptionSpec] = [
         .value("idempotency-key", "K", "the same key with the same content returns the first result"),
         .value("at", "TIME", "when the transfer happens (default now)"),
+        waitOption,
     ]
     static let discussion = """
         Moves lots soonest-expiring first, keeping their issuer and expiry: no partner owes
@@ -24,7 +25,7 @@ struct MemberTransferCommand: Command {
         guard let points = Int64(words[2]) else {
             throw CoalitionError(.badAmount, "'\(words[2])' is not a whole number of points")
         }
-        let ledger = try context.data.open()
+        let ledger = try context.openForWriting()
         let request = TransferRequest(
             from: from,
             to: to,
@@ -125,7 +126,9 @@ struct ExpireCommand: Command {
     static let path = ["expire"]
     static let summary = "end every lot past its date; the points become their issuer's breakage"
     static let synopsis = "--as-of DATE"
-    static let options: [OptionSpec] = [.value("as-of", "DATE", "lots expiring at or before this instant end")]
+    static let options: [OptionSpec] = [
+        .value("as-of", "DATE", "lots expiring at or before this instant end"), waitOption,
+    ]
     static let discussion = "Running it again for the same date does nothing new."
 
     static func run(_ context: Context) throws -> ExitCode {
@@ -133,7 +136,7 @@ struct ExpireCommand: Command {
         guard let asOf = try context.arguments.time("as-of") else {
             throw CoalitionError(.usage, "--as-of DATE is required\nusage: \(usage)")
         }
-        let ledger = try context.data.open()
+        let ledger = try context.openForWriting()
         let result = try ElapsedLine.around("expiring lots") { try ledger.expire(asOf: asOf, now: Clock.now) }
         if context.json {
             Output.json([
@@ -156,14 +159,14 @@ struct TiersReviewCommand: Command {
     static let path = ["tiers", "review"]
     static let summary = "review every member's tier on their qualifying points, by the downgrade policy"
     static let synopsis = "--as-of DATE"
-    static let options: [OptionSpec] = [.value("as-of", "DATE", "the end of the trailing window")]
+    static let options: [OptionSpec] = [.value("as-of", "DATE", "the end of the trailing window"), waitOption]
 
     static func run(_ context: Context) throws -> ExitCode {
         _ = try positional(context, count: 0)
         guard let asOf = try context.arguments.time("as-of") else {
             throw CoalitionError(.usage, "--as-of DATE is required\nusage: \(usage)")
         }
-        let ledger = try context.data.open()
+        let ledger = try context.openForWriting()
         let changes = try ElapsedLine.around("reviewing tiers") { try ledger.reviewTiers(asOf: asOf, now: Clock.now) }
         if context.json {
             Output.json([

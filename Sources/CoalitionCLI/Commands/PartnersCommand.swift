@@ -136,8 +136,17 @@ struct PartnersShowCommand: Command {
 }
 
 /// The wall clock, in whole UTC seconds.
+///
+/// `COALITION_CLOCK=YYYY-MM-DDTHH:MM:SSZ` stops it at that time, for the crash harness
+/// (`.ci/crash`), which compares the files of an interrupted run with an uninterrupted one's
+/// byte for byte: acknowledgements and statements carry the time they were made. Not for
+/// operating a network.
 enum Clock {
+    private static let fixed: Timestamp? = ProcessInfo.processInfo.environment["COALITION_CLOCK"].flatMap {
+        try? Timestamp(parsing: $0)
+    }
+
     static var now: Timestamp {
-        Timestamp(seconds: Int64(Date().timeIntervalSince1970.rounded(.down)))
+        fixed ?? Timestamp(seconds: Int64(Date().timeIntervalSince1970.rounded(.down)))
     }
 }

@@ -1,4 +1,5 @@
 import CoalitionKit
+import CoalitionSQLite
 import CoalitionServer
 import Foundation
 
@@ -11,6 +12,7 @@ struct ServeCommand: Command {
         .value("tls-cert", "PEM", "the TLS certificate chain (default: a self-signed demo certificate)"),
         .value("tls-key", "PEM", "the TLS private key, with --tls-cert"),
         .flag("plain-http", "serve plain HTTP instead of TLS: only on a loopback address, behind a TLS proxy"),
+        waitOption,
     ]
     static let discussion = """
         Serves HTTP/1.1 over TLS 1.2 and 1.3 on --listen until SIGTERM or SIGINT, then stops
@@ -33,9 +35,13 @@ struct ServeCommand: Command {
         let (host, port) = try listenAddress(context.arguments.value("listen") ?? "127.0.0.1:8443")
         var configuration = HTTPServerConfiguration(host: host, port: port, tls: try tlsFiles(context, data: data))
         configuration.log = { line in Output.error("coalition serve: \(line)") }
-        // The writer owns the ledger from here on: the server's own DataDirectory registers
-        // nothing for `main` to save, since the writer saves the state when it stops.
-        let writer = LedgerWriter(ledger: try DataDirectory(data.root).open())
+        // The server is the data directory's one writer for its whole life: CLI commands that
+        // write are refused with LEDGER_BUSY while it runs. The writer owns the ledger from
+        // here on: its DataDirectory registers nothing for `main` to save, since the writer
+        // saves the state when it stops, before the lock is released.
+        let lock = try WriterLock.acquire(dataDirectory: data.root, waitSeconds: try context.waitSeconds)
+        defer { lock.release() }
+        let writer = LedgerWriter(ledger: try DataDirectory(data.root).openLocked())
         let server = try HTTPServer(configuration: configuration, responder: try makeResponder(data, writer: writer))
         let signals = ShutdownSignals { server.shutdown() }
         let scheme = server.isTLS ? "https" : "http"

@@ -113,12 +113,13 @@ public enum Statement {
         -> [UInt8]
     {
         let key = try ring.signingKey(at: cycle.closedAt)
-        let writer = try SignedFileWriter(path: path + ".tmp", key: key.secret)
+        let temporary = TemporaryPath.beside(path)
+        let writer = try SignedFileWriter(path: temporary, key: key.secret)
         for line in lines(for: partner, cycle: cycle, keyID: key.info.id, obligations: obligations) {
             try writer.line(line)
         }
         let signature = try writer.finish()
-        try SignedFileWriter.rename(path + ".tmp", to: path)
+        try SignedFileWriter.rename(temporary, to: path)
         return signature
     }
 

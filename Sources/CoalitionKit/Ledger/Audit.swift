@@ -95,6 +95,8 @@ public enum Audit {
             }
         }
 
+        for text in try CycleAudit.problems(ledger) { problem(text) }
+
         do {
             try Invariants.check(state, asOf: latest)
         } catch let error as CoalitionError {

@@ -74,6 +74,18 @@ struct NetworkCalendar {
     func year(_ t: Timestamp) -> Int { local(t).components.year }
 }
 
+extension TransferRequest {
+    /// The first result of this request's idempotency key, whose transfer is `first`;
+    /// `IDEMPOTENCY_CONFLICT` when that transfer was another (members or amount).
+    func replay(of first: Posting?, key: String) throws -> TransferResult {
+        guard let first, first.member == from, first.counterparty == to, first.units == points else {
+            throw CoalitionError(.idempotencyConflict, "idempotency key \(key) was used for another transfer")
+        }
+        let fee = PostingDetail(first.detail).fee ?? 0
+        return TransferResult(seq: first.seq, points: first.units, fee: fee, isReplay: true)
+    }
+}
+
 extension BatchBuilder {
     /// Moves points between members: lots soonest-expiring first, keeping issuer and expiry;
     /// no obligation between partners arises. Checked against the network's limits.
@@ -82,17 +94,7 @@ extension BatchBuilder {
         let keyText = request.idempotencyKey ?? "auto-\(write.batchID)-\(request.from)-\(request.at.seconds)"
         let key = try RecordKey(partner: .transfers, recordID: keyText)
         if let entry = try entry(for: key) {
-            guard let first = try posting(seq: entry.seq), first.member == request.from,
-                first.counterparty == request.to,
-                first.units == request.points
-            else {
-                throw CoalitionError(
-                    .idempotencyConflict,
-                    "idempotency key \(keyText) was used for another transfer"
-                )
-            }
-            let fee = PostingDetail(first.detail).fee ?? 0
-            return TransferResult(seq: first.seq, points: first.units, fee: fee, isReplay: true)
+            return try request.replay(of: try posting(seq: entry.seq), key: keyText)
         }
         guard request.from != request.to else {
             throw CoalitionError(.sameMember, "a member cannot transfer points to themselves")

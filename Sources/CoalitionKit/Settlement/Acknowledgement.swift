@@ -217,7 +217,7 @@ public enum Acknowledgement {
         failing: Bool
     ) throws -> Bool {
         let writer = try Writer(
-            path: path + ".tmp",
+            path: TemporaryPath.beside(path),
             header: header,
             key: key,
             now: createdAt,

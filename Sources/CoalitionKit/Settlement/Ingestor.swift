@@ -22,6 +22,18 @@ public struct IngestResult: Sendable {
     /// Where the acknowledgement was written, if one could be (a file whose partner or key
     /// is unknown cannot be answered under its key).
     public var acknowledgement: String?
+
+    public init(
+        status: Status,
+        header: FileHeader? = nil,
+        summary: BatchSummary? = nil,
+        acknowledgement: String? = nil
+    ) {
+        self.status = status
+        self.header = header
+        self.summary = summary
+        self.acknowledgement = acknowledgement
+    }
 }
 
 /// Verifies and applies settlement files: the partner → coalition path.
@@ -315,7 +327,7 @@ public struct Ingestor {
         let ackKey = verified.key.info.isValid(at: now) ? verified.key : try verified.ring.signingKey(at: now)
         let version = try ledger.network.partner(partner).acknowledgementVersion
         let ack = try Acknowledgement.Writer(
-            path: ackPath + ".tmp",
+            path: TemporaryPath.beside(ackPath),
             header: header,
             key: ackKey,
             now: now,
@@ -436,6 +448,7 @@ public struct Ingestor {
             session.summary.ackSignature = Hex.encode(ackSignature)
             return session.summary
         }
+        try Failpoint.reach("ingest.after-commit")
         try ack.publish(to: ackPath)
         committed = true
         return summary

@@ -21,6 +21,12 @@ public struct SettlementIntake {
         public let name: String
         public let result: IngestResult
         public let filedAt: String
+
+        public init(name: String, result: IngestResult, filedAt: String) {
+            self.name = name
+            self.result = result
+            self.filedAt = filedAt
+        }
     }
 
     public let ledger: Ledger
@@ -58,42 +64,18 @@ public struct SettlementIntake {
         let name = (path as NSString).lastPathComponent
         let isRejected: Bool
         if case .rejected = result.status { isRejected = true } else { isRejected = false }
-        let folder = isRejected ? rejected : archive
-        let destination = SettlementIntake.uniquePath((folder as NSString).appendingPathComponent(name))
-        try SettlementIntake.file(path, to: destination, filing: filing)
+        let destination = try SettlementFiling.file(
+            path,
+            into: isRejected ? rejected : archive,
+            move: filing == .move,
+            once: !isRejected
+        )
         if case .rejected(let error) = result.status {
-            let reason = """
-                file: \(name)
-                rejected-at: \(now)
-                code: \(error.code)
-                message: \(error.message)
-                place: \(error.place.line.map { "line \($0)" } ?? "whole file")
-
-                """
-            _ = FileManager.default.createFile(atPath: destination + ".reason", contents: Data(reason.utf8))
+            // Escaped: the name and the message may carry bytes of a file no one has
+            // authenticated, control characters included.
+            try SettlementFiling.writeReason(error, name: name, at: now, to: destination + ".reason")
         }
         return Report(name: name, result: result, filedAt: destination)
-    }
-
-    /// Moves or copies `path` to `destination`; a failure is `IO_ERROR`.
-    static func file(_ path: String, to destination: String, filing: Filing) throws {
-        let fileManager = FileManager.default
-        do {
-            switch filing {
-            case .move:
-                try fileManager.moveItem(atPath: path, toPath: destination)
-            case .copy:
-                try fileManager.copyItem(atPath: path, toPath: destination)
-            }
-        } catch {
-            let folder = ((destination as NSString).deletingLastPathComponent as NSString).lastPathComponent
-            throw CoalitionError(
-                .io,
-                "cannot file \((destination as NSString).lastPathComponent) under \(folder)/: "
-                    + error.localizedDescription,
-                at: Place(file: path)
-            )
-        }
     }
 
     /// `path`, or `path.1`, `path.2`, … when it is taken: nothing filed is ever overwritten.

@@ -121,6 +121,16 @@ extension ReasonCode {
     public static let io: ReasonCode = "IO_ERROR"
     public static let usage: ReasonCode = "USAGE"
     public static let crypto: ReasonCode = "CRYPTO_FAILURE"
+    /// Another process is writing to the data directory (it holds the writer lock).
+    public static let ledgerBusy: ReasonCode = "LEDGER_BUSY"
+    /// The store failed its integrity check: nothing is written into it.
+    public static let ledgerDamaged: ReasonCode = "LEDGER_DAMAGED"
+    /// A file named on the command line is not there.
+    public static let fileNotFound: ReasonCode = "FILE_NOT_FOUND"
+    /// A path that should be a regular file is a directory, FIFO, device, socket or link.
+    public static let notARegularFile: ReasonCode = "NOT_A_REGULAR_FILE"
+    /// A cycle's cut-off lies in the future.
+    public static let cutoffInFuture: ReasonCode = "CUTOFF_IN_FUTURE"
 }
 
 extension ReasonCode {

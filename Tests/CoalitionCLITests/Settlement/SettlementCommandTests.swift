@@ -79,7 +79,8 @@ struct SettlementCommandTests {
         let again = try cli.coalition("submit", good)
         #expect(again.status == 0, "\(again)")
         #expect(again.stdout.contains("duplicate of batch 1"), "\(again)")
-        #expect(try cli.names("archive") == ["SKYWAYS-000001.csf", "SKYWAYS-000001.csf.1"])
+        // The same bytes are archived once (issue 20: filing is idempotent, as after a crash).
+        #expect(try cli.names("archive") == ["SKYWAYS-000001.csf"])
         // A new connection: the first one may still hold its old read snapshot.
         #expect(try SQLiteStore(path: cli.data + "/ledger.sqlite").load().records.count == 3)
     }
