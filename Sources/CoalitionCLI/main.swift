@@ -16,6 +16,7 @@ let commands: [any Command.Type] = [
     MemberShowCommand.self,
     MemberStatementCommand.self,
     MemberTransferCommand.self,
+    MemberActivationCodeCommand.self,
     TiersReviewCommand.self,
     ExpireCommand.self,
     CycleCloseCommand.self,
