@@ -66,7 +66,9 @@ struct ServeCommand: Command {
         let partnerAPI = try PartnerAPI(writer: writer, dataDirectory: data.root) { Clock.now }
         let metrics = RequestMetrics()
         let operations = OperationsEndpoints(metrics: metrics, writer: writer)
-        let routes = ServerResponder(partnerAPI: partnerAPI, operations: operations)
+        let access = MemberAccess(file: CredentialFile(dataDirectory: data.root)) { Clock.now }
+        let members = MemberAPI(access: access, writer: writer) { Clock.now }
+        let routes = ServerResponder(partnerAPI: partnerAPI, operations: operations, members: members)
         return ObservedResponder(routes, metrics: metrics, log: log) { Clock.now }
     }
 

@@ -62,6 +62,10 @@ public struct ObservedResponder: HTTPResponder {
             for route in Route.all where route.parameters(of: path) != nil { return route.path }
             return "/v1/*"
         }
+        if path.hasPrefix(MemberAPI.prefix) {
+            return MemberAPI.routes.keys.contains(String(path.dropFirst(MemberAPI.prefix.count)))
+                ? path : "/member/api/*"
+        }
         return "other"
     }
 

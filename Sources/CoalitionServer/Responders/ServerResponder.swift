@@ -3,7 +3,7 @@ import CoalitionKit
 /// Every route the server has, composed: its own `GET /health` (200 with
 /// `{"status": "ok"}`; another method 405 `METHOD_NOT_ALLOWED`), and the partner API for
 /// every path under `/v1/`, and the operations endpoints (`/metrics`, `/ready`) when given.
-/// Any other path is 404 `NOT_FOUND`. Bodies of the server's own
+/// The member API under `/member/api/` when given. Any other path is 404 `NOT_FOUND`. Bodies of the server's own
 /// routes are taken in memory, at most 64 KiB; the partner API decides for its own.
 public struct ServerResponder: HTTPResponder {
     struct Health: Encodable {
@@ -17,14 +17,23 @@ public struct ServerResponder: HTTPResponder {
     /// What answers `/metrics` and `/ready`.
     let operations: (any HTTPResponder)?
 
-    public init(partnerAPI: (any HTTPResponder)? = nil, operations: (any HTTPResponder)? = nil) {
+    /// What answers under `/member/api/`.
+    let members: (any HTTPResponder)?
+
+    public init(
+        partnerAPI: (any HTTPResponder)? = nil,
+        operations: (any HTTPResponder)? = nil,
+        members: (any HTTPResponder)? = nil
+    ) {
         self.partnerAPI = partnerAPI
         self.operations = operations
+        self.members = members
     }
 
     /// The responder for a path under `/v1/` or an operations path, if there is one.
     func api(for path: String) -> (any HTTPResponder)? {
         if OperationsEndpoints.paths.contains(path) { return operations }
+        if path.hasPrefix(MemberAPI.prefix) { return members }
         return path.hasPrefix("/v1/") ? partnerAPI : nil
     }
 
