@@ -26,7 +26,7 @@ public final class MemberAPI: HTTPResponder {
     /// Every route below `prefix`, with the methods it takes.
     public static let routes: [String: [String]] = [
         "activation": ["POST"], "sessions": ["POST"], "sessions/current": ["DELETE"],
-        "balance": ["GET"], "transfers": ["POST"],
+        "balance": ["GET"], "statement": ["GET"], "transfers": ["POST"],
     ]
     let access: MemberAccess
     let writer: LedgerWriter
@@ -78,6 +78,8 @@ public final class MemberAPI: HTTPResponder {
             return HTTPResponse(status: 204)
         case "balance":
             return try balance(of: try access.member(session: try Self.bearer(head)))
+        case "statement":
+            return try statement(of: try access.member(session: try Self.bearer(head)), query: head.query)
         default:
             let member = try access.member(session: try Self.bearer(head))
             return try transfer(from: member, request)

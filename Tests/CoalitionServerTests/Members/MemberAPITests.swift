@@ -133,6 +133,27 @@ final class MemberServer {
         #expect((bob["issuers"] as? [[String: Any]])?.first?["points"] as? Int ?? 0 > 1000)
     }
 
+    /// Each movement of the period with its partner and record, the balances consistent.
+    @Test func statementForAPeriod() throws {
+        let served = try MemberServer()
+        let bearer = try served.signedIn(served.alice)
+        let answer = try served.send("GET", "/member/api/statement?from=2026-11-01&to=2026-11-30", headers: [bearer])
+        #expect(answer.status == 200)
+        let object = try served.object(answer)
+        #expect(object["opening"] as? Int == 0)
+        let lines = try #require(object["lines"] as? [[String: Any]])
+        #expect(lines.compactMap { $0["record"] as? String }.contains("A-P1"))
+        #expect(lines.allSatisfy { $0["partner"] as? String == "SKYWAYS" })
+        let sum = lines.reduce(0) { $0 + ($1["points"] as? Int ?? 0) }
+        #expect(object["closing"] as? Int == sum)
+        #expect(lines.last?["balance"] as? Int == sum)
+        let before = try served.send("GET", "/member/api/statement?from=2026-10-01&to=2026-10-31", headers: [bearer])
+        #expect((try served.object(before)["lines"] as? [Any])?.isEmpty == true)
+        let bad = try served.send("GET", "/member/api/statement?from=yesterday", headers: [bearer])
+        #expect(bad.status == 400 && bad.errorCode == "USAGE")
+        #expect(try served.send("GET", "/member/api/statement").status == 401)
+    }
+
     @Test func lockOutAndUniformRefusalsOverTheSocket() throws {
         let served = try MemberServer()
         _ = try served.signedIn(served.alice)
