@@ -68,7 +68,13 @@ struct ServeCommand: Command {
         let operations = OperationsEndpoints(metrics: metrics, writer: writer)
         let access = MemberAccess(file: CredentialFile(dataDirectory: data.root)) { Clock.now }
         let members = MemberAPI(access: access, writer: writer) { Clock.now }
-        let routes = ServerResponder(partnerAPI: partnerAPI, operations: operations, members: members)
+        let pages = MemberPages(access: access, writer: writer) { Clock.now }
+        let routes = ServerResponder(
+            partnerAPI: partnerAPI,
+            operations: operations,
+            members: members,
+            memberPages: pages
+        )
         return ObservedResponder(routes, metrics: metrics, log: log) { Clock.now }
     }
 

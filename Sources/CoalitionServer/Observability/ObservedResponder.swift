@@ -66,7 +66,8 @@ public struct ObservedResponder: HTTPResponder {
             return MemberAPI.routes.keys.contains(String(path.dropFirst(MemberAPI.prefix.count)))
                 ? path : "/member/api/*"
         }
-        return "other"
+        if ["/member", "/member/", "/member/sign-in", "/member/sign-out"].contains(path) { return path }
+        return path.hasPrefix("/member/") ? "/member/*" : "other"
     }
 
     /// The method if it is one HTTP defines, else `OTHER`: a client cannot grow the labels.

@@ -19,12 +19,16 @@ public struct ServerResponder: HTTPResponder {
 
     /// What answers under `/member/api/`.
     let members: (any HTTPResponder)?
+    /// What answers every other path under `/member/`: the member's pages.
+    let memberPages: (any HTTPResponder)?
 
     public init(
         partnerAPI: (any HTTPResponder)? = nil,
         operations: (any HTTPResponder)? = nil,
-        members: (any HTTPResponder)? = nil
+        members: (any HTTPResponder)? = nil,
+        memberPages: (any HTTPResponder)? = nil
     ) {
+        self.memberPages = memberPages
         self.partnerAPI = partnerAPI
         self.operations = operations
         self.members = members
@@ -34,6 +38,7 @@ public struct ServerResponder: HTTPResponder {
     func api(for path: String) -> (any HTTPResponder)? {
         if OperationsEndpoints.paths.contains(path) { return operations }
         if path.hasPrefix(MemberAPI.prefix) { return members }
+        if path == "/member" || path.hasPrefix("/member/") { return memberPages }
         return path.hasPrefix("/v1/") ? partnerAPI : nil
     }
 
