@@ -16,6 +16,7 @@ let commands: [any Command.Type] = [
     MemberShowCommand.self,
     MemberStatementCommand.self,
     MemberTransferCommand.self,
+    MemberActivationCodeCommand.self,
     TiersReviewCommand.self,
     ExpireCommand.self,
     CycleCloseCommand.self,
@@ -48,7 +49,8 @@ let versionText = "coalition \(CoalitionVersion.current) (settlement format \(Se
         """
     for command in commands {
         let name = command.path.joined(separator: " ")
-        text += "  " + name.padding(toLength: 22, withPad: " ", startingAt: 0) + command.summary + "\n"
+        let column = max(22, name.count + 2)
+        text += "  " + name.padding(toLength: column, withPad: " ", startingAt: 0) + command.summary + "\n"
     }
     text += "\nRun `coalition help COMMAND` or `coalition COMMAND --help` for a command's arguments and options;"
     text += "\n`coalition --version` for the version."
@@ -62,7 +64,8 @@ let versionText = "coalition \(CoalitionVersion.current) (settlement format \(Se
     var text = "usage: coalition \(group) SUBCOMMAND [arguments] [options]\n\nsubcommands:\n"
     for command in members {
         let name = command.path.joined(separator: " ")
-        text += "  " + name.padding(toLength: 22, withPad: " ", startingAt: 0) + command.summary + "\n"
+        let column = max(22, name.count + 2)
+        text += "  " + name.padding(toLength: column, withPad: " ", startingAt: 0) + command.summary + "\n"
     }
     text += "\nRun `coalition help \(group) SUBCOMMAND` for a subcommand's arguments and options."
     return text

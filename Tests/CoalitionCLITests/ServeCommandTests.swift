@@ -19,6 +19,59 @@ struct ServeCommandTests {
         return (process.terminationStatus, String(decoding: output, as: UTF8.self))
     }
 
+    /// `coalition serve` on a port of the system's choosing, its output in `output`; the
+    /// process and the port once it listens.
+    func startServe(data: String, output: String, extra: [String]) throws -> (Process, String?) {
+        let executable = try #require(CommandRunner.executable)
+        _ = FileManager.default.createFile(atPath: output, contents: nil)
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = ["serve", "--data", data, "--listen", "127.0.0.1:0"] + extra
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
+        process.standardError = process.standardOutput
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        for _ in 0..<1000 {
+            let text = String(decoding: FileManager.default.contents(atPath: output) ?? Data(), as: UTF8.self)
+            if let range = text.range(of: "listening on https://127.0.0.1:") {
+                return (process, String(text[range.upperBound...].prefix { $0.isNumber }))
+            }
+            usleep(10_000)
+        }
+        return (process, nil)
+    }
+
+    @Test("serve answers /ready and /metrics over HTTPS and logs each request to --log FILE")
+    func readinessMetricsAndLog() throws {
+        let work = try WorkDirectory()
+        defer { work.remove() }
+        let data = work.file("data")
+        #expect(try work.coalition("init", "--partners", partners, data: data).status == 0)
+        let log = work.file("requests.log")
+        let (process, port) = try startServe(data: data, output: work.file("serve.out"), extra: ["--log", log])
+        defer { if process.isRunning { process.terminate() } }
+        let bound = try #require(port)
+        let certificate = work.file("data", "tls", "demo-cert.pem")
+        let ready = try curl(["--cacert", certificate, "https://localhost:\(bound)/ready"])
+        #expect(ready.1 == #"{"status":"ready"}"#)
+        let metrics = try curl(["--cacert", certificate, "https://localhost:\(bound)/metrics"])
+        #expect(metrics.1.contains("\ncoalition_ledger_up 1\n"))
+        #expect(metrics.1.contains(#"coalition_http_requests_total{route="/ready",method="GET",status="200"} 1"#))
+        let missing = try curl(["--cacert", certificate, "https://localhost:\(bound)/v1/statements/12"])
+        #expect(missing.1.contains("AUTH_MISSING"))
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let lines = String(decoding: FileManager.default.contents(atPath: log) ?? Data(), as: UTF8.self)
+            .split(separator: "\n")
+        #expect(lines.count == 3)
+        let routes = try lines.map {
+            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])["route"] as? String
+        }
+        #expect(routes == ["/ready", "/metrics", "/v1/statements/{cycle}"])
+        #expect((try FileManager.default.attributesOfItem(atPath: log)[.posixPermissions] as? Int) == 0o600)
+    }
+
     @Test("serve makes a demo certificate, answers /health over HTTPS, exits 0 on SIGTERM")
     func serveAndStop() throws {
         let work = try WorkDirectory()

@@ -11,6 +11,7 @@ struct ServeCommand: Command {
         .value("listen", "HOST:PORT", "the address to listen on (default 127.0.0.1:8443; [::1]:8443 for IPv6)"),
         .value("tls-cert", "PEM", "the TLS certificate chain (default: a self-signed demo certificate)"),
         .value("tls-key", "PEM", "the TLS private key, with --tls-cert"),
+        .value("log", "FILE", "append one JSON line per request to FILE (created 0600) instead of standard error"),
         .flag("plain-http", "serve plain HTTP instead of TLS: only on a loopback address, behind a TLS proxy"),
         waitOption,
     ]
@@ -20,7 +21,10 @@ struct ServeCommand: Command {
         and exits 0. Without --tls-cert it uses a self-signed demo certificate for localhost
         and 127.0.0.1, made on first use as DIR/tls/demo-cert.pem and DIR/tls/demo-key.pem
         (owner-only): trust it explicitly (`curl --cacert DIR/tls/demo-cert.pem`).
-        GET /health answers {"status":"ok"}; the partner API is under /v1 (docs/api.md).
+        GET /health answers {"status":"ok"}; GET /ready answers 200 once the ledger writer
+        runs and the store answers; GET /metrics is in the Prometheus text format
+        (docs/operations.md); the partner API is under /v1 (docs/api.md). Each request is
+        logged as one JSON line to standard error, or to --log FILE.
         """
 
     static func run(_ context: Context) throws -> ExitCode {
@@ -42,7 +46,10 @@ struct ServeCommand: Command {
         let lock = try WriterLock.acquire(dataDirectory: data.root, waitSeconds: try context.waitSeconds)
         defer { lock.release() }
         let writer = LedgerWriter(ledger: try DataDirectory(data.root).openLocked())
-        let server = try HTTPServer(configuration: configuration, responder: try makeResponder(data, writer: writer))
+        let server = try HTTPServer(
+            configuration: configuration,
+            responder: try makeResponder(data, writer: writer, log: try requestLog(context))
+        )
         let signals = ShutdownSignals { server.shutdown() }
         let scheme = server.isTLS ? "https" : "http"
         let shown = host.contains(":") ? "[\(host)]" : host
@@ -57,9 +64,30 @@ struct ServeCommand: Command {
     }
 
     /// What answers requests: the one place where the server's routes are composed.
-    static func makeResponder(_ data: DataDirectory, writer: LedgerWriter) throws -> any HTTPResponder {
+    static func makeResponder(
+        _ data: DataDirectory,
+        writer: LedgerWriter,
+        log: RequestLog? = nil
+    ) throws -> any HTTPResponder {
         let partnerAPI = try PartnerAPI(writer: writer, dataDirectory: data.root) { Clock.now }
-        return ServerResponder(partnerAPI: partnerAPI)
+        let metrics = RequestMetrics()
+        let operations = OperationsEndpoints(metrics: metrics, writer: writer)
+        let access = MemberAccess(file: CredentialFile(dataDirectory: data.root)) { Clock.now }
+        let members = MemberAPI(access: access, writer: writer) { Clock.now }
+        let pages = MemberPages(access: access, writer: writer) { Clock.now }
+        let routes = ServerResponder(
+            partnerAPI: partnerAPI,
+            operations: operations,
+            members: members,
+            memberPages: pages
+        )
+        return ObservedResponder(routes, metrics: metrics, log: log) { Clock.now }
+    }
+
+    /// The request log: the file named by --log, else standard error.
+    static func requestLog(_ context: Context) throws -> RequestLog {
+        guard let path = context.arguments.value("log") else { return RequestLog() }
+        return try RequestLog(path: path)
     }
 
     /// `HOST:PORT`, `[IPv6]:PORT`.

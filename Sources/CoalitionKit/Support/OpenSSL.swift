@@ -172,3 +172,39 @@ public enum Hex {
         return high == nil ? out : nil
     }
 }
+
+/// PBKDF2-HMAC-SHA256 (RFC 8018) through libcrypto's `PKCS5_PBKDF2_HMAC`: how member
+/// passwords are stretched before their hash is stored.
+public enum PBKDF2SHA256 {
+    /// The key derived from `password` and `salt` with `iterations` rounds, `byteCount`
+    /// bytes long.
+    public static func derivedKey(
+        password: [UInt8],
+        salt: [UInt8],
+        iterations: Int,
+        byteCount: Int = 32
+    ) throws -> [UInt8] {
+        guard iterations > 0, iterations <= Int(Int32.max), !salt.isEmpty, byteCount > 0 else {
+            throw CoalitionError(.crypto, "PBKDF2 needs a salt, at least one round and a key length")
+        }
+        var out = [UInt8](repeating: 0, count: byteCount)
+        let status = password.withUnsafeBytes { passwordBytes in
+            salt.withUnsafeBufferPointer { saltBytes in
+                out.withUnsafeMutableBufferPointer { outBytes in
+                    PKCS5_PBKDF2_HMAC(
+                        passwordBytes.baseAddress?.assumingMemoryBound(to: CChar.self),
+                        Int32(password.count),
+                        saltBytes.baseAddress,
+                        Int32(salt.count),
+                        Int32(iterations),
+                        EVP_sha256(),
+                        Int32(byteCount),
+                        outBytes.baseAddress
+                    )
+                }
+            }
+        }
+        guard status == 1 else { throw CoalitionError(.crypto, "PKCS5_PBKDF2_HMAC failed") }
+        return out
+    }
+}

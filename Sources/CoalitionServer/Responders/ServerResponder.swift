@@ -2,7 +2,8 @@ import CoalitionKit
 
 /// Every route the server has, composed: its own `GET /health` (200 with
 /// `{"status": "ok"}`; another method 405 `METHOD_NOT_ALLOWED`), and the partner API for
-/// every path under `/v1/`. Any other path is 404 `NOT_FOUND`. Bodies of the server's own
+/// every path under `/v1/`, and the operations endpoints (`/metrics`, `/ready`) when given.
+/// The member API under `/member/api/` when given. Any other path is 404 `NOT_FOUND`. Bodies of the server's own
 /// routes are taken in memory, at most 64 KiB; the partner API decides for its own.
 public struct ServerResponder: HTTPResponder {
     struct Health: Encodable {
@@ -13,14 +14,32 @@ public struct ServerResponder: HTTPResponder {
 
     /// What answers under `/v1/`, if the server has a ledger to serve.
     let partnerAPI: (any HTTPResponder)?
+    /// What answers `/metrics` and `/ready`.
+    let operations: (any HTTPResponder)?
 
-    public init(partnerAPI: (any HTTPResponder)? = nil) {
+    /// What answers under `/member/api/`.
+    let members: (any HTTPResponder)?
+    /// What answers every other path under `/member/`: the member's pages.
+    let memberPages: (any HTTPResponder)?
+
+    public init(
+        partnerAPI: (any HTTPResponder)? = nil,
+        operations: (any HTTPResponder)? = nil,
+        members: (any HTTPResponder)? = nil,
+        memberPages: (any HTTPResponder)? = nil
+    ) {
+        self.memberPages = memberPages
         self.partnerAPI = partnerAPI
+        self.operations = operations
+        self.members = members
     }
 
-    /// The responder for a path under `/v1/`, if there is one.
+    /// The responder for a path under `/v1/` or an operations path, if there is one.
     func api(for path: String) -> (any HTTPResponder)? {
-        path.hasPrefix("/v1/") ? partnerAPI : nil
+        if OperationsEndpoints.paths.contains(path) { return operations }
+        if path.hasPrefix(MemberAPI.prefix) { return members }
+        if path == "/member" || path.hasPrefix("/member/") { return memberPages }
+        return path.hasPrefix("/v1/") ? partnerAPI : nil
     }
 
     public func bodyPolicy(for head: HTTPRequestHead) -> HTTPBodyPolicy {

@@ -85,6 +85,15 @@ public final class LedgerWriter: @unchecked Sendable {
         return queue.count
     }
 
+    /// How many turns the writer took and how many jobs each took together, so far.
+    public var statistics: WriterStatistics {
+        condition.lock()
+        defer { condition.unlock() }
+        return turnStatistics
+    }
+
+    private var turnStatistics = WriterStatistics()
+
     /// Whether `shutdown()` was called: new jobs are refused.
     public var isShuttingDown: Bool {
         condition.lock()
@@ -115,6 +124,7 @@ public final class LedgerWriter: @unchecked Sendable {
             while queue.isEmpty && !isStopping { condition.wait() }
             let turn = queue
             queue.removeAll(keepingCapacity: true)
+            if !turn.isEmpty { turnStatistics.record(turnSize: turn.count) }
             if turn.isEmpty {
                 condition.unlock()
                 let saved = Result { try ledger.saveState() }
@@ -156,6 +166,24 @@ public final class LedgerWriter: @unchecked Sendable {
         for job in jobs { job.finish() }
         condition.broadcast()
         condition.unlock()
+    }
+}
+
+/// The writer's turns so far: how many, how many jobs in all, and a histogram of how many
+/// jobs a turn took together (what `/metrics` shows as the writer's group sizes).
+public struct WriterStatistics: Sendable, Equatable {
+    /// The upper bounds of the turn-size buckets.
+    public static let sizeBuckets = [1, 2, 4, 8, 16, 32, 64]
+    public private(set) var turns: Int64 = 0
+    public private(set) var jobs: Int64 = 0
+    /// Turns per bucket of `sizeBuckets` (not cumulative); larger turns count only in
+    /// `turns`.
+    public private(set) var turnsBySize = [Int64](repeating: 0, count: WriterStatistics.sizeBuckets.count)
+
+    mutating func record(turnSize: Int) {
+        turns += 1
+        jobs += Int64(turnSize)
+        if let bucket = Self.sizeBuckets.firstIndex(where: { turnSize <= $0 }) { turnsBySize[bucket] += 1 }
     }
 }
 

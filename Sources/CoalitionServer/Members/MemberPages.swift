@@ -1,0 +1,111 @@
+import CoalitionKit
+import Foundation
+
+/// The member's pages under `/member/` (`docs/members.md`): sign-in, the overview (balance,
+/// tier progress, points by issuer and by expiry month as inline SVG) and sign-out.
+/// Server-rendered HTML, no JavaScript, no external resource, one inline style sheet
+/// allowed by its hash in a strict `Content-Security-Policy`.
+///
+/// The session token travels in a cookie `Secure; HttpOnly; SameSite=Strict`. Every form
+/// carries a CSRF token equal to a cookie of its own (double submit), compared in constant
+/// time; a POST without it is refused 403 before anything else is read.
+public final class MemberPages: HTTPResponder {
+    static let sessionCookie = "coalition_member"
+    static let csrfCookie = "coalition_csrf"
+    let access: MemberAccess
+    let writer: LedgerWriter
+    let now: @Sendable () -> Timestamp
+
+    public init(access: MemberAccess, writer: LedgerWriter, now: @escaping @Sendable () -> Timestamp) {
+        self.access = access
+        self.writer = writer
+        self.now = now
+    }
+
+    public func bodyPolicy(for head: HTTPRequestHead) -> HTTPBodyPolicy { .inMemory(maximum: 4096) }
+
+    public func respond(to request: HTTPRequest) -> HTTPResponse {
+        let head = request.head
+        let cookies = Self.cookies(head)
+        let csrf = cookies[Self.csrfCookie].flatMap { $0.utf8.count == 64 ? $0 : nil } ?? Self.newToken()
+        var response: HTTPResponse
+        switch (head.method, head.path) {
+        case ("GET", "/member/sign-in"):
+            response = page("Sign in", PageHTML.signIn(csrf: csrf, message: nil))
+        case ("POST", "/member/sign-in"):
+            response = signIn(request, csrf: cookies[Self.csrfCookie])
+        case ("POST", "/member/sign-out"):
+            response = signOut(request, cookies: cookies)
+        case ("GET", "/member/"), ("GET", "/member"):
+            response = overview(cookies[Self.sessionCookie], csrf: csrf)
+        case (_, "/member/sign-in"), (_, "/member/sign-out"), (_, "/member/"):
+            response = page("Not allowed", "<p>This page does not take that method.</p>", status: 405)
+        default:
+            response = page(
+                "Not found",
+                "<p>There is no such page. <a href=\"/member/\">Your overview</a>.</p>",
+                status: 404
+            )
+        }
+        if cookies[Self.csrfCookie] != csrf {
+            response.headers.add("Set-Cookie", Self.cookie(Self.csrfCookie, csrf, maxAge: 86_400))
+        }
+        return response
+    }
+
+    func signIn(_ request: HTTPRequest, csrf: String?) -> HTTPResponse {
+        let form = Self.form(request)
+        guard let csrf, let sent = form["csrf"], constantTimeEqual(Array(csrf.utf8), Array(sent.utf8)) else {
+            return page(
+                "Refused",
+                "<p>The form had expired. <a href=\"/member/sign-in\">Sign in again</a>.</p>",
+                status: 403
+            )
+        }
+        do {
+            let session = try access.signIn(
+                member: form["member"] ?? "",
+                password: form["password"] ?? "",
+                address: request.head.remoteAddress
+            )
+            var response = Self.redirect("/member/")
+            let seconds = session.expiresAt.seconds - now().seconds
+            response.headers.add("Set-Cookie", Self.cookie(Self.sessionCookie, session.token, maxAge: seconds))
+            return response
+        } catch {
+            return page("Sign in", PageHTML.signIn(csrf: csrf, message: error.message), status: error.status)
+        }
+    }
+
+    func signOut(_ request: HTTPRequest, cookies: [String: String]) -> HTTPResponse {
+        let form = Self.form(request)
+        guard let csrf = cookies[Self.csrfCookie], let sent = form["csrf"],
+            constantTimeEqual(Array(csrf.utf8), Array(sent.utf8))
+        else { return page("Refused", "<p>The form had expired. <a href=\"/member/\">Back</a>.</p>", status: 403) }
+        if let token = cookies[Self.sessionCookie] { try? access.signOut(session: token) }
+        var response = Self.redirect("/member/sign-in")
+        response.headers.add("Set-Cookie", Self.cookie(Self.sessionCookie, "", maxAge: 0))
+        return response
+    }
+
+    func overview(_ token: String?, csrf: String) -> HTTPResponse {
+        guard let token, let member = try? access.member(session: token) else {
+            return Self.redirect("/member/sign-in")
+        }
+        let at = now()
+        let answer = try? writer.perform { ledger in
+            ledger.member(member).map { BalanceAnswer(account: $0, network: ledger.network, at: at) }
+        }
+        guard let answer = answer ?? nil else {
+            return page("Unavailable", "<p>Your account cannot be read just now. Try again shortly.</p>", status: 503)
+        }
+        return page("Your points", PageHTML.overview(answer, csrf: csrf))
+    }
+
+    /// A whole page with the security headers.
+    func page(_ title: String, _ body: String, status: Int = 200) -> HTTPResponse {
+        var headers = HTTPHeaders([("Content-Type", "text/html; charset=utf-8")])
+        for (name, value) in PageHTML.securityHeaders { headers.add(name, value) }
+        return HTTPResponse(status: status, headers: headers, body: .bytes(Array(PageHTML.document(title, body).utf8)))
+    }
+}
