@@ -227,7 +227,8 @@ public final class PostgreSQLStore: LedgerStore {
         guard openBatch != nil, !seqs.isEmpty else { return }
         let rows = try connection.query(
             """
-            SELECT \(PostgreSQLStore.postingColumns), coalesce(r.units, 0)
+            SELECT \(PostgreSQLStore.postingColumns.split(separator: ", ").map { "p.\($0)" }.joined(separator: ", ")),
+                coalesce(r.units, 0)
             FROM postings p LEFT JOIN reversed r USING (seq) WHERE p.seq = ANY($1::bigint[])
             """,
             [ArrayLiteral.integers(Array(Set(seqs)))]
