@@ -6,7 +6,9 @@ import CoalitionKit
 /// unnest(…) ON CONFLICT` a table with the chunk's values in array parameters. A chunk is a
 /// dozen round trips however many rows it has, never one a row.
 enum ChunkWriter {
-    static func write(_ write: LedgerWrite, to connection: Connection) throws {
+    /// `lotCounter` is the highest lot id written so far (the `lot` counter): a lot above it
+    /// is new and copied in; one at or below it is in the table and has its points updated.
+    static func write(_ write: LedgerWrite, to connection: Connection, lotCounter: inout Int64) throws {
         try writeMembers(write, connection)
         if !write.tierChanges.isEmpty {
             var copy = CopyText()
@@ -52,7 +54,7 @@ enum ChunkWriter {
                 [ArrayLiteral.integers(pairs.map(\.key)), ArrayLiteral.integers(pairs.map(\.value))]
             )
         }
-        try writeLots(write, connection)
+        try writeLots(write, connection, lotCounter: &lotCounter)
         if !write.accounts.isEmpty {
             let pairs = write.accounts.sorted { $0.key < $1.key }
             _ = try connection.query(
@@ -159,26 +161,53 @@ enum ChunkWriter {
         )
     }
 
-    private static func writeLots(_ write: LedgerWrite, _ connection: Connection) throws {
+    private static func writeLots(_ write: LedgerWrite, _ connection: Connection, lotCounter: inout Int64) throws {
         if !write.lots.isEmpty {
-            let lots = write.lots.values.sorted { $0.id < $1.id }
-            _ = try connection.query(
-                """
-                INSERT INTO lots (id, member, issuer, points, earned_at, expires_at, bonus)
-                SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[],
-                    $7::bigint[])
-                ON CONFLICT (id) DO UPDATE SET points = excluded.points
-                """,
-                [
-                    ArrayLiteral.integers(lots.map(\.id)),
-                    ArrayLiteral.integers(lots.map { Int64(bitPattern: $0.member.value) }),
-                    ArrayLiteral.texts(lots.map { $0.issuer.rawValue }),
-                    ArrayLiteral.integers(lots.map(\.points)),
-                    ArrayLiteral.integers(lots.map(\.earnedAt.seconds)),
-                    ArrayLiteral.integers(lots.map(\.expiresAt.seconds)),
-                    ArrayLiteral.integers(lots.map { $0.isBonus ? 1 : 0 }),
-                ]
-            )
+            // New lots in id order, so the primary key is appended to at its end.
+            var new: [Lot] = []
+            var changed: [Lot] = []
+            for lot in write.lots.values {
+                if lot.id > lotCounter { new.append(lot) } else { changed.append(lot) }
+            }
+            new.sort { $0.id < $1.id }
+            changed.sort { $0.id < $1.id }
+            if !new.isEmpty {
+                var copy = CopyText()
+                for l in new {
+                    copy.add(l.id)
+                    copy.add(Int64(bitPattern: l.member.value))
+                    copy.add(l.issuer.rawValue)
+                    copy.add(l.points)
+                    copy.add(l.earnedAt.seconds)
+                    copy.add(l.expiresAt.seconds)
+                    copy.add(Int64(l.isBonus ? 1 : 0))
+                    copy.endRow()
+                }
+                try connection.copy(
+                    "COPY lots (id, member, issuer, points, earned_at, expires_at, bonus) FROM STDIN",
+                    data: copy.bytes
+                )
+            }
+            if !changed.isEmpty {
+                // An upsert, not UPDATE … FROM: each row is found through the primary key.
+                _ = try connection.query(
+                    """
+                    INSERT INTO lots (id, member, issuer, points, earned_at, expires_at, bonus)
+                    SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[],
+                        $6::bigint[], $7::bigint[])
+                    ON CONFLICT (id) DO UPDATE SET points = excluded.points
+                    """,
+                    [
+                        ArrayLiteral.integers(changed.map(\.id)),
+                        ArrayLiteral.integers(changed.map { Int64(bitPattern: $0.member.value) }),
+                        ArrayLiteral.texts(changed.map { $0.issuer.rawValue }),
+                        ArrayLiteral.integers(changed.map(\.points)),
+                        ArrayLiteral.integers(changed.map(\.earnedAt.seconds)),
+                        ArrayLiteral.integers(changed.map(\.expiresAt.seconds)),
+                        ArrayLiteral.integers(changed.map { $0.isBonus ? 1 : 0 }),
+                    ]
+                )
+            }
         }
         if !write.deletedLots.isEmpty {
             _ = try connection.query(
@@ -188,6 +217,7 @@ enum ChunkWriter {
         }
         if let maxLot = (write.lots.keys.max().map { max($0, write.deletedLots.max() ?? 0) } ?? write.deletedLots.max())
         {
+            lotCounter = max(lotCounter, maxLot)
             _ = try connection.query(
                 """
                 INSERT INTO counters (name, value) VALUES ('lot', $1::bigint)

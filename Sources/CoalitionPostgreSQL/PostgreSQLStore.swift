@@ -36,6 +36,8 @@ public final class PostgreSQLStore: LedgerStore {
         /// A chunk's reversal originals, read ahead (`prefetch`); dropped when a chunk is written.
         var prefetched: [Int64: (AppliedRecord?, Posting)] = [:]
         var lastSeq: Int64
+        /// The highest lot id in the table or used up (see `ChunkWriter.write`).
+        var lotCounter: Int64
     }
 
     /// The key of the advisory lock every batch transaction takes: `Coal` in ASCII.
@@ -117,7 +119,10 @@ public final class PostgreSQLStore: LedgerStore {
         do {
             _ = try connection.query("SELECT pg_advisory_xact_lock($1)", [String(PostgreSQLStore.writerLockKey)])
             let head = try connection.query(
-                "SELECT (SELECT coalesce(max(id), 0) FROM batches), (SELECT coalesce(max(seq), 0) FROM postings)"
+                """
+                SELECT (SELECT coalesce(max(id), 0) FROM batches), (SELECT coalesce(max(seq), 0) FROM postings),
+                    (SELECT coalesce(max(value), 0) FROM counters WHERE name = 'lot')
+                """
             )
             let batch = head.int64(0, 0)
             let seq = head.int64(0, 1)
@@ -129,7 +134,7 @@ public final class PostgreSQLStore: LedgerStore {
                     at: Place(file: connection.target)
                 )
             }
-            openBatch = OpenBatch(lastSeq: seq)
+            openBatch = OpenBatch(lastSeq: seq, lotCounter: head.int64(0, 2))
         } catch {
             _ = try? connection.execute("ROLLBACK")
             throw error
@@ -148,7 +153,9 @@ public final class PostgreSQLStore: LedgerStore {
         openBatch?.prefetched = [:]
         for (key, points) in write.qualifying { openBatch?.qualifying[key] = points }
         if let last = write.postings.lastSeq { openBatch?.lastSeq = last }
-        try ChunkWriter.write(write, to: connection)
+        var lotCounter = openBatch?.lotCounter ?? 0
+        try ChunkWriter.write(write, to: connection, lotCounter: &lotCounter)
+        openBatch?.lotCounter = lotCounter
     }
 
     public func finish(_ summary: BatchSummary) throws {
