@@ -62,7 +62,7 @@ let package = Package(
         .testTarget(
             name: "CoalitionCLITests",
             // The CLI to run, and the library and store to check what it wrote.
-            dependencies: ["CoalitionCLI", "CoalitionKit", "CoalitionSQLite"]
+            dependencies: ["CoalitionCLI", "CoalitionKit", "CoalitionSQLite", "CoalitionPostgreSQL"]
         ),
         .testTarget(
             name: "CoalitionServerTests",
