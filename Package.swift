@@ -45,7 +45,8 @@ let package = Package(
         ),
         .target(
             name: "CoalitionPostgreSQL",
-            dependencies: ["CoalitionKit", "CCoalitionPostgreSQL"]
+            // CoalitionSQLite for its state-file format only (`StateFile`), kept in a table here.
+            dependencies: ["CoalitionKit", "CCoalitionPostgreSQL", "CoalitionSQLite"]
         ),
         .executableTarget(
             name: "CoalitionCLI",

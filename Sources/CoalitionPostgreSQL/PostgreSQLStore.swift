@@ -1,4 +1,5 @@
 import CoalitionKit
+import CoalitionSQLite
 import Foundation
 
 /// The ledger store on PostgreSQL, through libpq: the same tables, hash chain and batch rule
@@ -21,10 +22,10 @@ import Foundation
 /// never one a row. Reads during a batch run on the same connection and see the batch's own
 /// writes; `prefetch` reads a chunk's reversal originals in one query.
 ///
-/// **Opening.** `load` reads the state from the tables in one `REPEATABLE READ` transaction,
-/// so it sees one state of the ledger however long it takes. (The schema has a
-/// `state_snapshot` table for the saved state that the SQLite store keeps in a state file;
-/// this version does not write it yet.)
+/// **Opening.** `saveState` keeps the state in memory as one row of `state_snapshot` (the
+/// SQLite store's state file, in its format, kept in the database so that a replica or a
+/// restored backup has it too); `load` uses it when it was taken at the tables' head, and
+/// otherwise reads the tables, always in one `REPEATABLE READ` transaction.
 public final class PostgreSQLStore: LedgerStore {
     let connection: Connection
     private var openBatch: OpenBatch?
@@ -90,10 +91,47 @@ public final class PostgreSQLStore: LedgerStore {
 
     // MARK: Loading
 
+    /// Whether the last `load` read the saved snapshot (otherwise it read the tables).
+    public private(set) var loadedFromSnapshot = false
+
     public func load() throws -> LedgerSnapshot {
-        let state = try readOnly { try StateLoader(connection: connection).load() }
+        let (state, fromSnapshot) = try readOnly { try StateLoader(connection: connection).load(useSnapshot: true) }
+        loadedFromSnapshot = fromSnapshot
         knownHead = (state.lastBatch, state.lastSeq)
         return state
+    }
+
+    /// The state as the tables hold it, whatever the snapshot says.
+    public func loadFromTables() throws -> LedgerSnapshot {
+        try readOnly { try StateLoader(connection: connection).load(useSnapshot: false).state }
+    }
+
+    /// Where `state`, loaded from the snapshot, differs from what the tables hold (none when
+    /// it was loaded from the tables): for the audit, as the SQLite store's state file.
+    public func snapshotProblems(_ state: LedgerSnapshot) throws -> [String] {
+        guard loadedFromSnapshot else { return [] }
+        let tables = try loadFromTables()
+        var problems: [String] = []
+        func problem(_ text: String) {
+            if problems.count < 20 { problems.append("the saved snapshot's \(text) is not what the tables hold") }
+        }
+        if StateMark(state) != StateMark(tables) { problem("mark (last batch, posting, hash, counters)") }
+        for number in Set(state.members.keys).union(tables.members.keys).sorted()
+        where state.members[number] != tables.members[number] {
+            problem("member \(number)")
+        }
+        for key in Set(state.accounts.keys).union(tables.accounts.keys).sorted()
+        where state.accounts[key] != tables.accounts[key] {
+            problem("balance of \(key.account) in \(key.unit)")
+        }
+        return problems
+    }
+
+    /// Saves `state` as the snapshot (`SnapshotTable`), if it is the state the tables stand
+    /// at now. Outside a batch only.
+    public func saveState(_ state: LedgerSnapshot) throws {
+        guard openBatch == nil else { return }
+        try SnapshotTable.save(state, connection)
     }
 
     /// Runs `body` in a read-only transaction that sees one state of the ledger throughout

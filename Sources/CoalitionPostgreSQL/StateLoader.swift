@@ -1,4 +1,5 @@
 import CoalitionKit
+import CoalitionSQLite
 
 /// Reads the engine's hot state back from the tables: members with their lots, qualifying
 /// days and transfer marks, the balances, the record-id index and the counters. Runs inside
@@ -7,27 +8,54 @@ import CoalitionKit
 struct StateLoader {
     let connection: Connection
 
-    func load() throws -> LedgerSnapshot {
-        var snapshot = LedgerSnapshot()
+    /// The journal's head as the tables hold it now: what a saved state must have been
+    /// taken at to be used.
+    func currentMark() throws -> StateMark {
         let head = try connection.query(
             """
             SELECT (SELECT coalesce(max(id), 0) FROM batches), (SELECT value FROM counters WHERE name = 'lot'),
                 (SELECT coalesce(max(id), 0) FROM obligations)
             """
         )
-        snapshot.lastBatch = head.int64(0, 0)
-        snapshot.lastLotID = head.optionalInt64(0, 1) ?? 0
-        snapshot.lastObligationID = head.int64(0, 2)
+        var mark = StateMark(
+            lastBatch: head.int64(0, 0),
+            lastSeq: 0,
+            lastHash: Posting.genesisHash,
+            lastLotID: head.optionalInt64(0, 1) ?? 0,
+            lastObligationID: head.int64(0, 2)
+        )
         let last = try connection.query("SELECT seq, hash FROM postings ORDER BY seq DESC LIMIT 1")
         if last.count > 0 {
-            snapshot.lastSeq = last.int64(0, 0)
-            snapshot.lastHash = last.bytes(0, 1)
+            mark.lastSeq = last.int64(0, 0)
+            mark.lastHash = last.bytes(0, 1)
         }
-        try loadMembers(into: &snapshot)
-        let accounts = try connection.query("SELECT account, unit, balance FROM accounts")
-        for row in 0..<accounts.count {
-            snapshot.accounts[AccountKey(accounts.string(row, 0), accounts.string(row, 1))] = accounts.int64(row, 2)
+        return mark
+    }
+
+    /// The state, from the saved snapshot when `useSnapshot` and it was taken at the tables'
+    /// head (see `SnapshotTable`), otherwise from the tables; `fromSnapshot` says which.
+    /// The record-id index is always read from the tables.
+    func load(useSnapshot: Bool) throws -> (state: LedgerSnapshot, fromSnapshot: Bool) {
+        let mark = try currentMark()
+        var snapshot: LedgerSnapshot
+        let saved = useSnapshot ? try SnapshotTable.read(connection, expecting: mark) : nil
+        if let saved {
+            snapshot = saved
+        } else {
+            snapshot = LedgerSnapshot()
+            snapshot.lastBatch = mark.lastBatch
+            snapshot.lastSeq = mark.lastSeq
+            snapshot.lastHash = mark.lastHash
+            snapshot.lastLotID = mark.lastLotID
+            snapshot.lastObligationID = mark.lastObligationID
+            try loadMembers(into: &snapshot)
+            let accounts = try connection.query("SELECT account, unit, balance FROM accounts")
+            for row in 0..<accounts.count {
+                snapshot.accounts[AccountKey(accounts.string(row, 0), accounts.string(row, 1))] =
+                    accounts.int64(row, 2)
+            }
         }
+        snapshot.records = RecordIndex()
         snapshot.records.reserveCapacity(Int(snapshot.lastSeq))
         try connection.forEachRow("SELECT partner, record_id, seq FROM postings WHERE record_id IS NOT NULL") {
             rows,
@@ -42,7 +70,7 @@ struct StateLoader {
                 key: RecordKey(stored: try PartnerID(stored: rows.string(row, 0)), rows.string(row, 1))
             )
         }
-        return snapshot
+        return (snapshot, saved != nil)
     }
 
     private func loadMembers(into snapshot: inout LedgerSnapshot) throws {

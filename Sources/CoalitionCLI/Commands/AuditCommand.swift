@@ -1,4 +1,5 @@
 import CoalitionKit
+import CoalitionPostgreSQL
 import CoalitionSQLite
 
 struct AuditCommand: Command {
@@ -19,6 +20,9 @@ struct AuditCommand: Command {
         var report = try Audit.run(ledger)
         if let store = ledger.store as? SQLiteStore {
             report.problems += try store.stateFileProblems(ledger.state)
+        }
+        if let store = ledger.store as? PostgreSQLStore {
+            report.problems += try store.snapshotProblems(ledger.state)
         }
         if context.json {
             Output.json([

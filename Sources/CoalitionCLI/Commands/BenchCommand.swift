@@ -36,9 +36,9 @@ struct BenchCommand: Command {
         and the resident size after submitting and of the reopened ledger. With --audit, the
         ledger it measured is then audited, outside every timing. With --store the ledger is made
         in that PostgreSQL database (which must be empty), the limit is PostgreSQL's own bare
-        COPY of N rows into a table with one unique index in the same database, and the ledger
-        is opened from its tables (this store saves no state yet); its tables are dropped at the
-        end unless --keep is given. docs/performance.md has the figures of this machine.
+        COPY of N rows into a table with one unique index in the same database, and the state
+        is saved in and opened from the database's snapshot table; the ledger's tables are
+        dropped at the end unless --keep is given. docs/performance.md has the figures of this machine.
         """
 
     static func run(_ context: Context) throws -> ExitCode {
@@ -155,7 +155,8 @@ struct BenchCommand: Command {
         clock = MonotonicClock.now
         switch try makeStore() {
         case let store as SQLiteStore: _ = try store.loadFromTables()
-        case let store: _ = try store.load()  // PostgreSQL's store always reads its tables
+        case let store as PostgreSQLStore: _ = try store.loadFromTables()
+        case let store: _ = try store.load()
         }
         let tablesSeconds = MonotonicClock.seconds(since: clock)
         ProcessMemory.trimHeap()
@@ -163,7 +164,8 @@ struct BenchCommand: Command {
         let store = try makeStore()
         ledger = try Ledger(network: network, store: store)
         let openSeconds = MonotonicClock.seconds(since: clock)
-        guard (store as? SQLiteStore)?.loadedFromStateFile ?? true else {
+        guard (store as? SQLiteStore)?.loadedFromStateFile ?? (store as? PostgreSQLStore)?.loadedFromSnapshot ?? true
+        else {
             throw CoalitionError(.storeFailure, "the bench ledger did not open from its saved state file")
         }
 
@@ -210,7 +212,7 @@ struct BenchCommand: Command {
             (
                 "open ledger", String(format: "%.3f s", openSeconds),
                 "\(ledger.state.members.count) members, \(lots) lots, "
-                    + (postgreSQL == nil ? "from the state file saved at close" : "from the tables")
+                    + (postgreSQL == nil ? "from the state file saved at close" : "from the snapshot saved at close")
             ),
             ("  after a crash", String(format: "%.3f s", tablesSeconds), "the same state rebuilt from the tables"),
             ("  saving the state at close", String(format: "%.3f s", saveSeconds), "written and flushed to disk"),
@@ -233,7 +235,9 @@ struct BenchCommand: Command {
         var audit: (isClean: Bool, postings: Int64, problems: [String])?
         if context.arguments.has("audit") {
             let report = try Audit.run(ledger)
-            let problems = report.problems + (try (store as? SQLiteStore)?.stateFileProblems(ledger.state) ?? [])
+            let problems =
+                report.problems + (try (store as? SQLiteStore)?.stateFileProblems(ledger.state) ?? [])
+                + (try (store as? PostgreSQLStore)?.snapshotProblems(ledger.state) ?? [])
             audit = (problems.isEmpty, report.postings, problems)
         }
         var rows = figures

@@ -1,4 +1,5 @@
 import CoalitionKit
+import CoalitionPostgreSQL
 import CoalitionSQLite
 import Foundation
 import Testing
@@ -86,6 +87,10 @@ struct GeneratedMemberTests {
                 if let sqlite = store as? SQLiteStore {
                     #expect(sqlite.loadedFromStateFile == saving, "step \(step)")
                     #expect(try sqlite.stateFileProblems(ledger.state) == [], "step \(step)")
+                }
+                if let postgreSQL = store as? PostgreSQLStore {
+                    #expect(postgreSQL.loadedFromSnapshot == saving, "step \(step)")
+                    #expect(try postgreSQL.snapshotProblems(ledger.state) == [], "step \(step)")
                 }
                 #expect(try members.map { try store.tierChanges(member: $0) } == changes, "step \(step)")
             }

@@ -94,6 +94,41 @@ struct PostgreSQLStoreTests {
         #expect(try Audit.run(reopened).isClean)
     }
 
+    @Test("the saved snapshot opens the ledger; a damaged or stale one is ignored for the tables")
+    func snapshot() throws {
+        let place = try LedgerPlace(.postgresql)
+        defer { place.remove() }
+        let records = Fixtures.activity(seed: 8, members: 30, records: 400)
+        let before: StateImage
+        do {
+            let ledger = try Ledger(network: Fixtures.network, store: try place.create())
+            try ledger.apply(Array(records.prefix(300)), info: Fixtures.info)
+            try ledger.saveState()
+            before = StateImage(ledger.state)
+        }
+        func reopen() throws -> (PostgreSQLStore, Ledger) {
+            let store = try #require(try place.open() as? PostgreSQLStore)
+            return (store, try Ledger(network: Fixtures.network, store: store))
+        }
+        var (store, ledger) = try reopen()
+        #expect(store.loadedFromSnapshot)
+        #expect(StateImage(ledger.state) == before)
+        #expect(try store.snapshotProblems(ledger.state) == [])
+        // Damaged: its checksum fails, and the tables give the same state.
+        try place.executeRaw("UPDATE state_snapshot SET state = set_byte(state, 40, get_byte(state, 40) # 1)")
+        (store, ledger) = try reopen()
+        #expect(!store.loadedFromSnapshot)
+        #expect(StateImage(ledger.state) == before)
+        // Stale: a batch came after it was saved.
+        try ledger.saveState()
+        try ledger.apply(Array(records.suffix(100)), info: Fixtures.info)
+        let after = StateImage(ledger.state)
+        (store, ledger) = try reopen()
+        #expect(!store.loadedFromSnapshot)
+        #expect(StateImage(ledger.state) == after)
+        #expect(try Audit.run(ledger).isClean)
+    }
+
     @Test(
         "a connection string's password never appears in what the store says",
         arguments: [
