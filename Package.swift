@@ -63,7 +63,7 @@ let package = Package(
         .testTarget(
             name: "CoalitionCLITests",
             // The CLI to run, and the library and store to check what it wrote.
-            dependencies: ["CoalitionCLI", "CoalitionKit", "CoalitionSQLite", "CoalitionPostgreSQL"]
+            dependencies: ["CoalitionCLI", "CoalitionKit", "CoalitionSQLite", "CoalitionServer", "CoalitionPostgreSQL"]
         ),
         .testTarget(
             name: "CoalitionServerTests",

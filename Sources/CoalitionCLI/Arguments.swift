@@ -26,7 +26,8 @@ struct Arguments {
     var values: [String: [String]] = [:]
     var flags: Set<String> = []
 
-    /// Parses `words` for a command accepting `options` (plus the global ones).
+    /// Parses `words` for a command accepting `options` (plus the global ones). `-h` is
+    /// `--help`, wherever it stands before `--`.
     init(_ words: [String], options: [OptionSpec], usage: String) throws {
         let all = options + globalOptions
         var index = 0
@@ -34,6 +35,10 @@ struct Arguments {
         while index < words.count {
             let word = words[index]
             index += 1
+            if !onlyPositional && word == "-h" {
+                flags.insert("help")
+                continue
+            }
             if onlyPositional || !word.hasPrefix("--") || word == "-" {
                 positional.append(word)
                 continue
@@ -49,7 +54,8 @@ struct Arguments {
                 name = String(name[..<eq])
             }
             guard let spec = all.first(where: { $0.name == name }) else {
-                throw CoalitionError(.usage, "unknown option --\(name)\nusage: \(usage)")
+                let hint = Suggestion.phrase(for: name, among: all.map(\.name), prefix: "--")
+                throw CoalitionError(.usage, "unknown option --\(name).\(hint)\nusage: \(usage)")
             }
             if spec.value == nil {
                 guard inline == nil else { throw CoalitionError(.usage, "--\(name) takes no value\nusage: \(usage)") }
@@ -64,6 +70,16 @@ struct Arguments {
                 index += 1
             }
         }
+    }
+
+    /// Whether `words` ask for help (`-h` or `--help` before any `--`), whatever else they hold.
+    static func asksForHelp(_ words: [String]) -> Bool {
+        words.prefix { $0 != "--" }.contains { $0 == "-h" || $0 == "--help" }
+    }
+
+    /// Whether `words` ask for JSON (`--json` before any `--`).
+    static func asksForJSON(_ words: [String]) -> Bool {
+        words.prefix { $0 != "--" }.contains("--json")
     }
 
     func has(_ flag: String) -> Bool { flags.contains(flag) }

@@ -1,4 +1,5 @@
 import CoalitionKit
+import CoalitionSQLite
 import Foundation
 
 /// What a command needs besides its arguments.
@@ -7,15 +8,33 @@ struct Context {
     /// The ledgers the command opens; `main` saves their state when the command ends.
     let opened = OpenedLedgers()
     var data: DataDirectory { DataDirectory(arguments.value("data") ?? "coalition-data", opened: opened) }
+
+    /// The ledger opened to write: see `DataDirectory.openForWriting`.
+    func openForWriting() throws -> Ledger { try data.openForWriting(waitSeconds: try waitSeconds) }
     var json: Bool { arguments.has("json") }
+    /// How long a writing command waits for another writer (`--wait`, default 0: refuse at once).
+    var waitSeconds: Int {
+        get throws { try arguments.integer("wait", default: 0, in: 0...86_400) }
+    }
 }
+
+/// The option of every command that writes to the ledger.
+let waitOption = OptionSpec.value(
+    "wait",
+    "SECONDS",
+    "wait up to SECONDS for another process writing to the ledger (default 0: LEDGER_BUSY at once)"
+)
 
 /// The ledgers a command opened. When the command ends, each saves its state beside its
 /// store, so the next command opens the ledger from that file instead of the tables.
 final class OpenedLedgers {
     private var ledgers: [Ledger] = []
+    /// The writer lock of a command that writes: held until its state is saved.
+    private var locks: [WriterLock] = []
 
     func add(_ ledger: Ledger) { ledgers.append(ledger) }
+
+    func hold(_ lock: WriterLock) { locks.append(lock) }
 
     /// Saves each ledger's state. A failure costs only the next open's speed, so it is a
     /// warning, not the command's failure.
@@ -30,6 +49,8 @@ final class OpenedLedgers {
             }
         }
         ledgers.removeAll()
+        for lock in locks { lock.release() }
+        locks.removeAll()
     }
 }
 
@@ -43,12 +64,16 @@ protocol Command {
     static var options: [OptionSpec] { get }
     /// More help text, shown by `--help`.
     static var discussion: String { get }
+    /// Whether the command answers `--json` with one JSON object; one that does not refuses
+    /// the option rather than print text under it.
+    static var acceptsJSON: Bool { get }
     static func run(_ context: Context) throws -> ExitCode
 }
 
 extension Command {
     static var options: [OptionSpec] { [] }
     static var discussion: String { "" }
+    static var acceptsJSON: Bool { true }
     static var usage: String {
         "coalition \(path.joined(separator: " ")) \(synopsis)".trimmingCharacters(in: .whitespaces)
     }
@@ -56,8 +81,8 @@ extension Command {
     static var help: String {
         var text = "\(summary)\n\nusage: \(usage) [options]\n"
         if !discussion.isEmpty { text += "\n\(discussion)\n" }
-        text += "\noptions:\n"
-        for option in options + globalOptions {
+        text += "\noptions (each may stand anywhere on the line; -h is --help):\n"
+        for option in options + globalOptions where acceptsJSON || option.name != "json" {
             let left = "--\(option.name)" + (option.value.map { " \($0)" } ?? "")
             text +=
                 "  " + left.padding(toLength: max(22, left.count + 2), withPad: " ", startingAt: 0) + option.help + "\n"
@@ -93,7 +118,7 @@ enum ExitCode: Int32 {
     static func forError(_ error: CoalitionError) -> ExitCode {
         switch error.code {
         case .usage: .usage
-        case .storeFailure, .io, .crypto: .internalError
+        case .storeFailure, .io, .crypto, .internalError: .internalError
         case .auditFailed: .rejected
         default: .dataError
         }

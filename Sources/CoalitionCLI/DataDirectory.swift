@@ -14,6 +14,7 @@ import Foundation
 ///                    as the connection string `init --store` was given (owner-only, 0600)
 ///   network/         network.json and one <partner>.json each, copied by init
 ///   keys/            <key id>.key, owner-only (0600) in an owner-only folder
+///   writer.lock      held by the one process writing (see WriterLock)
 ///   inbox/ archive/ rejected/ outbox/ reports/
 /// ```
 struct DataDirectory {
@@ -68,10 +69,13 @@ struct DataDirectory {
                 try fileManager.createDirectory(atPath: path(folder), withIntermediateDirectories: true)
             }
             for name in try fileManager.contentsOfDirectory(atPath: partnersDirectory) where name.hasSuffix(".json") {
+                let copy = (networkPath as NSString).appendingPathComponent(name)
                 try fileManager.copyItem(
                     atPath: (partnersDirectory as NSString).appendingPathComponent(name),
-                    toPath: (networkPath as NSString).appendingPathComponent(name)
+                    toPath: copy
                 )
+                // Configuration is never wider than 0644, whatever the source or the umask.
+                try fileManager.setAttributes([.posixPermissions: 0o644], ofItemAtPath: copy)
             }
         } catch let error as CoalitionError {
             throw error
@@ -134,8 +138,47 @@ struct DataDirectory {
         return try SQLiteStore(path: ledgerPath)
     }
 
-    /// Opens an existing data directory, refusing one `init` did not make.
+    /// Opens an existing data directory to read, refusing one `init` did not make. Takes no
+    /// lock: a command that writes uses `openForWriting`.
     func open() throws -> Ledger {
+        try requireLedger()
+        let ledger = try ElapsedLine.around("opening the ledger") {
+            let store = try openStore()
+            let network = try NetworkLoader.load(directory: networkPath)
+            return try Ledger(network: network, store: store)
+        }
+        opened?.add(ledger)
+        return ledger
+    }
+
+    /// Opens the ledger to write to it: takes the writer lock (waiting up to `waitSeconds`)
+    /// before anything is read, so the state loaded is the latest; removes the temporary
+    /// files crashed writers left; and checks the store's integrity, refusing to write into
+    /// a damaged one. The lock is held until the command's state is saved.
+    func openForWriting(waitSeconds: Int) throws -> Ledger {
+        try requireLedger()
+        let lock = try WriterLock.acquire(dataDirectory: root, waitSeconds: waitSeconds)
+        opened?.hold(lock)
+        return try openLocked()
+    }
+
+    /// Opens the ledger to write once the caller holds the writer lock: abandoned temporary
+    /// files removed, the store's integrity checked before anything is written.
+    func openLocked() throws -> Ledger {
+        try requireLedger()
+        for folder in [""] + DataDirectory.folders + ["network", "keys"] {
+            TemporaryPath.removeAbandoned(in: folder.isEmpty ? root : path(folder))
+        }
+        let store = try openStore()
+        // SQLite's pages are checked here; PostgreSQL checks its own on every read.
+        try (store as? SQLiteStore)?.checkIntegrity()
+        let network = try NetworkLoader.load(directory: networkPath)
+        let ledger = try Ledger(network: network, store: store)
+        opened?.add(ledger)
+        return ledger
+    }
+
+    private func requireLedger() throws {
         guard hasLedger else {
             throw CoalitionError(
                 .noLedger,
@@ -143,11 +186,6 @@ struct DataDirectory {
                 at: Place(file: root)
             )
         }
-        let store = try openStore()
-        let network = try NetworkLoader.load(directory: networkPath)
-        let ledger = try Ledger(network: network, store: store)
-        opened?.add(ledger)
-        return ledger
     }
 
     func keyRing(for partner: Partner) throws -> KeyRing {

@@ -12,6 +12,7 @@ let commands: [any Command.Type] = [
     SignCommand.self,
     VerifyCommand.self,
     KeysRotateCommand.self,
+    KeysRevokeCommand.self,
     MemberShowCommand.self,
     MemberStatementCommand.self,
     MemberTransferCommand.self,
@@ -20,15 +21,21 @@ let commands: [any Command.Type] = [
     CycleCloseCommand.self,
     CycleListCommand.self,
     CycleShowCommand.self,
+    CyclePartnerCommand.self,
     ReconcileCommand.self,
     ReportPositionsCommand.self,
     ReportLiabilityCommand.self,
     ReportExpiringCommand.self,
+    ReportRejectedCommand.self,
     AuditCommand.self,
     ServeCommand.self,
     SeedCommand.self,
     BenchCommand.self,
+    BenchAPICommand.self,
 ]
+
+/// What `coalition --version` prints: the tool's version and the settlement format it speaks.
+let versionText = "coalition \(CoalitionVersion.current) (settlement format \(SettlementFormat.version))"
 
 @MainActor func topLevelHelp() -> String {
     var text = """
@@ -43,7 +50,21 @@ let commands: [any Command.Type] = [
         let name = command.path.joined(separator: " ")
         text += "  " + name.padding(toLength: 22, withPad: " ", startingAt: 0) + command.summary + "\n"
     }
-    text += "\nRun `coalition COMMAND --help` for a command's arguments and options."
+    text += "\nRun `coalition help COMMAND` or `coalition COMMAND --help` for a command's arguments and options;"
+    text += "\n`coalition --version` for the version."
+    return text
+}
+
+/// The commands of a group (`member`): their names and summaries.
+@MainActor func groupHelp(_ group: String) -> String? {
+    let members = commands.filter { $0.path.count > 1 && $0.path[0] == group }
+    guard !members.isEmpty else { return nil }
+    var text = "usage: coalition \(group) SUBCOMMAND [arguments] [options]\n\nsubcommands:\n"
+    for command in members {
+        let name = command.path.joined(separator: " ")
+        text += "  " + name.padding(toLength: 22, withPad: " ", startingAt: 0) + command.summary + "\n"
+    }
+    text += "\nRun `coalition help \(group) SUBCOMMAND` for a subcommand's arguments and options."
     return text
 }
 
@@ -58,38 +79,99 @@ let commands: [any Command.Type] = [
     return best
 }
 
+/// The usage error for words that name no command, with the command probably meant.
+@MainActor func unknownCommand(_ words: [String]) -> CoalitionError {
+    let first = words.first ?? ""
+    let group = commands.filter { $0.path.first == first }
+    if !group.isEmpty {
+        let names = group.map { $0.path.dropFirst().joined(separator: " ") }
+        let hint = words.count > 1 ? Suggestion.phrase(for: words[1], among: names, prefix: "\(first) ") : ""
+        return CoalitionError(
+            .usage,
+            "expected one of: \(names.joined(separator: ", ")).\(hint) Run `coalition help \(first)`."
+        )
+    }
+    let names = Set(commands.map { $0.path[0] }).sorted() + ["help"]
+    let hint = Suggestion.phrase(for: first, among: names)
+    return CoalitionError(.usage, "unknown command '\(first)'.\(hint) Run `coalition --help` for the list.")
+}
+
+/// `coalition help [COMMAND…]`: the help of a command, a group, or all of them.
+@MainActor func help(_ topic: [String]) -> (String, ExitCode) {
+    if topic.isEmpty { return (topLevelHelp(), .success) }
+    if let (command, rest) = resolve(topic), rest.isEmpty { return (command.help, .success) }
+    if topic.count == 1, let text = groupHelp(topic[0]) { return (text, .success) }
+    return (unknownCommand(topic).message, .usage)
+}
+
+/// `--version --json`.
+struct VersionOutput: Encodable {
+    let version: String
+    let settlementFormat: Int
+}
+
+/// `--help --json`: the help text of a command or group ("" for all of them).
+struct HelpOutput: Encodable {
+    let topic: String
+    let help: String
+}
+
+/// Reports `error` as the exit code says: text on standard error, and with `--json` also a
+/// JSON object on standard output.
+@MainActor func fail(_ error: CoalitionError, command: String?, json: Bool) -> Int32 {
+    let exit = ExitCode.forError(error)
+    if json { Output.json(ErrorOutput(error, command: command, exitCode: exit)) }
+    Output.error("coalition\(command.map { " \($0)" } ?? ""): \(error)")
+    return exit.rawValue
+}
+
 @MainActor func main() -> Int32 {
     let words = Array(CommandLine.arguments.dropFirst())
-    if words.isEmpty || words == ["--help"] || words == ["help"] || words == ["-h"] {
+    let json = Arguments.asksForJSON(words)
+    if words.isEmpty || words == ["--help"] || words == ["-h"] {
         Output.line(topLevelHelp())
         return words.isEmpty ? ExitCode.usage.rawValue : 0
     }
-    guard let (command, rest) = resolve(words) else {
-        let group = commands.filter { $0.path.first == words[0] }
-        if !group.isEmpty {
-            Output.error(
-                "coalition \(words[0]): expected one of: \(group.map { $0.path.dropFirst().joined(separator: " ") }.joined(separator: ", "))"
-            )
+    if words.first == "--version" || words.first == "version", words.dropFirst().allSatisfy({ $0 == "--json" }) {
+        if json {
+            Output.json(VersionOutput(version: CoalitionVersion.current, settlementFormat: SettlementFormat.version))
         } else {
-            Output.error("coalition: unknown command '\(words[0])'. Run `coalition --help` for the list.")
+            Output.line(versionText)
         }
-        return ExitCode.usage.rawValue
+        return 0
     }
-    do {
-        let arguments = try Arguments(rest, options: command.options, usage: command.usage)
-        if arguments.has("help") {
-            Output.line(command.help)
-            return 0
+    if words[0] == "help" || Arguments.asksForHelp(words) {
+        // `help member show`, `member show -h`, `-h member show 7`: help wherever it is asked.
+        let topic = words.filter { $0 != "help" && $0 != "-h" && $0 != "--help" }
+        let command = resolve(topic)?.0
+        let (text, exit) =
+            command.map { ($0.help, ExitCode.success) } ?? help(Array(topic.prefix { !$0.hasPrefix("-") }))
+        guard exit == .success else { return fail(CoalitionError(.usage, text), command: "help", json: json) }
+        if json {
+            let name =
+                command?.path.joined(separator: " ") ?? topic.prefix { !$0.hasPrefix("-") }.joined(separator: " ")
+            Output.json(HelpOutput(topic: name, help: text))
+        } else {
+            Output.line(text)
         }
+        return 0
+    }
+    guard let (command, rest) = resolve(words) else {
+        return fail(unknownCommand(words), command: nil, json: json)
+    }
+    let name = command.path.joined(separator: " ")
+    do {
+        if json && !command.acceptsJSON {
+            throw CoalitionError(.usage, "coalition \(name) prints text only: --json is not supported here")
+        }
+        let arguments = try Arguments(rest, options: command.options, usage: command.usage)
         let context = Context(arguments: arguments)
         defer { context.opened.saveStates() }
         return try command.run(context).rawValue
     } catch let error as CoalitionError {
-        Output.error("coalition \(command.path.joined(separator: " ")): \(error)")
-        return ExitCode.forError(error).rawValue
+        return fail(error, command: name, json: json)
     } catch {
-        Output.error("coalition \(command.path.joined(separator: " ")): INTERNAL: \(error.localizedDescription)")
-        return ExitCode.internalError.rawValue
+        return fail(CoalitionError(.internalError, error.localizedDescription), command: name, json: json)
     }
 }
 

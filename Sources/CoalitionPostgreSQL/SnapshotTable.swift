@@ -63,7 +63,7 @@ enum SnapshotTable {
         return try withTemporaryFile { path in
             guard FileManager.default.createFile(atPath: path, contents: bytes, attributes: [.posixPermissions: 0o600])
             else { return nil }
-            return StateFile.read(path: path, expecting: mark)
+            return StateFile.read(path: path, expecting: mark, limit: Int64(bytes.count))
         }
     }
 

@@ -14,7 +14,7 @@ import Foundation
 /// (`ConnectionGate`); the batch's own changes to them are laid over both.
 public final class SQLiteStore: LedgerStore {
     let database: Database
-    private let writer: BackgroundWriter
+    let writer: BackgroundWriter
     /// A read-only connection: sees what is committed, never the open batch.
     private var reader: Database?
     private var openBatch: OpenBatch?
@@ -244,11 +244,13 @@ public final class SQLiteStore: LedgerStore {
             batch.bind(14, summary.ackCreatedAt?.seconds)
             batch.bind(15, summary.ackSignature)
             try batch.run()
+            try Failpoint.reach("store.before-commit")
             try database.execute("COMMIT")
         } catch {
             rollback()
             throw error
         }
+        try Failpoint.reach("store.after-commit")
     }
 
     // MARK: Reading

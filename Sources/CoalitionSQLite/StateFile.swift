@@ -107,6 +107,7 @@ package enum StateFile {
                 out.put(balance)
             }
             try out.finish()
+            try Failpoint.reach("state.before-rename")
             guard rename(temporary, path) == 0 else { throw Output.failure("renaming it into place", path) }
         } catch {
             out.abandon()
@@ -117,11 +118,58 @@ package enum StateFile {
 
     /// The state saved at `path`, if the file is there, whole, and taken at `mark`;
     /// nil otherwise (the caller then loads from the tables).
-    package static func read(path: String, expecting mark: StateMark) -> LedgerSnapshot? {
-        guard FileManager.default.fileExists(atPath: path),
-            let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
+    ///
+    /// Cheap checks come first, on a few hundred bytes read from the descriptor: that it is a
+    /// regular file, no larger than `limit`, and that its header names `mark`. Only then is
+    /// it mapped and its checksum computed: a stale, foreign or huge (sparse) file costs one
+    /// small read, not a read of all its bytes.
+    package static func read(path: String, expecting mark: StateMark, limit: Int64) -> LedgerSnapshot? {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFREG,
+            Int64(status.st_size) >= Int64(magic.count + 32), Int64(status.st_size) <= limit
+        else { return nil }
+        var head = [UInt8](repeating: 0, count: magic.count + 8 + 8 + 1 + 255 + 8 + 8)
+        let count = head.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, 0) }
+        guard count > 0 else { return nil }
+        let matches = head.withUnsafeBytes { bytes in
+            (try? headerMark(UnsafeRawBufferPointer(rebasing: bytes[..<count]))) == mark
+        }
+        guard matches,
+            let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped),
+            Int64(data.count) <= limit
         else { return nil }
         return data.withUnsafeBytes { bytes in try? decode(bytes, expecting: mark) }
+    }
+
+    /// The largest state file believed for the ledger at `ledgerPath`: eight times its
+    /// database and WAL, plus 1 MiB. A state holds what the tables hold, in fewer bytes
+    /// than the tables and their indexes for any real ledger; a larger file is not used.
+    static func sizeLimit(ledgerPath: String) -> Int64 {
+        func size(_ path: String) -> Int64 {
+            var status = stat()
+            return stat(path, &status) == 0 ? Int64(status.st_size) : 0
+        }
+        let (total, overflow) = (size(ledgerPath) + size(ledgerPath + "-wal")).multipliedReportingOverflow(by: 8)
+        return overflow ? Int64.max : total + (1 << 20)
+    }
+
+    /// The mark in the header at the start of `bytes` (the magic checked).
+    static func headerMark(_ bytes: UnsafeRawBufferPointer) throws -> StateMark {
+        var input = Input(bytes)
+        guard try input.slice(magic.count).elementsEqual(magic) else { throw Unusable.damaged }
+        let lastBatch = try input.i64()
+        let lastSeq = try input.i64()
+        let lastHash = try input.bytes(Int(input.u8()))
+        return StateMark(
+            lastBatch: lastBatch,
+            lastSeq: lastSeq,
+            lastHash: lastHash,
+            lastLotID: try input.i64(),
+            lastObligationID: try input.i64()
+        )
     }
 
     /// Why a state file was not used; never shown to a user: the tables are used instead.

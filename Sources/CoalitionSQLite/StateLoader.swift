@@ -23,7 +23,8 @@ struct StateLoader {
         defer { if index == nil { _ = try? records.wait() } }
 
         var snapshot: LedgerSnapshot
-        let saved = stateFile.flatMap { StateFile.read(path: $0, expecting: mark) }
+        let limit = StateFile.sizeLimit(ledgerPath: database.path)
+        let saved = stateFile.flatMap { StateFile.read(path: $0, expecting: mark, limit: limit) }
         if let saved {
             snapshot = saved
         } else {

@@ -61,4 +61,17 @@ struct BenchCommandTests {
             #expect(table.stdout.contains(stage), "\(stage)")
         }
     }
+
+    @Test("the text table fits in 100 columns, its notes wrapped")
+    func tableWidth() throws {
+        let work = try WorkDirectory()
+        defer { work.remove() }
+        let result = try work.coalition("bench", "--records", "1000", "--members", "100", "--partners", "3")
+        #expect(result.status == 0, "\(result)")
+        let lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(lines.contains { $0.hasPrefix("submit end to end") }, "\(result)")
+        for line in lines { #expect(line.count <= 100, "\(line.count) columns: \(line)") }
+        // A wrapped note continues under its column.
+        #expect(lines.contains { $0.hasPrefix("   ") && !$0.trimmingCharacters(in: .whitespaces).isEmpty }, "\(result)")
+    }
 }

@@ -134,6 +134,28 @@ struct CoalitionCommandTests {
         #expect(lots.compactMap { ($0["points"] as? NSNumber)?.int64Value }.reduce(0, +) == account.balance)
         let obligations = try #require(object["obligations"] as? [[String: Any]])
         #expect(obligations.count == (try ledger.store.obligations(causedBy: account.number)).count)
+
+        // Long after every lot's expiry: nothing alive, everything shown apart as dead.
+        let late = try work.coalition("member", "show", number, "--at", "2099-01-01T00:00:00Z", data: data)
+        #expect(late.status == 0, "\(late)")
+        let dead = account.lots.reduce(0) { $0 + $1.points }
+        let owed = account.debts.reduce(0) { $0 + $1.points }
+        #expect(late.stdout.contains("  balance: \(Points.grouped(owed)) points\n"))
+        #expect(late.stdout.contains("  expired, breakage pending: \(Points.grouped(dead)) points"))
+        let lateJSON = try work.coalition(
+            "member",
+            "show",
+            number,
+            "--at",
+            "2099-01-01T00:00:00Z",
+            "--json",
+            data: data
+        )
+        let lateObject = try #require(
+            try JSONSerialization.jsonObject(with: Data(lateJSON.stdout.utf8)) as? [String: Any]
+        )
+        #expect((lateObject["balance"] as? NSNumber)?.int64Value == owed)
+        #expect((lateObject["expiredPending"] as? NSNumber)?.int64Value == dead)
     }
 
     @Test("member show with a mistyped number exits 3 with BAD_MEMBER_NUMBER")

@@ -115,15 +115,15 @@ struct CycleCommandTests {
         #expect(work.snapshot(work.file("data", "outbox")) == outbox)
 
         // A new cut-off: a second cycle, a signed statement for every partner, the report.
-        let close = try work.coalition("cycle", "close", "--through", "2026-12-31", data: data)
+        let close = try work.coalition("cycle", "close", "--through", "2026-12-01", data: data)
         #expect(close.status == 0, "\(close)")
         #expect(close.stdout.hasPrefix("Cycle 2: "))
-        #expect(close.stdout.contains(" through 2026-12-31T23:59:59Z"))
+        #expect(close.stdout.contains(" through 2026-12-01T23:59:59Z"))
         let reopened = try openLedger(data)
         let cycles = try reopened.store.cycles()
         #expect(cycles.map(\.number) == [1, 2])
         let second = try #require(cycles.last)
-        #expect(second.through == (try Timestamp(parsing: "2026-12-31T23:59:59Z")))
+        #expect(second.through == (try Timestamp(parsing: "2026-12-01T23:59:59Z")))
         #expect(try Audit.run(reopened).isClean)
         for partner in reopened.network.sortedPartners {
             let name = "\(partner.id)-cycle-000002.stmt"
@@ -137,7 +137,8 @@ struct CycleCommandTests {
             var lines = text.split(separator: "\n").map(String.init)
             #expect(lines.popLast()?.hasPrefix("S|") == true)
             let keyID = try #require(lines.first?.split(separator: "|").last.map(String.init))
-            #expect(lines == Statement.lines(for: partner.id, cycle: second, keyID: keyID))
+            let obligations = try reopened.store.obligations(cycle: 2)
+            #expect(lines == Statement.lines(for: partner.id, cycle: second, keyID: keyID, obligations: obligations))
             // And a byte changed is caught.
             var bytes = [UInt8](try #require(FileManager.default.contents(atPath: path)))
             bytes[bytes.count / 3] ^= 0x01

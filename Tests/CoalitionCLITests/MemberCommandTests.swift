@@ -72,6 +72,7 @@ struct MemberCommandTests {
         #expect(first.status == 0, "\(first)")
         #expect(first.stderr == "")
         #expect(first.stdout == "transferred 1,000 points from \(a) to \(b) (posting \(lastSeq + 1))\n")
+        let afterFirst = try SQLiteStore(path: (data as NSString).appendingPathComponent("ledger.sqlite")).contentDump()
 
         let again = try work.coalition(
             "member",
@@ -88,6 +89,12 @@ struct MemberCommandTests {
         #expect(again.status == 0, "\(again)")
         #expect(again.stdout.hasPrefix("Already done (same idempotency key): "), "\(again)")
         #expect(again.stdout.contains("(posting \(lastSeq + 1))"))
+        // The retry writes nothing, not even an empty batch (issue 20: a rerun after a crash
+        // must leave what one run leaves).
+        #expect(
+            try SQLiteStore(path: (data as NSString).appendingPathComponent("ledger.sqlite")).contentDump()
+                == afterFirst
+        )
 
         let other = try work.coalition(
             "member",
@@ -178,6 +185,34 @@ struct MemberCommandTests {
         #expect(text.stdout.hasPrefix("Statement of member \(a), "))
         #expect(text.stdout.contains("transfer out"))
         #expect(text.stdout.contains("  closing balance: "))
+        // The default period starts at enrolment, not 1970.
+        let enrolled = try #require(try openLedger(data).member(a)?.enrolledAt)
+        #expect(text.stdout.hasPrefix("Statement of member \(a), \(enrolled.date) to 2026-12-31\n"), "\(text.stdout)")
+        let backwards = try work.coalition(
+            "member",
+            "statement",
+            "\(a)",
+            "--from",
+            "2026-12-01",
+            "--to",
+            "2026-11-01",
+            data: data
+        )
+        #expect(backwards.status == 2, "\(backwards)")
+        #expect(backwards.stderr.contains("USAGE"), "\(backwards)")
+        // A transfer years before either member enrolled is refused with its code.
+        let early = try work.coalition(
+            "member",
+            "transfer",
+            "\(a)",
+            "\(b)",
+            "1000",
+            "--at",
+            "2001-01-01T00:00:00Z",
+            data: data
+        )
+        #expect(early.status == 1, "\(early)")
+        #expect(early.stderr.contains("EFFECTIVE_TIME_REFUSED"), "\(early)")
     }
 
     @Test("member show prints the tier, qualifying points and what the next tier needs")
@@ -212,9 +247,13 @@ struct MemberCommandTests {
     func reviewAndExpire() throws {
         let (work, data) = try demo()
         defer { work.remove() }
+        let ledgerPath = (data as NSString).appendingPathComponent("ledger.sqlite")
+        let unchanged = try SQLiteStore(path: ledgerPath).contentDump()
         let review = try work.coalition("tiers", "review", "--as-of", "2026-11-10", data: data)
         #expect(review.status == 0, "\(review)")
         #expect(review.stdout.hasPrefix("Tier review as of 2026-11-10T00:00:00Z: 0 changes"), "\(review)")
+        // A review that changes nothing writes nothing, not even an empty batch (issue 20).
+        #expect(try SQLiteStore(path: ledgerPath).contentDump() == unchanged)
 
         let expire = try work.coalition("expire", "--as-of", "2026-11-10", data: data)
         #expect(expire.status == 0, "\(expire)")

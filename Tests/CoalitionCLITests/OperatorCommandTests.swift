@@ -30,7 +30,7 @@ struct OperatorCommandTests {
         let same = try work.coalition("cycle", "close", "--through", "2026-11-09", data: data)
         #expect(same.status == 0)
         #expect(same.stdout.hasPrefix("Nothing new"), "\(same)")
-        let second = try work.coalition("cycle", "close", "--through", "2026-12-31", data: data)
+        let second = try work.coalition("cycle", "close", "--through", "2026-12-01", data: data)
         #expect(second.status == 0, "\(second)")
         for partner in ["HARBOR", "MARKETPLACE", "ROADRUNNER", "SKYWAYS"] {
             let statement = work.file("data", "outbox", "\(partner)-cycle-000002.stmt")
@@ -62,7 +62,8 @@ struct OperatorCommandTests {
         )
         #expect(((json(expiring.stdout)?["members"] as? [Any])?.count ?? 0) > 0, "\(expiring)")
 
-        // Members: a transfer, its replay, a conflicting reuse of the key.
+        // Members: a transfer, its replay, a conflicting reuse of the key; after the cycle
+        // closed through 2026-12-31, as a transfer may not take effect inside a closed cycle.
         let a = ActivityGenerator.memberNumber(3).description
         let b = ActivityGenerator.memberNumber(4).description
         let show = try work.coalition("member", "show", a, "--json", data: data)
@@ -80,7 +81,7 @@ struct OperatorCommandTests {
                 "--idempotency-key",
                 "k1",
                 "--at",
-                "2026-11-15T10:00:00Z",
+                "2027-01-15T10:00:00Z",
                 data: data
             )
             #expect(first.status == 0, "\(first)")
@@ -93,7 +94,7 @@ struct OperatorCommandTests {
                 "--idempotency-key",
                 "k1",
                 "--at",
-                "2026-11-15T10:00:00Z",
+                "2027-01-15T10:00:00Z",
                 data: data
             )
             #expect(again.stdout.hasPrefix("Already done"), "\(again)")
@@ -106,13 +107,14 @@ struct OperatorCommandTests {
                 "--idempotency-key",
                 "k1",
                 "--at",
-                "2026-11-15T10:00:00Z",
+                "2027-01-15T10:00:00Z",
                 data: data
             )
             #expect(conflict.status == 1)
             #expect(conflict.stderr.contains("IDEMPOTENCY_CONFLICT"), "\(conflict)")
         }
-        let statement = try work.coalition("member", "statement", a, "--json", data: data)
+        // Through the transfer's time (after the closed cycle, later than today).
+        let statement = try work.coalition("member", "statement", a, "--to", "2027-12-31", "--json", data: data)
         let after = json(try work.coalition("member", "show", a, "--json", data: data).stdout)?["balance"] as? Int
         #expect(json(statement.stdout)?["closing"] as? Int == after, "\(statement)")
         #expect(try work.coalition("tiers", "review", "--as-of", "2026-11-10", data: data).status == 0)

@@ -3,6 +3,10 @@ import CoalitionSQLite
 import Foundation
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 @Suite("SQLiteStore: the saved state file opens the ledger only when it is exactly the tables' state")
 struct StateFileTests {
     /// A ledger in `directory` with seeded activity, and the state as the tables hold it.
@@ -154,5 +158,34 @@ struct StateFileTests {
         let store = try SQLiteStore(path: directory.ledgerPath, create: true)
         #expect(!FileManager.default.fileExists(atPath: path))
         #expect(try Ledger(network: Fixtures.network, store: store).state.members.isEmpty)
+    }
+}
+
+@Suite("SQLiteStore: a hostile state file costs a small read, never a block or a read of all its bytes")
+struct HostileStateFileTests {
+    @Test("a FIFO or a huge sparse file where the state file goes: the tables open the ledger")
+    func hostile() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let ledger = try StateFileTests().makeLedger(in: directory, seed: 29)
+        try ledger.saveState()
+        let path = (ledger.store as! SQLiteStore).stateFilePath
+        let good = try Data(contentsOf: URL(fileURLWithPath: path))
+        let expected = StateImage(ledger.state)
+
+        // A FIFO: reading it would wait for a writer that never comes.
+        try FileManager.default.removeItem(atPath: path)
+        #expect(mkfifo(path, 0o600) == 0)
+        var (reopened, store) = try StateFileTests().open(directory)
+        #expect(!store.loadedFromStateFile)
+        #expect(StateImage(reopened.state) == expected)
+
+        // The good file, made 2 GiB long by a hole: beyond the size any real state has.
+        try FileManager.default.removeItem(atPath: path)
+        try good.write(to: URL(fileURLWithPath: path))
+        #expect(truncate(path, 2 << 30) == 0)
+        (reopened, store) = try StateFileTests().open(directory)
+        #expect(!store.loadedFromStateFile)
+        #expect(StateImage(reopened.state) == expected)
     }
 }

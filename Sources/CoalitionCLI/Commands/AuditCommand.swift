@@ -14,21 +14,36 @@ struct AuditCommand: Command {
         its tables too. Exits 1 and lists every fault if anything is wrong.
         """
 
+    struct AuditOutput: Encodable {
+        let ok: Bool
+        let postings: Int64
+        let head: String
+        let problems: [String]
+    }
+
     static func run(_ context: Context) throws -> ExitCode {
         _ = try positional(context, count: 0)
         let ledger = try context.data.open()
-        var report = try Audit.run(ledger)
+        var progress = ProgressLine(label: "audit")
+        let total = ledger.state.lastSeq
+        var report = try Audit.run(ledger) { progress.update($0, of: total, unit: "postings") }
+        progress.finish()
         if let store = ledger.store as? SQLiteStore {
             report.problems += try store.stateFileProblems(ledger.state)
+            report.problems += try store.derivedTableProblems(tiers: ledger.network.tiers)
         }
         if let store = ledger.store as? PostgreSQLStore {
             report.problems += try store.snapshotProblems(ledger.state)
         }
         if context.json {
-            Output.json([
-                "ok": report.isClean, "postings": report.postings, "head": Hex.encode(report.headHash),
-                "problems": report.problems,
-            ])
+            Output.json(
+                AuditOutput(
+                    ok: report.isClean,
+                    postings: report.postings,
+                    head: Hex.encode(report.headHash),
+                    problems: report.problems
+                )
+            )
         } else if report.isClean {
             Output.line(
                 "audit: OK: \(report.postings) postings, hash chain intact (head \(Hex.encode(report.headHash).prefix(16))…), books balance, invariants hold"

@@ -183,8 +183,9 @@ struct BenchCommand: Command {
         let figures: [(String, String, String)] = [
             (
                 "data",
-                "\(records) records (\(String(format: "%.1f", megabytes)) MiB), \(members) members, \(partnerCount) partners",
-                "setup \(String(format: "%.1f", setupSeconds)) s"
+                "\(records) records",
+                "\(String(format: "%.1f", megabytes)) MiB, \(members) members, \(partnerCount) partners; "
+                    + "setup \(String(format: "%.1f", setupSeconds)) s"
             ),
             ("limit: OpenSSL HMAC-SHA256", String(format: "%.0f MB/s", hmacRate), ""),
             (
@@ -271,7 +272,7 @@ struct BenchCommand: Command {
         } else {
             var table = TextTable(["measure", "result", "notes"])
             for figure in rows { table.add([figure.0, figure.1, figure.2]) }
-            Output.line(table.render(indent: ""))
+            Output.line(table.render(indent: "", width: 100))
         }
         return audit.map { $0.isClean ? .success : .rejected } ?? .success
     }

@@ -6,7 +6,8 @@ struct CycleCloseCommand: Command {
     static let summary = "close a clearing cycle: net the obligations up to a cut-off, write statements"
     static let synopsis = "--through DATE"
     static let options: [OptionSpec] = [
-        .value("through", "DATE", "the cut-off, inclusive: YYYY-MM-DD (the whole day, UTC) or YYYY-MM-DDTHH:MM:SSZ")
+        .value("through", "DATE", "the cut-off, inclusive: YYYY-MM-DD (the whole day, UTC) or YYYY-MM-DDTHH:MM:SSZ"),
+        waitOption,
     ]
     static let discussion = """
         Every obligation not yet in a cycle and dated at or before the cut-off joins the cycle;
@@ -23,8 +24,23 @@ struct CycleCloseCommand: Command {
             throw CoalitionError(.usage, "--through DATE is required\nusage: \(usage)")
         }
         let through = try CycleCloseCommand.cutoff(text)
-        let ledger = try context.data.open()
-        switch try CycleCloser.close(ledger, through: through, now: Clock.now) {
+        let now = Clock.now
+        guard through <= now.adding(seconds: CycleCloseCommand.clockSkewSeconds) else {
+            throw CoalitionError(
+                .cutoffInFuture,
+                "the cut-off \(through) is in the future (now \(now)): a cycle closes only what has happened, "
+                    + "and no later cycle could close before it; a date means the end of that day"
+            )
+        }
+        let ledger = try context.openForWriting()
+        // A cycle committed by a run that died before its files were written gets them now.
+        for number in try republishMissing(ledger: ledger, data: context.data) where !context.json {
+            Output.line("Published the missing statements and report of cycle \(number).")
+        }
+        switch try ElapsedLine.around(
+            "closing the cycle",
+            { try CycleCloser.close(ledger, through: through, now: now) }
+        ) {
         case .alreadyClosed(let last):
             if context.json {
                 Output.json(["closed": false, "lastCycle": last.number, "through": last.through.description])
@@ -32,6 +48,7 @@ struct CycleCloseCommand: Command {
                 Output.line("Nothing new: cycle \(last.number) already closed through \(last.through).")
             }
         case .closed(let cycle):
+            try Failpoint.reach("cycle.after-commit")
             let files = try publish(cycle, ledger: ledger, data: context.data)
             if context.json {
                 var object = CycleShowCommand.describe(cycle)
@@ -46,6 +63,24 @@ struct CycleCloseCommand: Command {
             }
         }
         return .success
+    }
+
+    /// How far ahead of this machine's clock a cut-off may be: clocks of the machines that
+    /// date the records differ by this much.
+    static let clockSkewSeconds: Int64 = 300
+
+    /// Writes the statements and report of every closed cycle whose report is missing (the
+    /// report is written last, so a cycle with its report has all its files); returns their
+    /// numbers. The bytes are those the close would have written: a statement is made from
+    /// the stored cycle and signed under the key valid when it closed.
+    static func republishMissing(ledger: Ledger, data: DataDirectory) throws -> [Int64] {
+        var published: [Int64] = []
+        for cycle in try ledger.store.cycles()
+        where !FileManager.default.fileExists(atPath: data.path("reports", CycleReport.fileName(cycle.number))) {
+            _ = try publish(cycle, ledger: ledger, data: data)
+            published.append(cycle.number)
+        }
+        return published
     }
 
     /// A date means its whole UTC day; a time is taken as it is.
@@ -67,13 +102,21 @@ struct CycleCloseCommand: Command {
         statements: [String], report: String
     ) {
         var statements: [String] = []
+        let obligations = try ledger.store.obligations(cycle: cycle.number)
         for partner in ledger.network.sortedPartners {
             let path = data.path("outbox", Statement.fileName(for: partner.id, cycle: cycle.number))
-            try Statement.write(for: partner.id, cycle: cycle, ring: try data.keyRing(for: partner), to: path)
+            try Statement.write(
+                for: partner.id,
+                cycle: cycle,
+                obligations: obligations,
+                ring: try data.keyRing(for: partner),
+                to: path
+            )
             statements.append(path)
         }
+        try Failpoint.reach("cycle.before-report")
         let report = data.path("reports", CycleReport.fileName(cycle.number))
-        try CycleReport.html(cycle, network: ledger.network).write(toFile: report, atomically: true, encoding: .utf8)
+        try FileIntake.writeAtomically(Data(CycleReport.html(cycle, network: ledger.network).utf8), to: report)
         return (statements, report)
     }
 }

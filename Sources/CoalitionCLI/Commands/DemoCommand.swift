@@ -6,15 +6,20 @@ struct DemoCommand: Command {
     static let path = ["demo"]
     static let summary = "build the demo network from partners/ and seeds/, and show what it cleared"
     static let synopsis = ""
+    static let acceptsJSON = false
     static let options: [OptionSpec] = [
         .value("partners", "DIR", "the network definition (default ./partners)"),
         .value("seeds", "DIR", "the partners' settlement files, unsigned (default ./seeds)"),
+        .flag("serve", "a partner delivers its last file over HTTPS, and every partner fetches its statement"),
     ]
     static let discussion = """
         Makes a fresh data directory (replacing one an earlier demo made, never any other), signs
         each seed file with its partner's demo key into the inbox, ingests the inbox, replays one
         file and sends one with a byte changed to show how they are answered, prints a summary,
-        and audits the result.
+        and audits the result. With --serve, the last file is held back from the inbox and its
+        partner's system delivers it over HTTPS to the server `coalition serve` runs (in this
+        process, on a loopback port, with the demo certificate) and fetches its acknowledgement;
+        after the cycle closes, every partner fetches its statement the same way.
         """
 
     static func run(_ context: Context) throws -> ExitCode {
@@ -22,6 +27,7 @@ struct DemoCommand: Command {
         let data = context.data
         try prepare(data)
         let (network, store) = try data.create(from: context.arguments.value("partners") ?? "partners")
+        context.opened.hold(try WriterLock.acquire(dataDirectory: data.root, waitSeconds: 0))
         _ = FileManager.default.createFile(atPath: data.path(".demo"), contents: Data("made by coalition demo\n".utf8))
         let ledger = try Ledger(network: network, store: store)
         context.opened.add(ledger)
@@ -48,15 +54,22 @@ struct DemoCommand: Command {
             _ = try FileSigning.sign(path: target, key: key.secret)
         }
         let now = Clock.now
-        let intake = FileIntake(data: data, ledger: ledger, now: now, showProgress: false)
-        let ordered = names.map { data.path("inbox", $0) }.sorted {
+        let intake = FileIntake(data: data, ledger: ledger, now: now, showProgress: true)
+        var ordered = names.map { data.path("inbox", $0) }.sorted {
             IngestCommand.headerOrder($0) < IngestCommand.headerOrder($1)
+        }
+        let serving = context.arguments.has("serve")
+        // With --serve, the last file goes over HTTPS instead: kept out of the inbox until then.
+        var held: String?
+        if serving, ordered.count > 1 {
+            held = data.path("\(ordered.last!.split(separator: "/").last!).held")
+            try FileManager.default.moveItem(atPath: ordered.removeLast(), toPath: held!)
         }
         Output.line("Ingesting \(ordered.count) signed settlement files from \(seeds)/ through \(data.path("inbox"))/")
         var totals = (files: 0, records: 0, accepted: 0, rejected: 0)
         var codes: [ReasonCode: Int] = [:]
-        for path in ordered {
-            let report = try intake.process(path, move: true)
+        for (index, path) in ordered.enumerated() {
+            let report = try intake.process(path, move: true, position: (index + 1, ordered.count))
             guard case .accepted = report.result.status, let s = report.result.summary else {
                 Output.line("  " + FileIntake.describe(report))
                 continue
@@ -90,6 +103,10 @@ struct DemoCommand: Command {
         let rejected = try intake.process(damaged, move: true)
         Output.line("  sent with one digit changed: " + FileIntake.describe(rejected))
         Output.line("")
+        if let held {
+            try deliverOverHTTPS(held, data: data, ledger: ledger)
+            Output.line("")
+        }
 
         let end = DemoData.plan.start.adding(days: Int64(DemoData.plan.days))
         try membersDemo(ledger, at: end)
@@ -108,6 +125,7 @@ struct DemoCommand: Command {
         Output.line("")
         Output.line("Statements: \(files.statements.count) signed, in \(data.path("outbox"))/")
         Output.line("Report: \(files.report)")
+        if serving { try fetchStatementsOverHTTPS(cycle: cycle.number, data: data, ledger: ledger) }
         try reconcileDemo(ledger, cycle: cycle, data: data, now: now)
 
         let audit = try Audit.run(ledger)
@@ -207,6 +225,7 @@ struct DemoCommand: Command {
         let wrong = entries[0]
         entries[0] = Reconciliation.Entry(
             recordID: wrong.recordID,
+            source: wrong.source,
             amount: Money(wrong.amount.minorUnits + 100, wrong.amount.currency)
         )
         entries.removeLast()

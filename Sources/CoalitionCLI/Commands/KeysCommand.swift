@@ -8,6 +8,7 @@ struct KeysRotateCommand: Command {
     static let options: [OptionSpec] = [
         .value("partner", "ID", "the partner whose key ring rotates"),
         .value("overlap-days", "N", "days the old keys stay valid beside the new one (default 30)"),
+        waitOption,
     ]
     static let discussion = """
         Draws 32 bytes from OpenSSL's RAND_bytes, stores them in DIR/keys/<key id>.key readable by
@@ -23,9 +24,9 @@ struct KeysRotateCommand: Command {
             throw CoalitionError(.usage, "--partner ID is required\nusage: \(usage)")
         }
         let overlap = try context.arguments.integer("overlap-days", default: 30, in: 0...3650)
-        let partnerID = try PartnerID(partnerText)
-        let ledger = try context.data.open()
-        let partner = try ledger.network.partner(partnerID)
+        let ledger = try context.openForWriting()
+        let partner = try ledger.network.partner(named: partnerText)
+        let partnerID = partner.id
         let now = Clock.now
         let network = context.data.networkPath
         guard
@@ -43,12 +44,18 @@ struct KeysRotateCommand: Command {
         let stamp = now.description.filter { $0.isNumber }.prefix(12)
         var keyID = "\(partnerID)-\(stamp)"
         var suffix = 1
+        // A key file no partner's ring names was left by a rotation that died before its
+        // ring was written (the secret was never shown): it is replaced. A named one never is.
+        let named = Set(ledger.network.partners.values.flatMap { $0.keys.map(\.id) })
         while partner.keys.contains(where: { $0.id == keyID }) {
             suffix += 1
             keyID = "\(partnerID)-\(stamp)-\(suffix)"
         }
         let secret = try secureRandomBytes(32)
-        try KeyFile.write(secret, to: context.data.keysPath + "/\(keyID).key", comment: "key \(keyID) of \(partnerID)")
+        let keyPath = context.data.keysPath + "/\(keyID).key"
+        if !named.contains(keyID) { unlink(keyPath) }
+        try KeyFile.write(secret, to: keyPath, comment: "key \(keyID) of \(partnerID)")
+        try Failpoint.reach("keys.after-secret")
         let retireAt = now.adding(days: Int64(overlap))
         var keys = object["keys"] as? [[String: Any]] ?? []
         for index in keys.indices where keys[index]["validUntil"] == nil {
@@ -57,15 +64,10 @@ struct KeysRotateCommand: Command {
         keys.append(["id": keyID, "validFrom": now.description, "file": "keys/\(keyID).key"])
         object["keys"] = keys
         let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
-        let temporary = path + ".tmp"
-        guard FileManager.default.createFile(atPath: temporary, contents: data) else {
-            throw CoalitionError(.io, "cannot write the key ring", at: Place(file: temporary))
-        }
-        // rename(2) replaces the old file atomically. (Foundation's replaceItemAt fails on
+        // 0644 whatever the umask (FileIntake.writeAtomically sets the mode on the descriptor),
+        // and rename(2) replaces the old file atomically. (Foundation's replaceItemAt fails on
         // Linux here after removing the old file, which lost the partner's definition.)
-        guard rename(temporary, path) == 0 else {
-            throw CoalitionError(.io, "cannot replace the key ring", at: Place(file: path))
-        }
+        try FileIntake.writeAtomically(data, to: path)
         _ = try NetworkLoader.load(directory: network)
         if context.json {
             Output.json([

@@ -5,6 +5,14 @@ struct MemberShowCommand: Command {
     static let path = ["member", "show"]
     static let summary = "show a member: balance, lots with issuer and expiry, obligations caused"
     static let synopsis = "NUMBER"
+    static let options: [OptionSpec] = [
+        .value("at", "TIME", "the time the balance and lots are shown as of (default now)")
+    ]
+    static let discussion = """
+        The balance is the points alive at the time, less any debt. Points past their expiry
+        are dead: never spendable, not in the balance, and shown apart as "expired, breakage
+        pending" until `expire` books their breakage.
+        """
 
     static func run(_ context: Context) throws -> ExitCode {
         let number = try MemberNumber(try positional(context, count: 1)[0])
@@ -13,7 +21,7 @@ struct MemberShowCommand: Command {
             throw CoalitionError(.unknownMember, "no member \(number) in this ledger")
         }
         let obligations = try ledger.store.obligations(causedBy: number)
-        let now = Clock.now
+        let now = try context.arguments.time("at") ?? Clock.now
         let network = ledger.network
         let tier = network.tiers[account.tier]
         let qualifying = account.qualifyingPoints(at: now, windowDays: network.tierWindowDays)
@@ -25,7 +33,8 @@ struct MemberShowCommand: Command {
                 "enrolledAt": account.enrolledAt.description,
                 "enrolledBy": account.enrolledBy?.rawValue ?? "",
                 "closed": account.isClosed,
-                "balance": account.balance,
+                "balance": account.balance(at: now),
+                "expiredPending": account.expiredPending(at: now),
                 "tier": tier.name, "tierSince": account.tierSince.description,
                 "qualifyingPoints": qualifying, "tierWindowDays": network.tierWindowDays,
                 "nextTier": next.map { ["name": $0.tier.name, "missing": $0.missing] as [String: Any] } ?? NSNull(),
@@ -37,6 +46,7 @@ struct MemberShowCommand: Command {
                         "id": lot.id, "issuer": lot.issuer.rawValue, "points": lot.points,
                         "earnedAt": lot.earnedAt.description,
                         "expiresAt": lot.isDebt ? "never" : lot.expiresAt.description, "bonus": lot.isBonus,
+                        "expired": !lot.isDebt && lot.expiresAt <= now,
                     ] as [String: Any]
                 },
                 "obligations": obligations.map(describe),
@@ -45,7 +55,11 @@ struct MemberShowCommand: Command {
         }
         Output.line("Member \(number)\(account.isClosed ? " (closed)" : "")")
         Output.line("  enrolled \(account.enrolledAt.date)\(account.enrolledBy.map { " through \($0)" } ?? "")")
-        Output.line("  balance: \(Points.grouped(account.balance)) points")
+        Output.line("  balance: \(Points.grouped(account.balance(at: now))) points")
+        let pending = account.expiredPending(at: now)
+        if pending != 0 {
+            Output.line("  expired, breakage pending: \(Points.grouped(pending)) points (not in the balance)")
+        }
         Output.line(
             "  tier: \(tier.name) since \(account.tierSince.date) (earn bonus \(tier.bonusPercent)%); "
                 + "\(Points.grouped(qualifying)) qualifying points in the last \(network.tierWindowDays) days"
@@ -64,7 +78,7 @@ struct MemberShowCommand: Command {
             for lot in account.lots {
                 table.add([
                     String(lot.id), lot.issuer.rawValue + (lot.isBonus ? " (bonus)" : ""), Points.grouped(lot.points),
-                    lot.earnedAt.date, lot.expiresAt.date,
+                    lot.earnedAt.date, lot.expiresAt.date + (lot.expiresAt <= now ? " (expired)" : ""),
                 ])
             }
             for debt in account.debts {

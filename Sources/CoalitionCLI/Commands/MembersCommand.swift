@@ -8,12 +8,13 @@ struct MemberTransferCommand: Command {
     static let options: [OptionSpec] = [
         .value("idempotency-key", "K", "the same key with the same content returns the first result"),
         .value("at", "TIME", "when the transfer happens (default now)"),
+        waitOption,
     ]
     static let discussion = """
         Moves lots soonest-expiring first, keeping their issuer and expiry: no partner owes
         another for a transfer. The network file sets the limits: minimum, step, maximum per
         transfer, points sent and received per calendar year, transfers per day, month and
-        year (calendar periods in the network's time zone, utcOffsetMinutes), and a fee in
+        year (calendar periods in the network's time zone, timeZone), and a fee in
         points taken from the sender. Exits 1 when the transfer is refused.
         """
 
@@ -24,7 +25,7 @@ struct MemberTransferCommand: Command {
         guard let points = Int64(words[2]) else {
             throw CoalitionError(.badAmount, "'\(words[2])' is not a whole number of points")
         }
-        let ledger = try context.data.open()
+        let ledger = try context.openForWriting()
         let request = TransferRequest(
             from: from,
             to: to,
@@ -66,15 +67,23 @@ struct MemberStatementCommand: Command {
         .value("from", "DATE", "first day (default: enrolment)"),
         .value("to", "DATE", "last day, inclusive (default: today)"),
     ]
+    static let discussion = """
+        Movements are listed in the order they take effect (journal order within an instant),
+        with the balance running from the opening balance (what took effect before --from) to
+        the closing balance. --from after --to is a usage error.
+        """
 
     static func run(_ context: Context) throws -> ExitCode {
         let number = try MemberNumber(try positional(context, count: 1)[0])
         let ledger = try context.data.open()
         guard let account = ledger.member(number) else { throw CoalitionError(.unknownMember, "no member \(number)") }
-        let from = try context.arguments.time("from") ?? Timestamp(seconds: 0)
+        let from = try context.arguments.time("from") ?? account.enrolledAt
         var to = try context.arguments.time("to") ?? Clock.now
         if let text = context.arguments.value("to"), text.count == 10 {
             to = to.adding(seconds: Timestamp.secondsPerDay - 1)
+        }
+        guard from <= to else {
+            throw CoalitionError(.usage, "--from \(from.date) is after --to \(to.date)")
         }
         let statement = try MemberStatement(ledger: ledger, member: number, from: from, to: to)
         if context.json {
@@ -117,7 +126,9 @@ struct ExpireCommand: Command {
     static let path = ["expire"]
     static let summary = "end every lot past its date; the points become their issuer's breakage"
     static let synopsis = "--as-of DATE"
-    static let options: [OptionSpec] = [.value("as-of", "DATE", "lots expiring at or before this instant end")]
+    static let options: [OptionSpec] = [
+        .value("as-of", "DATE", "lots expiring at or before this instant end"), waitOption,
+    ]
     static let discussion = "Running it again for the same date does nothing new."
 
     static func run(_ context: Context) throws -> ExitCode {
@@ -125,8 +136,8 @@ struct ExpireCommand: Command {
         guard let asOf = try context.arguments.time("as-of") else {
             throw CoalitionError(.usage, "--as-of DATE is required\nusage: \(usage)")
         }
-        let ledger = try context.data.open()
-        let result = try ledger.expire(asOf: asOf, now: Clock.now)
+        let ledger = try context.openForWriting()
+        let result = try ElapsedLine.around("expiring lots") { try ledger.expire(asOf: asOf, now: Clock.now) }
         if context.json {
             Output.json([
                 "asOf": asOf.description, "members": result.members, "lots": result.lots, "points": result.points,
@@ -148,15 +159,15 @@ struct TiersReviewCommand: Command {
     static let path = ["tiers", "review"]
     static let summary = "review every member's tier on their qualifying points, by the downgrade policy"
     static let synopsis = "--as-of DATE"
-    static let options: [OptionSpec] = [.value("as-of", "DATE", "the end of the trailing window")]
+    static let options: [OptionSpec] = [.value("as-of", "DATE", "the end of the trailing window"), waitOption]
 
     static func run(_ context: Context) throws -> ExitCode {
         _ = try positional(context, count: 0)
         guard let asOf = try context.arguments.time("as-of") else {
             throw CoalitionError(.usage, "--as-of DATE is required\nusage: \(usage)")
         }
-        let ledger = try context.data.open()
-        let changes = try ledger.reviewTiers(asOf: asOf, now: Clock.now)
+        let ledger = try context.openForWriting()
+        let changes = try ElapsedLine.around("reviewing tiers") { try ledger.reviewTiers(asOf: asOf, now: Clock.now) }
         if context.json {
             Output.json([
                 "asOf": asOf.description,

@@ -11,39 +11,85 @@ struct PartnersListCommand: Command {
         let ledger = try context.data.open()
         let now = Clock.now
         if context.json {
-            Output.json(["partners": ledger.network.sortedPartners.map { describe($0, at: now) }])
+            Output.json(PartnerList(partners: ledger.network.sortedPartners.map { PartnerOutput($0, at: now) }))
             return .success
         }
         var table = TextTable(["partner", "name", "kind", "unit", "points per unit", "currency", "value per point"])
         for p in ledger.network.sortedPartners {
             table.add([
                 p.id.rawValue, p.name, p.kind.rawValue, p.unit.name,
-                p.earnRates.value(at: now)?.description ?? "-", p.settlementCurrency.code,
-                p.redemptionValues.value(at: now)?.description ?? "-",
+                p.earnRates.value(at: now)?.decimalDescription ?? "-", p.settlementCurrency.code,
+                p.redemptionValues.value(at: now)?.decimalDescription ?? "-",
             ])
         }
         Output.line(table.render(indent: ""))
         return .success
     }
 
-    static func describe(_ p: Partner, at now: Timestamp) -> [String: Any] {
-        [
-            "id": p.id.rawValue, "name": p.name, "kind": p.kind.rawValue,
-            "unit": ["code": p.unit.code, "name": p.unit.name],
-            "settlementCurrency": p.settlementCurrency.code,
-            "earnRates": p.earnRates.entries.map {
-                ["from": $0.from.description, "pointsPerUnit": $0.value.description]
-            },
-            "redemptionValues": p.redemptionValues.entries.map {
-                ["from": $0.from.description, "valuePerPoint": $0.value.description]
-            },
-            "keys": p.keys.map { key -> [String: Any] in
-                var k: [String: Any] = ["id": key.id, "validFrom": key.validFrom.description, "demo": key.isDemo]
-                if let until = key.validUntil { k["validUntil"] = until.description }
-                k["validNow"] = key.isValid(at: now)
-                return k
-            },
-        ]
+    struct PartnerList: Encodable {
+        let partners: [PartnerOutput]
+    }
+}
+
+/// A partner as `partners list` and `partners show` print it with `--json`. Rates are exact:
+/// a decimal or a fraction, as the network's files write them.
+struct PartnerOutput: Encodable {
+    struct Unit: Encodable {
+        let code: String
+        let name: String
+    }
+
+    struct EarnRate: Encodable {
+        let from: String
+        let pointsPerUnit: String
+    }
+
+    struct RedemptionValue: Encodable {
+        let from: String
+        let valuePerPoint: String
+    }
+
+    struct Key: Encodable {
+        let id: String
+        let validFrom: String
+        let validUntil: String?
+        let demo: Bool
+        let validNow: Bool
+        let revokedAt: String?
+        let revocationReason: String?
+    }
+
+    let id: String
+    let name: String
+    let kind: String
+    let unit: Unit
+    let settlementCurrency: String
+    let earnRates: [EarnRate]
+    let redemptionValues: [RedemptionValue]
+    let keys: [Key]
+    var pointsOutstanding: Int64?
+
+    init(_ p: Partner, at now: Timestamp) {
+        id = p.id.rawValue
+        name = p.name
+        kind = p.kind.rawValue
+        unit = Unit(code: p.unit.code, name: p.unit.name)
+        settlementCurrency = p.settlementCurrency.code
+        earnRates = p.earnRates.entries.map { EarnRate(from: $0.from.description, pointsPerUnit: $0.value.description) }
+        redemptionValues = p.redemptionValues.entries.map {
+            RedemptionValue(from: $0.from.description, valuePerPoint: $0.value.description)
+        }
+        keys = p.keys.map { key in
+            Key(
+                id: key.id,
+                validFrom: key.validFrom.description,
+                validUntil: key.validUntil?.description,
+                demo: key.isDemo,
+                validNow: key.isValid(at: now),
+                revokedAt: key.revocation?.at.description,
+                revocationReason: key.revocation?.reason
+            )
+        }
     }
 }
 
@@ -53,14 +99,14 @@ struct PartnersShowCommand: Command {
     static let synopsis = "PARTNER"
 
     static func run(_ context: Context) throws -> ExitCode {
-        let id = try PartnerID(try positional(context, count: 1)[0])
+        let text = try positional(context, count: 1)[0]
         let ledger = try context.data.open()
-        let partner = try ledger.network.partner(id)
+        let partner = try ledger.network.partner(named: text)
         let now = Clock.now
-        let outstanding = ledger.outstanding(id)
+        let outstanding = ledger.outstanding(partner.id)
         if context.json {
-            var object = PartnersListCommand.describe(partner, at: now)
-            object["pointsOutstanding"] = outstanding
+            var object = PartnerOutput(partner, at: now)
+            object.pointsOutstanding = outstanding
             Output.json(object)
             return .success
         }
@@ -70,13 +116,19 @@ struct PartnersShowCommand: Command {
         )
         Output.line("  points outstanding as issuer: \(Points.grouped(outstanding))")
         Output.line("\n  earn rates (coalition points per \(partner.unit.code)):")
-        for entry in partner.earnRates.entries { Output.line("    from \(entry.from)  \(entry.value)") }
+        for entry in partner.earnRates.entries {
+            Output.line("    from \(entry.from)  \(entry.value.decimalDescription)")
+        }
         Output.line("\n  redemption values (\(partner.settlementCurrency.code) per point):")
-        for entry in partner.redemptionValues.entries { Output.line("    from \(entry.from)  \(entry.value)") }
+        for entry in partner.redemptionValues.entries {
+            Output.line("    from \(entry.from)  \(entry.value.decimalDescription)")
+        }
         Output.line("\n  keys:")
         for key in partner.keys {
             let until = key.validUntil.map { "until \($0)" } ?? "no end"
-            let state = key.isValid(at: now) ? "valid now" : "not valid now"
+            let state =
+                key.revocation.map { "REVOKED at \($0.at): \($0.reason)" }
+                ?? (key.isValid(at: now) ? "valid now" : "not valid now")
             Output.line("    \(key.id)  from \(key.validFrom) \(until)  \(state)\(key.isDemo ? "  DEMO KEY" : "")")
         }
         return .success
@@ -84,8 +136,17 @@ struct PartnersShowCommand: Command {
 }
 
 /// The wall clock, in whole UTC seconds.
+///
+/// `COALITION_CLOCK=YYYY-MM-DDTHH:MM:SSZ` stops it at that time, for the crash harness
+/// (`.ci/crash`), which compares the files of an interrupted run with an uninterrupted one's
+/// byte for byte: acknowledgements and statements carry the time they were made. Not for
+/// operating a network.
 enum Clock {
+    private static let fixed: Timestamp? = ProcessInfo.processInfo.environment["COALITION_CLOCK"].flatMap {
+        try? Timestamp(parsing: $0)
+    }
+
     static var now: Timestamp {
-        Timestamp(seconds: Int64(Date().timeIntervalSince1970.rounded(.down)))
+        fixed ?? Timestamp(seconds: Int64(Date().timeIntervalSince1970.rounded(.down)))
     }
 }

@@ -16,7 +16,9 @@ struct ReconcileCommand: Command {
     static func run(_ context: Context) throws -> ExitCode {
         let file = try positional(context, count: 1)[0]
         let ledger = try context.data.open()
-        let report = try Reconciliation.reconcile(path: file, ledger: ledger) { try context.data.keyRing(for: $0) }
+        let report = try ElapsedLine.around("reconciling") {
+            try Reconciliation.reconcile(path: file, ledger: ledger) { try context.data.keyRing(for: $0) }
+        }
         if context.json {
             Output.json([
                 "partner": report.partner.rawValue, "cycle": report.cycle, "matched": report.matchedRecords,

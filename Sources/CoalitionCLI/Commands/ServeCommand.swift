@@ -1,4 +1,5 @@
 import CoalitionKit
+import CoalitionSQLite
 import CoalitionServer
 import Foundation
 
@@ -11,13 +12,15 @@ struct ServeCommand: Command {
         .value("tls-cert", "PEM", "the TLS certificate chain (default: a self-signed demo certificate)"),
         .value("tls-key", "PEM", "the TLS private key, with --tls-cert"),
         .flag("plain-http", "serve plain HTTP instead of TLS: only on a loopback address, behind a TLS proxy"),
+        waitOption,
     ]
     static let discussion = """
         Serves HTTP/1.1 over TLS 1.2 and 1.3 on --listen until SIGTERM or SIGINT, then stops
-        accepting, finishes the requests in flight and exits 0. Without --tls-cert it uses a
-        self-signed demo certificate for localhost and 127.0.0.1, made on first use as
-        DIR/tls/demo-cert.pem and DIR/tls/demo-key.pem (owner-only): trust it explicitly
-        (`curl --cacert DIR/tls/demo-cert.pem`). GET /health answers {"status":"ok"}.
+        accepting, finishes the requests in flight, commits what was queued, saves the state
+        and exits 0. Without --tls-cert it uses a self-signed demo certificate for localhost
+        and 127.0.0.1, made on first use as DIR/tls/demo-cert.pem and DIR/tls/demo-key.pem
+        (owner-only): trust it explicitly (`curl --cacert DIR/tls/demo-cert.pem`).
+        GET /health answers {"status":"ok"}; the partner API is under /v1 (docs/api.md).
         """
 
     static func run(_ context: Context) throws -> ExitCode {
@@ -32,20 +35,31 @@ struct ServeCommand: Command {
         let (host, port) = try listenAddress(context.arguments.value("listen") ?? "127.0.0.1:8443")
         var configuration = HTTPServerConfiguration(host: host, port: port, tls: try tlsFiles(context, data: data))
         configuration.log = { line in Output.error("coalition serve: \(line)") }
-        let server = try HTTPServer(configuration: configuration, responder: makeResponder(data))
+        // The server is the data directory's one writer for its whole life: CLI commands that
+        // write are refused with LEDGER_BUSY while it runs. The writer owns the ledger from
+        // here on: its DataDirectory registers nothing for `main` to save, since the writer
+        // saves the state when it stops, before the lock is released.
+        let lock = try WriterLock.acquire(dataDirectory: data.root, waitSeconds: try context.waitSeconds)
+        defer { lock.release() }
+        let writer = LedgerWriter(ledger: try DataDirectory(data.root).openLocked())
+        let server = try HTTPServer(configuration: configuration, responder: try makeResponder(data, writer: writer))
         let signals = ShutdownSignals { server.shutdown() }
         let scheme = server.isTLS ? "https" : "http"
         let shown = host.contains(":") ? "[\(host)]" : host
         Output.line("coalition serve: listening on \(scheme)://\(shown):\(server.port)")
-        try server.run()
+        let served = Result { try server.run() }
         withExtendedLifetime(signals) {}
+        // Whatever the requests in flight queued is committed before the state is saved.
+        try writer.shutdown()
+        try served.get()
         Output.line("coalition serve: stopped")
         return .success
     }
 
     /// What answers requests: the one place where the server's routes are composed.
-    static func makeResponder(_ data: DataDirectory) -> any HTTPResponder {
-        ServerResponder()
+    static func makeResponder(_ data: DataDirectory, writer: LedgerWriter) throws -> any HTTPResponder {
+        let partnerAPI = try PartnerAPI(writer: writer, dataDirectory: data.root) { Clock.now }
+        return ServerResponder(partnerAPI: partnerAPI)
     }
 
     /// `HOST:PORT`, `[IPv6]:PORT`.
@@ -80,6 +94,11 @@ struct ServeCommand: Command {
         guard certificate == nil, key == nil else {
             throw CoalitionError(.usage, "--tls-cert and --tls-key go together")
         }
+        return try demoCertificate(data)
+    }
+
+    /// The data directory's self-signed demo pair, made on first use.
+    static func demoCertificate(_ data: DataDirectory) throws -> HTTPServerConfiguration.TLSFiles {
         let folder = data.path("tls")
         let files = HTTPServerConfiguration.TLSFiles(
             certificatePath: (folder as NSString).appendingPathComponent("demo-cert.pem"),

@@ -1,15 +1,17 @@
 /// A partner's own view of a cycle, matched against the ledger.
 ///
 /// The partner sends a signed `COALITION-RECONCILIATION` file (partner → coalition) whose
-/// header's sequence is the cycle number, listing the cross-brand redemptions it expects to be
-/// paid for in that cycle, by its own record id:
+/// header's sequence is the cycle number, listing every obligation it is due or owes in that
+/// cycle, summed per record (or operator action) that made it:
 ///
 /// ```
 /// H|COALITION-RECONCILIATION|1|P2C|<partner>|<cycle>|<created-at>|<key id>
-/// E|<record id>|<currency>|<amount in minor units, signed>
+/// E|<record id>|<currency>|<amount in minor units: plus due, minus owed>[|<source>]
 /// T|<E lines>|<sum of the amounts>
 /// S|<signature>
 /// ```
+/// `source` names who made the obligation when it is not the partner's own record: another
+/// partner (its record id) or `~TRANSFER` (a transfer's id).
 /// Matching is by record id through dictionaries: time proportional to the records.
 public struct ReconciliationReport: Sendable {
     public enum BreakKind: String, Sendable, CaseIterable {
@@ -50,26 +52,55 @@ public enum Reconciliation {
     /// One line of a reconciliation file.
     public struct Entry: Hashable, Sendable {
         public let recordID: String
+        /// Who made the obligations, when not the partner itself: another partner, or
+        /// `~TRANSFER`.
+        public let source: PartnerID?
         public let amount: Money
 
-        public init(recordID: String, amount: Money) {
+        public init(recordID: String, source: PartnerID?, amount: Money) {
             self.recordID = recordID
+            self.source = source
             self.amount = amount
         }
+
+        /// An entry for `reference` as `ledgerView` keys it: `<record id>` for the partner's
+        /// own record, `<record id>|<source>` for another's (`|` is never in a record id).
+        public init(recordID reference: String, amount: Money) {
+            if let bar = reference.firstIndex(of: "|"),
+                let source = Reconciliation.source(String(reference[reference.index(after: bar)...]))
+            {
+                self.init(recordID: String(reference[..<bar]), source: source, amount: amount)
+            } else {
+                self.init(recordID: reference, source: nil, amount: amount)
+            }
+        }
+
+        /// How `ledgerView` and breaks name the entry.
+        public var reference: String { source.map { "\(recordID)|\($0)" } ?? recordID }
     }
 
-    /// What the ledger says `partner` is due per record in each cycle: its redemptions'
-    /// obligations (and their reversals), summed per record and currency.
+    /// A source field: a partner id, or `~TRANSFER`.
+    static func source(_ text: String) -> PartnerID? {
+        text == PartnerID.transfers.rawValue ? PartnerID.transfers : try? PartnerID(text)
+    }
+
+    /// What the ledger says `partner` is due and owes in each cycle, per record or operator
+    /// action that made the obligations (keyed as `Entry.reference`), summed per currency:
+    /// plus what it is due, minus what it owes. Every obligation the partner is a party to
+    /// is in it: its redemptions and their reversals, its earn reversals paid with other
+    /// issuers' points, debts owed to it repaid by another partner's record or a transfer,
+    /// and its points that repaid another partner's debt.
     public static func ledgerView(
         _ ledger: Ledger,
         partner: PartnerID
     ) throws -> [String: [(cycle: Int64?, amount: Money)]] {
         var sums: [String: [Int64?: Money]] = [:]
-        for o in try ledger.store.obligations(creditor: partner) where o.source.partner == partner {
-            let current = sums[o.source.recordID, default: [:]][o.cycle] ?? Money(0, o.currency)
-            sums[o.source.recordID, default: [:]][o.cycle] = try current.adding(
-                o.amount == 0 ? Money(0, o.currency) : Money(o.amount, o.currency)
-            )
+        for o in try ledger.store.obligations(openOnly: false) where o.creditor == partner || o.debtor == partner {
+            let reference =
+                o.source.partner == partner ? o.source.recordID : "\(o.source.recordID)|\(o.source.partner)"
+            let signed = o.creditor == partner ? o.amount : -o.amount
+            let current = sums[reference, default: [:]][o.cycle] ?? Money(0, o.currency)
+            sums[reference, default: [:]][o.cycle] = try current.adding(Money(signed, o.currency))
         }
         return sums.mapValues { byCycle in byCycle.map { (cycle: $0.key, amount: $0.value) } }
     }
@@ -110,7 +141,7 @@ public enum Reconciliation {
         func unmatchedPartner(_ m: Money) { report.unmatchedPartner[m.currency, default: 0] += m.minorUnits }
         func unmatchedLedger(_ m: Money) { report.unmatchedLedger[m.currency, default: 0] += m.minorUnits }
         for (line, entry) in entries {
-            let id = entry.recordID
+            let id = entry.reference
             guard seen.insert(id).inserted else {
                 report.breaks.append(
                     .init(
@@ -215,13 +246,17 @@ public enum Reconciliation {
                 let kind = String(decoding: fields[0], as: UTF8.self)
                 switch kind {
                 case "E":
-                    let id = fields.count == 4 ? String(decoding: fields[1], as: UTF8.self) : ""
-                    let code = fields.count == 4 ? String(decoding: fields[2], as: UTF8.self) : ""
-                    guard fields.count == 4, RecordKey.isValidID(id), let amount = FieldParser.signedNumber(fields[3])
+                    let shape = fields.count == 4 || fields.count == 5
+                    let id = shape ? String(decoding: fields[1], as: UTF8.self) : ""
+                    let code = shape ? String(decoding: fields[2], as: UTF8.self) : ""
+                    let source =
+                        fields.count == 5 ? Reconciliation.source(String(decoding: fields[4], as: UTF8.self)) : nil
+                    guard shape, RecordKey.isValidID(id), let amount = FieldParser.signedNumber(fields[3]),
+                        fields.count == 4 || source != nil
                     else {
                         throw CoalitionError(
                             .malformedRecord,
-                            "an E line is E|record id|currency|amount",
+                            "an E line is E|record id|currency|amount, or E|record id|currency|amount|source",
                             at: Place(line: number)
                         )
                     }
@@ -235,7 +270,7 @@ public enum Reconciliation {
                     guard trailer == nil else {
                         throw CoalitionError(.badTrailer, "a line follows the trailer", at: Place(line: number))
                     }
-                    entries.append((number, Entry(recordID: id, amount: Money(amount, currency))))
+                    entries.append((number, Entry(recordID: id, source: source, amount: Money(amount, currency))))
                     total += Int128(amount)
                 case "T":
                     guard fields.count == 3, let count = FieldParser.number(fields[1]),
@@ -278,7 +313,10 @@ public enum Reconciliation {
         try writer.line(header.line)
         var total: Int64 = 0
         for entry in entries {
-            try writer.line("E|\(entry.recordID)|\(entry.amount.currency.code)|\(entry.amount.minorUnits)")
+            try writer.line(
+                "E|\(entry.recordID)|\(entry.amount.currency.code)|\(entry.amount.minorUnits)"
+                    + (entry.source.map { "|\($0)" } ?? "")
+            )
             total += entry.amount.minorUnits
         }
         try writer.line("T|\(entries.count)|\(total)")

@@ -6,15 +6,25 @@
 /// G|<currency>|<counterparty>|<owed to it>|<due from it>|<net with it>
 /// N|<currency>|<gross owed>|<gross due>|<fee>|<net position>
 /// P|<currency>|<CCP or DIRECT>|<PAY or RECEIVE>|<counterparty>|<amount>
+/// D|<currency>|<payer>|<amount>|<partner whose clearing fee it settles>
+/// O|<currency>|<debtor>|<creditor>|<source>|<record id>|<points>|<amount>
 /// B|<partner>|<batch sequence>
-/// T|<G lines>|<N lines>|<P lines>|<B lines>
+/// T|<G lines>|<N lines>|<P lines>|<B lines>|<O lines>|<D lines>
 /// S|<signature>
 /// ```
+/// Per currency (in code order): G, N, P (CCP, then DIRECT), D, O; then B and T.
 /// Amounts are whole minor units of the currency (cents); nets are plus when the partner
 /// receives.
 public enum Statement {
-    /// The statement's lines for `partner` (without the signature line).
-    public static func lines(for partner: PartnerID, cycle: ClearingCycle, keyID: String) -> [String] {
+    /// The statement's lines for `partner` (without the signature line). `obligations` are
+    /// the cycle's (`LedgerStore.obligations(cycle:)`): those `partner` is a party to are
+    /// listed behind its gross figures.
+    public static func lines(
+        for partner: PartnerID,
+        cycle: ClearingCycle,
+        keyID: String,
+        obligations: [Obligation] = []
+    ) -> [String] {
         let header = FileHeader(
             kind: .statement,
             partner: partner,
@@ -23,7 +33,7 @@ public enum Statement {
             keyID: keyID
         )
         var lines = [header.line, "CYCLE|\(cycle.number)|\(cycle.through)|\(cycle.obligationCount)"]
-        var counts = (g: 0, n: 0, p: 0, b: 0)
+        var counts = (g: 0, n: 0, p: 0, b: 0, o: 0, d: 0)
         let me = Participant.partner(partner)
         for clearing in cycle.clearings {
             let code = clearing.currency.code
@@ -49,13 +59,45 @@ public enum Statement {
                     counts.p += 1
                 }
             }
+            for share in feeShares(clearing) where share.payer == me || share.owner == partner {
+                lines.append("D|\(code)|\(share.payer)|\(share.amount)|\(share.owner)")
+                counts.d += 1
+            }
+            for o in obligations
+            where o.currency == clearing.currency && (o.debtor == partner || o.creditor == partner) {
+                lines.append(
+                    "O|\(code)|\(o.debtor)|\(o.creditor)|\(o.source.partner)|\(o.source.recordID)|\(o.points)|\(o.amount)"
+                )
+                counts.o += 1
+            }
         }
         for batch in cycle.batches where batch.partner == partner || batch.counterparties.contains(partner) {
             lines.append("B|\(batch.partner)|\(batch.sequence)")
             counts.b += 1
         }
-        lines.append("T|\(counts.g)|\(counts.n)|\(counts.p)|\(counts.b)")
+        lines.append("T|\(counts.g)|\(counts.n)|\(counts.p)|\(counts.b)|\(counts.o)|\(counts.d)")
         return lines
+    }
+
+    /// Which partners' clearing fees the DIRECT form's payments to the clearing house
+    /// settle. A fee is kept of what a partner receives; in the DIRECT form the payer whose
+    /// payment would have carried it pays it to the clearing house instead, on that partner's
+    /// behalf. Payments to the clearing house (in the order listed) are matched with the fees
+    /// (by partner id) first to first; the shares add up to both.
+    static func feeShares(_ clearing: CurrencyClearing) -> [(payer: Participant, amount: Int64, owner: PartnerID)] {
+        var fees = clearing.fees.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        var shares: [(payer: Participant, amount: Int64, owner: PartnerID)] = []
+        for payment in clearing.fewestPayments where payment.payee == .clearingHouse {
+            var left = payment.amount
+            while left > 0, !fees.isEmpty {
+                let part = min(left, fees[0].1)
+                shares.append((payment.payer, part, fees[0].0))
+                left -= part
+                fees[0].1 -= part
+                if fees[0].1 == 0 { fees.removeFirst() }
+            }
+        }
+        return shares
     }
 
     /// Writes and signs `partner`'s statement of `cycle` at `path`, under the partner's
@@ -64,16 +106,20 @@ public enum Statement {
     public static func write(
         for partner: PartnerID,
         cycle: ClearingCycle,
+        obligations: [Obligation] = [],
         ring: KeyRing,
         to path: String
     ) throws
         -> [UInt8]
     {
         let key = try ring.signingKey(at: cycle.closedAt)
-        let writer = try SignedFileWriter(path: path + ".tmp", key: key.secret)
-        for line in lines(for: partner, cycle: cycle, keyID: key.info.id) { try writer.line(line) }
+        let temporary = TemporaryPath.beside(path)
+        let writer = try SignedFileWriter(path: temporary, key: key.secret)
+        for line in lines(for: partner, cycle: cycle, keyID: key.info.id, obligations: obligations) {
+            try writer.line(line)
+        }
         let signature = try writer.finish()
-        try SignedFileWriter.rename(path + ".tmp", to: path)
+        try SignedFileWriter.rename(temporary, to: path)
         return signature
     }
 

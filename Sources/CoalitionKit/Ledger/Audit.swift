@@ -11,7 +11,9 @@ public struct AuditReport: Sendable {
 /// balances per unit, that the balances the journal adds up to are the balances the store
 /// holds, that obligations match the money legs, and the invariants of DESIGN.md.
 public enum Audit {
-    public static func run(_ ledger: Ledger) throws -> AuditReport {
+    /// Audits `ledger`; `progress`, if given, is told the postings walked so far, every
+    /// 1,024 of them (the journal holds `ledger.state.lastSeq`).
+    public static func run(_ ledger: Ledger, progress: ((Int64) -> Void)? = nil) throws -> AuditReport {
         var report = AuditReport()
         let hasher = SHA256()
         var canonical = CanonicalBytes()
@@ -25,6 +27,7 @@ public enum Audit {
         }
         try ledger.store.forEachPosting { posting in
             report.postings += 1
+            if report.postings & 1023 == 0 { progress?(report.postings) }
             if posting.seq != expectedSeq {
                 problem("posting \(expectedSeq) is missing: the journal jumps to \(posting.seq)")
             }
@@ -91,6 +94,8 @@ public enum Audit {
                 problem("\(key.account) holds \(held) \(key.unit) but its open obligations add up to \(expected)")
             }
         }
+
+        for text in try CycleAudit.problems(ledger) { problem(text) }
 
         do {
             try Invariants.check(state, asOf: latest)

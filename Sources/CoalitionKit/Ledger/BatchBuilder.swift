@@ -96,6 +96,33 @@ final class BatchBuilder {
         return try ledger.store.posting(seq: seq)
     }
 
+    /// Refuses an operator action at `time` that is before the enrolment or the latest
+    /// movement of one of `members`, or inside a closed clearing cycle: it would rewrite a
+    /// history members and partners have already been shown.
+    func checkEffectiveTime(_ time: Timestamp, of members: [MemberAccount]) throws {
+        for account in members {
+            guard time >= account.enrolledAt else {
+                throw CoalitionError(
+                    .effectiveTimeRefused,
+                    "\(time) is before member \(account.number) enrolled (\(account.enrolledAt))"
+                )
+            }
+            let later = try ledger.store.postings(member: account.number, in: time.adding(seconds: 1)...Lot.never)
+            if let latest = later.map(\.occurredAt).max() {
+                throw CoalitionError(
+                    .effectiveTimeRefused,
+                    "\(time) is before member \(account.number)'s latest movement (\(latest))"
+                )
+            }
+        }
+        if let closed = try ledger.store.cycles().last, time <= closed.through {
+            throw CoalitionError(
+                .effectiveTimeRefused,
+                "\(time) is inside closed clearing cycle \(closed.number) (through \(closed.through))"
+            )
+        }
+    }
+
     // MARK: Applying
 
     /// Applies one record; returns the change to the member's balance.
@@ -251,6 +278,11 @@ final class BatchBuilder {
                 detail.append(";bonuslot=")
                 detail.append(bonusLot.id)
             }
+            if change.tier != nil {
+                // The tier held before the upgrade this earn caused: what its reversal goes back to.
+                detail.append(";up=")
+                detail.append(Int64(tier))
+            }
         }
         effect.detailIsPlanned = true
         if owesDebt && conversion.points > 0 {
@@ -361,45 +393,76 @@ final class BatchBuilder {
         let after = before + requested
         if entry.kind == .earn {
             effect.kind = .reverseEarn
-            let points =
-                try rate.apply(to: after, rounding: .down).value - rate.apply(to: before, rounding: .down).value
-            let converted = try Rate.unitsFor(points: points, rate: rate, rounding: .up)
+            // The member keeps what the units still standing earn, rounded down as an earn
+            // is: never a point more. Each piece takes the difference, so the pieces add up
+            // to the earn's points.
+            let earned = try rate.apply(to: entry.units, rounding: .down).value
+            let keptBefore = try rate.apply(to: entry.units - before, rounding: .down).value
+            let keptAfter = try rate.apply(to: entry.units - after, rounding: .down).value
+            let points = keptBefore - keptAfter
+            let converted =
+                try Rate.unitsFor(points: earned - keptAfter, rate: rate, rounding: .up)
+                - Rate.unitsFor(points: earned - keptBefore, rate: rate, rounding: .up)
             effect.unitLegs(book.accounts(of: partner), reported: requested, converted: -converted)
-            // The bonus the earn gave goes back in proportion, telescoping like the points.
+            // The bonus the earn gave goes back in proportion: the member keeps the bonus of
+            // the units still standing, rounded down.
             let bonus = detail.bonus ?? 0
             let bonusBack =
                 bonus == 0
                 ? 0
-                : try Checked.narrow(Int128(bonus) * Int128(after) / Int128(entry.units))
-                    - Checked.narrow(Int128(bonus) * Int128(before) / Int128(entry.units))
-            try planEarnReversal(&effect, &account, partner: partner, lotID: detail.lot, points: points, at: time)
+                : try Checked.narrow(Int128(bonus) * Int128(entry.units - before) / Int128(entry.units))
+                    - Checked.narrow(Int128(bonus) * Int128(entry.units - after) / Int128(entry.units))
+            var dead: Int64 = 0
+            var split: [IssuerPoints] = []
+            try planEarnReversal(
+                &effect,
+                &account,
+                partner: partner,
+                lotID: detail.lot,
+                points: points,
+                at: time,
+                dead: &dead,
+                split: &split
+            )
             try planEarnReversal(
                 &effect,
                 &account,
                 partner: partner,
                 lotID: detail.bonusLot,
                 points: bonusBack,
-                at: time
+                at: time,
+                dead: &dead,
+                split: &split
             )
-            // The change to the member's balance: points of the earn that already expired
-            // are booked back from breakage, not taken from the member.
-            effect.points =
-                effect.legs.first { $0.account == .member(number) }?.amount ?? 0
+            effect.detail += IssuerPoints.detail(split)
+            // The change to the member's live balance: points of the earn that already
+            // expired are booked back from breakage (or, where `expire` has not run yet, taken
+            // from the dead lot), not charged to the member.
+            effect.points = (effect.legs.first { $0.account == .member(number) }?.amount ?? 0) + dead
             if points > 0 {
                 account.addQualifying(-points, at: posting.occurredAt)
                 effect.qualifying.append((number, QualifyingDay.day(of: posting.occurredAt)))
             }
+            undoUpgrade(&account, &effect, tierBefore: detail.tierBefore, original: original, at: time)
         } else {
             effect.kind = .reverseRedeem
-            let restoredBefore = try rate.apply(to: before, rounding: .up).value
-            let restoredAfter = try rate.apply(to: after, rounding: .up).value
+            // The member pays for the units still standing what a redemption of them costs,
+            // rounded up: never a point less. Each piece gives back the difference, so the
+            // pieces add up to the points the redemption took.
+            let spent = try rate.apply(to: entry.units, rounding: .up).value
+            let restoredBefore = try spent - rate.apply(to: entry.units - before, rounding: .up).value
+            let restoredAfter = try spent - rate.apply(to: entry.units - after, rounding: .up).value
             let points = restoredAfter - restoredBefore
             effect.points = points
-            let converted = try Rate.unitsFor(points: points, rate: rate, rounding: .down)
+            let converted =
+                try Rate.unitsFor(points: restoredAfter, rate: rate, rounding: .down)
+                - Rate.unitsFor(points: restoredBefore, rate: rate, rounding: .down)
             effect.unitLegs(book.accounts(of: partner), reported: -requested, converted: converted)
             guard let value = detail.value else {
                 throw CoalitionError(.storeFailure, "posting \(entry.seq) has no redemption value in its detail")
             }
+            var dead: Int64 = 0
+            var split: [IssuerPoints] = []
             try planRedemptionReversal(
                 &effect,
                 &account,
@@ -407,12 +470,47 @@ final class BatchBuilder {
                 parts: detail.parts,
                 value: value,
                 restored: restoredBefore..<restoredAfter,
-                at: time
+                at: time,
+                dead: &dead,
+                split: &split
             )
+            effect.detail += IssuerPoints.detail(split)
+            // The change to the member's live balance: points given back to a lot already
+            // past its expiry are dead.
+            effect.points = (effect.legs.first { $0.account == .member(number) }?.amount ?? 0) - dead
         }
         entry.reversedUnits = after
         effect.reversed = entry
         effect.members[number] = account
+    }
+
+    /// Takes back the upgrade an earn caused, as far as the qualifying points it leaves no
+    /// longer reach: the member goes to the highest tier their qualifying points in the window
+    /// ending at the reversal support, never below `tierBefore` (the tier held before the
+    /// earn) and never up. Not a review: the downgrade policy does not apply, as the tier was
+    /// never earned. An earn that upgraded nobody (`tierBefore` nil) changes no tier.
+    private func undoUpgrade(
+        _ account: inout MemberAccount,
+        _ effect: inout Effect,
+        tierBefore: Int?,
+        original: String,
+        at time: Timestamp
+    ) {
+        guard let tierBefore, account.tier > tierBefore, network.tiers.indices.contains(account.tier) else { return }
+        let qualifying = account.qualifyingPoints(at: time, windowDays: network.tierWindowDays)
+        let target = max(tierBefore, min(account.tier, network.tierIndex(forQualifying: qualifying)))
+        guard target < account.tier else { return }
+        effect.tierChanges.append(
+            TierChange(
+                member: account.number,
+                at: time,
+                from: network.tiers[account.tier].name,
+                to: network.tiers[target].name,
+                reason: "reversal of \(original): \(qualifying) qualifying points in \(network.tierWindowDays) days"
+            )
+        )
+        account.tier = target
+        account.tierSince = time
     }
 
     /// A reversal reaches a closed member too: the partner's correction must land.
@@ -423,14 +521,17 @@ final class BatchBuilder {
 
     /// Takes `points` back for `partner`: first from the lot the earn made, then from the
     /// member's other lots (another issuer's points then pay `partner`), and what is still
-    /// missing becomes a debt to `partner`.
+    /// missing becomes a debt to `partner`. Adds to `dead` the points taken from the earn's
+    /// own lot past its expiry at `time` (held still because `expire` has not run).
     private func planEarnReversal(
         _ effect: inout Effect,
         _ account: inout MemberAccount,
         partner: Partner,
         lotID: Int64?,
         points: Int64,
-        at time: Timestamp
+        at time: Timestamp,
+        dead: inout Int64,
+        split: inout [IssuerPoints]
     ) throws {
         guard points > 0 else { return }
         var missing = points
@@ -451,6 +552,8 @@ final class BatchBuilder {
         effect.leg(booked: book.issuer(partner.id), missing)
         if let lotID, let index = account.lots.firstIndex(where: { $0.id == lotID }) {
             let taken = min(account.lots[index].points, missing)
+            if account.lots[index].expiresAt <= time { dead += taken }
+            IssuerPoints.add(taken, of: partner.id, to: &split)
             account.lots[index].points -= taken
             effect.changed(account.lots[index])
             if account.lots[index].points == 0 { account.lots.remove(at: index) }
@@ -459,6 +562,7 @@ final class BatchBuilder {
         if missing > 0 {
             let take = min(missing, account.available(at: time))
             let parts = consume(&account, take, at: time, &effect)
+            for part in parts { IssuerPoints.add(part.points, of: part.issuer, to: &split) }
             try payIssuer(partner, from: parts, at: time, &effect)
             missing -= take
         }
@@ -486,10 +590,11 @@ final class BatchBuilder {
         parts: [ConsumedPart],
         value: Rate,
         restored range: Range<Int64>,
-        at time: Timestamp
+        at time: Timestamp,
+        dead: inout Int64,
+        split: inout [IssuerPoints]
     ) throws {
         guard !range.isEmpty else { return }
-        effect.leg(member: account.number, Int64(range.count))
         // Walk the parts from the last consumed; `offset` counts points from that end.
         var offset: Int64 = 0
         var issuerBefore: [PartnerID: Int64] = [:]
@@ -507,18 +612,13 @@ final class BatchBuilder {
             issuerBefore[part.issuer, default: 0] += alreadyBefore
             guard overlap > 0 else { continue }
             issuerRestored[part.issuer, default: 0] += overlap
-            let lot = Lot(
-                id: nextLotID(),
-                member: account.number,
-                issuer: part.issuer,
-                points: overlap,
-                earnedAt: part.earnedAt,
-                expiresAt: part.expiresAt,
-                isBonus: part.isBonus
-            )
-            account.insert(lot)
-            effect.changed(lot)
             effect.leg(booked: book.issuer(part.issuer), -overlap)
+            try giveBack(overlap, of: part, to: &account, &effect, at: time, dead: &dead)
+        }
+        for issuer in issuerOrder {
+            if let restored = issuerRestored[issuer], restored > 0 {
+                IssuerPoints.add(restored, of: issuer, to: &split)
+            }
         }
         for issuer in issuerOrder where issuer != partner.id {
             guard let restored = issuerRestored[issuer], restored > 0 else { continue }
@@ -529,6 +629,48 @@ final class BatchBuilder {
             effect.obligation(debtor: issuer, creditor: partner, amount: -amount, points: -restored, book: &book)
         }
         try settleDebts(&account, &effect, at: time)
+    }
+
+    /// Gives `points` back to the lot `part` was taken from, under its own id: added to it if
+    /// the member still holds it, made again if it was used up, or, if `expire` has ended it
+    /// since, added to its breakage (those points are dead: the member does not get them).
+    /// Adds to `dead` the points given back to a lot the member holds past its expiry at
+    /// `time`: `expire` books them.
+    private func giveBack(
+        _ points: Int64,
+        of part: ConsumedPart,
+        to account: inout MemberAccount,
+        _ effect: inout Effect,
+        at time: Timestamp,
+        dead: inout Int64
+    ) throws {
+        if part.expiresAt <= time, effect.expiredLots[part.lotID] == nil, try expiredLot(part.lotID) == nil {
+            dead += points
+        }
+        if let index = account.lots.firstIndex(where: { $0.id == part.lotID }) {
+            account.lots[index].points += points
+            effect.changed(account.lots[index])
+            effect.leg(member: account.number, points)
+            return
+        }
+        if var expired = try effect.expiredLots[part.lotID] ?? expiredLot(part.lotID) {
+            expired.points += points
+            effect.expiredLots[part.lotID] = expired
+            effect.leg(booked: book.breakage(part.issuer), points)
+            return
+        }
+        let lot = Lot(
+            id: part.lotID,
+            member: account.number,
+            issuer: part.issuer,
+            points: points,
+            earnedAt: part.earnedAt,
+            expiresAt: part.expiresAt,
+            isBonus: part.isBonus
+        )
+        account.insert(lot)
+        effect.changed(lot)
+        effect.leg(member: account.number, points)
     }
 
     /// Takes `points` from the member's lots alive at `time`, soonest-expiring first.
@@ -1029,8 +1171,13 @@ public struct PostingDetail: Sendable {
     public var lot: Int64?
     public var bonus: Int64?
     public var bonusLot: Int64?
+    /// The tier a member held before the upgrade an earn caused.
+    public var tierBefore: Int?
     public var fee: Int64?
     var parts: [ConsumedPart] = []
+    /// A reversal's points per issuer: taken from the member's lots (an earn's), or given
+    /// back to them (a redemption's).
+    var split: [IssuerPoints] = []
     public var original: String?
 
     public init(_ text: String) {
@@ -1044,11 +1191,48 @@ public struct PostingDetail: Sendable {
             case "lot": lot = Int64(value)
             case "bonus": bonus = Int64(value)
             case "bonuslot": bonusLot = Int64(value)
+            case "up": tierBefore = Int(value)
             case "fee": fee = Int64(value)
             case "of": original = String(value)
             case "parts": parts = value.split(separator: ",").compactMap { ConsumedPart(encoded: $0) }
+            case "split": split = value.split(separator: ",").compactMap { IssuerPoints(encoded: $0) }
             default: break
             }
         }
+    }
+}
+
+/// Points of one issuer that a record moved, in a reversal's detail (`split=`) and in an
+/// acknowledgement's `I` lines.
+struct IssuerPoints: Hashable {
+    let issuer: PartnerID
+    var points: Int64
+
+    /// Adds `points` of `issuer` to `split`, keeping issuers in the order first met.
+    static func add(_ points: Int64, of issuer: PartnerID, to split: inout [IssuerPoints]) {
+        guard points != 0 else { return }
+        if let index = split.firstIndex(where: { $0.issuer == issuer }) {
+            split[index].points += points
+        } else {
+            split.append(IssuerPoints(issuer: issuer, points: points))
+        }
+    }
+
+    /// `;split=<issuer>:<points>,…`, or nothing for an empty split.
+    static func detail(_ split: [IssuerPoints]) -> String {
+        split.isEmpty ? "" : ";split=" + split.map { "\($0.issuer):\($0.points)" }.joined(separator: ",")
+    }
+
+    init(issuer: PartnerID, points: Int64) {
+        self.issuer = issuer
+        self.points = points
+    }
+
+    init?(encoded: Substring) {
+        let fields = encoded.split(separator: ":")
+        guard fields.count == 2, let issuer = try? PartnerID(String(fields[0])), let points = Int64(fields[1]) else {
+            return nil
+        }
+        self.init(issuer: issuer, points: points)
     }
 }

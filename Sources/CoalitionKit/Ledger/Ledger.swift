@@ -127,6 +127,13 @@ public final class BatchSession {
         summary = BatchSummary(id: batchID, info: info)
     }
 
+    /// Whether `apply` keeps each record's acknowledgement detail (`acknowledgementDetails`),
+    /// for a partner that reads version 2 acknowledgements.
+    var collectsAcknowledgementDetails = false
+    /// The acknowledgement detail of each record of the last `apply`, in order (nil for a
+    /// record rejected or without one); empty unless collected.
+    private(set) var acknowledgementDetails: [Acknowledgement.Detail?] = []
+
     /// Applies one chunk of records; returns each record's outcome in order.
     public func apply(_ records: [LedgerRecord], lines: [Int]? = nil) throws -> [RecordOutcome] {
         let builder = BatchBuilder(ledger: ledger, batchID: batchID, expected: records.count)
@@ -156,6 +163,7 @@ public final class BatchSession {
             }
         }
         var write = builder.finish()
+        if collectsAcknowledgementDetails { acknowledgementDetails = Self.details(of: outcomes, in: write) }
         write.rejections = pendingRejections
         pendingRejections = []
         if summary.firstSeq == nil, let first = write.postings.firstSeq { summary.firstSeq = first }
@@ -164,6 +172,33 @@ public final class BatchSession {
         builder.merge(into: &ledger.state)
         hasMerged = true
         return outcomes
+    }
+
+    /// Each accepted record's acknowledgement detail, from its posting (one a record, in order)
+    /// and the obligations the posting made.
+    static func details(of outcomes: [RecordOutcome], in write: LedgerWrite) -> [Acknowledgement.Detail?] {
+        var details: [Acknowledgement.Detail?] = Array(repeating: nil, count: outcomes.count)
+        var posting = 0
+        var next = 0
+        let obligations = write.obligations
+        for (index, outcome) in outcomes.enumerated() where outcome.isAccepted {
+            defer { posting += 1 }
+            let row = write.postings.rows[posting]
+            while next < obligations.count && obligations[next].postingSeq < row.seq { next += 1 }
+            var made: [Obligation] = []
+            while next < obligations.count && obligations[next].postingSeq == row.seq {
+                made.append(obligations[next])
+                next += 1
+            }
+            guard !made.isEmpty || row.kind == .redeem || row.kind == .reverseRedeem || row.kind == .reverseEarn
+            else { continue }
+            details[index] = Acknowledgement.Detail.of(
+                kind: row.kind,
+                detail: write.postings[posting].detail,
+                obligations: made
+            )
+        }
+        return details
     }
 
     /// Runs `body` on a fresh engine view of this batch, then writes and merges what it did.

@@ -181,7 +181,8 @@ public struct ExpiredLot: Hashable, Sendable {
     public let lotID: Int64
     public let member: MemberNumber
     public let issuer: PartnerID
-    public let points: Int64
+    /// The points the lot ended with, and any a redemption reversal gave back to it since.
+    public var points: Int64
     public let expiredAt: Timestamp
     public var reversed: Int64
 

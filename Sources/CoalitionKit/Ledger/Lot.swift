@@ -104,6 +104,23 @@ public struct MemberAccount: Hashable, Sendable {
         return sum
     }
 
+    /// The member's balance as shown at `time`: points alive then, less points owed. Points
+    /// past their expiry are dead and not in it (`expiredPending(at:)`), whether or not
+    /// `expire` has run.
+    public func balance(at time: Timestamp) -> Int64 {
+        var sum = available(at: time)
+        for debt in debts { sum &+= debt.points }
+        return sum
+    }
+
+    /// Points the member still holds past their expiry at `time`: dead, never spendable,
+    /// their breakage pending until `expire` books it.
+    public func expiredPending(at time: Timestamp) -> Int64 {
+        var sum: Int64 = 0
+        for lot in lots where lot.expiresAt <= time { sum &+= lot.points }
+        return sum
+    }
+
     /// Adds a lot in consumption order, or as a debt.
     mutating func insert(_ lot: Lot) {
         if lot.isDebt {

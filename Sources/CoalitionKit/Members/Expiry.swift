@@ -47,16 +47,8 @@ extension BatchBuilder {
 
     /// Reviews `number`'s tier at `asOf` by the network's downgrade policy; returns the change.
     func reviewTier(_ number: MemberNumber, asOf: Timestamp) -> TierChange? {
-        guard var account = member(number), !account.isClosed else { return nil }
-        let qualifying = account.qualifyingPoints(at: asOf, windowDays: network.tierWindowDays)
-        let supported = network.tierIndex(forQualifying: qualifying)
-        var target = account.tier
-        if supported > account.tier {
-            target = supported
-        } else if supported < account.tier {
-            target = network.downgradePolicy == .oneTier ? account.tier - 1 : supported
-        }
-        guard target != account.tier else { return nil }
+        guard var account = member(number), let (target, qualifying) = network.reviewedTier(of: account, asOf: asOf)
+        else { return nil }
         let change = TierChange(
             member: number,
             at: asOf,
@@ -73,11 +65,36 @@ extension BatchBuilder {
     }
 }
 
+extension Network {
+    /// The tier a review at `asOf` moves `account` to, and its qualifying points; nil when
+    /// it stays (or is closed).
+    func reviewedTier(of account: MemberAccount, asOf: Timestamp) -> (tier: Int, qualifying: Int64)? {
+        guard !account.isClosed else { return nil }
+        let qualifying = account.qualifyingPoints(at: asOf, windowDays: tierWindowDays)
+        let supported = tierIndex(forQualifying: qualifying)
+        var target = account.tier
+        if supported > account.tier {
+            target = supported
+        } else if supported < account.tier {
+            target = downgradePolicy == .oneTier ? account.tier - 1 : supported
+        }
+        return target == account.tier ? nil : (target, qualifying)
+    }
+}
+
 extension Ledger {
     /// Moves points from one member to another (`coalition member transfer`, and the HTTP
     /// API to come), as one batch.
     public func transfer(_ request: TransferRequest) throws -> TransferResult {
-        try batch(BatchInfo(source: "transfer", receivedAt: request.at)) { session in
+        // A retry with a key already used is answered without a batch: it writes nothing,
+        // not even an empty batch row (the rerun after a crash must leave what one run leaves).
+        if let keyText = request.idempotencyKey {
+            let key = try RecordKey(partner: .transfers, recordID: keyText)
+            if let candidate = state.records.candidate(for: key), let entry = try confirm(candidate, for: key) {
+                return try request.replay(of: try store.posting(seq: entry.seq), key: keyText)
+            }
+        }
+        return try batch(BatchInfo(source: "transfer", receivedAt: request.at)) { session in
             try session.withBuilder { try $0.transfer(request) }
         }
     }
@@ -101,10 +118,13 @@ extension Ledger {
         return result
     }
 
-    /// Reviews every member's tier at `asOf` (`coalition tiers review`), in one batch.
+    /// Reviews every member's tier at `asOf` (`coalition tiers review`), in one batch; a
+    /// review that changes no tier writes nothing (so running it again writes nothing).
     public func reviewTiers(asOf: Timestamp, now: Timestamp) throws -> [TierChange] {
-        let numbers = state.members.keys.sorted()
+        let numbers = state.members.values.filter { network.reviewedTier(of: $0, asOf: asOf) != nil }.map(\.number)
+            .sorted()
         var changes: [TierChange] = []
+        guard !numbers.isEmpty else { return changes }
         try batch(BatchInfo(source: "tier-review:\(asOf)", receivedAt: now)) { session in
             try session.withBuilder { builder in
                 for number in numbers {

@@ -16,7 +16,11 @@ public struct MemberStatement: Sendable {
     public let lines: [Line]
 
     public init(ledger: Ledger, member: MemberNumber, from: Timestamp, to: Timestamp) throws {
-        let all = try ledger.store.postings(member: member, in: Timestamp(seconds: 0)...to)
+        // In effective-time order (journal order within an instant): a record may take effect
+        // before one applied earlier.
+        let all = try ledger.store.postings(member: member, in: Timestamp(seconds: 0)...to).sorted {
+            $0.occurredAt != $1.occurredAt ? $0.occurredAt < $1.occurredAt : $0.seq < $1.seq
+        }
         let account = Account.member(member)
         func change(_ posting: Posting) -> Int64 {
             posting.legs.filter { $0.account == account && $0.unit == Account.points }.reduce(0) { $0 + $1.amount }
@@ -40,10 +44,10 @@ public struct MemberStatement: Sendable {
             case .enroll:
                 text = "enrolled"
             case .earn:
-                text = "\(posting.units) units at \(detail.rate?.description ?? "?") points each"
+                text = "\(posting.units) units at \(detail.rate?.decimalDescription ?? "?") points each"
                 if let bonus = detail.bonus { text += ", tier bonus \(bonus)" }
             case .redeem:
-                text = "\(posting.units) units at \(detail.rate?.description ?? "?") points each"
+                text = "\(posting.units) units at \(detail.rate?.decimalDescription ?? "?") points each"
             case .reverseEarn, .reverseRedeem:
                 text = "reverses \(detail.original ?? "?")"
             case .transfer:

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A transfer sent or received, remembered for the limits.
 public struct TransferMark: Hashable, Sendable {
     public let at: Timestamp
@@ -48,21 +50,40 @@ extension ReasonCode {
     public static let sameMember: ReasonCode = "SAME_MEMBER"
     public static let transferLimitExceeded: ReasonCode = "TRANSFER_LIMIT_EXCEEDED"
     public static let idempotencyConflict: ReasonCode = "IDEMPOTENCY_CONFLICT"
+    /// An operator action at a time it cannot take effect: before a member's enrolment or
+    /// latest movement, or inside a closed clearing cycle.
+    public static let effectiveTimeRefused: ReasonCode = "EFFECTIVE_TIME_REFUSED"
 }
 
-/// Calendar periods in the network's time zone: what transfer limits count in.
+/// Calendar periods in the network's time zone: what transfer limits count in. A time's
+/// local day, month and year are those of the wall clock at that instant, with the zone's
+/// offset then in force (daylight saving included).
 struct NetworkCalendar {
-    let offsetSeconds: Int64
+    let timeZone: TimeZone
 
-    init(_ network: Network) { offsetSeconds = network.utcOffsetMinutes * 60 }
+    init(_ network: Network) { timeZone = network.timeZone }
 
-    private func local(_ t: Timestamp) -> Timestamp { t.adding(seconds: offsetSeconds) }
+    private func local(_ t: Timestamp) -> Timestamp {
+        t.adding(seconds: Int64(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(t.seconds)))))
+    }
     func day(_ t: Timestamp) -> Int64 { QualifyingDay.day(of: local(t)) }
     func month(_ t: Timestamp) -> Int {
         let c = local(t).components
         return c.year * 12 + c.month
     }
     func year(_ t: Timestamp) -> Int { local(t).components.year }
+}
+
+extension TransferRequest {
+    /// The first result of this request's idempotency key, whose transfer is `first`;
+    /// `IDEMPOTENCY_CONFLICT` when that transfer was another (members or amount).
+    func replay(of first: Posting?, key: String) throws -> TransferResult {
+        guard let first, first.member == from, first.counterparty == to, first.units == points else {
+            throw CoalitionError(.idempotencyConflict, "idempotency key \(key) was used for another transfer")
+        }
+        let fee = PostingDetail(first.detail).fee ?? 0
+        return TransferResult(seq: first.seq, points: first.units, fee: fee, isReplay: true)
+    }
 }
 
 extension BatchBuilder {
@@ -73,23 +94,14 @@ extension BatchBuilder {
         let keyText = request.idempotencyKey ?? "auto-\(write.batchID)-\(request.from)-\(request.at.seconds)"
         let key = try RecordKey(partner: .transfers, recordID: keyText)
         if let entry = try entry(for: key) {
-            guard let first = try posting(seq: entry.seq), first.member == request.from,
-                first.counterparty == request.to,
-                first.units == request.points
-            else {
-                throw CoalitionError(
-                    .idempotencyConflict,
-                    "idempotency key \(keyText) was used for another transfer"
-                )
-            }
-            let fee = PostingDetail(first.detail).fee ?? 0
-            return TransferResult(seq: first.seq, points: first.units, fee: fee, isReplay: true)
+            return try request.replay(of: try posting(seq: entry.seq), key: keyText)
         }
         guard request.from != request.to else {
             throw CoalitionError(.sameMember, "a member cannot transfer points to themselves")
         }
         var sender = try openMember(request.from)
         var receiver = try openMember(request.to)
+        try checkEffectiveTime(request.at, of: [sender, receiver])
         let points = request.points
         guard points > 0, points <= maximumRecordAmount else {
             throw CoalitionError(.badAmount, "a transfer moves 1 to \(maximumRecordAmount) points, not \(points)")

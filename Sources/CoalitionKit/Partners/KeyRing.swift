@@ -28,15 +28,17 @@ public enum KeyFile {
                 at: Place(file: path)
             )
         }
-        let text = "# \(comment)\n\(Hex.encode(key))\n"
-        guard
-            FileManager.default.createFile(
-                atPath: path,
-                contents: Data(text.utf8),
-                attributes: [.posixPermissions: 0o600]
-            )
-        else { throw CoalitionError(.io, "cannot write the key file", at: Place(file: path)) }
-        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+        let text = Array("# \(comment)\n\(Hex.encode(key))\n".utf8)
+        // Created owner-only by open(2) itself (O_EXCL: never over another file), so the
+        // secret is at no moment readable by others, whatever the umask.
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard descriptor >= 0 else { throw CoalitionError(.io, "cannot create the key file", at: Place(file: path)) }
+        defer { close(descriptor) }
+        let written = text.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+        guard fchmod(descriptor, 0o600) == 0, written == text.count, fsync(descriptor) == 0 else {
+            unlink(path)
+            throw CoalitionError(.io, "cannot write the key file", at: Place(file: path))
+        }
     }
 }
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A status tier: members whose qualifying points over the trailing window reach
 /// `qualifyingPoints` hold it, and earn `bonusPercent` more on every earn.
 public struct Tier: Sendable, Hashable {
@@ -76,9 +78,13 @@ public struct Network: Sendable {
     public let name: String
     /// How long an earned point lives, in days.
     public let pointsLifetimeDays: Int64
-    /// The network's time zone as a fixed offset from UTC in minutes: transfer limits per
-    /// day, month and year count in it.
+    /// The fixed offset from UTC in minutes of a network defined by one (older network
+    /// files); 0 where the network names a zone (`timeZone`).
     public let utcOffsetMinutes: Int64
+    /// The network's time zone: transfer limits per day, month and year count calendar
+    /// periods in it. An IANA zone (`Europe/Amsterdam`) follows daylight saving; a network
+    /// defined by a fixed offset has a zone of that offset.
+    public let timeZone: TimeZone
     public let tiers: [Tier]
     public let tierWindowDays: Int64
     public let downgradePolicy: DowngradePolicy
@@ -97,11 +103,13 @@ public struct Network: Sendable {
         downgradePolicy: DowngradePolicy,
         transferLimits: TransferLimits,
         clearing: ClearingSettings,
-        partners: [Partner]
+        partners: [Partner],
+        timeZone: TimeZone? = nil
     ) {
         self.name = name
         self.pointsLifetimeDays = pointsLifetimeDays
         self.utcOffsetMinutes = utcOffsetMinutes
+        self.timeZone = timeZone ?? TimeZone(secondsFromGMT: Int(utcOffsetMinutes) * 60) ?? TimeZone(identifier: "UTC")!
         self.tiers = tiers.sorted { $0.qualifyingPoints < $1.qualifyingPoints }
         self.tierWindowDays = tierWindowDays
         self.downgradePolicy = downgradePolicy

@@ -36,8 +36,8 @@ public enum NetworkLoader {
 
     static func parseNetwork(_ r: ConfigReader, partners: [Partner]) throws -> Network {
         try r.allowOnly([
-            "name", "pointsLifetimeDays", "utcOffsetMinutes", "tiers", "tierWindowDays", "downgradePolicy",
-            "transferLimits", "clearing",
+            "name", "pointsLifetimeDays", "timeZone", "utcOffsetMinutes", "tiers", "tierWindowDays",
+            "downgradePolicy", "transferLimits", "clearing",
         ])
         var tiers: [Tier] = []
         for t in try r.objects("tiers") {
@@ -85,22 +85,43 @@ public enum NetworkLoader {
             acceptedPastSeconds: try c.integer("acceptedPastDays", in: 0...3650) * 86_400,
             acceptedFutureSeconds: try c.integer("acceptedFutureMinutes", in: 0...1440) * 60
         )
+        // An IANA zone name, or (as older network files have it) a fixed offset: one of them.
+        var zone: TimeZone?
+        var offset: Int64 = 0
+        switch (r.has("timeZone"), r.has("utcOffsetMinutes")) {
+        case (true, true):
+            throw r.fail("utcOffsetMinutes", "give timeZone or utcOffsetMinutes, not both")
+        case (true, false):
+            let name = try r.string("timeZone")
+            guard name == "UTC" || TimeZone.knownTimeZoneIdentifiers.contains(name),
+                let named = TimeZone(identifier: name)
+            else {
+                throw r.fail("timeZone", "'\(name)' is not an IANA time zone name this system knows (Europe/Amsterdam)")
+            }
+            zone = named
+        case (false, true):
+            offset = try r.integer("utcOffsetMinutes", in: -14 * 60...14 * 60)
+        case (false, false):
+            throw r.fail("timeZone", "missing: the network's IANA time zone name (Europe/Amsterdam)")
+        }
         return Network(
             name: try r.string("name"),
             pointsLifetimeDays: try r.integer("pointsLifetimeDays", in: 1...36_500),
-            utcOffsetMinutes: try r.integer("utcOffsetMinutes", in: -14 * 60...14 * 60),
+            utcOffsetMinutes: offset,
             tiers: tiers,
             tierWindowDays: try r.integer("tierWindowDays", in: 1...3660),
             downgradePolicy: policy,
             transferLimits: limits,
             clearing: clearing,
-            partners: partners
+            partners: partners,
+            timeZone: zone
         )
     }
 
     static func parsePartner(_ r: ConfigReader) throws -> Partner {
         try r.allowOnly([
             "id", "name", "kind", "unit", "earnRates", "settlementCurrency", "redemptionValues", "keys",
+            "acknowledgementVersion",
         ])
         let id: PartnerID
         do { id = try PartnerID(try r.string("id")) } catch let error as CoalitionError {
@@ -126,13 +147,18 @@ public enum NetworkLoader {
         let values = try schedule(r, "redemptionValues", valueKey: "valuePerPoint")
         var keys: [KeyInfo] = []
         for k in try r.objects("keys") {
-            try k.allowOnly(["id", "validFrom", "validUntil", "file", "demo"])
+            try k.allowOnly(["id", "validFrom", "validUntil", "file", "demo", "revokedAt", "revocationReason"])
             let key = KeyInfo(
                 id: try k.string("id"),
                 validFrom: try k.time("validFrom"),
                 validUntil: k.has("validUntil") ? try k.time("validUntil") : nil,
                 file: try k.string("file"),
-                isDemo: try k.bool("demo", default: false)
+                isDemo: try k.bool("demo", default: false),
+                revocation: k.has("revokedAt")
+                    ? KeyRevocation(
+                        at: try k.time("revokedAt"),
+                        reason: k.has("revocationReason") ? try k.string("revocationReason") : ""
+                    ) : nil
             )
             guard RecordKey.isValidID(key.id), key.id.count <= 32 else {
                 throw k.fail("id", "'\(key.id)' is not a key id (1 to 32 printable ASCII, no space or '|')")
@@ -151,7 +177,8 @@ public enum NetworkLoader {
             earnRates: earnRates,
             settlementCurrency: currency,
             redemptionValues: values,
-            keys: keys
+            keys: keys,
+            acknowledgementVersion: Int(try r.optionalInteger("acknowledgementVersion", in: 1...2) ?? 1)
         )
     }
 

@@ -54,9 +54,23 @@ public struct KeyInfo: Sendable, Hashable {
     public let file: String
     /// A demo key is published in the repository and must never guard real value.
     public let isDemo: Bool
+    /// When and why the operator revoked the key, if it was: from then on it signs nothing
+    /// and no file under it is accepted, whatever its created-at says.
+    public var revocation: KeyRevocation? = nil
 
     public func isValid(at time: Timestamp) -> Bool {
-        time >= validFrom && (validUntil.map { time < $0 } ?? true)
+        time >= validFrom && (validUntil.map { time < $0 } ?? true) && (revocation.map { time < $0.at } ?? true)
+    }
+}
+
+/// The revocation of a key: effective at `at`, for `reason`.
+public struct KeyRevocation: Sendable, Hashable {
+    public let at: Timestamp
+    public let reason: String
+
+    public init(at: Timestamp, reason: String) {
+        self.at = at
+        self.reason = reason
     }
 }
 
@@ -76,6 +90,9 @@ public final class Partner: Sendable, Hashable {
     /// settlement currency, by date.
     public let redemptionValues: EffectiveSchedule<Rate>
     public let keys: [KeyInfo]
+    /// The acknowledgement version the partner reads: 1 (record outcomes), or 2 (with the
+    /// issuer split and the obligations of each redemption and reversal).
+    public let acknowledgementVersion: Int
 
     init(
         id: PartnerID,
@@ -85,7 +102,8 @@ public final class Partner: Sendable, Hashable {
         earnRates: EffectiveSchedule<Rate>,
         settlementCurrency: Currency,
         redemptionValues: EffectiveSchedule<Rate>,
-        keys: [KeyInfo]
+        keys: [KeyInfo],
+        acknowledgementVersion: Int = 1
     ) {
         self.id = id
         self.name = name
@@ -95,13 +113,15 @@ public final class Partner: Sendable, Hashable {
         self.settlementCurrency = settlementCurrency
         self.redemptionValues = redemptionValues
         self.keys = keys
+        self.acknowledgementVersion = acknowledgementVersion
     }
 
     public static func == (a: Partner, b: Partner) -> Bool {
         a === b
             || (a.id == b.id && a.name == b.name && a.kind == b.kind && a.unit == b.unit
                 && a.earnRates == b.earnRates && a.settlementCurrency == b.settlementCurrency
-                && a.redemptionValues == b.redemptionValues && a.keys == b.keys)
+                && a.redemptionValues == b.redemptionValues && a.keys == b.keys
+                && a.acknowledgementVersion == b.acknowledgementVersion)
     }
 
     public func hash(into hasher: inout Hasher) { hasher.combine(id) }

@@ -43,21 +43,7 @@ public enum CycleReport {
         var body = "<h1>Points liability</h1>\n"
         body += "<p class=\"meta\">\(escape(network.name)), as of \(report.asOf): points members hold, by issuer, "
         body += "valued at the issuer's own redemption value; breakage is what expired unused.</p>\n"
-        let largest = Double(max(1, report.lines.map(\.pointsOutstanding).max() ?? 1))
-        let height = report.lines.count * 30 + 10
-        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"560\" height=\"\(height)\" "
-        svg += "viewBox=\"0 0 560 \(height)\" role=\"img\">\n"
-        for (i, line) in report.lines.enumerated() {
-            let y = Double(5 + i * 30)
-            let length = 360 * Double(max(0, line.pointsOutstanding)) / largest
-            svg += "<text x=\"4\" y=\"\(f(y + 18))\" class=\"label\">\(escape(line.issuer.rawValue))</text>\n"
-            svg += "<rect x=\"110\" y=\"\(f(y + 4))\" width=\"\(f(max(1, length)))\" height=\"20\" fill=\"#33658a\">"
-            svg += "<title>\(line.issuer): \(Points.grouped(line.pointsOutstanding)) points</title></rect>\n"
-            svg += "<text x=\"\(f(116 + length))\" y=\"\(f(y + 18))\" class=\"label\">"
-            svg += "\(Points.grouped(line.pointsOutstanding))</text>\n"
-        }
-        svg += "</svg>\n"
-        body += figure("Points outstanding per issuer", svg)
+        body += figure("Points outstanding per issuer", liabilityBars(report))
         body += "<table>\n<tr><th>issuer</th><th>points outstanding</th><th>value</th><th>breakage</th>"
         body += "<th>members holding</th></tr>\n"
         for line in report.lines {
@@ -158,6 +144,8 @@ public enum CycleReport {
     }
 
     /// Participants on a circle; an arrow per payment, as thick as its share of the largest.
+    /// Names are written whole beside their node, amounts on their arrow where there is room
+    /// (see `LabelLayout`); the picture is as large as what it holds.
     static func flows(
         _ edges: [(Participant, Participant, Int64)],
         nodes: [Participant],
@@ -165,90 +153,205 @@ public enum CycleReport {
     )
         -> String
     {
-        let size = 360
-        let center = Double(size) / 2
-        let radius = 130.0
+        let nodeRadius = nodes.count > 6 ? 24.0 : 31.0
+        let radius = max(130, Double(nodes.count) * 30)
         var position: [Participant: (Double, Double)] = [:]
         for (i, node) in nodes.enumerated() {
             let angle = -Double.pi / 2 + 2 * Double.pi * Double(i) / Double(max(1, nodes.count))
-            position[node] = (center + radius * cos(angle), center + radius * sin(angle))
+            position[node] = (radius * cos(angle), radius * sin(angle))
         }
+        var layout = LabelLayout()
+        placeNames(nodes, at: position, nodeRadius: nodeRadius, radius: radius, in: &layout)
         let largest = Double(edges.map(\.2).max() ?? 1)
-        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(size)\" height=\"\(size)\" "
-        svg += "viewBox=\"0 0 \(size) \(size)\" role=\"img\">\n"
-        svg += "<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"12\" "
-        svg +=
-            "markerHeight=\"12\" markerUnits=\"userSpaceOnUse\" orient=\"auto-start-reverse\"><path d=\"M 0 0 L 10 5 L 0 10 z\" fill=\"#33658a\"/>"
-        svg += "</marker></defs>\n"
+        var paths = ""
         for (from, to, amount) in edges {
             guard let a = position[from], let b = position[to] else { continue }
             // Bend each arrow a little, so A→B and B→A do not overlap.
             let mx = (a.0 + b.0) / 2 + (b.1 - a.1) * 0.15
             let my = (a.1 + b.1) / 2 - (b.0 - a.0) * 0.15
-            let (ex, ey) = shorten(from: (mx, my), to: b, by: 33)
+            let (ex, ey) = shorten(from: (mx, my), to: b, by: nodeRadius + 2)
             let width = 1.5 + 10 * Double(amount) / largest
-            svg += "<path d=\"M \(f(a.0)) \(f(a.1)) Q \(f(mx)) \(f(my)) \(f(ex)) \(f(ey))\" fill=\"none\" "
-            svg += "stroke=\"#33658a\" stroke-opacity=\"0.7\" stroke-width=\"\(f(width))\" marker-end=\"url(#arrow)\">"
-            svg += "<title>\(from) pays \(to) \(money(amount))</title></path>\n"
-            svg += "<text x=\"\(f(mx))\" y=\"\(f(my))\" class=\"edge\">\(money(amount))</text>\n"
+            paths += "<path d=\"M \(f(a.0)) \(f(a.1)) Q \(f(mx)) \(f(my)) \(f(ex)) \(f(ey))\" fill=\"none\" "
+            paths +=
+                "stroke=\"#33658a\" stroke-opacity=\"0.7\" stroke-width=\"\(f(width))\" marker-end=\"url(#arrow)\">"
+            paths += "<title>\(from) pays \(to) \(money(amount))</title></path>\n"
+            layout.drawn.append(LabelLayout.Box(x: min(a.0, mx, ex), y: min(a.1, my, ey), width: 1, height: 1))
+            layout.drawn.append(LabelLayout.Box(x: max(a.0, mx, ex), y: max(a.1, my, ey), width: 1, height: 1))
+            // Candidates on the curve, nearest its middle first, then either side of it.
+            var candidates: [(Double, Double)] = []
+            for t in [0.5, 0.42, 0.58, 0.34, 0.66, 0.26, 0.74] {
+                let x = (1 - t) * (1 - t) * a.0 + 2 * (1 - t) * t * mx + t * t * ex
+                let y = (1 - t) * (1 - t) * a.1 + 2 * (1 - t) * t * my + t * t * ey
+                for offset in [0.0, 11, -11, 20, -20] { candidates.append((x, y + offset + 3)) }
+            }
+            layout.place(money(amount), size: 9, anchor: .middle, className: "edge", candidates: candidates)
         }
+        if edges.isEmpty {
+            layout.place("no payments", size: 9, anchor: .middle, className: "node", candidates: [(0, 0)])
+        }
+        var svg = LabelLayout.svgOpening(layout.bounds(margin: 8))
+        svg += "<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"12\" "
+        svg +=
+            "markerHeight=\"12\" markerUnits=\"userSpaceOnUse\" orient=\"auto-start-reverse\"><path d=\"M 0 0 L 10 5 L 0 10 z\" fill=\"#33658a\"/>"
+        svg += "</marker></defs>\n"
+        svg += paths
         for node in nodes {
             guard let p = position[node] else { continue }
             let fill = node == .clearingHouse ? "#f6ae2d" : "#86bbd8"
-            svg += "<circle cx=\"\(f(p.0))\" cy=\"\(f(p.1))\" r=\"31\" fill=\"\(fill)\" stroke=\"#2f4858\"/>\n"
-            svg += "<text x=\"\(f(p.0))\" y=\"\(f(p.1 + 4))\" class=\"node\">\(escape(short(node)))</text>\n"
+            svg +=
+                "<circle cx=\"\(f(p.0))\" cy=\"\(f(p.1))\" r=\"\(f(nodeRadius))\" fill=\"\(fill)\" stroke=\"#2f4858\">"
+            svg += "<title>\(node)</title></circle>\n"
         }
-        if edges.isEmpty { svg += "<text x=\"\(size / 2)\" y=\"\(size / 2)\" class=\"node\">no payments</text>\n" }
+        svg += layout.svg
         svg += "</svg>\n"
         return svg
     }
 
-    /// Net position per participant: bars left of the axis pay, right of it receive.
+    /// Each node's whole name: inside its node when it fits, else just outside it, away
+    /// from the centre; then the nodes become obstacles for the amounts.
+    static func placeNames(
+        _ nodes: [Participant],
+        at position: [Participant: (Double, Double)],
+        nodeRadius: Double,
+        radius: Double,
+        in layout: inout LabelLayout
+    ) {
+        let nameSize = 9.0
+        for node in nodes {
+            guard let p = position[node] else { continue }
+            let name = node.description
+            let outward = (p.0 / max(1, radius), p.1 / max(1, radius))
+            let box = LabelLayout.box(name, x: 0, y: 0, size: nameSize, anchor: .middle)
+            var candidates: [(Double, Double)] = box.width <= 2 * nodeRadius - 6 ? [(p.0, p.1 + nameSize * 0.35)] : []
+            // Outside the node, away from the centre: the label's near side just clear of it.
+            let reach = (nodeRadius + 4 + box.width / 2, nodeRadius + 4 + box.height / 2)
+            candidates += [
+                (p.0 + outward.0 * reach.0, p.1 + outward.1 * reach.1 + nameSize * 0.35),
+                (p.0, p.1 + nodeRadius + nameSize + 2), (p.0, p.1 - nodeRadius - 4),
+            ]
+            layout.place(name, size: nameSize, anchor: .middle, className: "node", candidates: candidates)
+        }
+        for node in nodes {
+            guard let p = position[node] else { continue }
+            layout.obstacles.append(
+                LabelLayout.Box(x: p.0 - nodeRadius, y: p.1 - nodeRadius, width: 2 * nodeRadius, height: 2 * nodeRadius)
+            )
+        }
+    }
+
+    /// Net position per participant: bars left of the axis pay, right of it receive. The
+    /// names' column and the values' room are as wide as the longest of them.
     static func bars(_ c: CurrencyClearing, money: (Int64) -> String) -> String {
         let rows = c.net.sorted { $0.key < $1.key }
-        let width = 360
-        let rowHeight = 28
-        let height = max(1, rows.count) * rowHeight + 20
-        let axis = Double(width) / 2 + 30
-        let half = Double(width) / 2 - 50
+        let size = 11.0
+        let rowHeight = 28.0
+        func width(_ text: String) -> Double { LabelLayout.box(text, x: 0, y: 0, size: size, anchor: .start).width }
+        let names = rows.map { width($0.key.description) }.max() ?? 0
+        let values = rows.map { width(money($0.value)) }.max() ?? 0
+        let half = max(150, values + 100)
+        let axis = 4 + names + 10 + half
         let largest = Double(rows.map { abs($0.value) }.max() ?? 1)
-        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" "
-        svg += "viewBox=\"0 0 \(width) \(height)\" role=\"img\">\n"
+        var layout = LabelLayout()
+        var shapes = ""
         for (i, (participant, net)) in rows.enumerated() {
-            let y = Double(10 + i * rowHeight)
-            let length = half * Double(abs(net)) / max(1, largest)
+            let y = 10 + Double(i) * rowHeight
+            let length = (half - values - 8) * Double(abs(net)) / max(1, largest)
             let x = net < 0 ? axis - length : axis
-            svg += "<text x=\"4\" y=\"\(f(y + 17))\" class=\"label\">\(escape(short(participant)))</text>\n"
-            svg += "<rect x=\"\(f(x))\" y=\"\(f(y + 4))\" width=\"\(f(max(1, length)))\" height=\"18\" "
-            svg += "fill=\"\(net < 0 ? "#c8553d" : "#55a630")\"><title>\(participant): \(money(net))</title></rect>\n"
-            let labelX = net < 0 ? axis + 4 : axis - 4
-            svg += "<text x=\"\(f(labelX))\" y=\"\(f(y + 17))\" class=\"\(net < 0 ? "value-right" : "value-left")\">"
-            svg += "\(money(net))</text>\n"
+            shapes += "<rect x=\"\(f(x))\" y=\"\(f(y + 4))\" width=\"\(f(max(1, length)))\" height=\"18\" "
+            shapes +=
+                "fill=\"\(net < 0 ? "#c8553d" : "#55a630")\"><title>\(participant): \(money(net))</title></rect>\n"
+            layout.drawn.append(LabelLayout.Box(x: x, y: y + 4, width: max(1, length), height: 18))
+            layout.place(
+                participant.description,
+                size: size,
+                anchor: .start,
+                className: "label",
+                candidates: [(4, y + 17)]
+            )
+            // The value beside its bar's end, on the bar's side of the axis.
+            let end = net < 0 ? axis - length - 4 : axis + length + 4
+            layout.place(
+                money(net),
+                size: size,
+                anchor: net < 0 ? .end : .start,
+                className: "label",
+                candidates: [(end, y + 17)]
+            )
         }
-        svg += "<line x1=\"\(f(axis))\" y1=\"4\" x2=\"\(f(axis))\" y2=\"\(height - 4)\" stroke=\"#2f4858\"/>\n"
+        let top = 4.0
+        let bottom = 10 + Double(max(1, rows.count)) * rowHeight
+        layout.drawn.append(LabelLayout.Box(x: axis, y: top, width: 1, height: bottom - top))
+        var svg = LabelLayout.svgOpening(layout.bounds(margin: 4))
+        svg += shapes
+        svg += "<line x1=\"\(f(axis))\" y1=\"\(f(top))\" x2=\"\(f(axis))\" y2=\"\(f(bottom))\" stroke=\"#2f4858\"/>\n"
+        svg += layout.svg
         svg += "</svg>\n"
         return svg
     }
 
     /// Gross against net, as two bars, with the share netted away.
     static func efficiencyBars(_ c: CurrencyClearing, money: (Int64) -> String) -> String {
-        let width = 360
         let gross = Double(max(1, c.grossTotal))
-        let netLength = 300 * Double(c.netTotal) / gross
-        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"110\" "
-        svg += "viewBox=\"0 0 \(width) 110\" role=\"img\">\n"
-        svg +=
-            "<rect x=\"50\" y=\"10\" width=\"300\" height=\"28\" fill=\"#86bbd8\"><title>gross \(money(c.grossTotal))</title></rect>\n"
-        svg += "<text x=\"4\" y=\"29\" class=\"label\">gross</text>\n"
-        svg += "<text x=\"56\" y=\"29\" class=\"inside\">\(money(c.grossTotal))</text>\n"
-        svg +=
-            "<rect x=\"50\" y=\"48\" width=\"\(f(max(1, netLength)))\" height=\"28\" fill=\"#33658a\"><title>net \(money(c.netTotal))</title></rect>\n"
-        svg += "<text x=\"4\" y=\"67\" class=\"label\">net</text>\n"
-        svg += "<text x=\"\(f(56 + max(1, netLength)))\" y=\"67\" class=\"label\">\(money(c.netTotal))</text>\n"
+        let netLength = max(1, 300 * Double(c.netTotal) / gross)
+        var layout = LabelLayout()
+        layout.drawn.append(LabelLayout.Box(x: 50, y: 10, width: 300, height: 28))
+        layout.drawn.append(LabelLayout.Box(x: 50, y: 48, width: netLength, height: 28))
+        layout.place("gross", size: 11, anchor: .start, className: "label", candidates: [(4, 29)])
+        layout.place(money(c.grossTotal), size: 11, anchor: .start, className: "inside", candidates: [(56, 29)])
+        layout.place("net", size: 11, anchor: .start, className: "label", candidates: [(4, 67)])
+        layout.place(
+            money(c.netTotal),
+            size: 11,
+            anchor: .start,
+            className: "label",
+            candidates: [(56 + netLength, 67)]
+        )
         let efficiency =
             c.nettingEfficiencyBasisPoints.map { "\($0 / 100).\(pad2($0 % 100))% netted away" } ?? "nothing to net"
-        svg += "<text x=\"50\" y=\"100\" class=\"label\">\(efficiency)</text>\n"
+        layout.place(efficiency, size: 11, anchor: .start, className: "label", candidates: [(50, 100)])
+        var svg = LabelLayout.svgOpening(layout.bounds(margin: 4))
+        svg +=
+            "<rect x=\"50\" y=\"10\" width=\"300\" height=\"28\" fill=\"#86bbd8\"><title>gross \(money(c.grossTotal))</title></rect>\n"
+        svg +=
+            "<rect x=\"50\" y=\"48\" width=\"\(f(netLength))\" height=\"28\" fill=\"#33658a\"><title>net \(money(c.netTotal))</title></rect>\n"
+        svg += layout.svg
         svg += "</svg>\n"
+        return svg
+    }
+
+    /// Points outstanding per issuer, one bar each, the names' column as wide as the longest.
+    static func liabilityBars(_ report: LiabilityReport) -> String {
+        let size = 11.0
+        let largest = Double(max(1, report.lines.map(\.pointsOutstanding).max() ?? 1))
+        let names =
+            report.lines.map { LabelLayout.box($0.issuer.rawValue, x: 0, y: 0, size: size, anchor: .start).width }.max()
+            ?? 0
+        let start = 4 + names + 10
+        var layout = LabelLayout()
+        var shapes = ""
+        for (i, line) in report.lines.enumerated() {
+            let y = Double(5 + i * 30)
+            let length = max(1, 360 * Double(max(0, line.pointsOutstanding)) / largest)
+            shapes += "<rect x=\"\(f(start))\" y=\"\(f(y + 4))\" width=\"\(f(length))\" height=\"20\" fill=\"#33658a\">"
+            shapes += "<title>\(line.issuer): \(Points.grouped(line.pointsOutstanding)) points</title></rect>\n"
+            layout.drawn.append(LabelLayout.Box(x: start, y: y + 4, width: length, height: 20))
+            layout.place(
+                line.issuer.rawValue,
+                size: size,
+                anchor: .start,
+                className: "label",
+                candidates: [(4, y + 18)]
+            )
+            layout.place(
+                Points.grouped(line.pointsOutstanding),
+                size: size,
+                anchor: .start,
+                className: "label",
+                candidates: [(start + length + 6, y + 18)]
+            )
+        }
+        var svg = LabelLayout.svgOpening(layout.bounds(margin: 4))
+        svg += shapes + layout.svg + "</svg>\n"
         return svg
     }
 
@@ -265,7 +368,7 @@ public enum CycleReport {
         .meta { color: #55707f; }
         section { border-top: 2px solid #86bbd8; margin-top: 2em; }
         .figures { display: flex; flex-wrap: wrap; gap: 1.5em; }
-        figure { margin: 0; }
+        figure { margin: 0; display: inline-block; vertical-align: top; }
         figcaption { text-align: center; font-size: 0.9em; color: #55707f; }
         table { border-collapse: collapse; margin: 0.5em 0 1.5em 0; }
         th, td { border: 1px solid #c9d6df; padding: 0.25em 0.6em; }
@@ -273,12 +376,11 @@ public enum CycleReport {
         td.n { text-align: right; font-variant-numeric: tabular-nums; }
         td.pay { color: #c8553d; }
         td.receive { color: #3a7d20; }
-        svg text { font-size: 11px; fill: #2f4858; }
-        svg text.node { text-anchor: middle; font-weight: bold; font-size: 9px; }
-        svg text.edge { text-anchor: middle; font-size: 10px; fill: #1b3a4b; }
-        svg text.value-left { text-anchor: end; }
-        svg text.value-right { text-anchor: start; }
+        svg text { fill: #2f4858; }
+        svg text.node { font-weight: bold; }
+        svg text.edge { fill: #1b3a4b; paint-order: stroke; stroke: #ffffff; stroke-width: 3px; }
         svg text.inside { fill: #ffffff; }
+        svg line.leader { stroke: #9fb3c0; stroke-width: 0.75; }
         </style>
         </head>
         <body>
@@ -286,11 +388,6 @@ public enum CycleReport {
         </html>
 
         """
-    }
-
-    static func short(_ participant: Participant) -> String {
-        let name = participant.description
-        return name.count > 8 ? String(name.prefix(7)) + "\u{2026}" : name
     }
 
     static func shorten(from a: (Double, Double), to b: (Double, Double), by distance: Double) -> (Double, Double) {

@@ -11,7 +11,42 @@ import Foundation
 /// S|<HMAC-SHA256 of every byte before this line>
 /// ```
 /// A file rejected whole gets `F|<code>|<line>|<message>` in place of A and R lines.
+///
+/// Version 2 (for partners whose definition asks for it) adds, after the `A` line of a
+/// record:
+/// ```
+/// I|<record id>|<issuer>|<points>                   the issuer split of a redemption or reversal
+/// O|<record id>|<debtor>|<creditor>|<points>|<amount>|<currency>   each obligation it made
+/// ```
 public enum Acknowledgement {
+    /// What a version 2 acknowledgement says of an accepted record beyond its points.
+    struct Detail {
+        /// Points per issuer, signed as the member's balance moved: what a redemption used,
+        /// what a reversal gave back or took.
+        var split: [IssuerPoints] = []
+        var obligations: [Obligation] = []
+
+        var isEmpty: Bool { split.isEmpty && obligations.isEmpty }
+
+        /// The detail of a posting of `kind` with `detail` text, and the obligations it made.
+        static func of(kind: PostingKind, detail text: String, obligations: [Obligation]) -> Detail? {
+            var detail = Detail(obligations: obligations)
+            switch kind {
+            case .redeem:
+                for part in PostingDetail(text).parts {
+                    IssuerPoints.add(-part.points, of: part.issuer, to: &detail.split)
+                }
+            case .reverseRedeem:
+                detail.split = PostingDetail(text).split
+            case .reverseEarn:
+                detail.split = PostingDetail(text).split.map { IssuerPoints(issuer: $0.issuer, points: -$0.points) }
+            default:
+                break
+            }
+            return detail.isEmpty ? nil : detail
+        }
+    }
+
     /// A record line of the file, in order, as the acknowledgement needs it.
     enum Item {
         case record(line: Int, recordID: String)
@@ -30,7 +65,18 @@ public enum Acknowledgement {
         /// The buffer each accepted record's line is written into.
         private var line = CanonicalBytes()
 
-        init(path: String, header: FileHeader, key: KeyRing.Key, now: Timestamp, fileSignature: [UInt8]) throws {
+        /// 1, or 2 to write each record's `Detail`.
+        let version: Int
+
+        init(
+            path: String,
+            header: FileHeader,
+            key: KeyRing.Key,
+            now: Timestamp,
+            fileSignature: [UInt8],
+            version: Int = SettlementFormat.version
+        ) throws {
+            self.version = version
             main = try SignedFileWriter(path: path, key: key.secret)
             rejectedPath = path + ".rejected"
             rejected = try SignedFileWriter(path: rejectedPath, key: nil)
@@ -39,13 +85,15 @@ public enum Acknowledgement {
                 partner: header.partner,
                 sequence: header.sequence,
                 createdAt: now,
-                keyID: key.info.id
+                keyID: key.info.id,
+                version: version
             )
             try main.line(ackHeader.line)
             try main.line("REF|\(Hex.encode(fileSignature))")
         }
 
-        func write(_ items: [Item], outcomes: [RecordOutcome]) throws {
+        /// `details`: for version 2, each record's detail, in the order of `outcomes`.
+        func write(_ items: [Item], outcomes: [RecordOutcome], details: [Detail?] = []) throws {
             var next = 0
             for item in items {
                 switch item {
@@ -53,6 +101,7 @@ public enum Acknowledgement {
                     switch outcomes[next] {
                     case .accepted(let points):
                         try accepted(recordID: recordID, points: points)
+                        if next < details.count, let detail = details[next] { try write(detail, of: recordID) }
                     case .rejected(let error):
                         try rejected(line: line, recordID: recordID, code: error.code, message: error.message)
                     }
@@ -73,6 +122,17 @@ public enum Acknowledgement {
             line.append(points)
             line.append(separator: SettlementFormat.newline)
             try line.withUnsafeBytes { try main.append($0.assumingMemoryBound(to: UInt8.self)) }
+        }
+
+        /// The `I` and `O` lines of version 2 for an accepted record.
+        func write(_ detail: Detail, of recordID: String) throws {
+            guard version >= 2 else { return }
+            for part in detail.split { try main.line("I|\(recordID)|\(part.issuer)|\(part.points)") }
+            for o in detail.obligations {
+                try main.line(
+                    "O|\(recordID)|\(o.debtor)|\(o.creditor)|\(o.points)|\(o.amount)|\(o.currency.code)"
+                )
+            }
         }
 
         func rejected(line: Int, recordID: String, code: ReasonCode, message: String) throws {
@@ -119,18 +179,71 @@ public enum Acknowledgement {
         else {
             throw CoalitionError(.storeFailure, "batch \(summary.id) keeps no acknowledgement to send again")
         }
+        // Written under the version the partner asks for now, or, if that changed since, the
+        // other: whichever reproduces the signature sent.
+        let current = (try? ledger.network.partner(header.partner).acknowledgementVersion) ?? SettlementFormat.version
+        let versions =
+            current == SettlementFormat.version
+            ? [current, SettlementFormat.acknowledgementVersion] : [current, SettlementFormat.version]
+        for (index, version) in versions.enumerated() {
+            let isLast = index == versions.count - 1
+            if try rewrite(
+                summary,
+                of: header,
+                ledger: ledger,
+                key: key,
+                createdAt: createdAt,
+                fileSignature: fileSignature,
+                version: version,
+                to: path,
+                failing: isLast
+            ) {
+                return
+            }
+        }
+    }
+
+    /// One attempt of `rewrite` under `version`: true if it reproduced the signature sent (and
+    /// published the file); false, or with `failing` a thrown fault, if not.
+    private static func rewrite(
+        _ summary: BatchSummary,
+        of header: FileHeader,
+        ledger: Ledger,
+        key: KeyRing.Key,
+        createdAt: Timestamp,
+        fileSignature: [UInt8],
+        version: Int,
+        to path: String,
+        failing: Bool
+    ) throws -> Bool {
         let writer = try Writer(
-            path: path + ".tmp",
+            path: TemporaryPath.beside(path),
             header: header,
             key: key,
             now: createdAt,
-            fileSignature: fileSignature
+            fileSignature: fileSignature,
+            version: version
         )
         var done = false
         defer { if !done { writer.discard() } }
+        var obligations: [Int64: [Obligation]] = [:]
+        if version >= 2 {
+            for o in try ledger.store.obligations(openOnly: false) where o.batch == summary.id {
+                obligations[o.postingSeq, default: []].append(o)
+            }
+        }
         if let first = summary.firstSeq, let last = summary.lastSeq {
             try ledger.store.forEachPosting(in: first...last) { posting in
                 try writer.accepted(recordID: posting.recordID ?? "", points: posting.points)
+                if version >= 2,
+                    let detail = Detail.of(
+                        kind: posting.kind,
+                        detail: posting.detail,
+                        obligations: obligations[posting.seq] ?? []
+                    )
+                {
+                    try writer.write(detail, of: posting.recordID ?? "")
+                }
             }
         }
         for rejection in try ledger.store.rejections(batch: summary.id) {
@@ -143,6 +256,7 @@ public enum Acknowledgement {
         }
         let signature = try writer.finish(records: summary)
         guard Hex.encode(signature) == summary.ackSignature else {
+            guard failing else { return false }
             throw CoalitionError(
                 .storeFailure,
                 "the acknowledgement of batch \(summary.id) cannot be reproduced from the ledger"
@@ -150,6 +264,7 @@ public enum Acknowledgement {
         }
         try writer.publish(to: path)
         done = true
+        return true
     }
 
     /// Writes the signed answer to a file rejected whole.

@@ -12,16 +12,29 @@ final class FileScanner {
     private let descriptor: Int32
     static let chunkSize = 1 << 20
 
+    /// Opens `path` without blocking (a FIFO would block an open for reading) and takes it
+    /// only if the opened descriptor is a regular file: a directory, FIFO, device or socket
+    /// is `NOT_A_REGULAR_FILE`, a missing file `FILE_NOT_FOUND`.
     init(path: String) throws {
-        descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard descriptor >= 0 else {
+            let failure = errno
             throw CoalitionError(
-                .io,
-                "cannot open the file: \(String(cString: strerror(errno)))",
+                failure == ENOENT ? .fileNotFound : failure == ELOOP ? .notARegularFile : .io,
+                "cannot open the file: \(String(cString: strerror(failure)))",
                 at: Place(file: path)
             )
         }
         self.path = path
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else { throw readError() }
+        guard status.st_mode & S_IFMT == S_IFREG else {
+            throw CoalitionError(
+                .notARegularFile,
+                "not a regular file (a directory, FIFO, device or socket): only files are read",
+                at: Place(file: path)
+            )
+        }
     }
 
     deinit { close(descriptor) }

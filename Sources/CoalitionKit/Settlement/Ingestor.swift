@@ -22,6 +22,18 @@ public struct IngestResult: Sendable {
     /// Where the acknowledgement was written, if one could be (a file whose partner or key
     /// is unknown cannot be answered under its key).
     public var acknowledgement: String?
+
+    public init(
+        status: Status,
+        header: FileHeader? = nil,
+        summary: BatchSummary? = nil,
+        acknowledgement: String? = nil
+    ) {
+        self.status = status
+        self.header = header
+        self.summary = summary
+        self.acknowledgement = acknowledgement
+    }
 }
 
 /// Verifies and applies settlement files: the partner → coalition path.
@@ -58,6 +70,15 @@ public struct Ingestor {
             let partner = try ledger.network.partner(verified.header.partner)
             if let existing = try ledger.store.batch(partner: partner.id, sequence: verified.header.sequence) {
                 guard existing.fileSignature == Hex.encode(verified.signature) else {
+                    let last = try ledger.store.lastSequence(partner: partner.id)
+                    if verified.header.sequence < last {
+                        // An older batch with other bytes: the partner's numbering went back.
+                        throw CoalitionError(
+                            .sequenceBackwards,
+                            "batch \(verified.header.sequence) of \(partner.id) is behind its last batch \(last), and is not a replay of the batch applied under that number",
+                            at: Place(file: path, line: 1)
+                        )
+                    }
                     throw CoalitionError(
                         .batchConflict,
                         "batch \(verified.header.sequence) of \(partner.id) was already applied with other bytes",
@@ -101,6 +122,9 @@ public struct Ingestor {
             var located = error
             if located.place.file == nil { located.place.file = path }
             var result = IngestResult(status: .rejected(located), header: header)
+            if header == nil || ring == nil, let attributed = attributableHeader(path: path) {
+                (header, ring) = attributed
+            }
             if let header, let ring {
                 let ackPath = Ingestor.unusedPath(Ingestor.acknowledgementPath(outbox, header, rejectedAt: now))
                 if (try? Acknowledgement.writeRejection(located, of: header, ring: ring, now: now, to: ackPath)) != nil
@@ -110,6 +134,33 @@ public struct Ingestor {
             }
             return result
         }
+    }
+
+    /// The partner and key a file's first line names, when the line could not be read as a
+    /// header (its line end, version or direction is wrong) but still names a partner of the
+    /// network, a batch number and a key of its ring valid now: such a file can be attributed,
+    /// and is answered with a signed rejection. Nil otherwise.
+    func attributableHeader(path: String) -> (FileHeader, KeyRing)? {
+        guard let start = try? FileScanner(path: path).prefix(SettlementFormat.maximumLineLength + 1) else {
+            return nil
+        }
+        var line = start.prefix { $0 != SettlementFormat.newline }
+        if line.last == 13 { line = line.dropLast() }
+        let fields = line.split(separator: SettlementFormat.separator, omittingEmptySubsequences: false)
+        guard fields.count == 8, fields[0].elementsEqual("H".utf8),
+            let id = try? PartnerID(String(decoding: fields[4], as: UTF8.self)),
+            let partner = ledger.network.partners[id], let ring = try? keyRing(partner),
+            let key = ring.key(id: String(decoding: fields[7], as: UTF8.self)), key.info.isValid(at: now),
+            let sequence = FieldParser.number(fields[5]), sequence >= 1
+        else { return nil }
+        let header = FileHeader(
+            kind: .settlement,
+            partner: id,
+            sequence: sequence,
+            createdAt: FieldParser.time(fields[6]) ?? now,
+            keyID: key.info.id
+        )
+        return (header, ring)
     }
 
     /// Pass one alone (header, key, window, signature): what the benchmark times as
@@ -208,6 +259,13 @@ public struct Ingestor {
         guard let key = ring.key(id: header.keyID) else {
             throw CoalitionError(.unknownKey, "\(partner.id) has no key '\(header.keyID)'", at: Place(line: 1))
         }
+        if let revocation = key.info.revocation, now >= revocation.at {
+            throw CoalitionError(
+                .keyRevoked,
+                "key \(key.info.id) was revoked at \(revocation.at): nothing signed with it is accepted",
+                at: Place(line: 1)
+            )
+        }
         guard key.info.isValid(at: header.createdAt) else {
             let until = key.info.validUntil.map { " until \($0)" } ?? ""
             throw CoalitionError(
@@ -267,12 +325,14 @@ public struct Ingestor {
         let partner = header.partner
         // Answer under the key the partner signed with while it is valid: the partner holds it.
         let ackKey = verified.key.info.isValid(at: now) ? verified.key : try verified.ring.signingKey(at: now)
+        let version = try ledger.network.partner(partner).acknowledgementVersion
         let ack = try Acknowledgement.Writer(
-            path: ackPath + ".tmp",
+            path: TemporaryPath.beside(ackPath),
             header: header,
             key: ackKey,
             now: now,
-            fileSignature: verified.signature
+            fileSignature: verified.signature,
+            version: version
         )
         var committed = false
         defer { if !committed { ack.discard() } }
@@ -283,6 +343,7 @@ public struct Ingestor {
             receivedAt: now
         )
         let summary: BatchSummary = try ledger.batch(info) { session in
+            session.collectsAcknowledgementDetails = version >= 2
             var counted = ControlTotals()
             var stated: ControlTotals?
             var trailerLine: Int?
@@ -294,7 +355,7 @@ public struct Ingestor {
             records.reserveCapacity(chunkRecords)
             func flush() throws {
                 let outcomes = try session.apply(records, lines: lines)
-                try ack.write(items, outcomes: outcomes)
+                try ack.write(items, outcomes: outcomes, details: session.acknowledgementDetails)
                 for item in items {
                     if case .fault(let line, let recordID, let error) = item {
                         session.reject(line: line, recordID: recordID, error)
@@ -387,6 +448,7 @@ public struct Ingestor {
             session.summary.ackSignature = Hex.encode(ackSignature)
             return session.summary
         }
+        try Failpoint.reach("ingest.after-commit")
         try ack.publish(to: ackPath)
         committed = true
         return summary

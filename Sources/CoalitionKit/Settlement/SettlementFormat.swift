@@ -3,6 +3,8 @@
 /// `docs/settlement-format.md` is the normative description; this is its code.
 public enum SettlementFormat {
     public static let version = 1
+    /// The newest acknowledgement version, sent to partners that ask for it.
+    public static let acknowledgementVersion = 2
     /// No line may be longer than this many bytes, LF excluded.
     public static let maximumLineLength = 1024
     public static let separator = UInt8(ascii: "|")
@@ -45,8 +47,19 @@ public struct FileHeader: Hashable, Sendable {
     public var sequence: Int64
     public var createdAt: Timestamp
     public var keyID: String
+    /// The format version: 1, or 2 for an acknowledgement that carries issuer splits and
+    /// obligations.
+    public var version: Int
 
-    public init(kind: FileKind, partner: PartnerID, sequence: Int64, createdAt: Timestamp, keyID: String) {
+    public init(
+        kind: FileKind,
+        partner: PartnerID,
+        sequence: Int64,
+        createdAt: Timestamp,
+        keyID: String,
+        version: Int = SettlementFormat.version
+    ) {
+        self.version = version
         self.kind = kind
         self.partner = partner
         self.sequence = sequence
@@ -61,7 +74,7 @@ public struct FileHeader: Hashable, Sendable {
     }
 
     public var line: String {
-        "H|\(kind.rawValue)|\(SettlementFormat.version)|\(kind.direction.rawValue)|\(partner)|\(sequence)|"
+        "H|\(kind.rawValue)|\(version)|\(kind.direction.rawValue)|\(partner)|\(sequence)|"
             + "\(createdAt)|\(keyID)"
     }
 
@@ -81,7 +94,12 @@ public struct FileHeader: Hashable, Sendable {
         guard let kind = FileKind(rawValue: text(1)) else {
             throw CoalitionError(.badHeader, "'\(text(1))' is not a kind of Coalition file", at: place)
         }
-        guard text(2) == String(SettlementFormat.version) else {
+        let version =
+            text(2) == String(SettlementFormat.version)
+            ? SettlementFormat.version
+            : kind == .acknowledgement && text(2) == String(SettlementFormat.acknowledgementVersion)
+                ? SettlementFormat.acknowledgementVersion : nil
+        guard let version else {
             throw CoalitionError(
                 .unsupportedVersion,
                 "format version '\(text(2))' is not supported; this coalition reads version \(SettlementFormat.version)",
@@ -111,7 +129,14 @@ public struct FileHeader: Hashable, Sendable {
         guard RecordKey.isValidID(text(7)), fields[7].count <= 32 else {
             throw CoalitionError(.badHeader, "'\(text(7))' is not a key id", at: place)
         }
-        self.init(kind: kind, partner: partner, sequence: sequence, createdAt: createdAt, keyID: text(7))
+        self.init(
+            kind: kind,
+            partner: partner,
+            sequence: sequence,
+            createdAt: createdAt,
+            keyID: text(7),
+            version: version
+        )
     }
 }
 

@@ -80,6 +80,7 @@ public final class SignedFileWriter {
             }
             buffer.removeAll()
         }
+        try Failpoint.reach("file.fsync")
         guard fsync(descriptor) == 0 else {
             throw CoalitionError(
                 .io,

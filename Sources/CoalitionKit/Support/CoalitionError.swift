@@ -111,6 +111,8 @@ extension ReasonCode {
 
     // Store and data directory.
     public static let storeFailure: ReasonCode = "STORE_FAILURE"
+    /// A failure inside a command or the server that has no code of its own (exit 4, 500).
+    public static let internalError: ReasonCode = "INTERNAL"
     public static let notALedger: ReasonCode = "NOT_A_LEDGER"
     public static let newerSchema: ReasonCode = "NEWER_SCHEMA"
     public static let noLedger: ReasonCode = "NO_LEDGER"
@@ -119,6 +121,16 @@ extension ReasonCode {
     public static let io: ReasonCode = "IO_ERROR"
     public static let usage: ReasonCode = "USAGE"
     public static let crypto: ReasonCode = "CRYPTO_FAILURE"
+    /// Another process is writing to the data directory (it holds the writer lock).
+    public static let ledgerBusy: ReasonCode = "LEDGER_BUSY"
+    /// The store failed its integrity check: nothing is written into it.
+    public static let ledgerDamaged: ReasonCode = "LEDGER_DAMAGED"
+    /// A file named on the command line is not there.
+    public static let fileNotFound: ReasonCode = "FILE_NOT_FOUND"
+    /// A path that should be a regular file is a directory, FIFO, device, socket or link.
+    public static let notARegularFile: ReasonCode = "NOT_A_REGULAR_FILE"
+    /// A cycle's cut-off lies in the future.
+    public static let cutoffInFuture: ReasonCode = "CUTOFF_IN_FUTURE"
 }
 
 extension ReasonCode {
@@ -133,6 +145,10 @@ extension ReasonCode {
     public static let wrongDirection: ReasonCode = "WRONG_DIRECTION"
     public static let unknownKey: ReasonCode = "UNKNOWN_KEY"
     public static let keyNotValid: ReasonCode = "KEY_NOT_VALID"
+    /// A key file given by hand is not the key the file's header names.
+    public static let keyMismatch: ReasonCode = "KEY_MISMATCH"
+    /// The file's key was revoked: refused whatever the file's created-at.
+    public static let keyRevoked: ReasonCode = "KEY_REVOKED"
     public static let missingSignature: ReasonCode = "MISSING_SIGNATURE"
     public static let badSignature: ReasonCode = "BAD_SIGNATURE"
     public static let missingTrailer: ReasonCode = "MISSING_TRAILER"

@@ -52,6 +52,33 @@ public struct Rate: Hashable, Sendable, CustomStringConvertible {
     /// `"1/3"`, or `"2"` when the denominator is 1.
     public var description: String { denominator == 1 ? "\(numerator)" : "\(numerator)/\(denominator)" }
 
+    /// The rate as a decimal, for people: exact where it terminates (`0.011`, `2.5`, `3`);
+    /// otherwise six places, an ellipsis and the exact fraction beside (`0.333333… (1/3)`).
+    public var decimalDescription: String {
+        var rest = denominator
+        var twos = 0
+        var fives = 0
+        while rest % 2 == 0 {
+            rest /= 2
+            twos += 1
+        }
+        while rest % 5 == 0 {
+            rest /= 5
+            fives += 1
+        }
+        let terminates = rest == 1
+        let places = terminates ? max(twos, fives) : 6
+        var remainder = Int128(numerator % denominator)
+        var digits = ""
+        for _ in 0..<places {
+            remainder *= 10
+            digits += String(remainder / Int128(denominator))
+            remainder %= Int128(denominator)
+        }
+        let text = places == 0 ? "\(numerator / denominator)" : "\(numerator / denominator).\(digits)"
+        return terminates ? text : "\(text)\u{2026} (\(self))"
+    }
+
     /// This rate times `factor` (exact).
     public func scaled(by factor: Int64) throws -> Rate {
         let divisor = Rate.gcd(factor, denominator)

@@ -29,7 +29,6 @@ extension ReasonCode {
     public static let requestTimeout: ReasonCode = "REQUEST_TIMEOUT"
     public static let bodyTooSlow: ReasonCode = "BODY_TOO_SLOW"
     public static let serverBusy: ReasonCode = "SERVER_BUSY"
-    public static let internalError: ReasonCode = "INTERNAL"
     public static let notFound: ReasonCode = "NOT_FOUND"
     public static let methodNotAllowed: ReasonCode = "METHOD_NOT_ALLOWED"
 }

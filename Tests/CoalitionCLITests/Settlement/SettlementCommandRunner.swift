@@ -44,6 +44,8 @@ final class SettlementCommandRunner {
                 url.deleteLastPathComponent()
             }
         }
+        // As CommandRunner: another build of the executable (an older one, to see a test fail).
+        if let path = ProcessInfo.processInfo.environment["COALITION_EXECUTABLE"] { candidates.insert(path, at: 0) }
         return candidates.first { path in
             var isDirectory: ObjCBool = false
             return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory.boolValue
@@ -63,7 +65,12 @@ final class SettlementCommandRunner {
     deinit { try? FileManager.default.removeItem(atPath: directory) }
 
     /// Runs `coalition arguments…` in the working directory.
-    func run(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) throws -> Result {
+    func run(
+        _ arguments: [String],
+        executable launched: String? = nil,
+        environment: [String: String] = [:],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> Result {
         let executable = try #require(
             Self.executable,
             "the coalition executable is not in the build products",
@@ -77,8 +84,11 @@ final class SettlementCommandRunner {
         let stdout = try FileHandle(forWritingTo: URL(fileURLWithPath: outputs + "/stdout"))
         let stderr = try FileHandle(forWritingTo: URL(fileURLWithPath: outputs + "/stderr"))
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
+        process.executableURL = URL(fileURLWithPath: launched ?? executable)
+        process.arguments = launched == nil ? arguments : arguments.map { $0 == "coalition" ? executable : $0 }
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = stdout
@@ -97,6 +107,19 @@ final class SettlementCommandRunner {
     /// Runs a command against the data directory.
     func coalition(_ arguments: String..., sourceLocation: SourceLocation = #_sourceLocation) throws -> Result {
         try run(arguments + ["--data", data], sourceLocation: sourceLocation)
+    }
+
+    /// Runs a command against the data directory with `COALITION_FAILPOINT` set.
+    func coalition(
+        failpoint: String,
+        _ arguments: String...,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> Result {
+        try run(
+            arguments + ["--data", data],
+            environment: ["COALITION_FAILPOINT": failpoint],
+            sourceLocation: sourceLocation
+        )
     }
 
     /// `coalition init` of the data directory from the demo network.

@@ -79,7 +79,8 @@ struct SettlementCommandTests {
         let again = try cli.coalition("submit", good)
         #expect(again.status == 0, "\(again)")
         #expect(again.stdout.contains("duplicate of batch 1"), "\(again)")
-        #expect(try cli.names("archive") == ["SKYWAYS-000001.csf", "SKYWAYS-000001.csf.1"])
+        // The same bytes are archived once (issue 20: filing is idempotent, as after a crash).
+        #expect(try cli.names("archive") == ["SKYWAYS-000001.csf"])
         // A new connection: the first one may still hold its old read snapshot.
         #expect(try SQLiteStore(path: cli.data + "/ledger.sqlite").load().records.count == 3)
     }
@@ -157,7 +158,7 @@ struct SettlementCommandTests {
             "verify", path, "--any", "--key", SettlementCommandFiles.demoKeyPath("HARBOR-2026A"),
         ])
         #expect(otherKey.status == 3, "\(otherKey)")
-        #expect(otherKey.stderr.contains("BAD_SIGNATURE"), "\(otherKey)")
+        #expect(otherKey.stderr.contains("KEY_MISMATCH"), "\(otherKey)")
         // Signing a signed file is refused and leaves it alone.
         let twice = try cli.run(["sign", path, "--key", key])
         #expect(twice.status == 3, "\(twice)")
@@ -236,7 +237,9 @@ struct SettlementCommandTests {
         // The answer is signed with the new key, which the partner holds.
         let partnerKey = cli.directory + "/partner.key"
         try KeyFile.write(secret, to: partnerKey, comment: "as handed to SKYWAYS")
-        let verify = try cli.run(["verify", cli.data + "/outbox/SKYWAYS-000001.ack", "--key", partnerKey])
+        let verify = try cli.run([
+            "verify", cli.data + "/outbox/SKYWAYS-000001.ack", "--key", partnerKey, "--key-id", keyID,
+        ])
         #expect(verify.status == 0, "\(verify)")
         #expect(verify.stdout.contains("key \(keyID)"), "\(verify)")
     }

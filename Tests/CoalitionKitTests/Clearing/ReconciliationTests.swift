@@ -71,12 +71,24 @@ struct ReconciliationTests {
         for cycle in [1, 2] as [Int64] {
             let entries = try perfectView(a.ledger, partner, cycle: cycle)
             #expect(entries.count >= 10, "\(partner) has few records in cycle \(cycle)")
-            // The view is the partner's own cross-brand redemptions and their reversals.
+            // The view is every obligation the partner is a party to, by the record (or
+            // transfer) that made it: plus what it is due, minus what it owes.
             let obligations = try a.store.obligations(cycle: cycle).filter {
-                $0.creditor == partner && $0.source.partner == partner
+                $0.creditor == partner || $0.debtor == partner
             }
-            #expect(Set(entries.map(\.recordID)) == Set(obligations.map(\.source.recordID)))
-            #expect(entries.reduce(0) { $0 + $1.amount.minorUnits } == obligations.reduce(0) { $0 + $1.amount })
+            #expect(
+                Set(entries.map(\.reference))
+                    == Set(
+                        obligations.map {
+                            $0.source.partner == partner
+                                ? $0.source.recordID : "\($0.source.recordID)|\($0.source.partner)"
+                        }
+                    )
+            )
+            #expect(
+                entries.reduce(0) { $0 + $1.amount.minorUnits }
+                    == obligations.reduce(0) { $0 + ($1.creditor == partner ? $1.amount : -$1.amount) }
+            )
             let path = directory.file("\(partner)-\(cycle).rec")
             try write(entries, partner, cycle: cycle, to: path)
             let report = try reconcile(path, a.ledger)
@@ -122,20 +134,20 @@ struct ReconciliationTests {
                 let old = entries[i]
                 let delta = Int64.random(in: 1...500, using: &random) * (random.chance(50) ? 1 : -1)
                 entries[i] = .init(
-                    recordID: old.recordID,
+                    recordID: old.reference,
                     amount: Money(old.amount.minorUnits + delta, old.amount.currency)
                 )
-                tracked.append((kind, old.recordID))
+                tracked.append((kind, old.reference))
                 altered += 1
             case .currencyDiffers:
                 let i = chosen.removeFirst()
                 let old = entries[i]
                 let other = try Currency(code: old.amount.currency.code == "EUR" ? "USD" : "EUR")
-                entries[i] = .init(recordID: old.recordID, amount: Money(old.amount.minorUnits, other))
-                tracked.append((kind, old.recordID))
+                entries[i] = .init(recordID: old.reference, amount: Money(old.amount.minorUnits, other))
+                tracked.append((kind, old.reference))
                 altered += 1
             case .missingInPartnerFile:
-                removed = entries[chosen.removeFirst()].recordID
+                removed = entries[chosen.removeFirst()].reference
                 altered += 1
             case .duplicateInPartnerFile:
                 duplicate = entries[chosen.removeFirst()]
@@ -149,10 +161,10 @@ struct ReconciliationTests {
             case .differentCycle:
                 let other = earlier.randomElement(using: &random)!
                 inserted.append(other)
-                tracked.append((kind, other.recordID))
+                tracked.append((kind, other.reference))
             }
         }
-        if let removed { entries.removeAll { $0.recordID == removed } }
+        if let removed { entries.removeAll { $0.reference == removed } }
         for entry in inserted { entries.insert(entry, at: Int.random(in: 0...entries.count, using: &random)) }
         // The copy goes after the original: the second line listing a record is the break.
         if let duplicate {
@@ -162,13 +174,13 @@ struct ReconciliationTests {
         // Line 1 is the header: the entry at index i is on line i + 2.
         var expected: Set<Planted.Expected> = []
         for (kind, id) in tracked {
-            let index = entries.firstIndex { $0.recordID == id }!
+            let index = entries.firstIndex { $0.reference == id }!
             expected.insert(.init(kind: kind, recordID: id, line: index + 2))
         }
         if let removed { expected.insert(.init(kind: .missingInPartnerFile, recordID: removed, line: nil)) }
         if let duplicate {
             let index = entries.lastIndex(of: duplicate)!
-            expected.insert(.init(kind: .duplicateInPartnerFile, recordID: duplicate.recordID, line: index + 2))
+            expected.insert(.init(kind: .duplicateInPartnerFile, recordID: duplicate.reference, line: index + 2))
         }
         return Planted(entries: entries, expected: expected, altered: altered)
     }
@@ -276,7 +288,10 @@ struct ReconciliationTests {
             var h = header
             h.sequence = sequence
             var text = h.line + "\n"
-            for e in entries { text += "E|\(e.recordID)|\(e.amount.currency.code)|\(e.amount.minorUnits)\n" }
+            for e in entries {
+                text += "E|\(e.recordID)|\(e.amount.currency.code)|\(e.amount.minorUnits)"
+                text += (e.source.map { "|\($0)" } ?? "") + "\n"
+            }
             text += trailer + "\n"
             try text.write(toFile: file, atomically: true, encoding: .utf8)
             _ = try FileSigning.sign(path: file, key: mine.secret)

@@ -104,6 +104,19 @@ struct LedgerPropertyTests {
 
             let members = Set(planned.compactMap(\.member))
             let balancesBefore = Dictionary(uniqueKeysWithValues: members.map { ($0, t.balance($0)) })
+            // Outcomes count only live points (docs/ledger.md, "Dead points"): the check below
+            // leaves out a member who holds points past their expiry, or whose records in the
+            // batch are not in time order (a lot alive at one record's time may be dead at
+            // another's, applied before it).
+            let latest = records.map(\.occurredAt).max() ?? Timestamp(seconds: 0)
+            func holdsDead(_ member: MemberNumber) -> Bool {
+                (t.ledger.member(member)?.expiredPending(at: latest) ?? 0) != 0
+            }
+            func inOrder(_ member: MemberNumber) -> Bool {
+                let times = planned.filter { $0.member == member }.map(\.record.occurredAt)
+                return times == times.sorted()
+            }
+            let deadBefore = Set(members.filter(holdsDead))
             let outcomes = try t.apply(records)
             #expect(outcomes.count == records.count)
 
@@ -133,7 +146,7 @@ struct LedgerPropertyTests {
                 }
             }
             // What each outcome says a member gained or lost is what their balance did.
-            for member in members {
+            for member in members where !deadBefore.contains(member) && !holdsDead(member) && inOrder(member) {
                 #expect(
                     t.balance(member) - (balancesBefore[member] ?? 0) == pointsByMember[member] ?? 0,
                     "batch \(batches): member \(member)"

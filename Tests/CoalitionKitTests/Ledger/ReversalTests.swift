@@ -40,13 +40,14 @@ struct ReversalTests {
         try t.accept(earn)
         // 1 HPT is a third of a point: nothing to take back yet.
         #expect(try t.accept(r.reverse(earn, 1, "2026-02-02T00:00:00Z")) == 0)
-        #expect(try t.accept(r.reverse(earn, 4_999, "2026-02-03T00:00:00Z")) == -1_666)
-        #expect(t.balance(alice) == 1_667)
-        #expect(t.lots(alice).map(\.points) == [1_667])
+        // 5,000 HPT still stand: the member keeps ⌊5,000 ÷ 3⌋ = 1,666 points, not a point more.
+        #expect(try t.accept(r.reverse(earn, 4_999, "2026-02-03T00:00:00Z")) == -1_667)
+        #expect(t.balance(alice) == 1_666)
+        #expect(t.lots(alice).map(\.points) == [1_666])
         let error = try t.reject(r.reverse(earn, 5_001, "2026-02-04T00:00:00Z"), .reversalExceedsOriginal)
         #expect(error?.message.contains("only 5000 left") == true)
         try t.reject(r.reverse(earn, 0, "2026-02-04T00:00:00Z"), .badAmount)
-        #expect(try t.accept(r.reverse(earn, 5_000, "2026-02-05T00:00:00Z")) == -1_667)
+        #expect(try t.accept(r.reverse(earn, 5_000, "2026-02-05T00:00:00Z")) == -1_666)
         #expect(t.balance(alice) == 0)
         #expect(t.lots(alice).isEmpty)
         #expect(unitAccounts(t, "HARBOR.HPT").allSatisfy { $0 == 0 })
@@ -291,16 +292,17 @@ struct ReversalTests {
         let harborLot = "HARBOR 2026-03-01T00:00:00Z 2027-08-23T00:00:00Z"
         #expect(holdings(t.lots(alice)) == [harborLot: 500])
 
-        #expect(try t.accept(r.reverse(redeem, 33_333, "2026-04-02T00:00:00Z")) == 334)
-        #expect(holdings(t.lots(alice)) == [harborLot: 834])
-        #expect(try t.obligations().last?.amount == -284)  // 334 × 0.85 = 283.9
+        // 116,767 units still stand: the member still pays ⌈1,167.67⌉ = 1,168 points for them.
+        #expect(try t.accept(r.reverse(redeem, 33_333, "2026-04-02T00:00:00Z")) == 333)
+        #expect(holdings(t.lots(alice)) == [harborLot: 833])
+        #expect(try t.obligations().last?.amount == -283)  // 333 × 0.85 = 283.05
 
         #expect(try t.accept(r.reverse(redeem, 50_001, "2026-04-03T00:00:00Z")) == 500)
-        #expect(holdings(t.lots(alice)) == [harborLot: 1_000, skywaysLot: 334])
-        #expect(try t.owed(harbor, marketplace) == 0)  // 425 − 284 − 141
-        #expect(try t.owed(skyways, marketplace) == 851 - 284)
+        #expect(holdings(t.lots(alice)) == [harborLot: 1_000, skywaysLot: 333])
+        #expect(try t.owed(harbor, marketplace) == 0)  // 425 − 283 − 142
+        #expect(try t.owed(skyways, marketplace) == 851 - 283)
 
-        #expect(try t.accept(r.reverse(redeem, nil, "2026-04-04T00:00:00Z")) == 667)
+        #expect(try t.accept(r.reverse(redeem, nil, "2026-04-04T00:00:00Z")) == 668)
         #expect(holdings(t.lots(alice)) == [harborLot: 1_000, skywaysLot: 1_001])
         #expect(try t.owed(skyways, marketplace) == 0)
         #expect(try t.owed(harbor, marketplace) == 0)

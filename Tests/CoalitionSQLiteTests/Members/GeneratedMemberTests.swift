@@ -61,7 +61,9 @@ struct GeneratedMemberTests {
                     moved += 1
                 } catch let error as CoalitionError {
                     #expect(
-                        [.transferLimitExceeded, .insufficientPoints, .sameMember].contains(error.code),
+                        [.transferLimitExceeded, .insufficientPoints, .sameMember, .effectiveTimeRefused].contains(
+                            error.code
+                        ),
                         "\(error)"
                     )
                     refused += 1

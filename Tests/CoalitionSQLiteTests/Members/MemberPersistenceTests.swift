@@ -98,20 +98,24 @@ struct MemberPersistenceTests {
             )
             #expect(ledger.member(alice)?.tier == 2)
             #expect(ledger.member(alice)?.qualifying.count == 2)
-            // Transfers: one backdated before the other; one with a key.
+            // Transfers: one with a key; one backdated before a member's latest movement, refused.
             #expect(try transfer(ledger, alice, bob, 300, "2026-03-08T12:00:00Z", key: "t-1").fee == 5)
-            _ = try transfer(ledger, bob, carol, 100, "2026-03-07T12:00:00Z")
+            // Backdated before bob's latest movement: refused (EFFECTIVE_TIME_REFUSED).
+            #expect(throws: CoalitionError.self) { try transfer(ledger, bob, carol, 100, "2026-03-07T12:00:00Z") }
+            _ = try transfer(ledger, bob, carol, 100, "2026-03-08T13:00:00Z")
             _ = try transfer(ledger, alice, carol, 50, "2026-03-09T12:00:00Z")
-            #expect(ledger.member(bob)?.transfers.map(\.sent) == [true, false])
+            #expect(ledger.member(bob)?.transfers.map(\.sent) == [false, true])
             // Everything earned before 03-22 ends; HARBOR reverses part of its expired earn.
             let expiry = try ledger.expire(asOf: time("2026-03-26T00:00:00Z"), now: time("2026-03-26T00:00:00Z"))
             #expect(expiry.lots > 3)
             let reversal = record(harbor, "H2", "2026-03-27T00:00:00Z", .reverse(original: "H1", units: 1_500))
             #expect(try ledger.apply([reversal], info: Fixtures.info) == [.accepted(points: 0)])
+            // The reversal takes back the Gold its earn reached: what is left supports Silver.
+            #expect(ledger.member(alice)?.tier == 1)
             let changes = try ledger.reviewTiers(asOf: time("2026-04-20T00:00:00Z"), now: time("2026-04-20T00:00:00Z"))
-            #expect(changes.map(\.to) == ["Silver"])
+            #expect(changes.map(\.to) == ["Blue"])
             for member in [alice, bob, carol] { tierChanges[member] = try store.tierChanges(member: member) }
-            #expect(tierChanges[alice]?.count == 3)
+            #expect(tierChanges[alice]?.count == 4)
             let lotIDs = 1...ledger.state.lastLotID
             expired = try lotIDs.compactMap { try store.expiredLot($0) }
             #expect(expired.contains { $0.reversed == 500 })
@@ -120,7 +124,7 @@ struct MemberPersistenceTests {
         }
         let (ledger, store) = try open(directory)
         #expect(StateImage(ledger.state) == before)
-        #expect(ledger.member(alice)?.tier == 1)
+        #expect(ledger.member(alice)?.tier == 0)
         #expect(ledger.member(alice)?.tierSince == time("2026-04-20T00:00:00Z"))
         for member in [alice, bob, carol] { #expect(try store.tierChanges(member: member) == tierChanges[member]) }
         #expect(try (1...ledger.state.lastLotID).compactMap { try store.expiredLot($0) } == expired)
@@ -131,8 +135,8 @@ struct MemberPersistenceTests {
         let replay = try transfer(ledger, alice, bob, 300, "2026-04-21T00:00:00Z", key: "t-1")
         #expect(replay.isReplay)
         #expect(replay.fee == 5)
-        let error = expectError(.transferLimitExceeded) { try transfer(ledger, alice, bob, 20, "2026-03-08T23:30:00Z") }
-        #expect(error?.message.hasPrefix("transfers per day") == true)
+        // A transfer back on the day of the others is now refused for its time, before any limit.
+        expectError(.effectiveTimeRefused) { try transfer(ledger, alice, bob, 20, "2026-03-08T23:30:00Z") }
         let breakage = ledger.balance(of: AccountKey(Account.breakage(harbor), Account.points))
         #expect(
             try ledger.apply(

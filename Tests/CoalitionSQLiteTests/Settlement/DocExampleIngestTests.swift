@@ -12,11 +12,14 @@ struct DocExampleIngestTests {
     /// SKYWAYS with the test key SKYWAYS-TEST (valid from 2026-01-01) beside its demo keys;
     /// batches 1-6 already applied, member 6001000000150 enrolled with 3000 miles earned in
     /// batch 6.
-    func documentedLedger() throws -> SettlementSandbox {
+    func documentedLedger(acknowledgementVersion: Int = 1) throws -> SettlementSandbox {
         let testKey = try SettlementDocument.testKey()
-        let sandbox = try SettlementSandbox(extraKeys: [
-            SettlementExtraKey(partner: "SKYWAYS", id: "SKYWAYS-TEST", validFrom: "2026-01-01", secret: testKey)
-        ])
+        let sandbox = try SettlementSandbox(
+            extraKeys: [
+                SettlementExtraKey(partner: "SKYWAYS", id: "SKYWAYS-TEST", validFrom: "2026-01-01", secret: testKey)
+            ],
+            acknowledgementVersions: acknowledgementVersion == 1 ? [:] : ["SKYWAYS": acknowledgementVersion]
+        )
         let member150 = try MemberNumber("6001000000150")
         for sequence in Int64(1)...6 {
             let day = "2026-11-0\(sequence)"
@@ -59,6 +62,21 @@ struct DocExampleIngestTests {
         }
         #expect(sandbox.ledger.member(member150)?.balance == 1500)
         return sandbox
+    }
+
+    @Test("for a partner that reads version 2, the example gives the documented version 2 acknowledgement")
+    func documentedAcknowledgementVersion2() throws {
+        let sandbox = try documentedLedger(acknowledgementVersion: 2)
+        let example = try SettlementDocument.block("example-settlement")
+        let expected = try SettlementDocument.block("example-acknowledgement-v2")
+        let path = try sandbox.file(example, name: "SKYWAYS-000007.csf")
+        let result = try sandbox.ingest(path, now: SettlementTime.at("2026-11-22T22:31:29Z"))
+        try #require(result.status == .accepted)
+        let written = try SettlementAck.bytes(try #require(result.acknowledgement))
+        #expect(written == expected, "\(String(decoding: written, as: UTF8.self))")
+        // A replay, days later, is the same bytes.
+        let replay = try sandbox.ingest(path, now: SettlementTime.at("2026-11-25T00:00:00Z"))
+        #expect(try SettlementAck.bytes(try #require(replay.acknowledgement)) == expected)
     }
 
     @Test("the example gives the documented acknowledgement, byte for byte")

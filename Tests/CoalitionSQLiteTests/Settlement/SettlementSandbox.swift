@@ -61,7 +61,9 @@ final class SettlementSandbox {
     var now = SettlementTime.now
     private var fileNumber = 0
 
-    init(extraKeys: [SettlementExtraKey] = []) throws {
+    /// `acknowledgementVersions`: partners (by id) whose definition asks for that version of
+    /// acknowledgement.
+    init(extraKeys: [SettlementExtraKey] = [], acknowledgementVersions: [String: Int] = [:]) throws {
         let fileManager = FileManager.default
         root = (NSTemporaryDirectory() as NSString).appendingPathComponent("coalition-settle-\(UUID().uuidString)")
         partnersDirectory = root + "/partners"
@@ -74,8 +76,10 @@ final class SettlementSandbox {
         {
             var data = try Data(contentsOf: URL(fileURLWithPath: SettlementPaths.partners + "/" + name))
             let keys = extraKeys.filter { name == $0.partner.lowercased() + ".json" }
-            if !keys.isEmpty {
+            let version = acknowledgementVersions.first { name == $0.key.lowercased() + ".json" }?.value
+            if !keys.isEmpty || version != nil {
                 var object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+                object["acknowledgementVersion"] = version
                 var ring = try #require(object["keys"] as? [[String: Any]])
                 for key in keys {
                     var entry: [String: Any] = ["id": key.id, "validFrom": key.validFrom, "file": "keys/\(key.id).key"]

@@ -29,3 +29,26 @@ enum RawSQLite {
 struct RawSQLiteError: Error {
     let message: String
 }
+
+/// A second connection to a ledger file that stays open: to hold a write lock against the
+/// store, as another process would.
+final class RawConnection {
+    private let handle: OpaquePointer
+
+    init(path: String) throws {
+        var db: OpaquePointer?
+        guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, nil) == SQLITE_OK, let db else {
+            sqlite3_close_v2(db)
+            throw RawSQLiteError(message: "cannot open \(path)")
+        }
+        handle = db
+    }
+
+    deinit { sqlite3_close_v2(handle) }
+
+    func execute(_ sql: String) throws {
+        guard sqlite3_exec(handle, sql, nil, nil, nil) == SQLITE_OK else {
+            throw RawSQLiteError(message: String(cString: sqlite3_errmsg(handle)))
+        }
+    }
+}

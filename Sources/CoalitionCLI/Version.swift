@@ -1,0 +1,6 @@
+import CoalitionKit
+
+/// The version `coalition --version` prints.
+enum CoalitionVersion {
+    static let current = "0.5.0"
+}

@@ -1,0 +1,145 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Files a settlement file's original under `archive/` or `rejected/`, and writes the small
+/// files that go beside it, so that a crash at any moment leaves either the whole file under
+/// its name or nothing: the inbox's and the partner API's one way of filing.
+public enum SettlementFiling {
+    /// Files `path` under `folder` atomically, and returns where: under its own name, or
+    /// `name.1`, `name.2`, … when that is taken by other bytes (nothing filed is ever
+    /// overwritten). With `once`, a file whose bytes are already filed there under one of
+    /// those names is not filed again (a replay, or the rerun after a crash between filing
+    /// and the end of the command).
+    ///
+    /// A move is a `link` and an `unlink` (never a half file, never an overwrite); a copy
+    /// goes to a hidden temporary name, is synced, then linked into place. The folder is
+    /// synced, so the name survives a power cut.
+    public static func file(_ path: String, into folder: String, move: Bool, once: Bool) throws -> String {
+        let name = (path as NSString).lastPathComponent
+        let target = (folder as NSString).appendingPathComponent(name)
+        func failure(_ what: String) -> CoalitionError {
+            CoalitionError(
+                .io,
+                "cannot file \(name) under \((folder as NSString).lastPathComponent)/: \(what): "
+                    + String(cString: strerror(errno)),
+                at: Place(file: path)
+            )
+        }
+        var source = path
+        var temporary: String?
+        defer { if let temporary { unlink(temporary) } }
+        if once, let filed = sameBytesFiled(path, as: target) {
+            if move { unlink(path) }
+            return filed
+        }
+        if !move || !canLink(path, into: folder) {
+            let copy = TemporaryPath.beside(target)
+            temporary = copy
+            try copyAndSync(path, to: copy)
+            source = copy
+        }
+        var n = 0
+        var candidate = target
+        while link(source, candidate) != 0 {
+            guard errno == EEXIST else { throw failure("link") }
+            n += 1
+            candidate = "\(target).\(n)"
+        }
+        if move { unlink(path) }
+        syncDirectory(folder)
+        return candidate
+    }
+
+    /// Whether `path` and `folder` are on one file system (a hard link can join them).
+    private static func canLink(_ path: String, into folder: String) -> Bool {
+        var a = stat()
+        var b = stat()
+        return stat(path, &a) == 0 && stat(folder, &b) == 0 && a.st_dev == b.st_dev
+    }
+
+    /// `target` or `target.N` when one of them holds exactly the bytes of `path`.
+    private static func sameBytesFiled(_ path: String, as target: String) -> String? {
+        guard let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int64 else {
+            return nil
+        }
+        var candidate = target
+        var n = 0
+        while FileManager.default.fileExists(atPath: candidate) {
+            let other = (try? FileManager.default.attributesOfItem(atPath: candidate))?[.size] as? Int64
+            if other == size && FileManager.default.contentsEqual(atPath: path, andPath: candidate) {
+                return candidate
+            }
+            n += 1
+            candidate = "\(target).\(n)"
+        }
+        return nil
+    }
+
+    /// Copies `path` to the new file `copy`, and syncs it.
+    private static func copyAndSync(_ path: String, to copy: String) throws {
+        let input = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard input >= 0 else { throw CoalitionError(.io, "cannot read the file to file it", at: Place(file: path)) }
+        defer { close(input) }
+        let output = open(copy, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard output >= 0 else { throw CoalitionError(.io, "cannot create the copy", at: Place(file: copy)) }
+        defer { close(output) }
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var copied: Int64 = 0
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count >= 0 else {
+                throw CoalitionError(.io, "cannot read the file to file it", at: Place(file: path))
+            }
+            if count == 0 { break }
+            var written = 0
+            while written < count {
+                let n = buffer.withUnsafeBytes { write(output, $0.baseAddress! + written, count - written) }
+                guard n > 0 else { throw CoalitionError(.io, "cannot write the copy", at: Place(file: copy)) }
+                written += n
+            }
+            copied += Int64(count)
+            if copied >= 1 << 20 { try Failpoint.reach("archive.mid-copy") }
+        }
+        guard fsync(output) == 0 else { throw CoalitionError(.io, "cannot sync the copy", at: Place(file: copy)) }
+    }
+
+    /// Writes the `.reason` file of a rejected file.
+    public static func writeReason(_ error: CoalitionError, name: String, at now: Timestamp, to path: String) throws {
+        let reason = """
+            file: \(Untrusted.escaped(name, keepingNewlines: false))
+            rejected-at: \(now)
+            code: \(error.code)
+            message: \(Untrusted.escaped(error.message, keepingNewlines: false))
+            place: \(error.place.line.map { "line \($0)" } ?? "whole file")
+
+            """
+        try writeAtomically(Data(reason.utf8), to: path)
+    }
+
+    /// Writes `data` to `path` through a synced temporary file and a rename. The file is
+    /// 0644 exactly: never wider, whatever the umask.
+    public static func writeAtomically(_ data: Data, to path: String) throws {
+        let temporary = TemporaryPath.beside(path)
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard descriptor >= 0 else { throw CoalitionError(.io, "cannot create the file", at: Place(file: path)) }
+        let written = data.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        let synced = fchmod(descriptor, 0o644) == 0 && fsync(descriptor) == 0
+        close(descriptor)
+        guard written == data.count, synced, rename(temporary, path) == 0 else {
+            unlink(temporary)
+            throw CoalitionError(.io, "cannot write the file", at: Place(file: path))
+        }
+    }
+
+    /// Syncs a folder, so the names just made in it are on disk.
+    public static func syncDirectory(_ folder: String) {
+        let descriptor = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard descriptor >= 0 else { return }
+        _ = fsync(descriptor)
+        close(descriptor)
+    }
+}
