@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "coalition", targets: ["CoalitionCLI"]),
         .library(name: "CoalitionKit", targets: ["CoalitionKit"]),
         .library(name: "CoalitionSQLite", targets: ["CoalitionSQLite"]),
+        .library(name: "CoalitionPostgreSQL", targets: ["CoalitionPostgreSQL"]),
     ],
     targets: [
         .systemLibrary(
@@ -37,9 +38,19 @@ let package = Package(
             name: "CoalitionSQLite",
             dependencies: ["CoalitionKit", "CCoalitionSQLite"]
         ),
+        .systemLibrary(
+            name: "CCoalitionPostgreSQL",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+        .target(
+            name: "CoalitionPostgreSQL",
+            // CoalitionSQLite for its state-file format only (`StateFile`), kept in a table here.
+            dependencies: ["CoalitionKit", "CCoalitionPostgreSQL", "CoalitionSQLite"]
+        ),
         .executableTarget(
             name: "CoalitionCLI",
-            dependencies: ["CoalitionKit", "CoalitionSQLite", "CoalitionServer"]
+            dependencies: ["CoalitionKit", "CoalitionSQLite", "CoalitionPostgreSQL", "CoalitionServer"]
         ),
         .testTarget(
             name: "CoalitionKitTests",
@@ -47,12 +58,12 @@ let package = Package(
         ),
         .testTarget(
             name: "CoalitionSQLiteTests",
-            dependencies: ["CoalitionKit", "CoalitionSQLite", "CCoalitionSQLite"]
+            dependencies: ["CoalitionKit", "CoalitionSQLite", "CCoalitionSQLite", "CoalitionPostgreSQL"]
         ),
         .testTarget(
             name: "CoalitionCLITests",
             // The CLI to run, and the library and store to check what it wrote.
-            dependencies: ["CoalitionCLI", "CoalitionKit", "CoalitionSQLite", "CoalitionServer"]
+            dependencies: ["CoalitionCLI", "CoalitionKit", "CoalitionSQLite", "CoalitionServer", "CoalitionPostgreSQL"]
         ),
         .testTarget(
             name: "CoalitionServerTests",

@@ -1,4 +1,5 @@
 import CoalitionKit
+import CoalitionPostgreSQL
 import CoalitionSQLite
 import Foundation
 
@@ -9,6 +10,8 @@ import Foundation
 /// coalition-data/
 ///   ledger.sqlite    the clearing ledger
 ///   ledger.sqlite-state  its state in memory, saved when a command ends (a cache: see StateFile)
+///   ledger.store     instead of ledger.sqlite: the PostgreSQL database that holds the ledger,
+///                    as the connection string `init --store` was given (owner-only, 0600)
 ///   network/         network.json and one <partner>.json each, copied by init
 ///   keys/            <key id>.key, owner-only (0600) in an owner-only folder
 ///   writer.lock      held by the one process writing (see WriterLock)
@@ -29,18 +32,31 @@ struct DataDirectory {
     }
 
     var ledgerPath: String { path("ledger.sqlite") }
+    /// The file naming the PostgreSQL database of a ledger made with `init --store`.
+    var storeReferencePath: String { path("ledger.store") }
     var networkPath: String { path("network") }
     var keysPath: String { path("keys") }
     static let folders = ["inbox", "archive", "rejected", "outbox", "reports"]
 
+    /// Whether `init` made a ledger here, in a file or in PostgreSQL.
+    var hasLedger: Bool {
+        FileManager.default.fileExists(atPath: ledgerPath) || FileManager.default.fileExists(atPath: storeReferencePath)
+    }
+
     /// Makes a new data directory from a partners directory (`partners/`): copies the network
-    /// definition, installs the keys owner-only, creates the ledger.
-    func create(from partnersDirectory: String) throws -> (Network, SQLiteStore) {
+    /// definition, installs the keys owner-only, creates the ledger: in `ledger.sqlite`, or,
+    /// given `store` (a `postgresql://` URL), in that database, which the directory then names.
+    func create(from partnersDirectory: String, store: String? = nil) throws -> (Network, any LedgerStore) {
         let fileManager = FileManager.default
-        if fileManager.fileExists(atPath: ledgerPath) {
+        if hasLedger {
             throw CoalitionError(.ledgerExists, "a ledger already exists here", at: Place(file: root))
         }
         let network = try NetworkLoader.load(directory: partnersDirectory)
+        // The database first: a server that cannot be reached, or a database that is not
+        // empty, leaves no directory behind.
+        let postgreSQL = try store.map {
+            try PostgreSQLStore(conninfo: try DataDirectory.checkedStore($0), create: true)
+        }
         do {
             try fileManager.createDirectory(atPath: root, withIntermediateDirectories: true)
             try fileManager.createDirectory(atPath: networkPath, withIntermediateDirectories: true)
@@ -81,8 +97,45 @@ struct DataDirectory {
                 )
             }
         }
-        let store = try SQLiteStore(path: ledgerPath, create: true)
-        return (network, store)
+        if let postgreSQL, let store {
+            // Owner-only: the string may hold a password (better kept in ~/.pgpass).
+            guard
+                fileManager.createFile(
+                    atPath: storeReferencePath,
+                    contents: Data((store + "\n").utf8),
+                    attributes: [.posixPermissions: 0o600]
+                )
+            else {
+                throw CoalitionError(.io, "cannot write the store's name", at: Place(file: storeReferencePath))
+            }
+            return (network, postgreSQL)
+        }
+        return (network, try SQLiteStore(path: ledgerPath, create: true))
+    }
+
+    /// `store` if it is a connection URL the PostgreSQL store takes; USAGE otherwise.
+    static func checkedStore(_ store: String) throws -> String {
+        guard PostgreSQLStore.isConnectionString(store) else {
+            throw CoalitionError(
+                .usage,
+                "--store takes a PostgreSQL URL (postgresql://user@host:port/database); without it the ledger is ledger.sqlite"
+            )
+        }
+        return store
+    }
+
+    /// The store of the ledger `init` made here: the PostgreSQL database `ledger.store`
+    /// names, else `ledger.sqlite`.
+    func openStore() throws -> any LedgerStore {
+        if FileManager.default.fileExists(atPath: storeReferencePath) {
+            guard let bytes = FileManager.default.contents(atPath: storeReferencePath),
+                let text = String(data: bytes, encoding: .utf8)
+            else {
+                throw CoalitionError(.io, "cannot read the store's name", at: Place(file: storeReferencePath))
+            }
+            return try PostgreSQLStore(conninfo: text.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        return try SQLiteStore(path: ledgerPath)
     }
 
     /// Opens an existing data directory to read, refusing one `init` did not make. Takes no
@@ -90,7 +143,7 @@ struct DataDirectory {
     func open() throws -> Ledger {
         try requireLedger()
         let ledger = try ElapsedLine.around("opening the ledger") {
-            let store = try SQLiteStore(path: ledgerPath)
+            let store = try openStore()
             let network = try NetworkLoader.load(directory: networkPath)
             return try Ledger(network: network, store: store)
         }
@@ -116,8 +169,9 @@ struct DataDirectory {
         for folder in [""] + DataDirectory.folders + ["network", "keys"] {
             TemporaryPath.removeAbandoned(in: folder.isEmpty ? root : path(folder))
         }
-        let store = try SQLiteStore(path: ledgerPath)
-        try store.checkIntegrity()
+        let store = try openStore()
+        // SQLite's pages are checked here; PostgreSQL checks its own on every read.
+        try (store as? SQLiteStore)?.checkIntegrity()
         let network = try NetworkLoader.load(directory: networkPath)
         let ledger = try Ledger(network: network, store: store)
         opened?.add(ledger)
@@ -125,7 +179,7 @@ struct DataDirectory {
     }
 
     private func requireLedger() throws {
-        guard FileManager.default.fileExists(atPath: ledgerPath) else {
+        guard hasLedger else {
             throw CoalitionError(
                 .noLedger,
                 "no Coalition ledger in this data directory: run `coalition init` (or `coalition demo`) first",

@@ -30,7 +30,7 @@ import Foundation
 /// accounts     u64 count; each u16 length, account, u16 length, unit, balance i64
 /// checksum     SHA-256 of every byte before it (32 bytes)
 /// ```
-enum StateFile {
+package enum StateFile {
     static let version: UInt8 = 1
     static let magic: [UInt8] = Array("COALITION-STATE".utf8) + [version]
 
@@ -39,7 +39,7 @@ enum StateFile {
 
     /// Writes `state`, taken at `mark`, to `path`: into a temporary file, flushed to disk,
     /// then renamed over the old one, so a reader sees the old file or the new, never half.
-    static func write(_ state: LedgerSnapshot, mark: StateMark, to path: String) throws {
+    package static func write(_ state: LedgerSnapshot, mark: StateMark, to path: String) throws {
         let temporary = path + ".\(getpid()).tmp"
         let out = try Output(path: temporary)
         do {
@@ -123,7 +123,7 @@ enum StateFile {
     /// regular file, no larger than `limit`, and that its header names `mark`. Only then is
     /// it mapped and its checksum computed: a stale, foreign or huge (sparse) file costs one
     /// small read, not a read of all its bytes.
-    static func read(path: String, expecting mark: StateMark, limit: Int64) -> LedgerSnapshot? {
+    package static func read(path: String, expecting mark: StateMark, limit: Int64) -> LedgerSnapshot? {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard descriptor >= 0 else { return nil }
         defer { close(descriptor) }
@@ -412,14 +412,14 @@ enum StateFile {
 }
 
 /// The ledger state a saved state file was taken at, as the tables name it.
-struct StateMark: Equatable {
-    var lastBatch: Int64
-    var lastSeq: Int64
-    var lastHash: [UInt8]
-    var lastLotID: Int64
-    var lastObligationID: Int64
+package struct StateMark: Equatable {
+    package var lastBatch: Int64
+    package var lastSeq: Int64
+    package var lastHash: [UInt8]
+    package var lastLotID: Int64
+    package var lastObligationID: Int64
 
-    init(lastBatch: Int64, lastSeq: Int64, lastHash: [UInt8], lastLotID: Int64, lastObligationID: Int64) {
+    package init(lastBatch: Int64, lastSeq: Int64, lastHash: [UInt8], lastLotID: Int64, lastObligationID: Int64) {
         self.lastBatch = lastBatch
         self.lastSeq = lastSeq
         self.lastHash = lastHash
@@ -428,7 +428,7 @@ struct StateMark: Equatable {
     }
 
     /// The mark of a state in memory.
-    init(_ state: LedgerSnapshot) {
+    package init(_ state: LedgerSnapshot) {
         self.init(
             lastBatch: state.lastBatch,
             lastSeq: state.lastSeq,

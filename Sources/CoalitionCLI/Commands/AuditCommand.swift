@@ -1,4 +1,5 @@
 import CoalitionKit
+import CoalitionPostgreSQL
 import CoalitionSQLite
 
 struct AuditCommand: Command {
@@ -30,6 +31,9 @@ struct AuditCommand: Command {
         if let store = ledger.store as? SQLiteStore {
             report.problems += try store.stateFileProblems(ledger.state)
             report.problems += try store.derivedTableProblems(tiers: ledger.network.tiers)
+        }
+        if let store = ledger.store as? PostgreSQLStore {
+            report.problems += try store.snapshotProblems(ledger.state)
         }
         if context.json {
             Output.json(

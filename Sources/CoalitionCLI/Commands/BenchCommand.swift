@@ -1,4 +1,5 @@
 import CoalitionKit
+import CoalitionPostgreSQL
 import CoalitionSQLite
 import Foundation
 
@@ -12,6 +13,11 @@ struct BenchCommand: Command {
         .value("partners", "P", "partners (default 4)"),
         .value("seed", "S", "the random seed (default 1)"),
         .value("keep", "DIR", "build the data in DIR and keep it (default: a temporary directory, removed)"),
+        .value(
+            "store",
+            "URL",
+            "measure on PostgreSQL: make the ledger in this empty database (postgresql://…), dropped after unless --keep"
+        ),
         .flag(
             "audit",
             "after measuring, audit the ledger (hash chain, books, invariants, state file); exit 1 if not clean"
@@ -28,8 +34,11 @@ struct BenchCommand: Command {
         opening the ledger from it and, as after a crash, from the tables, the peak memory
         while submitting (on Linux measured alone, from the loaded ledger's resident size),
         and the resident size after submitting and of the reopened ledger. With --audit, the
-        ledger it measured is then audited, outside every timing.
-        docs/performance.md has the figures of this machine.
+        ledger it measured is then audited, outside every timing. With --store the ledger is made
+        in that PostgreSQL database (which must be empty), the limit is PostgreSQL's own bare
+        COPY of N rows into a table with one unique index in the same database, and the state
+        is saved in and opened from the database's snapshot table; the ledger's tables are
+        dropped at the end unless --keep is given. docs/performance.md has the figures of this machine.
         """
 
     static func run(_ context: Context) throws -> ExitCode {
@@ -44,6 +53,14 @@ struct BenchCommand: Command {
         try FileManager.default.createDirectory(atPath: directory + "/outbox", withIntermediateDirectories: true)
         defer { if keep == nil { try? FileManager.default.removeItem(atPath: directory) } }
         func say(_ text: String) { if !context.json { Output.error(text) } }
+        let postgreSQL = try context.arguments.value("store").map(DataDirectory.checkedStore)
+        func makeStore(create: Bool = false) throws -> any LedgerStore {
+            if let postgreSQL { return try PostgreSQLStore(conninfo: postgreSQL, create: create) }
+            return try SQLiteStore(path: directory + "/ledger.sqlite", create: create)
+        }
+        defer {
+            if let postgreSQL, keep == nil { try? PostgreSQLStore(conninfo: postgreSQL).dropLedgerTables() }
+        }
 
         let (network, rings) = try BenchData.network(partners: partnerCount, seed: seed)
         let start = try Timestamp(parsing: "2026-01-01T00:00:00Z")
@@ -53,10 +70,7 @@ struct BenchCommand: Command {
         // The data: members with a lot at every partner, then the measured file.
         say("bench: setting up \(members) members with a lot at each of \(partnerCount) partners …")
         var clock = MonotonicClock.now
-        var ledger: Ledger! = try Ledger(
-            network: network,
-            store: try SQLiteStore(path: directory + "/ledger.sqlite", create: true)
-        )
+        var ledger: Ledger! = try Ledger(network: network, store: try makeStore(create: true))
         try BenchData.setup(network: network, members: members, start: start, batchSize: 16_384) { batch in
             try ledger.apply(batch, info: BatchInfo(source: "bench-setup", receivedAt: start))
         }
@@ -86,9 +100,13 @@ struct BenchCommand: Command {
         let megabytes = Double(bytes) / 1_048_576
 
         // 1. The limits of this machine.
-        say("bench: measuring OpenSSL's HMAC and SQLite's bare inserts …")
+        say(
+            "bench: measuring OpenSSL's HMAC and \(postgreSQL == nil ? "SQLite's bare inserts" : "PostgreSQL's bare COPY") …"
+        )
         let hmacSeconds = try hmacSeconds(file: file, bytes: bytes, key: ring.keys[0].secret)
-        let insertSeconds = try SQLiteStore.bareInsertSeconds(rows: records, directory: directory)
+        let insertSeconds =
+            try postgreSQL.map { try PostgreSQLStore.bareCopySeconds(rows: records, conninfo: $0) }
+            ?? SQLiteStore.bareInsertSeconds(rows: records, directory: directory)
         // 2. Verification, 3. parsing.
         let now = start.adding(days: 1)
         var ingestor: Ingestor! = Ingestor(ledger: ledger, now: now) { rings[$0.id]! }
@@ -135,14 +153,19 @@ struct BenchCommand: Command {
         ledger = nil  // close it: the reopened ledger must load everything from disk
         // After a crash there is no current state file: the state is rebuilt from the tables.
         clock = MonotonicClock.now
-        _ = try SQLiteStore(path: directory + "/ledger.sqlite").loadFromTables()
+        switch try makeStore() {
+        case let store as SQLiteStore: _ = try store.loadFromTables()
+        case let store as PostgreSQLStore: _ = try store.loadFromTables()
+        case let store: _ = try store.load()
+        }
         let tablesSeconds = MonotonicClock.seconds(since: clock)
         ProcessMemory.trimHeap()
         clock = MonotonicClock.now
-        let store = try SQLiteStore(path: directory + "/ledger.sqlite")
+        let store = try makeStore()
         ledger = try Ledger(network: network, store: store)
         let openSeconds = MonotonicClock.seconds(since: clock)
-        guard store.loadedFromStateFile else {
+        guard (store as? SQLiteStore)?.loadedFromStateFile ?? (store as? PostgreSQLStore)?.loadedFromSnapshot ?? true
+        else {
             throw CoalitionError(.storeFailure, "the bench ledger did not open from its saved state file")
         }
 
@@ -166,8 +189,8 @@ struct BenchCommand: Command {
             ),
             ("limit: OpenSSL HMAC-SHA256", String(format: "%.0f MB/s", hmacRate), ""),
             (
-                "limit: SQLite bare insert", String(format: "%.0f rows/s", insertRate),
-                "one unique text index, one transaction"
+                postgreSQL == nil ? "limit: SQLite bare insert" : "limit: PostgreSQL bare COPY",
+                String(format: "%.0f rows/s", insertRate), "one unique text index, one transaction"
             ),
             (
                 "verify signature", String(format: "%.0f MB/s", verifyRate),
@@ -180,7 +203,7 @@ struct BenchCommand: Command {
             (
                 "submit end to end", String(format: "%.0f records/s", submitRate),
                 String(
-                    format: "%.2f of bare insert; %d accepted, %d rejected",
+                    format: "%.2f of bare \(postgreSQL == nil ? "insert" : "COPY"); %d accepted, %d rejected",
                     submitRate / insertRate,
                     summary.accepted,
                     summary.rejected
@@ -189,7 +212,8 @@ struct BenchCommand: Command {
             ("cycle close", String(format: "%.3f s", cycleSeconds), "\(obligations) obligations"),
             (
                 "open ledger", String(format: "%.3f s", openSeconds),
-                "\(ledger.state.members.count) members, \(lots) lots, from the state file saved at close"
+                "\(ledger.state.members.count) members, \(lots) lots, "
+                    + (postgreSQL == nil ? "from the state file saved at close" : "from the snapshot saved at close")
             ),
             ("  after a crash", String(format: "%.3f s", tablesSeconds), "the same state rebuilt from the tables"),
             ("  saving the state at close", String(format: "%.3f s", saveSeconds), "written and flushed to disk"),
@@ -212,7 +236,9 @@ struct BenchCommand: Command {
         var audit: (isClean: Bool, postings: Int64, problems: [String])?
         if context.arguments.has("audit") {
             let report = try Audit.run(ledger)
-            let problems = report.problems + (try store.stateFileProblems(ledger.state))
+            let problems =
+                report.problems + (try (store as? SQLiteStore)?.stateFileProblems(ledger.state) ?? [])
+                + (try (store as? PostgreSQLStore)?.snapshotProblems(ledger.state) ?? [])
             audit = (problems.isEmpty, report.postings, problems)
         }
         var rows = figures

@@ -30,7 +30,7 @@ struct ServeCommand: Command {
     static func run(_ context: Context) throws -> ExitCode {
         _ = try positional(context, count: 0)
         let data = context.data
-        guard FileManager.default.fileExists(atPath: data.ledgerPath) else {
+        guard data.hasLedger else {
             throw CoalitionError(
                 .noLedger,
                 "no ledger in \(data.root): run `coalition init` or `coalition demo` first"

@@ -1,4 +1,5 @@
 import CoalitionKit
+import CoalitionPostgreSQL
 import CoalitionSQLite
 import Foundation
 import Testing
@@ -8,9 +9,12 @@ struct GeneratedMemberTests {
     @Test(
         "records, transfers, expiry runs and tier reviews: every reopening, from the tables or the state file, loads the state the ledger held"
     )
-    func reopenAsItGoes() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
+    func reopenAsItGoes() throws { try GeneratedMemberTests.reopenAsItGoes(on: .sqlite) }
+
+    /// The generated run on `engine`; the state file's checks apply to SQLite's store alone.
+    static func reopenAsItGoes(on engine: StoreEngine) throws {
+        let place = try LedgerPlace(engine)
+        defer { place.remove() }
         let network = MemberPersistenceTests.network
         var plan = ActivityGenerator.Plan(
             members: 60,
@@ -26,7 +30,7 @@ struct GeneratedMemberTests {
             return nil
         }
         var random = SeededGenerator(seed: 0x5EED)
-        var store = try SQLiteStore(path: directory.ledgerPath, create: true)
+        var store = try place.create()
         var ledger = try Ledger(network: network, store: store)
         try ledger.apply(generated.enrollments, info: Fixtures.info)
         var rest = generated.activity[...]
@@ -78,12 +82,18 @@ struct GeneratedMemberTests {
                 // the file an earlier one saved stale (a batch came since) and read the tables.
                 let saving = step % 4 == 0
                 if saving { try ledger.saveState() }
-                store = try SQLiteStore(path: directory.ledgerPath)
+                store = try place.open()
                 ledger = try Ledger(network: network, store: store)
                 reopened += 1
-                #expect(store.loadedFromStateFile == saving, "step \(step)")
                 #expect(StateImage(ledger.state) == before, "step \(step)")
-                #expect(try store.stateFileProblems(ledger.state) == [], "step \(step)")
+                if let sqlite = store as? SQLiteStore {
+                    #expect(sqlite.loadedFromStateFile == saving, "step \(step)")
+                    #expect(try sqlite.stateFileProblems(ledger.state) == [], "step \(step)")
+                }
+                if let postgreSQL = store as? PostgreSQLStore {
+                    #expect(postgreSQL.loadedFromSnapshot == saving, "step \(step)")
+                    #expect(try postgreSQL.snapshotProblems(ledger.state) == [], "step \(step)")
+                }
                 #expect(try members.map { try store.tierChanges(member: $0) } == changes, "step \(step)")
             }
         }
