@@ -1,0 +1,72 @@
+/// The `key=value;…` detail of a posting, read back for reversals and statements.
+public struct PostingDetail: Sendable {
+    public var rate: Rate?
+    public var value: Rate?
+    public var lot: Int64?
+    public var bonus: Int64?
+    public var bonusLot: Int64?
+    /// The tier a member held before the upgrade an earn caused.
+    public var tierBefore: Int?
+    public var fee: Int64?
+    var parts: [ConsumedPart] = []
+    /// A reversal's points per issuer: taken from the member's lots (an earn's), or given
+    /// back to them (a redemption's).
+    var split: [IssuerPoints] = []
+    public var original: String?
+
+    public init(_ text: String) {
+        for field in text.split(separator: ";") {
+            guard let eq = field.firstIndex(of: "=") else { continue }
+            let key = field[..<eq]
+            let value = field[field.index(after: eq)...]
+            switch key {
+            case "r": rate = try? Rate(parsing: String(value))
+            case "v": self.value = try? Rate(parsing: String(value))
+            case "lot": lot = Int64(value)
+            case "bonus": bonus = Int64(value)
+            case "bonuslot": bonusLot = Int64(value)
+            case "up": tierBefore = Int(value)
+            case "fee": fee = Int64(value)
+            case "of": original = String(value)
+            case "parts": parts = value.split(separator: ",").compactMap { ConsumedPart(encoded: $0) }
+            case "split": split = value.split(separator: ",").compactMap { IssuerPoints(encoded: $0) }
+            default: break
+            }
+        }
+    }
+}
+
+/// Points of one issuer that a record moved, in a reversal's detail (`split=`) and in an
+/// acknowledgement's `I` lines.
+struct IssuerPoints: Hashable {
+    let issuer: PartnerID
+    var points: Int64
+
+    /// Adds `points` of `issuer` to `split`, keeping issuers in the order first met.
+    static func add(_ points: Int64, of issuer: PartnerID, to split: inout [IssuerPoints]) {
+        guard points != 0 else { return }
+        if let index = split.firstIndex(where: { $0.issuer == issuer }) {
+            split[index].points += points
+        } else {
+            split.append(IssuerPoints(issuer: issuer, points: points))
+        }
+    }
+
+    /// `;split=<issuer>:<points>,…`, or nothing for an empty split.
+    static func detail(_ split: [IssuerPoints]) -> String {
+        split.isEmpty ? "" : ";split=" + split.map { "\($0.issuer):\($0.points)" }.joined(separator: ",")
+    }
+
+    init(issuer: PartnerID, points: Int64) {
+        self.issuer = issuer
+        self.points = points
+    }
+
+    init?(encoded: Substring) {
+        let fields = encoded.split(separator: ":")
+        guard fields.count == 2, let issuer = try? PartnerID(String(fields[0])), let points = Int64(fields[1]) else {
+            return nil
+        }
+        self.init(issuer: issuer, points: points)
+    }
+}
