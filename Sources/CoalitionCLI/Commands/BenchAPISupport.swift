@@ -101,7 +101,11 @@ final class BenchServer {
         let api = try PartnerAPI(writer: writer, dataDirectory: folder, maximumUploadBytes: 1 << 40) { now }
         server = try HTTPServer(
             configuration: HTTPServerConfiguration(host: "127.0.0.1", port: 0, tls: tls),
-            responder: ServerResponder(partnerAPI: api)
+            // As `coalition serve` answers: every request timed and counted for /metrics
+            // (the request log is off here, as nginx's access log is in its half).
+            responder: ObservedResponder(ServerResponder(partnerAPI: api), metrics: RequestMetrics(), log: nil) {
+                now
+            }
         )
         let key = setup.rings[setup.partner]!.keys[0]
         client = PartnerClient(

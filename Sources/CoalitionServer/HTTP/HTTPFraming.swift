@@ -23,7 +23,7 @@ public struct HTTPRequestFrame: Sendable {
     /// `100-continue` (417).
     public init(head: HTTPParsedHead) throws(CoalitionError) {
         let fields = head.headers.fields
-        let hosts = fields.filter { $0.name.lowercased() == "host" }
+        let hosts = fields.filter { HTTPHeaders.sameName($0.name, "host") }
         if head.minorVersion == 1, hosts.count != 1 {
             throw CoalitionError(.badHost, "an HTTP/1.1 request has exactly one Host field (it has \(hosts.count))")
         }
@@ -65,7 +65,7 @@ public struct HTTPRequestFrame: Sendable {
     /// Every Content-Length value (a field may list several, `5, 5`), each checked as digits.
     static func contentLengths(_ fields: [(name: String, value: String)]) throws(CoalitionError) -> [Int64] {
         var lengths: [Int64] = []
-        for field in fields where field.name.lowercased() == "content-length" {
+        for field in fields where HTTPHeaders.sameName(field.name, "content-length") {
             for part in field.value.split(separator: ",", omittingEmptySubsequences: false) {
                 let text = part.trimmingWhitespace()
                 guard !text.isEmpty, text.utf8.count <= 18, text.utf8.allSatisfy(HTTPSyntax.isDigit),
@@ -103,7 +103,7 @@ public struct HTTPRequestFrame: Sendable {
     )
         -> [String]
     {
-        fields.filter { $0.name.lowercased() == name }.flatMap { field in
+        fields.filter { HTTPHeaders.sameName($0.name, name) }.flatMap { field in
             field.value.split(separator: ",", omittingEmptySubsequences: false).map {
                 $0.trimmingWhitespace().lowercased()
             }

@@ -15,7 +15,24 @@ public struct HTTPHeaders: Sendable {
 
     /// The first value of the field named `name` (case-insensitive), if any.
     public subscript(name: String) -> String? {
-        fields.first { $0.name.lowercased() == name.lowercased() }?.value
+        fields.first { HTTPHeaders.sameName($0.name, name) }?.value
+    }
+
+    /// Whether two field names are equal ignoring ASCII case (field names are tokens, so
+    /// ASCII is all they can hold), without making lowercased copies.
+    static func sameName(_ a: String, _ b: String) -> Bool {
+        var left = a.utf8.makeIterator()
+        var right = b.utf8.makeIterator()
+        while true {
+            switch (left.next(), right.next()) {
+            case (nil, nil): return true
+            case (let x?, let y?):
+                guard x == y || (x | 0x20 == y | 0x20 && (x | 0x20) >= 0x61 && (x | 0x20) <= 0x7A) else {
+                    return false
+                }
+            default: return false
+            }
+        }
     }
 
     public mutating func add(_ name: String, _ value: String) {

@@ -16,7 +16,7 @@ enum HTTPResponseHead {
         now: Date = Date()
     ) -> [UInt8] {
         var text = "HTTP/1.1 \(status) \(reasonPhrase(status))\r\n"
-        for field in headers.fields where !transportFields.contains(field.name.lowercased()) {
+        for field in headers.fields where !transportFields.contains(where: { HTTPHeaders.sameName($0, field.name) }) {
             guard isSafe(field.name), isSafe(field.value) else { continue }
             text += "\(field.name): \(field.value)\r\n"
         }

@@ -136,6 +136,7 @@ final class TLSStream: ByteStream {
     /// Keeps the context alive as long as the connection.
     private let context: TLSContext
     private var isClosed = false
+    private let scratch = ReadScratch()
 
     fileprivate init(ssl: OpaquePointer, descriptor: Int32, context: TLSContext, isServer: Bool) {
         self.ssl = ssl
@@ -170,11 +171,11 @@ final class TLSStream: ByteStream {
     {
         while true {
             ERR_clear_error()
-            let old = buffer.count
-            buffer.append(contentsOf: repeatElement(0, count: maximum))
-            var count = 0
-            let result = buffer.withUnsafeMutableBytes { SSL_read_ex(ssl, $0.baseAddress! + old, maximum, &count) }
-            buffer.removeLast(result == 1 ? maximum - count : maximum)
+            let (result, count) = scratch.read(appendingTo: &buffer, maximum: maximum) { memory, maximum in
+                var count = 0
+                let result = SSL_read_ex(ssl, memory, maximum, &count)
+                return ((result, count), result == 1 ? count : 0)
+            }
             if result == 1 { return count }
             if SSL_get_error(ssl, result) == SSL_ERROR_ZERO_RETURN { return 0 }
             try settle(result, "TLS read", until: deadline, wake: wake)

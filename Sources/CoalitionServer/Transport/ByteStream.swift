@@ -81,9 +81,35 @@ func lingerAndClose(_ fd: Int32, until deadline: Deadline) {
     closeDescriptor(fd)
 }
 
+/// Memory a stream reads into before the bytes join the caller's buffer: allocated once per
+/// connection and never zero-filled, so a read costs the copy of what arrived, not a clear
+/// of the largest read that could have.
+final class ReadScratch {
+    private var memory: UnsafeMutableRawBufferPointer = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+
+    deinit { memory.deallocate() }
+
+    /// Reads with `read` into at least `maximum` bytes of scratch memory and appends the
+    /// bytes it reports (the count, or a negative number for none) to `buffer`.
+    func read<Result>(
+        appendingTo buffer: inout [UInt8],
+        maximum: Int,
+        _ read: (UnsafeMutableRawPointer, Int) -> (result: Result, count: Int)
+    ) -> Result {
+        if memory.count < maximum {
+            memory.deallocate()
+            memory = .allocate(byteCount: maximum, alignment: 16)
+        }
+        let (result, count) = read(memory.baseAddress!, maximum)
+        if count > 0 { buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: memory[0..<count])) }
+        return result
+    }
+}
+
 /// Plain TCP: only for a loopback listener (behind a TLS-terminating proxy, or in tests).
 final class PlainStream: ByteStream {
     let descriptor: Int32
+    private let scratch = ReadScratch()
 
     init(descriptor: Int32) {
         self.descriptor = descriptor
@@ -100,11 +126,10 @@ final class PlainStream: ByteStream {
         -> Int
     {
         while true {
-            let old = buffer.count
-            buffer.append(contentsOf: repeatElement(0, count: maximum))
-            let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress! + old, maximum, 0) }
-            let code = errno
-            buffer.removeLast(count > 0 ? maximum - count : maximum)
+            let (count, code) = scratch.read(appendingTo: &buffer, maximum: maximum) { memory, maximum in
+                let count = recv(descriptor, memory, maximum, 0)
+                return ((count, errno), count)
+            }
             if count >= 0 { return count }
             switch code {
             case EINTR: continue

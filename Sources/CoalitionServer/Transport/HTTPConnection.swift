@@ -158,10 +158,10 @@ final class HTTPConnection {
         }
         try readBody(frame.framing, into: sink)
         let body = try answering { () throws(CoalitionError) in try sink.finish() }
-        defer {
-            if case .file(let path, _) = body { unlink(path) }
-        }
         let response = environment.responder.respond(to: HTTPRequest(head: head, body: body))
+        // The spooled upload is gone before the answer leaves: a client that has its answer
+        // never finds the temporary file still there.
+        if case .file(let path, _) = body { unlink(path) }
         let keepAlive = frame.keepAlive && !environment.isShuttingDown()
         guard send(response, keepAlive: keepAlive, headOnly: parsed.method == "HEAD") else { throw .silently }
         return keepAlive
@@ -248,8 +248,14 @@ final class HTTPConnection {
             contentLength: file.length,
             keepAlive: keepAlive
         )
+        if headOnly { return (try? stream.write(head, until: deadline())) != nil }
+        if file.length <= Int64(Self.readSize) {
+            // A small file (an acknowledgement, a statement) goes out with its head in one
+            // write: one TLS record and one send for most answers.
+            guard let body = file.read(exactly: Int(file.length)) else { return false }
+            return (try? stream.write(head + body, until: deadline())) != nil
+        }
         guard (try? stream.write(head, until: deadline())) != nil else { return false }
-        if headOnly { return true }
         var chunk: [UInt8] = []
         var sent: Int64 = 0
         while sent < file.length {
@@ -315,13 +321,28 @@ final class ResponseFile {
     deinit { closeDescriptor(fd) }
 
     func read(into chunk: inout [UInt8], maximum: Int) -> Bool {
-        chunk = [UInt8](repeating: 0, count: maximum)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, maximum) }
-            if count < 0, errno == EINTR { continue }
-            guard count >= 0 else { return false }
-            chunk.removeLast(maximum - count)
-            return true
+        var failed = false
+        chunk = [UInt8](unsafeUninitializedCapacity: maximum) { memory, initialized in
+            while true {
+                let count = Glibc.read(fd, memory.baseAddress, maximum)
+                if count < 0, errno == EINTR { continue }
+                failed = count < 0
+                initialized = max(count, 0)
+                return
+            }
         }
+        return !failed
+    }
+
+    /// The next `count` bytes, or nil if the file ends (or fails) before them.
+    func read(exactly count: Int) -> [UInt8]? {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(count)
+        var chunk: [UInt8] = []
+        while bytes.count < count {
+            guard read(into: &chunk, maximum: count - bytes.count), !chunk.isEmpty else { return nil }
+            bytes += chunk
+        }
+        return bytes
     }
 }
