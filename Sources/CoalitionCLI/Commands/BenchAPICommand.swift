@@ -42,6 +42,11 @@ struct BenchAPICommand: Command {
         var serverToNginx: Double?
         var serverLatency: String?
         var nginxLatency: String?
+        /// CPU time per answered request (user and system, all threads or workers), in
+        /// microseconds: what each side pays per request, much less swayed than a rate by
+        /// whatever else the machine runs at the time.
+        var serverCPUMicrosecondsPerRequest: Double?
+        var nginxCPUMicrosecondsPerRequest: Double?
     }
 
     static func run(_ context: Context) throws -> ExitCode {
@@ -81,6 +86,7 @@ struct BenchAPICommand: Command {
         if let wrk = LoadTools.wrk, let nginx = LoadTools.nginx {
             say("bench api: wrk against the server, \(connections) connections, \(seconds) s …")
             let target = "/v1/acknowledgements/2"
+            let serverCPU = LoadTools.ownCPUSeconds()
             let server = try LoadTools.runWrk(
                 wrk,
                 url: "https://127.0.0.1:\(served.port)\(target)",
@@ -88,6 +94,7 @@ struct BenchAPICommand: Command {
                 connections: connections,
                 seconds: seconds
             )
+            let serverCPUSeconds = LoadTools.ownCPUSeconds() - serverCPU
             say("bench api: wrk against nginx serving the same bytes …")
             let nginxRun = try LoadTools.NginxRun(
                 nginx,
@@ -96,6 +103,7 @@ struct BenchAPICommand: Command {
                 tls: served.tls
             )
             defer { nginxRun.stop() }
+            let nginxCPU = LoadTools.cpuSeconds(ofTree: nginxRun.process.processIdentifier)
             let static_ = try LoadTools.runWrk(
                 wrk,
                 url: "https://127.0.0.1:\(nginxRun.port)/ack",
@@ -103,6 +111,11 @@ struct BenchAPICommand: Command {
                 connections: connections,
                 seconds: seconds
             )
+            let nginxCPUSeconds = LoadTools.cpuSeconds(ofTree: nginxRun.process.processIdentifier) - nginxCPU
+            figures.serverCPUMicrosecondsPerRequest =
+                serverCPUSeconds * 1e6 / (server.requestsPerSecond * Double(seconds))
+            figures.nginxCPUMicrosecondsPerRequest =
+                nginxCPUSeconds * 1e6 / (static_.requestsPerSecond * Double(seconds))
             figures.serverRequestsPerSecond = server.requestsPerSecond
             figures.nginxRequestsPerSecond = static_.requestsPerSecond
             figures.serverToNginx = server.requestsPerSecond / static_.requestsPerSecond
@@ -137,6 +150,12 @@ struct BenchAPICommand: Command {
                 "\(figures.acknowledgementBytes) bytes, latency \(figures.nginxLatency ?? "?")",
             ])
             table.add(["server / nginx", String(format: "%.2f", figures.serverToNginx ?? 0), "target 0.5"])
+            if let server = figures.serverCPUMicrosecondsPerRequest, let nginx = figures.nginxCPUMicrosecondsPerRequest {
+                table.add([
+                    "CPU per request", String(format: "%.0f µs server, %.0f µs nginx", server, nginx),
+                    String(format: "nginx / server %.2f", nginx / server),
+                ])
+            }
         }
         Output.line(table.render(indent: "", width: 100))
     }

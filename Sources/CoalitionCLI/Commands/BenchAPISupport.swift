@@ -217,6 +217,31 @@ enum LoadTools {
         return text
     }
 
+    /// CPU seconds (user and system) used so far by this process, all its threads.
+    static func ownCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+    }
+
+    /// CPU seconds used so far by process `pid` and its child processes still running
+    /// (nginx's workers), from /proc; 0 for a process that is gone.
+    static func cpuSeconds(ofTree pid: Int32) -> Double {
+        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        func own(_ pid: String) -> Double {
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                let end = stat.lastIndex(of: ")")
+            else { return 0 }
+            // After "pid (name)": state is field 3; utime and stime are fields 14 and 15.
+            let fields = stat[stat.index(after: end)...].split(separator: " ")
+            guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+            return (user + system) / ticks
+        }
+        let children = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
+        return own(String(pid)) + children.split(separator: " ").map { own(String($0)) }.reduce(0, +)
+    }
+
     /// nginx serving one file at `/ack` over TLS on a loopback port, two workers, no logs.
     final class NginxRun {
         let process = Process()

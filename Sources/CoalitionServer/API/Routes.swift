@@ -28,20 +28,30 @@ public struct Route: Sendable, Hashable {
 
     /// The parameters of `path` if it has this route's shape: literal segments equal, each
     /// `{name}` segment a non-empty segment. Nil when the shape differs.
+    /// Walks both paths segment by segment over their UTF-8 bytes: it runs for several
+    /// routes on every request, so it makes no arrays of segments.
     func parameters(of path: String) -> [String: String]? {
-        let pattern = self.path.split(separator: "/", omittingEmptySubsequences: false)
-        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
-        guard pattern.count == segments.count else { return nil }
+        let slash = UInt8(ascii: "/")
         var parameters: [String: String] = [:]
-        for (expected, segment) in zip(pattern, segments) {
-            if expected.first == "{" && expected.last == "}" {
+        var pattern = self.path.utf8[...]
+        var rest = path.utf8[...]
+        while true {
+            let patternEnd = pattern.firstIndex(of: slash) ?? pattern.endIndex
+            let restEnd = rest.firstIndex(of: slash) ?? rest.endIndex
+            let expected = pattern[..<patternEnd]
+            let segment = rest[..<restEnd]
+            if expected.first == UInt8(ascii: "{") && expected.last == UInt8(ascii: "}") {
                 guard !segment.isEmpty else { return nil }
-                parameters[String(expected.dropFirst().dropLast())] = String(segment)
-            } else if expected != segment {
+                parameters[String(Substring(expected.dropFirst().dropLast()))] = String(Substring(segment))
+            } else if !expected.elementsEqual(segment) {
                 return nil
             }
+            let patternDone = patternEnd == pattern.endIndex
+            let restDone = restEnd == rest.endIndex
+            if patternDone || restDone { return patternDone && restDone ? parameters : nil }
+            pattern = pattern[pattern.index(after: patternEnd)...]
+            rest = rest[rest.index(after: restEnd)...]
         }
-        return parameters
     }
 
     /// The route for `method` and `path` and its parameters: 404 when no route has the
