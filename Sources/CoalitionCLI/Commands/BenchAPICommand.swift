@@ -150,7 +150,8 @@ struct BenchAPICommand: Command {
                 "\(figures.acknowledgementBytes) bytes, latency \(figures.nginxLatency ?? "?")",
             ])
             table.add(["server / nginx", String(format: "%.2f", figures.serverToNginx ?? 0), "target 0.5"])
-            if let server = figures.serverCPUMicrosecondsPerRequest, let nginx = figures.nginxCPUMicrosecondsPerRequest {
+            if let server = figures.serverCPUMicrosecondsPerRequest, let nginx = figures.nginxCPUMicrosecondsPerRequest
+            {
                 table.add([
                     "CPU per request", String(format: "%.0f µs server, %.0f µs nginx", server, nginx),
                     String(format: "nginx / server %.2f", nginx / server),
