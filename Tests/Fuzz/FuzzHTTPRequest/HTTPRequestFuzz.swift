@@ -27,7 +27,9 @@ public func fuzzHTTPRequest(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard whole == pieces else { fail("head parsed whole (\(whole)) and in pieces of \(piece) (\(pieces)) differ") }
     guard case .head(let head, let consumed) = whole else { return 0 }
     let written = canonical(head)
-    guard case .head(let again, let count) = HeadOutcome(written, piece: written.count + 1, limits: limits),
+    // Room for what canonical form adds (a space after each colon), not a looser grammar.
+    let roomy = HTTPHeadLimits(requestLine: 1024, headerBytes: 8192, headerFields: 16)
+    guard case .head(let again, let count) = HeadOutcome(written, piece: written.count + 1, limits: roomy),
         again == head, count == written.count
     else { fail("head \(head) does not survive its round trip") }
     _ = try? HTTPRequestFrame(head: head.parsed)
@@ -103,7 +105,10 @@ struct BodyOutcome: Equatable {
             do {
                 consumed += try decoder.decode(bytes[start..<end]) { collected += $0 }
             } catch let error as CoalitionError {
+                // Where a fault stops the input is not compared: a call that throws reports
+                // no count, so the bytes taken before it differ with the piece size.
                 fault = error.code.rawValue
+                consumed = 0
                 break
             } catch {
                 fail("the chunked decoder threw \(type(of: error)), not a CoalitionError")
