@@ -73,6 +73,33 @@ let package = Package(
     swiftLanguageModes: [.v6]
 )
 
+// Fuzz targets (libFuzzer entry points, no `main`): only when `.ci/fuzz` builds them with
+// `-sanitize=fuzzer` in its own scratch path, so `swift build` and `swift test` never see them.
+if Context.environment["COALITION_FUZZ"] == "1" {
+    let entryPoint: [SwiftSetting] = [.unsafeFlags(["-parse-as-library"])]
+    package.targets += [
+        .target(name: "FuzzSupport", dependencies: ["CoalitionKit"], path: "Tests/Fuzz/Support"),
+        .executableTarget(
+            name: "FuzzSettlementFile",
+            dependencies: ["CoalitionKit", "FuzzSupport"],
+            path: "Tests/Fuzz/FuzzSettlementFile",
+            swiftSettings: entryPoint
+        ),
+        .executableTarget(
+            name: "FuzzSignedAnswer",
+            dependencies: ["CoalitionKit", "FuzzSupport"],
+            path: "Tests/Fuzz/FuzzSignedAnswer",
+            swiftSettings: entryPoint
+        ),
+        .executableTarget(
+            name: "FuzzHTTPRequest",
+            dependencies: ["CoalitionKit", "CoalitionServer"],
+            path: "Tests/Fuzz/FuzzHTTPRequest",
+            swiftSettings: entryPoint
+        ),
+    ]
+}
+
 for target in package.targets where target.type != .system {
     var settings = target.swiftSettings ?? []
     // Require `any` for existential types.

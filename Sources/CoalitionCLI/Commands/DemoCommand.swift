@@ -111,7 +111,7 @@ struct DemoCommand: Command {
         let end = DemoData.plan.start.adding(days: Int64(DemoData.plan.days))
         try membersDemo(ledger, at: end)
 
-        let summary = try NetworkSummary(ledger: ledger)
+        let summary = try NetworkSummary(ledger: ledger, at: end)
         Output.line("")
         printSummary(summary, network: network)
 
@@ -290,6 +290,11 @@ struct DemoCommand: Command {
         }
         issuers.add(["total", Points.grouped(summary.issuers.reduce(0) { $0 + $1.pointsOutstanding }), ""])
         Output.line(issuers.render())
+        if summary.expiredPending > 0 {
+            Output.line(
+                "expired, breakage pending: \(Points.grouped(summary.expiredPending)) points (in none of the figures above)"
+            )
+        }
         Output.line("")
         Output.line("Obligations between partners (open, gross):")
         var obligations = TextTable(

@@ -7,7 +7,11 @@ struct MemberTransferCommand: Command {
     static let synopsis = "FROM TO POINTS"
     static let options: [OptionSpec] = [
         .value("idempotency-key", "K", "the same key with the same content returns the first result"),
-        .value("at", "TIME", "when the transfer happens (default now)"),
+        .value(
+            "at",
+            "TIME",
+            "when the transfer takes effect (default now; not before either member's latest movement)"
+        ),
         waitOption,
     ]
     static let discussion = """
@@ -26,12 +30,14 @@ struct MemberTransferCommand: Command {
             throw CoalitionError(.badAmount, "'\(words[2])' is not a whole number of points")
         }
         let ledger = try context.openForWriting()
+        let given = try context.arguments.time("at")
         let request = TransferRequest(
             from: from,
             to: to,
             points: points,
             idempotencyKey: context.arguments.value("idempotency-key"),
-            at: try context.arguments.time("at") ?? Clock.now
+            at: given ?? Clock.now,
+            takesEffectNow: given == nil
         )
         let result: TransferResult
         do {
@@ -70,7 +76,9 @@ struct MemberStatementCommand: Command {
     static let discussion = """
         Movements are listed in the order they take effect (journal order within an instant),
         with the balance running from the opening balance (what took effect before --from) to
-        the closing balance. --from after --to is a usage error.
+        the closing balance. Points past their expiry leave the balance on that date ("expired")
+        and are shown apart until `expire` books their breakage. --from after --to is a usage
+        error.
         """
 
     static func run(_ context: Context) throws -> ExitCode {
@@ -90,6 +98,7 @@ struct MemberStatementCommand: Command {
             Output.json([
                 "member": number.description, "from": from.description, "to": to.description,
                 "opening": statement.opening, "closing": statement.closing,
+                "expiredPending": statement.expiredPending,
                 "tier": ledger.network.tiers[account.tier].name,
                 "movements": statement.lines.map { line -> [String: Any] in
                     var object: [String: Any] = [
@@ -118,6 +127,11 @@ struct MemberStatementCommand: Command {
         }
         Output.line(table.render())
         Output.line("  closing balance: \(Points.grouped(statement.closing))")
+        if statement.expiredPending > 0 {
+            Output.line(
+                "  expired, breakage pending: \(Points.grouped(statement.expiredPending)) points (not in the balance)"
+            )
+        }
         return .success
     }
 }

@@ -13,6 +13,8 @@ public struct PostingDetail: Sendable {
     /// back to them (a redemption's).
     var split: [IssuerPoints] = []
     public var original: String?
+    /// The points an earn reversal left the member owing the reversing partner (a debt).
+    public var debt: Int64?
 
     public init(_ text: String) {
         for field in text.split(separator: ";") {
@@ -28,6 +30,7 @@ public struct PostingDetail: Sendable {
             case "up": tierBefore = Int(value)
             case "fee": fee = Int64(value)
             case "of": original = String(value)
+            case "debt": debt = Int64(value)
             case "parts": parts = value.split(separator: ",").compactMap { ConsumedPart(encoded: $0) }
             case "split": split = value.split(separator: ",").compactMap { IssuerPoints(encoded: $0) }
             default: break

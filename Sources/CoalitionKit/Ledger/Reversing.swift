@@ -64,6 +64,7 @@ extension BatchBuilder {
                     - Checked.narrow(Int128(bonus) * Int128(entry.units - after) / Int128(entry.units))
             var dead: Int64 = 0
             var split: [IssuerPoints] = []
+            var debt: Int64 = 0
             try planEarnReversal(
                 &effect,
                 &account,
@@ -72,7 +73,8 @@ extension BatchBuilder {
                 points: points,
                 at: time,
                 dead: &dead,
-                split: &split
+                split: &split,
+                debt: &debt
             )
             try planEarnReversal(
                 &effect,
@@ -82,9 +84,12 @@ extension BatchBuilder {
                 points: bonusBack,
                 at: time,
                 dead: &dead,
-                split: &split
+                split: &split,
+                debt: &debt
             )
             effect.detail += IssuerPoints.detail(split)
+            // The debt the reversal left, owed to `partner`: the acknowledgement's `DEBT` line.
+            if debt > 0 { effect.detail += ";debt=\(debt)" }
             // The change to the member's live balance: points of the earn that already
             // expired are booked back from breakage (or, where `expire` has not run yet, taken
             // from the dead lot), not charged to the member.
@@ -171,8 +176,9 @@ extension BatchBuilder {
 
     /// Takes `points` back for `partner`: first from the lot the earn made, then from the
     /// member's other lots (another issuer's points then pay `partner`), and what is still
-    /// missing becomes a debt to `partner`. Adds to `dead` the points taken from the earn's
-    /// own lot past its expiry at `time` (held still because `expire` has not run).
+    /// missing becomes a debt to `partner` (added to `debt`). Adds to `dead` the points taken
+    /// from the earn's own lot past its expiry at `time` (held still because `expire` has not
+    /// run).
     func planEarnReversal(
         _ effect: inout Effect,
         _ account: inout MemberAccount,
@@ -181,7 +187,8 @@ extension BatchBuilder {
         points: Int64,
         at time: Timestamp,
         dead: inout Int64,
-        split: inout [IssuerPoints]
+        split: inout [IssuerPoints],
+        debt: inout Int64
     ) throws {
         guard points > 0 else { return }
         var missing = points
@@ -217,7 +224,7 @@ extension BatchBuilder {
             missing -= take
         }
         if missing > 0 {
-            let debt = Lot(
+            let owed = Lot(
                 id: nextLotID(),
                 member: account.number,
                 issuer: partner.id,
@@ -226,8 +233,9 @@ extension BatchBuilder {
                 expiresAt: Lot.never,
                 isBonus: false
             )
-            account.insert(debt)
-            effect.changed(debt)
+            account.insert(owed)
+            effect.changed(owed)
+            debt += missing
         }
     }
 

@@ -1,5 +1,9 @@
 /// A member's statement over a period: the opening balance, every movement with its
 /// partner, rate and record, and the closing balance.
+///
+/// Balances are of live points: a lot the member still holds past its expiry date (dead,
+/// `expire` not yet run) leaves the balance on that date in an "expired" line, and what is
+/// dead at the end of the period is shown apart (`expiredPending`), not in `closing`.
 public struct MemberStatement: Sendable {
     public struct Line: Sendable {
         public let at: Timestamp
@@ -14,6 +18,9 @@ public struct MemberStatement: Sendable {
     public let opening: Int64
     public let closing: Int64
     public let lines: [Line]
+    /// Points the member holds that are past their expiry at the end of the period, their
+    /// breakage pending until `expire` books it: not in `closing`.
+    public let expiredPending: Int64
 
     public init(ledger: Ledger, member: MemberNumber, from: Timestamp, to: Timestamp) throws {
         // In effective-time order (journal order within an instant): a record may take effect
@@ -25,10 +32,38 @@ public struct MemberStatement: Sendable {
         func change(_ posting: Posting) -> Int64 {
             posting.legs.filter { $0.account == account && $0.unit == Account.points }.reduce(0) { $0 + $1.amount }
         }
+        // Lots still held but dead by `to` leave the balance on their expiry date (before
+        // the postings of that instant: a lot is dead at its `expiresAt`).
+        let dead = (ledger.member(member)?.lots ?? []).filter { $0.expiresAt <= to }.sorted {
+            $0.expiresAt != $1.expiresAt ? $0.expiresAt < $1.expiresAt : $0.id < $1.id
+        }
+        var deaths = dead[...]
         var balance: Int64 = 0
         var lines: [Line] = []
         var opening: Int64 = 0
+        func die(before time: Timestamp?) {
+            while let lot = deaths.first, time.map({ lot.expiresAt <= $0 }) ?? true {
+                deaths.removeFirst()
+                balance -= lot.points
+                if lot.expiresAt < from {
+                    opening -= lot.points
+                    continue
+                }
+                lines.append(
+                    Line(
+                        at: lot.expiresAt,
+                        kind: "expired",
+                        partner: lot.issuer,
+                        recordID: nil,
+                        points: -lot.points,
+                        balance: balance,
+                        description: "past its expiry, breakage pending (lot \(lot.id))"
+                    )
+                )
+            }
+        }
         for posting in all {
+            die(before: posting.occurredAt)
             let delta = change(posting)
             if posting.occurredAt < from {
                 opening += delta
@@ -77,8 +112,10 @@ public struct MemberStatement: Sendable {
                 )
             )
         }
+        die(before: nil)
         self.opening = opening
         self.closing = balance
+        self.expiredPending = dead.reduce(0) { $0 + $1.points }
         self.lines = lines
     }
 }

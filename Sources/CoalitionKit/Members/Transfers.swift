@@ -22,13 +22,27 @@ public struct TransferRequest: Hashable, Sendable {
     /// result; with other content it is refused.
     public let idempotencyKey: String?
     public let at: Timestamp
+    /// True when `at` is simply the time the request was made (no time was given: an
+    /// operator's transfer without `--at`, a member's online): it takes effect then, whatever
+    /// the dates of other records (a partner's record may be dated a little ahead). False for
+    /// a time an operator gave, which must not be before either member's enrolment or latest
+    /// movement, nor inside a closed clearing cycle.
+    public let takesEffectNow: Bool
 
-    public init(from: MemberNumber, to: MemberNumber, points: Int64, idempotencyKey: String?, at: Timestamp) {
+    public init(
+        from: MemberNumber,
+        to: MemberNumber,
+        points: Int64,
+        idempotencyKey: String?,
+        at: Timestamp,
+        takesEffectNow: Bool = false
+    ) {
         self.from = from
         self.to = to
         self.points = points
         self.idempotencyKey = idempotencyKey
         self.at = at
+        self.takesEffectNow = takesEffectNow
     }
 }
 
@@ -101,7 +115,7 @@ extension BatchBuilder {
         }
         var sender = try openMember(request.from)
         var receiver = try openMember(request.to)
-        try checkEffectiveTime(request.at, of: [sender, receiver])
+        if !request.takesEffectNow { try checkEffectiveTime(request.at, of: [sender, receiver]) }
         let points = request.points
         guard points > 0, points <= maximumRecordAmount else {
             throw CoalitionError(.badAmount, "a transfer moves 1 to \(maximumRecordAmount) points, not \(points)")

@@ -1,10 +1,16 @@
 /// The figures an operator looks at first: members, points outstanding per issuer, and open
 /// obligations between partners per currency.
+///
+/// Figures are of live points at a given time: points members still hold past their expiry
+/// (dead, `expire` not yet run) are counted apart as pending breakage, not in balances.
 public struct NetworkSummary: Sendable {
     public struct IssuerLine: Sendable {
         public let issuer: PartnerID
+        /// Live points of this issuer that members hold, less what they owe it.
         public let pointsOutstanding: Int64
         public let openLots: Int
+        /// Points of this issuer held past their expiry, breakage pending.
+        public let expiredPending: Int64
     }
 
     public struct ObligationLine: Sendable {
@@ -18,26 +24,39 @@ public struct NetworkSummary: Sendable {
 
     public let members: Int
     public let membersWithDebt: Int
+    /// Members' balances summed: live points less points owed.
     public let pointsHeld: Int64
+    /// Points members hold past their expiry, breakage pending: in no balance above.
+    public let expiredPending: Int64
     public let issuers: [IssuerLine]
     public let obligations: [ObligationLine]
 
-    public init(ledger: Ledger) throws {
+    /// The summary as of `time`: a lot is dead from its expiry date on.
+    public init(ledger: Ledger, at time: Timestamp) throws {
         let state = ledger.state
         members = state.members.count
         membersWithDebt = state.members.values.filter { !$0.debts.isEmpty }.count
         var held: Int64 = 0
         var lotCounts: [PartnerID: Int] = [:]
+        var dead: [PartnerID: Int64] = [:]
         for account in state.members.values {
-            held += account.balance
-            for lot in account.lots { lotCounts[lot.issuer, default: 0] += 1 }
+            held += account.balance(at: time)
+            for lot in account.lots {
+                if lot.expiresAt <= time {
+                    dead[lot.issuer, default: 0] += lot.points
+                } else {
+                    lotCounts[lot.issuer, default: 0] += 1
+                }
+            }
         }
         pointsHeld = held
+        expiredPending = dead.values.reduce(0, +)
         issuers = ledger.network.sortedPartners.map { partner in
             IssuerLine(
                 issuer: partner.id,
-                pointsOutstanding: ledger.outstanding(partner.id),
-                openLots: lotCounts[partner.id] ?? 0
+                pointsOutstanding: ledger.outstanding(partner.id) - (dead[partner.id] ?? 0),
+                openLots: lotCounts[partner.id] ?? 0,
+                expiredPending: dead[partner.id] ?? 0
             )
         }
         struct Pair: Hashable {

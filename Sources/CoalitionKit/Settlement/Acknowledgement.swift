@@ -16,6 +16,7 @@ import Foundation
 /// record:
 /// ```
 /// I|<record id>|<issuer>|<points>                   the issuer split of a redemption or reversal
+/// DEBT|<record id>|<partner owed>|<points>        the debt an earn reversal left (negative)
 /// O|<record id>|<debtor>|<creditor>|<points>|<amount>|<currency>   each obligation it made
 /// ```
 public enum Acknowledgement {
@@ -25,8 +26,12 @@ public enum Acknowledgement {
         /// what a reversal gave back or took.
         var split: [IssuerPoints] = []
         var obligations: [Obligation] = []
+        /// Points an earn reversal could not take from any lot: the member now owes them to
+        /// the reversing partner (a debt, valued when it is repaid). Signed as the member's
+        /// balance moved: negative.
+        var debt: Int64 = 0
 
-        var isEmpty: Bool { split.isEmpty && obligations.isEmpty }
+        var isEmpty: Bool { split.isEmpty && obligations.isEmpty && debt == 0 }
 
         /// The detail of a posting of `kind` with `detail` text, and the obligations it made.
         static func of(kind: PostingKind, detail text: String, obligations: [Obligation]) -> Detail? {
@@ -39,7 +44,9 @@ public enum Acknowledgement {
             case .reverseRedeem:
                 detail.split = PostingDetail(text).split
             case .reverseEarn:
-                detail.split = PostingDetail(text).split.map { IssuerPoints(issuer: $0.issuer, points: -$0.points) }
+                let parsed = PostingDetail(text)
+                detail.split = parsed.split.map { IssuerPoints(issuer: $0.issuer, points: -$0.points) }
+                detail.debt = -(parsed.debt ?? 0)
             default:
                 break
             }
@@ -67,6 +74,8 @@ public enum Acknowledgement {
 
         /// 1, or 2 to write each record's `Detail`.
         let version: Int
+        /// The partner answered: the one an earn reversal's debt is owed to.
+        let partner: PartnerID
 
         init(
             path: String,
@@ -77,6 +86,7 @@ public enum Acknowledgement {
             version: Int = SettlementFormat.version
         ) throws {
             self.version = version
+            self.partner = header.partner
             main = try SignedFileWriter(path: path, key: key.secret)
             rejectedPath = path + ".rejected"
             rejected = try SignedFileWriter(path: rejectedPath, key: nil)
@@ -124,10 +134,11 @@ public enum Acknowledgement {
             try line.withUnsafeBytes { try main.append($0.assumingMemoryBound(to: UInt8.self)) }
         }
 
-        /// The `I` and `O` lines of version 2 for an accepted record.
+        /// The `I`, `DEBT` and `O` lines of version 2 for an accepted record.
         func write(_ detail: Detail, of recordID: String) throws {
             guard version >= 2 else { return }
             for part in detail.split { try main.line("I|\(recordID)|\(part.issuer)|\(part.points)") }
+            if detail.debt != 0 { try main.line("DEBT|\(recordID)|\(partner)|\(detail.debt)") }
             for o in detail.obligations {
                 try main.line(
                     "O|\(recordID)|\(o.debtor)|\(o.creditor)|\(o.points)|\(o.amount)|\(o.currency.code)"

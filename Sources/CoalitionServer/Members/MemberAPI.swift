@@ -117,7 +117,8 @@ public final class MemberAPI: HTTPResponder {
             to: to,
             points: body.points,
             idempotencyKey: "member-\(member)-\(key)",
-            at: now()
+            at: now(),
+            takesEffectNow: true
         )
         do {
             let result = try writer.perform { ledger in try ledger.transfer(transfer) }

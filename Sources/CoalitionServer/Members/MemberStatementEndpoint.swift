@@ -17,6 +17,8 @@ struct StatementAnswer: Encodable, Sendable {
     let to: String
     let opening: Int64
     let closing: Int64
+    /// Points held past their expiry at `to`, breakage pending: not in `closing`.
+    let expiredPending: Int64
     let lines: [Line]
 
     init(_ statement: MemberStatement, from: Timestamp, to: Timestamp) {
@@ -24,6 +26,7 @@ struct StatementAnswer: Encodable, Sendable {
         self.to = to.description
         opening = statement.opening
         closing = statement.closing
+        expiredPending = statement.expiredPending
         lines = statement.lines.map {
             Line(
                 at: $0.at.description,

@@ -39,6 +39,25 @@ struct MemberFiguresTests {
         try t.checkEverything()
     }
 
+    @Test("a transfer made now takes effect now, though a partner's record is dated minutes ahead")
+    func transferNowBesideRecordsAhead() throws {
+        var (t, r) = try ledger()
+        let now = Fixtures.time("2026-03-20T12:00:00Z")
+        // SKYWAYS dates an earn for bob 10 minutes ahead of now: within the future cut-off.
+        try t.accept(r.earn(bob, 2_000, at: skyways, "2026-03-20T12:10:00Z"))
+        // Given as a time (--at), "now" is before bob's latest movement: refused, nothing moves.
+        t.refuseTransfer(alice, bob, 1_000, "2026-03-20T12:00:00Z", .effectiveTimeRefused)
+        // Without a given time it takes effect now.
+        let before = t.balance(bob)
+        let result = try t.ledger.transfer(
+            TransferRequest(from: alice, to: bob, points: 1_000, idempotencyKey: "now-1", at: now, takesEffectNow: true)
+        )
+        #expect(result.points == 1_000)
+        #expect(try t.ledger.store.posting(seq: result.seq)?.occurredAt == now)
+        #expect(t.balance(bob) == before + 1_000)
+        try t.checkEverything()
+    }
+
     @Test("a statement lists movements in effective-time order, its running balance from the opening to the closing")
     func statementOrder() throws {
         var (t, r) = try ledger()

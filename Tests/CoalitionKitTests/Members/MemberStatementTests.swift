@@ -41,7 +41,8 @@ struct MemberStatementTests {
     func balances() throws {
         let t = try ledger()
         #expect(t.balance(alice) == 1_210)
-        let end = Fixtures.time("2026-12-31T00:00:00Z")
+        // Before alice's last lots die (03-30, 04-13): every point she holds is live.
+        let end = Fixtures.time("2026-03-25T00:00:00Z")
         let whole = try MemberStatement(ledger: t.ledger, member: alice, from: Timestamp(seconds: 0), to: end)
         #expect(whole.opening == 0)
         #expect(whole.closing == t.balance(alice))
@@ -78,7 +79,7 @@ struct MemberStatementTests {
             ledger: t.ledger,
             member: alice,
             from: Timestamp(seconds: 0),
-            to: Fixtures.time("2026-12-31T00:00:00Z")
+            to: Fixtures.time("2026-03-25T00:00:00Z")
         )
         #expect(
             statement.lines.map(\.kind) == [
@@ -112,11 +113,65 @@ struct MemberStatementTests {
             ledger: t.ledger,
             member: bob,
             from: Timestamp(seconds: 0),
-            to: Fixtures.time("2026-12-31T00:00:00Z")
+            to: Fixtures.time("2026-03-25T00:00:00Z")
         )
         #expect(bobs.lines.map(\.kind) == ["enroll", "earn", "transfer in", "transfer out", "expire"])
         #expect(bobs.closing == t.balance(bob))
         #expect(bobs.lines[2].description == "from \(alice)")
         #expect(bobs.lines[3].description == "to \(alice), fee 5")
+    }
+
+    @Test("points past their expiry leave the balance on their date and are shown apart until expire books them")
+    func deadPointsApart() throws {
+        var t = try ledger()
+        let end = Fixtures.time("2026-12-31T00:00:00Z")
+        let account = t.ledger.member(alice)!
+        #expect(account.expiredPending(at: end) == 1_210)  // expire has not run since 03-23
+        let statement = try MemberStatement(ledger: t.ledger, member: alice, from: Timestamp(seconds: 0), to: end)
+        #expect(statement.closing == account.balance(at: end))
+        #expect(statement.closing == 0)
+        #expect(statement.expiredPending == 1_210)
+        #expect(statement.closing + statement.expiredPending == t.balance(alice))
+        let expired = statement.lines.filter { $0.kind == "expired" }
+        #expect(
+            Set(expired.map(\.at)) == [Fixtures.time("2026-03-30T00:00:00Z"), Fixtures.time("2026-04-13T00:00:00Z")]
+        )
+        #expect(expired.reduce(0) { $0 + $1.points } == -1_210)
+        var running = statement.opening
+        for line in statement.lines {
+            running += line.points
+            #expect(line.balance == running, "\(line.kind) at \(line.at)")
+        }
+        // A period that starts after a lot died opens without it.
+        let later = try MemberStatement(
+            ledger: t.ledger,
+            member: alice,
+            from: Fixtures.time("2026-04-01T00:00:00Z"),
+            to: end
+        )
+        #expect(later.opening == account.balance(at: Fixtures.time("2026-04-01T00:00:00Z")))
+        #expect(!later.lines.isEmpty && later.lines.allSatisfy { $0.kind == "expired" })
+        // Once expire books the breakage, the statement shows the run and nothing pending.
+        _ = try t.ledger.expire(asOf: end, now: end)
+        let booked = try MemberStatement(ledger: t.ledger, member: alice, from: Timestamp(seconds: 0), to: end)
+        #expect(booked.closing == 0)
+        #expect(booked.expiredPending == 0)
+        #expect(booked.lines.filter { $0.kind == "expired" }.isEmpty)
+        #expect(booked.lines.last?.kind == "expire")
+    }
+
+    @Test("the network summary counts dead points apart from balances and issuers' live points")
+    func summaryApart() throws {
+        let t = try ledger()
+        let before = try NetworkSummary(ledger: t.ledger, at: Fixtures.time("2026-03-25T00:00:00Z"))
+        let after = try NetworkSummary(ledger: t.ledger, at: Fixtures.time("2026-12-31T00:00:00Z"))
+        #expect(before.expiredPending == 0)
+        #expect(after.expiredPending == 1_210)
+        #expect(before.pointsHeld - after.pointsHeld == 1_210)
+        for (live, later) in zip(before.issuers, after.issuers) {
+            #expect(live.pointsOutstanding == t.ledger.outstanding(live.issuer))
+            #expect(later.pointsOutstanding + later.expiredPending == t.ledger.outstanding(later.issuer))
+        }
+        #expect(after.issuers.reduce(0) { $0 + $1.expiredPending } == 1_210)
     }
 }

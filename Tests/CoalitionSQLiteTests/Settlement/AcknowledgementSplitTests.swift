@@ -94,6 +94,85 @@ struct AcknowledgementSplitTests {
         let result = try sandbox.ingestAccepted(try harborFile(sandbox))
         let lines = try SettlementAck.lines(of: result)
         #expect(lines.first?.hasPrefix("H|COALITION-ACK|1|C2P|HARBOR|1|") == true)
-        #expect(!lines.contains { $0.hasPrefix("I|") || $0.hasPrefix("O|") })
+        #expect(!lines.contains { $0.hasPrefix("I|") || $0.hasPrefix("O|") || $0.hasPrefix("DEBT|") })
+    }
+
+    @Test("an earn reversal that leaves a debt says so: its I and DEBT lines add up to its points")
+    func debtInTheAcknowledgement() throws {
+        let sandbox = try SettlementSandbox(acknowledgementVersions: ["HARBOR": 2, "SKYWAYS": 2])
+        let member = SettlementMembers.number(7)
+        func record(_ partner: PartnerID, _ id: String, _ at: String, _ body: LedgerRecord.Body) throws -> LedgerRecord
+        {
+            LedgerRecord(
+                key: try RecordKey(partner: partner, recordID: id),
+                occurredAt: SettlementTime.at(at),
+                body: body
+            )
+        }
+        _ = try sandbox.ledger.apply(
+            [
+                try record(sky, "S-1", "2026-11-01T08:00:00Z", .enroll(member: member)),
+                try record(sky, "S-2", "2026-11-02T08:00:00Z", .earn(member: member, units: 4_000)),  // 2,000
+            ],
+            info: BatchInfo(source: "setup", receivedAt: SettlementTime.now)
+        )
+        let records = [
+            try record(harbor, "H-0", "2026-11-19T08:00:00Z", .earn(member: member, units: 3_000)),  // 750 (1/4 a HPT)
+            try record(harbor, "H-1", "2026-11-19T09:00:00Z", .redeem(member: member, units: 11_000)),  // all 2,750
+            try record(harbor, "H-2", "2026-11-19T10:00:00Z", .earn(member: member, units: 800)),  // 200
+        ]
+        let header = FileHeader(
+            kind: .settlement,
+            partner: harbor,
+            sequence: 1,
+            createdAt: SettlementTime.at(SettlementTime.createdAt),
+            keyID: "HARBOR-2026A"
+        )
+        let path = sandbox.root + "/files/" + header.fileStem + ".csf"
+        try SettlementFile.write(records, header: header, key: try sandbox.secret("HARBOR-2026A"), to: path)
+        _ = try sandbox.ingestAccepted(path)
+        // MARKETPLACE's 300 points arrive; then HARBOR reverses H-0 (750): its lot is spent,
+        // so 200 come from H-2's lot and 300 from MARKETPLACE's, and 250 become a debt.
+        _ = try sandbox.ledger.apply(
+            [try record(market, "M-1", "2026-11-19T11:00:00Z", .earn(member: member, units: 30_000))],  // 300
+            info: BatchInfo(source: "setup", receivedAt: SettlementTime.now)
+        )
+        let second = FileHeader(
+            kind: .settlement,
+            partner: harbor,
+            sequence: 2,
+            createdAt: SettlementTime.at(SettlementTime.createdAt),
+            keyID: "HARBOR-2026A"
+        )
+        let secondPath = sandbox.root + "/files/" + second.fileStem + ".csf"
+        try SettlementFile.write(
+            [try record(harbor, "H-3", "2026-11-19T12:00:00Z", .reverse(original: "H-0", units: nil))],
+            header: second,
+            key: try sandbox.secret("HARBOR-2026A"),
+            to: secondPath
+        )
+        let result = try sandbox.ingestAccepted(secondPath)
+        let lines = try SettlementAck.lines(of: result)
+        let fields = lines.map { $0.split(separator: "|", omittingEmptySubsequences: false).map(String.init) }
+        let points = try #require(fields.first { $0[0] == "A" && $0[1] == "H-3" }.flatMap { Int64($0[2]) })
+        #expect(points == -750)
+        let split = fields.filter { $0[0] == "I" && $0[1] == "H-3" }
+        let debts = fields.filter { $0[0] == "DEBT" && $0[1] == "H-3" }
+        #expect(debts.map { $0.dropFirst(2).joined(separator: "|") } == ["HARBOR|-250"], "\(lines)")
+        let owed = try #require(debts.first.flatMap { Int64($0[3]) })
+        #expect(split.reduce(0) { $0 + Int64($1[3])! } + owed == points, "\(lines)")
+        // What the ledger holds: the member owes HARBOR the 250 points.
+        let account = try #require(sandbox.ledger.member(member))
+        #expect(account.debts.map(\.points) == [-250])
+        #expect(account.debts.allSatisfy { $0.issuer == harbor })
+        // SKYWAYS later brings 1,000 points: 250 repay the debt, an obligation SKYWAYS → HARBOR
+        // for the DEBT line's points, valued then.
+        _ = try sandbox.ledger.apply(
+            [try record(sky, "S-3", "2026-11-20T08:00:00Z", .earn(member: member, units: 2_000))],
+            info: BatchInfo(source: "setup", receivedAt: SettlementTime.now)
+        )
+        let repaid = try sandbox.store.obligations(openOnly: false).filter { $0.source.recordID == "S-3" }
+        #expect(repaid.map(\.points) == [250])
+        #expect(repaid.allSatisfy { $0.debtor == sky && $0.creditor == harbor })
     }
 }

@@ -146,6 +146,7 @@ final class MemberServer {
         #expect(lines.allSatisfy { $0["partner"] as? String == "SKYWAYS" })
         let sum = lines.reduce(0) { $0 + ($1["points"] as? Int ?? 0) }
         #expect(object["closing"] as? Int == sum)
+        #expect(object["expiredPending"] as? Int == 0)  // nothing of alice's is dead by 11-30
         #expect(lines.last?["balance"] as? Int == sum)
         let before = try served.send("GET", "/member/api/statement?from=2026-10-01&to=2026-10-31", headers: [bearer])
         #expect((try served.object(before)["lines"] as? [Any])?.isEmpty == true)
