@@ -123,6 +123,9 @@ extension ReasonCode {
     public static let crypto: ReasonCode = "CRYPTO_FAILURE"
     /// Another process is writing to the data directory (it holds the writer lock).
     public static let ledgerBusy: ReasonCode = "LEDGER_BUSY"
+    /// A server's writer lease on a PostgreSQL ledger was taken over by another server: the
+    /// batch was refused and nothing written (`WriterLease`).
+    public static let writerFenced: ReasonCode = "WRITER_FENCED"
     /// The store failed its integrity check: nothing is written into it.
     public static let ledgerDamaged: ReasonCode = "LEDGER_DAMAGED"
     /// A file named on the command line is not there.
