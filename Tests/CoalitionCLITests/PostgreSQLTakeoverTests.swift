@@ -155,6 +155,35 @@ struct PostgreSQLTakeoverTests {
     }
 
     @Test(
+        "ingest beside a serving writer is LEDGER_BUSY: the file stays in the inbox, nothing is rejected or applied"
+    )
+    func commandBesideServer() throws {
+        let network = try makeNetwork()
+        defer { remove(network) }
+        let server = try Server(data: network.data, work: network.work)
+        try #require(
+            waitForReadiness(network, port: server.port, status: 200) != nil,
+            "the server never became the writer"
+        )
+        let file = network.files[0]
+        let inbox = (network.data as NSString).appendingPathComponent("inbox")
+        let name = (file.path as NSString).lastPathComponent
+        try FileManager.default.copyItem(atPath: file.path, toPath: (inbox as NSString).appendingPathComponent(name))
+        let ingest = try network.work.coalition("ingest", data: network.data)
+        #expect(ingest.status == 3, "\(ingest)")
+        #expect("\(ingest)".contains("LEDGER_BUSY"), "\(ingest)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: inbox) == [name])
+        let rejected = (network.data as NSString).appendingPathComponent("rejected")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: rejected).isEmpty)
+        // Through the server, the same file is applied.
+        let response = try deliver(network, 0, port: server.port)
+        #expect(response.status == 200, "\(response.text)")
+        stop(server)
+        #expect(server.process.terminationStatus == 0)
+        try expectEverythingKept(network, answered: [0])
+    }
+
+    @Test(
         "a writer paused past its lease is fenced when it resumes: its write is refused, it steps down, the ledger audits clean"
     )
     func pausedWriterFenced() throws {

@@ -49,6 +49,13 @@ public struct CoalitionError: Error, Hashable, Sendable, CustomStringConvertible
         self.place = place
     }
 
+    /// Whether the store failed, or this process may not write the ledger now (another
+    /// writer holds it: `WRITER_FENCED`, `LEDGER_BUSY`): nothing about the input is wrong, so
+    /// a batch that meets it fails whole and its input is never recorded as rejected.
+    public var isStoreFault: Bool {
+        code == .storeFailure || code == .writerFenced || code == .ledgerBusy
+    }
+
     public var description: String {
         let whereText = place.description
         return whereText.isEmpty ? "\(code): \(message)" : "\(code): \(message) (\(whereText))"
