@@ -127,15 +127,19 @@ struct DataDirectory {
     /// The store of the ledger `init` made here: the PostgreSQL database `ledger.store`
     /// names, else `ledger.sqlite`.
     func openStore() throws -> any LedgerStore {
-        if FileManager.default.fileExists(atPath: storeReferencePath) {
-            guard let bytes = FileManager.default.contents(atPath: storeReferencePath),
-                let text = String(data: bytes, encoding: .utf8)
-            else {
-                throw CoalitionError(.io, "cannot read the store's name", at: Place(file: storeReferencePath))
-            }
-            return try PostgreSQLStore(conninfo: text.trimmingCharacters(in: .whitespacesAndNewlines))
-        }
+        if let conninfo = try postgreSQLConninfo() { return try PostgreSQLStore(conninfo: conninfo) }
         return try SQLiteStore(path: ledgerPath)
+    }
+
+    /// The connection string `ledger.store` holds, or nil for a ledger in `ledger.sqlite`.
+    func postgreSQLConninfo() throws -> String? {
+        guard FileManager.default.fileExists(atPath: storeReferencePath) else { return nil }
+        guard let bytes = FileManager.default.contents(atPath: storeReferencePath),
+            let text = String(data: bytes, encoding: .utf8)
+        else {
+            throw CoalitionError(.io, "cannot read the store's name", at: Place(file: storeReferencePath))
+        }
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// Opens an existing data directory to read, refusing one `init` did not make. Takes no

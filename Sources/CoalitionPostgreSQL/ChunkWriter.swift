@@ -1,7 +1,7 @@
 import CoalitionKit
 
 /// Writes one chunk of a batch into the open transaction: inserted rows (postings,
-/// obligations, rejections, tier changes) as one `COPY` a table, changed rows (members, lots,
+/// obligations, rejections, tier changes) as one binary `COPY` a table (`CopyBinary`), changed rows (members, lots,
 /// balances, reversed units, expired lots, qualifying days) as one `INSERT … SELECT FROM
 /// unnest(…) ON CONFLICT` a table with the chunk's values in array parameters. A chunk is a
 /// dozen round trips however many rows it has, never one a row.
@@ -11,7 +11,7 @@ enum ChunkWriter {
     static func write(_ write: LedgerWrite, to connection: Connection, lotCounter: inout Int64) throws {
         try writeMembers(write, connection)
         if !write.tierChanges.isEmpty {
-            var copy = CopyText()
+            var copy = CopyBinary()
             for change in write.tierChanges {
                 copy.add(Int64(bitPattern: change.member.value))
                 copy.add(change.at.seconds)
@@ -21,8 +21,8 @@ enum ChunkWriter {
                 copy.endRow()
             }
             try connection.copy(
-                "COPY tier_changes (member, at, from_tier, to_tier, reason) FROM STDIN",
-                data: copy.bytes
+                "COPY tier_changes (member, at, from_tier, to_tier, reason) FROM STDIN WITH (FORMAT binary)",
+                data: copy.finish()
             )
         }
         if !write.expiredLots.isEmpty {
@@ -70,7 +70,7 @@ enum ChunkWriter {
             )
         }
         if !write.obligations.isEmpty {
-            var copy = CopyText()
+            var copy = CopyBinary()
             for o in write.obligations {
                 copy.add(o.id)
                 copy.add(o.postingSeq)
@@ -89,13 +89,13 @@ enum ChunkWriter {
             try connection.copy(
                 """
                 COPY obligations (id, posting, debtor, creditor, currency, amount, points, occurred,
-                    source_partner, source_record, member, batch) FROM STDIN
+                    source_partner, source_record, member, batch) FROM STDIN WITH (FORMAT binary)
                 """,
-                data: copy.bytes
+                data: copy.finish()
             )
         }
         if !write.rejections.isEmpty {
-            var copy = CopyText()
+            var copy = CopyBinary()
             for r in write.rejections {
                 copy.add(write.batchID)
                 copy.add(Int64(r.line))
@@ -104,7 +104,10 @@ enum ChunkWriter {
                 copy.add(r.message)
                 copy.endRow()
             }
-            try connection.copy("COPY rejections (batch, line, record_id, code, message) FROM STDIN", data: copy.bytes)
+            try connection.copy(
+                "COPY rejections (batch, line, record_id, code, message) FROM STDIN WITH (FORMAT binary)",
+                data: copy.finish()
+            )
         }
         if let cycle = write.cycle { try self.write(cycle, to: connection) }
     }
@@ -132,7 +135,7 @@ enum ChunkWriter {
 
     private static func writePostings(_ postings: PostingRows, _ connection: Connection) throws {
         guard !postings.isEmpty else { return }
-        var copy = CopyText()
+        var copy = CopyBinary()
         copy.reserve(postings.rows.count * 320)
         for (index, p) in postings.rows.enumerated() {
             copy.add(p.seq)
@@ -155,9 +158,9 @@ enum ChunkWriter {
         try connection.copy(
             """
             COPY postings (seq, batch, kind, partner, record_id, member, occurred, units, points, legs, detail, hash,
-                counterparty) FROM STDIN
+                counterparty) FROM STDIN WITH (FORMAT binary)
             """,
-            data: copy.bytes
+            data: copy.finish()
         )
     }
 
@@ -172,7 +175,7 @@ enum ChunkWriter {
             new.sort { $0.id < $1.id }
             changed.sort { $0.id < $1.id }
             if !new.isEmpty {
-                var copy = CopyText()
+                var copy = CopyBinary()
                 for l in new {
                     copy.add(l.id)
                     copy.add(Int64(bitPattern: l.member.value))
@@ -184,8 +187,8 @@ enum ChunkWriter {
                     copy.endRow()
                 }
                 try connection.copy(
-                    "COPY lots (id, member, issuer, points, earned_at, expires_at, bonus) FROM STDIN",
-                    data: copy.bytes
+                    "COPY lots (id, member, issuer, points, earned_at, expires_at, bonus) FROM STDIN WITH (FORMAT binary)",
+                    data: copy.finish()
                 )
             }
             if !changed.isEmpty {
@@ -271,9 +274,9 @@ enum ChunkWriter {
                 Int64(cycle.obligationCount), cycle.postingSeq,
             ].map { String($0) }
         )
-        var gross = CopyText()
-        var net = CopyText()
-        var instructions = CopyText()
+        var gross = CopyBinary()
+        var net = CopyBinary()
+        var instructions = CopyBinary()
         for clearing in cycle.clearings {
             let code = clearing.currency.code
             for (debtor, row) in clearing.gross {
@@ -310,7 +313,7 @@ enum ChunkWriter {
                 }
             }
         }
-        var batches = CopyText()
+        var batches = CopyBinary()
         for reference in cycle.batches {
             batches.add(cycle.number)
             batches.add(reference.partner.rawValue)
@@ -318,13 +321,14 @@ enum ChunkWriter {
             batches.add(reference.counterparties.map(\.rawValue).sorted().joined(separator: ","))
             batches.endRow()
         }
-        for (table, columns, copy) in [
+        for (table, columns, rows) in [
             ("cycle_gross", "cycle, currency, debtor, creditor, amount", gross),
             ("cycle_net", "cycle, currency, participant, amount, fee", net),
             ("cycle_instructions", "cycle, form, ordinal, currency, payer, payee, amount", instructions),
             ("cycle_batches", "cycle, partner, sequence, counterparties", batches),
-        ] where !copy.bytes.isEmpty {
-            try connection.copy("COPY \(table) (\(columns)) FROM STDIN", data: copy.bytes)
+        ] where !rows.isEmpty {
+            var copy = rows
+            try connection.copy("COPY \(table) (\(columns)) FROM STDIN WITH (FORMAT binary)", data: copy.finish())
         }
     }
 }

@@ -41,6 +41,17 @@ public final class PostgreSQLStore: LedgerStore {
         var lotCounter: Int64
     }
 
+    /// The writer lease's epoch this store writes under (`fence(epoch:)`), if a server made
+    /// it its writer; nil for a command, which writes only while no server holds the lease.
+    private var fencingEpoch: Int64?
+
+    /// Makes every later batch commit only while `epoch` is still the writer lease's
+    /// (`WriterLease`): a batch of a server that lost the lease is refused with
+    /// `WRITER_FENCED` and writes nothing.
+    public func fence(epoch: Int64) {
+        fencingEpoch = epoch
+    }
+
     /// The key of the advisory lock every batch transaction takes: `Coal` in ASCII.
     static let writerLockKey: Int64 = 0x436F_616C
 
@@ -156,6 +167,11 @@ public final class PostgreSQLStore: LedgerStore {
         try connection.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
         do {
             _ = try connection.query("SELECT pg_advisory_xact_lock($1)", [String(PostgreSQLStore.writerLockKey)])
+            if let fencingEpoch {
+                try WriterLease.checkEpoch(fencingEpoch, connection)
+            } else {
+                try WriterLease.checkNoWriter(connection)
+            }
             let head = try connection.query(
                 """
                 SELECT (SELECT coalesce(max(id), 0) FROM batches), (SELECT coalesce(max(seq), 0) FROM postings),
@@ -219,6 +235,7 @@ public final class PostgreSQLStore: LedgerStore {
                 """,
                 values
             )
+            if let fencingEpoch { try WriterLease.renewForCommit(fencingEpoch, connection) }
             try connection.execute("COMMIT")
             knownHead = (summary.id, batch.lastSeq)
         } catch {
@@ -349,12 +366,16 @@ public final class PostgreSQLStore: LedgerStore {
     }
 
     /// Every row of every table as text, in a fixed order: two ledgers with the same content
-    /// give the same dump.
+    /// give the same dump. The writer lease is not the ledger's content (it changes every
+    /// second a server writes) and is left out.
     public func contentDump() throws -> String {
         try readOnly {
             var out = ""
             let tables = try connection.query(
-                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename"
+                """
+                SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'writer_lease'
+                ORDER BY tablename
+                """
             )
             for table in 0..<tables.count {
                 let name = tables.string(table, 0)

@@ -174,7 +174,18 @@ enum Schema {
             last_obligation bigint NOT NULL,
             state bytea NOT NULL
         );
+        """,
+        // 2: the writer's lease (`WriterLease`): which `coalition serve` is the writer, its
+        // fencing epoch, and until when (the server's clock). One row, there from the start.
         """
+        CREATE TABLE writer_lease (
+            id bigint PRIMARY KEY CHECK (id = 1),
+            epoch bigint NOT NULL,
+            holder text NOT NULL,
+            expires_at timestamptz NOT NULL
+        );
+        INSERT INTO writer_lease (id, epoch, holder, expires_at) VALUES (1, 0, '', '-infinity');
+        """,
     ]
 
     /// Whether the connected database holds a Coalition ledger, and at which version.

@@ -15,10 +15,12 @@ struct ServeDurabilityTests {
     final class ServeProcess {
         let process = Process()
         let port: Int
+        /// What it printed, standard output and error together.
+        let output: String
 
         init(data: String, work: WorkDirectory) throws {
             let executable = try #require(CommandRunner.executable)
-            let output = work.file("serve-\(UInt32.random(in: 0...UInt32.max)).out")
+            output = work.file("serve-\(UInt32.random(in: 0...UInt32.max)).out")
             _ = FileManager.default.createFile(atPath: output, contents: nil)
             process.executableURL = executable
             process.arguments = ["serve", "--data", data, "--listen", "127.0.0.1:0"]

@@ -190,7 +190,7 @@ struct DemoCommand: Command {
                             + (result.isReplay
                                 ? "already done, the first result returned" : "moved (posting \(result.seq))")
                     )
-                } catch let error as CoalitionError where error.code != .storeFailure {
+                } catch let error as CoalitionError where !error.isStoreFault {
                     Output.line(
                         "  \(label)\(request.from) → \(request.to) \(Points.grouped(request.points)): refused, \(error.code): \(error.message)"
                     )

@@ -42,7 +42,7 @@ struct MemberTransferCommand: Command {
         let result: TransferResult
         do {
             result = try ledger.transfer(request)
-        } catch let error as CoalitionError where error.code != .storeFailure && error.code != .io {
+        } catch let error as CoalitionError where !error.isStoreFault && error.code != .io {
             if context.json {
                 Output.json(["ok": false, "code": error.code.rawValue, "message": error.message])
             } else {

@@ -1,4 +1,5 @@
 import CoalitionKit
+import CoalitionPostgreSQL
 import CoalitionSQLite
 import CoalitionServer
 import Foundation
@@ -25,6 +26,10 @@ struct ServeCommand: Command {
         runs and the store answers; GET /metrics is in the Prometheus text format
         (docs/operations.md); the partner API is under /v1 (docs/api.md). Each request is
         logged as one JSON line to standard error, or to --log FILE.
+        On a ledger in PostgreSQL (`init --store`) several servers may run, on one data
+        directory: the one holding the ledger's writer lease writes; the others are standbys
+        that answer writes 503 STANDBY (/ready: 503 "standby") and take over within about
+        4 s once the writer stops or dies (docs/operations.md).
         """
 
     static func run(_ context: Context) throws -> ExitCode {
@@ -39,6 +44,9 @@ struct ServeCommand: Command {
         let (host, port) = try listenAddress(context.arguments.value("listen") ?? "127.0.0.1:8443")
         var configuration = HTTPServerConfiguration(host: host, port: port, tls: try tlsFiles(context, data: data))
         configuration.log = { line in Output.error("coalition serve: \(line)") }
+        if let conninfo = try data.postgreSQLConninfo() {
+            return try serveWithLease(context, data: data, configuration: configuration, conninfo: conninfo)
+        }
         // The server is the data directory's one writer for its whole life: CLI commands that
         // write are refused with LEDGER_BUSY while it runs. The writer owns the ledger from
         // here on: its DataDirectory registers nothing for `main` to save, since the writer
@@ -61,6 +69,63 @@ struct ServeCommand: Command {
         try served.get()
         Output.line("coalition serve: stopped")
         return .success
+    }
+
+    /// Serves a ledger in PostgreSQL: the writer while this server holds the ledger's writer
+    /// lease, a standby otherwise (`LeaseKeeper`). The data directory's `writer.lock` is not
+    /// taken: the lease is what keeps servers (and, through it, commands) from writing at
+    /// once, so several servers may share the directory.
+    static func serveWithLease(
+        _ context: Context,
+        data: DataDirectory,
+        configuration: HTTPServerConfiguration,
+        conninfo: String
+    ) throws -> ExitCode {
+        let network = try NetworkLoader.load(directory: data.networkPath)
+        let lease = try WriterLease(conninfo: conninfo, holder: leaseHolder())
+        let writer = LedgerWriter(standbyFor: network)
+        let root = data.root
+        let keeper = LeaseKeeper(
+            lease: lease,
+            writer: writer,
+            open: { epoch in
+                let ledger = try DataDirectory(root).openLocked()
+                guard let store = ledger.store as? PostgreSQLStore else {
+                    throw CoalitionError(.storeFailure, "the ledger is no longer the one in PostgreSQL")
+                }
+                store.fence(epoch: epoch)
+                return ledger
+            },
+            log: { Output.line("coalition serve: \($0)") }
+        )
+        let server = try HTTPServer(
+            configuration: configuration,
+            responder: try makeResponder(data, writer: writer, log: try requestLog(context))
+        )
+        let signals = ShutdownSignals { server.shutdown() }
+        let scheme = server.isTLS ? "https" : "http"
+        let shown = configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host
+        Output.line("coalition serve: listening on \(scheme)://\(shown):\(server.port)")
+        keeper.start()
+        let served = Result { try server.run() }
+        withExtendedLifetime(signals) {}
+        // What the requests in flight queued is committed under the lease, then the lease
+        // is given up, so a standby takes over at once.
+        let shutDown = Result { try writer.shutdown() }
+        keeper.stop()
+        try shutDown.get()
+        try served.get()
+        Output.line("coalition serve: stopped")
+        return .success
+    }
+
+    /// This process as the writer lease names it: host and process id.
+    static func leaseHolder() -> String {
+        var name = [CChar](repeating: 0, count: 256)
+        let host =
+            gethostname(&name, name.count - 1) == 0
+            ? String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "unknown host"
+        return "\(host) pid \(getpid())"
     }
 
     /// What answers requests: the one place where the server's routes are composed.

@@ -147,7 +147,7 @@ public final class BatchSession {
                 let points = try builder.apply(record)
                 outcomes.append(.accepted(points: points))
                 summary.accepted += 1
-            } catch let error as CoalitionError where error.code != .storeFailure {
+            } catch let error as CoalitionError where !error.isStoreFault {
                 // A record fault rejects the record; a store that fails fails the batch.
                 let located = error.located(Place(recordID: record.key.recordID))
                 outcomes.append(.rejected(located))

@@ -118,7 +118,7 @@ public struct Ingestor {
             let ackPath = Ingestor.acknowledgementPath(outbox, verified.header)
             let summary = try apply(scanner, verified: verified, path: path, acknowledgement: ackPath)
             return IngestResult(status: .accepted, header: verified.header, summary: summary, acknowledgement: ackPath)
-        } catch let error as CoalitionError where error.code != .storeFailure && error.code != .io {
+        } catch let error as CoalitionError where !error.isStoreFault && error.code != .io {
             var located = error
             if located.place.file == nil { located.place.file = path }
             var result = IngestResult(status: .rejected(located), header: header)

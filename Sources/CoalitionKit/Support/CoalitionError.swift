@@ -49,6 +49,13 @@ public struct CoalitionError: Error, Hashable, Sendable, CustomStringConvertible
         self.place = place
     }
 
+    /// Whether the store failed, or this process may not write the ledger now (another
+    /// writer holds it: `WRITER_FENCED`, `LEDGER_BUSY`): nothing about the input is wrong, so
+    /// a batch that meets it fails whole and its input is never recorded as rejected.
+    public var isStoreFault: Bool {
+        code == .storeFailure || code == .writerFenced || code == .ledgerBusy
+    }
+
     public var description: String {
         let whereText = place.description
         return whereText.isEmpty ? "\(code): \(message)" : "\(code): \(message) (\(whereText))"
@@ -123,6 +130,9 @@ extension ReasonCode {
     public static let crypto: ReasonCode = "CRYPTO_FAILURE"
     /// Another process is writing to the data directory (it holds the writer lock).
     public static let ledgerBusy: ReasonCode = "LEDGER_BUSY"
+    /// A server's writer lease on a PostgreSQL ledger was taken over by another server: the
+    /// batch was refused and nothing written (`WriterLease`).
+    public static let writerFenced: ReasonCode = "WRITER_FENCED"
     /// The store failed its integrity check: nothing is written into it.
     public static let ledgerDamaged: ReasonCode = "LEDGER_DAMAGED"
     /// A file named on the command line is not there.

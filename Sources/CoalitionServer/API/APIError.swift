@@ -10,6 +10,8 @@ extension ReasonCode {
     public static let forbidden: ReasonCode = "FORBIDDEN"
     public static let writerBusy: ReasonCode = "WRITER_BUSY"
     public static let shuttingDown: ReasonCode = "SHUTTING_DOWN"
+    /// The server is the standby of a ledger another server writes (PostgreSQL).
+    public static let standby: ReasonCode = "STANDBY"
 }
 
 /// The JSON body of every error answer: `{"code": "...", "message": "..."}`.
@@ -67,6 +69,21 @@ struct APIError: Error {
                     code: .shuttingDown,
                     message: "the server is shutting down; retry later",
                     headers: [("Retry-After", "10")]
+                )
+            case .standby:
+                return APIError(
+                    status: 503,
+                    code: .standby,
+                    message:
+                        "this server is the standby; the writer is another server, or none until this one takes over",
+                    headers: [("Retry-After", "2")]
+                )
+            case .writerFenced:
+                return APIError(
+                    status: 503,
+                    code: .writerFenced,
+                    message: "this server lost the writer's lease to another server; nothing was applied",
+                    headers: [("Retry-After", "2")]
                 )
             default:
                 break

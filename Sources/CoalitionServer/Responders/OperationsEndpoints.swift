@@ -1,7 +1,8 @@
 import CoalitionKit
 
 /// What the operator's monitoring reads: `GET /metrics` (Prometheus text format 0.0.4) and
-/// `GET /ready` (200 once the writer runs and the store answers, 503 otherwise).
+/// `GET /ready` (200 once the writer runs and the store answers, 503 otherwise: with
+/// `{"status": "standby", "reason": "STANDBY"}` on a standby server).
 /// `docs/operations.md` lists every metric.
 public struct OperationsEndpoints: HTTPResponder {
     struct Readiness: Encodable {
@@ -40,8 +41,10 @@ public struct OperationsEndpoints: HTTPResponder {
             try writer.perform { ledger in _ = try ledger.store.posting(seq: ledger.state.lastSeq) }
             return .json(status: 200, Readiness(status: "ready", reason: nil))
         } catch {
-            let reason = (error as? CoalitionError)?.code.rawValue ?? ReasonCode.storeFailure.rawValue
-            return .json(status: 503, Readiness(status: "not ready", reason: reason))
+            let code = (error as? CoalitionError)?.code ?? .storeFailure
+            // A standby is healthy but not the writer: a load balancer sends it no writes.
+            let status = code == .standby ? "standby" : "not ready"
+            return .json(status: 503, Readiness(status: status, reason: code.rawValue))
         }
     }
 

@@ -22,10 +22,16 @@ import Foundation
 ///
 /// The writer takes a ledger already opened, so whoever runs the server can take the
 /// data directory's writer lock before opening it.
+///
+/// **Standby.** A writer made with `init(standbyFor:)` has no ledger: every job is refused
+/// with `STANDBY` (503 with `Retry-After`) until `takeOver` opens one on the writer thread;
+/// `stepDown` drops it again. A server on PostgreSQL runs so while another holds the
+/// ledger's writer lease (docs/operations.md, "Two servers, one ledger").
 public final class LedgerWriter: @unchecked Sendable {
     // Safe to share: `ledger` is touched only on the writer thread (and by `init` before it
     // starts); every other stored property is read and written under `condition`.
-    private let ledger: Ledger
+    private var ledger: Ledger?
+    private var holdsLedger: Bool
     private let condition = NSCondition()
     private var queue: [any WriterJob] = []
     private var isStopping = false
@@ -41,10 +47,53 @@ public final class LedgerWriter: @unchecked Sendable {
         self.ledger = ledger
         self.capacity = capacity
         network = ledger.network
+        holdsLedger = true
         let thread = Thread { [self] in run() }
         thread.name = "coalition-ledger-writer"
         thread.start()
     }
+
+    /// Starts a writer without a ledger, for a standby server of `network`: it refuses every
+    /// job with `STANDBY` until `takeOver` gives it one.
+    public init(standbyFor network: Network, capacity: Int = 64) {
+        precondition(capacity > 0, "the writer's queue needs room for at least one job")
+        ledger = nil
+        self.capacity = capacity
+        self.network = network
+        holdsLedger = false
+        let thread = Thread { [self] in run() }
+        thread.name = "coalition-ledger-writer"
+        thread.start()
+    }
+
+    /// Whether the writer holds a ledger (it is not a standby).
+    public var isWriter: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return holdsLedger
+    }
+
+    /// Opens the ledger with `open`, on the writer thread after every job queued before, and
+    /// writes to it from then on. Throws what `open` threw (the writer stays a standby), or
+    /// `SHUTTING_DOWN`.
+    public func takeOver(_ open: @escaping @Sendable () throws -> Ledger) throws {
+        let job = RoleJob(open: open)
+        try enqueueAndWait(job, bypassingCapacity: true)
+        try job.result!.get()
+    }
+
+    /// Drops the ledger, without saving its state, after the jobs queued before: every later
+    /// job is refused with `STANDBY`. For a server that lost the writer lease.
+    public func stepDown() {
+        let job = RoleJob(open: nil)
+        try? enqueueAndWait(job, bypassingCapacity: true)
+    }
+
+    /// The refusal of a job while the writer holds no ledger.
+    static let standbyRefusal = CoalitionError(
+        .standby,
+        "this server is the standby: another server writes the ledger; this one takes over if it stops"
+    )
 
     /// Runs `work` on the writer thread with the ledger and returns what it returned (or
     /// throws what it threw), once it has run. Throws `WRITER_BUSY` at once when the queue
@@ -66,11 +115,11 @@ public final class LedgerWriter: @unchecked Sendable {
     }
 
     /// Queues `job` and waits until the writer has finished it.
-    private func enqueueAndWait(_ job: any WriterJob) throws {
+    private func enqueueAndWait(_ job: any WriterJob, bypassingCapacity: Bool = false) throws {
         condition.lock()
         defer { condition.unlock() }
         if isStopping { throw CoalitionError(.shuttingDown, "the ledger writer is shutting down") }
-        guard queue.count < capacity else {
+        guard queue.count < capacity || bypassingCapacity else {
             throw CoalitionError(.writerBusy, "the ledger writer's queue is full (\(capacity) jobs)")
         }
         queue.append(job)
@@ -127,7 +176,7 @@ public final class LedgerWriter: @unchecked Sendable {
             if !turn.isEmpty { turnStatistics.record(turnSize: turn.count) }
             if turn.isEmpty {
                 condition.unlock()
-                let saved = Result { try ledger.saveState() }
+                let saved = Result { if let ledger { try ledger.saveState() } }
                 condition.lock()
                 savedState = saved
                 isStopped = true
@@ -140,6 +189,20 @@ public final class LedgerWriter: @unchecked Sendable {
             // alone, in its place in the queue.
             var group: [RecordJob] = []
             for job in turn {
+                if let role = job as? RoleJob {
+                    finish(applying: &group)
+                    ledger = role.switchRole(from: ledger)
+                    condition.lock()
+                    holdsLedger = ledger != nil
+                    condition.unlock()
+                    finish([job])
+                    continue
+                }
+                guard let ledger else {
+                    job.refuse(LedgerWriter.standbyRefusal)
+                    finish([job])
+                    continue
+                }
                 if let record = job as? RecordJob {
                     group.append(record)
                     continue
@@ -155,7 +218,11 @@ public final class LedgerWriter: @unchecked Sendable {
     /// Applies the records of `group` in one batch, answers each, and empties it.
     private func finish(applying group: inout [RecordJob]) {
         guard !group.isEmpty else { return }
-        SingleRecords.apply(group, to: ledger)
+        if let ledger {
+            SingleRecords.apply(group, to: ledger)
+        } else {
+            for job in group { job.refuse(LedgerWriter.standbyRefusal) }
+        }
         finish(group)
         group.removeAll(keepingCapacity: true)
     }
@@ -191,6 +258,8 @@ public struct WriterStatistics: Sendable, Equatable {
 protocol WriterJob: AnyObject {
     /// Runs on the writer thread, outside the lock.
     func run(_ ledger: Ledger)
+    /// Records `error` as the result, without running: the writer has no ledger.
+    func refuse(_ error: any Error)
     /// Publishes the result; called under the writer's lock.
     func finish()
     /// Whether `finish` was called; read under the writer's lock.
@@ -207,6 +276,42 @@ private final class Job<T: Sendable>: WriterJob {
     init(_ work: @escaping @Sendable (Ledger) throws -> T) { self.work = work }
 
     func run(_ ledger: Ledger) { outcome = Result { try work(ledger) } }
+
+    func refuse(_ error: any Error) { outcome = .failure(error) }
+
+    func finish() { result = outcome }
+
+    var isFinished: Bool { result != nil }
+}
+
+/// A change of the writer's role: opening the ledger (`takeOver`) or dropping it (`stepDown`).
+private final class RoleJob: WriterJob {
+    private let open: (@Sendable () throws -> Ledger)?
+    private var outcome: Result<Void, any Error>?
+    private(set) var result: Result<Void, any Error>?
+
+    init(open: (@Sendable () throws -> Ledger)?) { self.open = open }
+
+    /// The ledger the writer holds after this job: the one `open` opened (or `current`, if
+    /// that failed), or none for a step-down.
+    func switchRole(from current: Ledger?) -> Ledger? {
+        guard let open else {
+            outcome = .success(())
+            return nil
+        }
+        do {
+            let ledger = try open()
+            outcome = .success(())
+            return ledger
+        } catch {
+            outcome = .failure(error)
+            return current
+        }
+    }
+
+    func run(_ ledger: Ledger) {}
+
+    func refuse(_ error: any Error) { outcome = .failure(error) }
 
     func finish() { result = outcome }
 

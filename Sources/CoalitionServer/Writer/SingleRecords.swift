@@ -28,6 +28,8 @@ final class RecordJob: WriterJob {
 
     func run(_ ledger: Ledger) { SingleRecords.apply([self], to: ledger) }
 
+    func refuse(_ error: any Error) { outcome = .failure(error) }
+
     func finish() { result = outcome }
 
     var isFinished: Bool { result != nil }
