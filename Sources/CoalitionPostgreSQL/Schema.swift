@@ -174,7 +174,20 @@ enum Schema {
             last_obligation bigint NOT NULL,
             state bytea NOT NULL
         );
+        """,
+        // 2: referrals, as SQLite's version 3: the link an enrolment with a referral code
+        // made, and whether the bonus was paid (the earn's posting) or taken back.
         """
+        CREATE TABLE referrals (
+            member bigint PRIMARY KEY,
+            referrer bigint NOT NULL,
+            linked_at bigint NOT NULL,
+            partner text NOT NULL,
+            bonus_seq bigint,
+            reversed bigint NOT NULL DEFAULT 0
+        );
+        CREATE INDEX referrals_by_referrer ON referrals (referrer);
+        """,
     ]
 
     /// Whether the connected database holds a Coalition ledger, and at which version.

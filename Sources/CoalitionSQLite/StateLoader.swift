@@ -83,7 +83,7 @@ struct StateLoader {
         }
         let transfers = try database.statement(
             "SELECT member, counterparty, occurred, units FROM postings INDEXED BY postings_by_counterparty "
-                + "WHERE counterparty IS NOT NULL ORDER BY seq"
+                + "WHERE counterparty IS NOT NULL AND kind = 6 ORDER BY seq"  // transfers (a referral bonus names its referrer too)
         )
         while try transfers.step() {
             let at = Timestamp(seconds: transfers.int64(2))
@@ -110,6 +110,21 @@ struct StateLoader {
                 isBonus: lots.int64(6) != 0
             )
             snapshot.members.values[member].addLoaded(lot)
+        }
+        let referrals = try database.statement(
+            "SELECT member, referrer, linked_at, partner, bonus_seq, reversed FROM referrals"
+        )
+        while try referrals.step() {
+            snapshot.referrals.set(
+                Referral(
+                    member: try MemberNumber(stored: referrals.int64(0)),
+                    referrer: try MemberNumber(stored: referrals.int64(1)),
+                    linkedAt: Timestamp(seconds: referrals.int64(2)),
+                    partner: try partners.id(referrals, column: 3),
+                    bonusSeq: referrals.optionalInt64(4),
+                    isReversed: referrals.int64(5) != 0
+                )
+            )
         }
         var position = snapshot.members.startIndex
         while position != snapshot.members.endIndex {

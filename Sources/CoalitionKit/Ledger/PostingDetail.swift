@@ -13,6 +13,13 @@ public struct PostingDetail: Sendable {
     /// back to them (a redemption's).
     var split: [IssuerPoints] = []
     public var original: String?
+    /// An enrolment's referrer (`ref=`).
+    public var referrer: MemberNumber?
+    /// The referral bonus an earn paid (`refbonus=`).
+    public var referralBonus: ReferralBonus?
+    /// The referral bonus points a reversal took back from the referred member and the
+    /// referrer (`refback=`).
+    public var referralBack: (issuer: PartnerID, referred: Int64, referrer: Int64)?
 
     public init(_ text: String) {
         for field in text.split(separator: ";") {
@@ -29,6 +36,13 @@ public struct PostingDetail: Sendable {
             case "fee": fee = Int64(value)
             case "of": original = String(value)
             case "parts": parts = value.split(separator: ",").compactMap { ConsumedPart(encoded: $0) }
+            case "ref": referrer = Int64(value).flatMap { try? MemberNumber(stored: $0) }
+            case "refbonus": referralBonus = ReferralBonus(encoded: value)
+            case "refback":
+                let f = value.split(separator: ":")
+                if f.count == 3, let issuer = try? PartnerID(String(f[0])), let a = Int64(f[1]), let b = Int64(f[2]) {
+                    referralBack = (issuer, a, b)
+                }
             case "split": split = value.split(separator: ",").compactMap { IssuerPoints(encoded: $0) }
             default: break
             }
