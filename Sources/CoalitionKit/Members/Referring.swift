@@ -3,7 +3,12 @@
 /// reversed in full in time. `docs/ledger.md` ("Referrals") states every rule.
 extension BatchBuilder {
     /// Links new member `number` to the member whose code is `code`, or refuses the record.
-    func planReferralLink(_ effect: inout Effect, member number: MemberNumber, code: ReferralCode, partner: Partner)
+    func planReferralLink(
+        _ effect: inout Effect,
+        member number: MemberNumber,
+        code: ReferralCode,
+        partner: Partner
+    )
         throws
     {
         guard let programme = network.referrals else {
@@ -183,6 +188,13 @@ public struct ReferralBonus: Hashable, Sendable {
             let issuer = try? PartnerID(String(f[1])), let a = Int64(f[2]), let b = Int64(f[3]), let c = Int64(f[4]),
             let d = Int64(f[5])
         else { return nil }
-        self.init(referrer: referrer, issuer: issuer, referredPoints: a, referredLot: b, referrerPoints: c, referrerLot: d)
+        self.init(
+            referrer: referrer,
+            issuer: issuer,
+            referredPoints: a,
+            referredLot: b,
+            referrerPoints: c,
+            referrerLot: d
+        )
     }
 }

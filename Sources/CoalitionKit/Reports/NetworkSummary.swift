@@ -33,12 +33,10 @@ public struct NetworkSummary: Sendable {
             for lot in account.lots { lotCounts[lot.issuer, default: 0] += 1 }
         }
         pointsHeld = held
-        issuers = ledger.network.sortedPartners.map { partner in
-            IssuerLine(
-                issuer: partner.id,
-                pointsOutstanding: ledger.outstanding(partner.id),
-                openLots: lotCounts[partner.id] ?? 0
-            )
+        // The coalition issues points itself where it funds referral bonuses.
+        let issuerIDs = ledger.network.sortedPartners.map(\.id) + (ledger.network.referrals != nil ? [.coalition] : [])
+        issuers = issuerIDs.map { id in
+            IssuerLine(issuer: id, pointsOutstanding: ledger.outstanding(id), openLots: lotCounts[id] ?? 0)
         }
         struct Pair: Hashable {
             let debtor: PartnerID
