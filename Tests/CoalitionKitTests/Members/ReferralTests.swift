@@ -81,6 +81,25 @@ struct ReferralTests {
             let code = try #require(network.referrals).code(for: try MemberNumber("6001000000150"))
             let page = try String(contentsOfFile: Fixtures.packageRoot + "/docs/settlement-format.md", encoding: .utf8)
             #expect(page.contains("`6001000000150` → `\(code)`"), "the page's vector is not \(code)")
+            // The example line reads back with its code, and is written back byte for byte.
+            let marker = try #require(page.range(of: "<!-- example-referral-enroll -->\n```\n"))
+            let line = String(page[marker.upperBound...].prefix { $0 != "\n" })
+            let record = try LedgerRecord.parse(line: line, partner: skyways).get()
+            #expect(record.body == .enroll(member: try MemberNumber("6001000000176"), referralCode: code))
+            #expect(SettlementFile.line(for: record, reference: "web signup") == line)
+            // Without the sixth field, or with it empty, an ENROLL has no code.
+            let plain = LedgerRecord.parse(line: "ENROLL|S-1|6001000000176|2026-11-21T08:00:00Z|", partner: skyways)
+            #expect(try plain.get().body == .enroll(member: try MemberNumber("6001000000176")))
+            let empty = LedgerRecord.parse(
+                line: "ENROLL|S-1|6001000000176|2026-11-21T08:00:00Z||",
+                partner: skyways
+            )
+            #expect(try empty.get().body == .enroll(member: try MemberNumber("6001000000176")))
+            let bad = LedgerRecord.parse(
+                line: "ENROLL|S-1|6001000000176|2026-11-21T08:00:00Z||EBY0-Z92Q",
+                partner: skyways
+            )
+            #expect(throws: CoalitionError.self) { try bad.get() }
         }
     }
 
