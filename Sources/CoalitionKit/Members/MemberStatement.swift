@@ -41,7 +41,7 @@ public struct MemberStatement: Sendable {
             var text = ""
             let partner = posting.partner == .transfers ? nil : posting.partner
             switch posting.kind {
-            case _ where posting.member != member && posting.kind != .transfer:
+            case .earn where posting.member != member, .reverseEarn where posting.member != member:
                 // The referrer's side of a referred member's earn (the bonus) or of its
                 // reversal (the bonus taken back).
                 kind = posting.kind == .earn ? "referral bonus" : "referral bonus back"
@@ -59,7 +59,9 @@ public struct MemberStatement: Sendable {
                 text = "\(posting.units) units at \(detail.rate?.decimalDescription ?? "?") points each"
             case .reverseEarn, .reverseRedeem:
                 text = "reverses \(detail.original ?? "?")"
-                if let back = detail.referralBack, back.referred > 0 { text += ", referral bonus \(back.referred) back" }
+                if let back = detail.referralBack, back.referred > 0 {
+                    text += ", referral bonus \(back.referred) back"
+                }
             case .transfer:
                 if posting.member == member {
                     kind = "transfer out"
