@@ -81,9 +81,10 @@ struct StateLoader {
             let day = QualifyingDay(day: days.int64(1), points: days.int64(2))
             snapshot.members.values[try position(of: days.int64(0), for: "qualifying points")].addLoaded(day)
         }
+        // Transfers (kind 6): a referral bonus's earn names its referrer as counterparty too.
         let transfers = try database.statement(
             "SELECT member, counterparty, occurred, units FROM postings INDEXED BY postings_by_counterparty "
-                + "WHERE counterparty IS NOT NULL AND kind = 6 ORDER BY seq"  // transfers (a referral bonus names its referrer too)
+                + "WHERE counterparty IS NOT NULL AND kind = 6 ORDER BY seq"
         )
         while try transfers.step() {
             let at = Timestamp(seconds: transfers.int64(2))

@@ -47,9 +47,13 @@ struct RecordRequest: Decodable {
         switch recordType {
         case .enroll:
             guard units == nil, original == nil else { return .failure(Self.extra("ENROLL", "units or original")) }
-            fields = ["ENROLL", recordId, member ?? "", occurredAt, reference ?? ""] + (referralCode.map { [$0] } ?? [])
+            // The referral code is the file's optional sixth field.
+            fields =
+                ["ENROLL", recordId, member ?? "", occurredAt, reference ?? ""] + (referralCode.map { [$0] } ?? [])
         case .earn, .redeem:
-            guard original == nil, referralCode == nil else { return .failure(Self.extra(type, "original or referralCode")) }
+            guard original == nil, referralCode == nil else {
+                return .failure(Self.extra(type, "original or referralCode"))
+            }
             fields = [type, recordId, member ?? "", amount, occurredAt, reference ?? ""]
         case .reversal:
             guard member == nil, referralCode == nil else {
