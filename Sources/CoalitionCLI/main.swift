@@ -26,6 +26,7 @@ let commands: [any Command.Type] = [
     ReconcileCommand.self,
     ReportPositionsCommand.self,
     ReportLiabilityCommand.self,
+    ReportReferralsCommand.self,
     ReportExpiringCommand.self,
     ReportRejectedCommand.self,
     AuditCommand.self,

@@ -43,6 +43,24 @@ enum ChunkWriter {
                 ]
             )
         }
+        if !write.referrals.isEmpty {
+            let links = write.referrals.values.sorted { $0.member < $1.member }
+            _ = try connection.query(
+                """
+                INSERT INTO referrals (member, referrer, linked_at, partner, bonus_seq, reversed)
+                SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::bigint[])
+                ON CONFLICT (member) DO UPDATE SET bonus_seq = excluded.bonus_seq, reversed = excluded.reversed
+                """,
+                [
+                    ArrayLiteral.integers(links.map { Int64(bitPattern: $0.member.value) }),
+                    ArrayLiteral.integers(links.map { Int64(bitPattern: $0.referrer.value) }),
+                    ArrayLiteral.integers(links.map(\.linkedAt.seconds)),
+                    ArrayLiteral.texts(links.map { $0.partner.rawValue }),
+                    ArrayLiteral.optionalIntegers(links.map(\.bonusSeq)),
+                    ArrayLiteral.integers(links.map { $0.isReversed ? 1 : 0 }),
+                ]
+            )
+        }
         try writePostings(write.postings, connection)
         if !write.reversedUnits.isEmpty {
             let pairs = write.reversedUnits.sorted { $0.key < $1.key }
@@ -413,6 +431,11 @@ struct CopyText {
 enum ArrayLiteral {
     static func integers(_ values: [Int64]) -> String {
         "{" + values.map(String.init).joined(separator: ",") + "}"
+    }
+
+    /// Integers with NULLs for nil.
+    static func optionalIntegers(_ values: [Int64?]) -> String {
+        "{" + values.map { $0.map(String.init) ?? "NULL" }.joined(separator: ",") + "}"
     }
 
     /// Every element quoted, its backslashes and quotes escaped; nil is an unquoted NULL.

@@ -186,6 +186,19 @@ enum Schema {
         );
         INSERT INTO writer_lease (id, epoch, holder, expires_at) VALUES (1, 0, '', '-infinity');
         """,
+        // 3: referrals, as SQLite's version 3: the link an enrolment with a referral code
+        // made, and whether the bonus was paid (the earn's posting) or taken back.
+        """
+        CREATE TABLE referrals (
+            member bigint PRIMARY KEY,
+            referrer bigint NOT NULL,
+            linked_at bigint NOT NULL,
+            partner text NOT NULL,
+            bonus_seq bigint,
+            reversed bigint NOT NULL DEFAULT 0
+        );
+        CREATE INDEX referrals_by_referrer ON referrals (referrer);
+        """,
     ]
 
     /// Whether the connected database holds a Coalition ledger, and at which version.

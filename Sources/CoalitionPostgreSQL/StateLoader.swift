@@ -106,7 +106,7 @@ struct StateLoader {
             }
         }
         try connection.forEachRow(
-            "SELECT member, counterparty, occurred, units FROM postings WHERE counterparty IS NOT NULL ORDER BY seq"
+            "SELECT member, counterparty, occurred, units FROM postings WHERE counterparty IS NOT NULL AND kind = 6 ORDER BY seq"
         ) { rows, row in
             let at = Timestamp(seconds: rows.int64(row, 2))
             let points = rows.int64(row, 3)
@@ -131,6 +131,20 @@ struct StateLoader {
                 isBonus: rows.int64(row, 6) != 0
             )
             guard snapshot.members[member]?.addLoaded(lot) != nil else { throw notEnrolled("lots", rows.int64(row, 1)) }
+        }
+        try connection.forEachRow(
+            "SELECT member, referrer, linked_at, partner, bonus_seq, reversed FROM referrals"
+        ) { rows, row in
+            snapshot.referrals.set(
+                Referral(
+                    member: try MemberNumber(stored: rows.int64(row, 0)),
+                    referrer: try MemberNumber(stored: rows.int64(row, 1)),
+                    linkedAt: Timestamp(seconds: rows.int64(row, 2)),
+                    partner: try partner(rows.string(row, 3)),
+                    bonusSeq: rows.optionalInt64(row, 4),
+                    isReversed: rows.int64(row, 5) != 0
+                )
+            )
         }
         var position = snapshot.members.startIndex
         while position != snapshot.members.endIndex {

@@ -35,6 +35,23 @@ enum ChunkWriter {
                 tier.bind(5, change.reason)
                 try runRow(tier, gate)
             }
+            if !write.referrals.isEmpty {
+                let referral = try database.statement(
+                    """
+                    INSERT OR REPLACE INTO referrals (member, referrer, linked_at, partner, bonus_seq, reversed)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    """
+                )
+                for link in write.referrals.values.sorted(by: { $0.member < $1.member }) {
+                    referral.bind(1, Int64(bitPattern: link.member.value))
+                    referral.bind(2, Int64(bitPattern: link.referrer.value))
+                    referral.bind(3, link.linkedAt.seconds)
+                    referral.bind(4, link.partner)
+                    referral.bind(5, link.bonusSeq)
+                    referral.bind(6, link.isReversed ? 1 : 0)
+                    try runRow(referral, gate)
+                }
+            }
             let expired = try database.statement(
                 """
                 INSERT OR REPLACE INTO expired_lots (id, member, issuer, points, expired_at, reversed)

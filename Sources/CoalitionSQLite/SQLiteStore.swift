@@ -170,6 +170,10 @@ public final class SQLiteStore: LedgerStore {
         where state.accounts[key] != tables.accounts[key] {
             problem("balance of \(key.account) in \(key.unit)")
         }
+        for number in Set(state.referrals.links.keys).union(tables.referrals.links.keys).sorted()
+        where state.referrals.links[number] != tables.referrals.links[number] {
+            problem("referral of member \(number)")
+        }
         return problems
     }
 

@@ -158,6 +158,20 @@ enum Schema {
         INSERT INTO reversed (seq, units) SELECT seq, reversed_units FROM postings WHERE reversed_units != 0;
         UPDATE postings SET reversed_units = 0 WHERE reversed_units != 0;
         """,
+        // referrals: the link an enrolment with a referral code made (once, forever), and
+        // whether the bonus was paid (the earn's posting) or taken back. Self-contained: a
+        // ledger without referrals has an empty table.
+        """
+        CREATE TABLE referrals (
+            member INTEGER PRIMARY KEY,
+            referrer INTEGER NOT NULL,
+            linked_at INTEGER NOT NULL,
+            partner TEXT NOT NULL,
+            bonus_seq INTEGER,
+            reversed INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX referrals_by_referrer ON referrals (referrer);
+        """,
     ]
 
     /// Applies the migrations `database` has not had yet, each in its own transaction.

@@ -16,7 +16,7 @@ import Foundation
 /// The layout (integers little-endian, `i64`/`u64` 8 bytes, `u32` 4, `u16` 2, `u8` 1):
 ///
 /// ```
-/// magic        "COALITION-STATE" (15 bytes), then the version (1 byte, now 1)
+/// magic        "COALITION-STATE" (15 bytes), then the version (1 byte, now 2)
 /// mark         last batch i64, last seq i64, last hash (u8 length, bytes),
 ///              last lot id i64, last obligation id i64
 /// partners     u16 count; each u16 length, UTF-8 id (issuers below are indices into it)
@@ -28,10 +28,12 @@ import Foundation
 ///              qualifying day: day i64, points i64
 ///              transfer mark: at i64, points i64, sent u8
 /// accounts     u64 count; each u16 length, account, u16 length, unit, balance i64
+/// referrals    u64 count; each member u64, referrer u64, linked at i64, partner u16,
+///              bonus posting i64 (0: not paid), reversed u8 (version 2 on)
 /// checksum     SHA-256 of every byte before it (32 bytes)
 /// ```
 package enum StateFile {
-    static let version: UInt8 = 1
+    static let version: UInt8 = 2
     static let magic: [UInt8] = Array("COALITION-STATE".utf8) + [version]
 
     /// Where the state of the ledger at `path` is saved.
@@ -70,6 +72,7 @@ package enum StateFile {
                 for lot in member.lots { _ = index(lot.issuer) }
                 for debt in member.debts { _ = index(debt.issuer) }
             }
+            for link in state.referrals.links.values { _ = index(link.partner) }
             guard partnerList.count < Int(UInt16.max) else {
                 throw CoalitionError(.storeFailure, "too many partners for the state file")
             }
@@ -105,6 +108,15 @@ package enum StateFile {
                 try out.putShort(key.account)
                 try out.putShort(key.unit)
                 out.put(balance)
+            }
+            out.put(UInt64(state.referrals.links.count))
+            for link in state.referrals.links.values {
+                out.put(link.member.value)
+                out.put(link.referrer.value)
+                out.put(link.linkedAt.seconds)
+                out.put(index(link.partner))
+                out.put(link.bonusSeq ?? 0)
+                out.put(UInt8(link.isReversed ? 1 : 0))
             }
             try out.finish()
             try Failpoint.reach("state.before-rename")
@@ -266,6 +278,26 @@ package enum StateFile {
         for _ in 0..<accountCount {
             let key = AccountKey(try input.shortString(), try input.shortString())
             guard state.accounts.updateValue(try input.i64(), forKey: key) == nil else { throw Unusable.damaged }
+        }
+        let referralCount = try input.count(try input.u64(), each: 35)
+        for _ in 0..<referralCount {
+            let member = try MemberNumber(stored: Int64(bitPattern: input.u64()))
+            let referrer = try MemberNumber(stored: Int64(bitPattern: input.u64()))
+            let linkedAt = Timestamp(seconds: try input.i64())
+            let partner = try partner(input.u16())
+            let seq = try input.i64()
+            let isReversed = try input.u8() != 0
+            guard state.referrals.links[member] == nil else { throw Unusable.damaged }
+            state.referrals.set(
+                Referral(
+                    member: member,
+                    referrer: referrer,
+                    linkedAt: linkedAt,
+                    partner: partner,
+                    bonusSeq: seq == 0 ? nil : seq,
+                    isReversed: isReversed
+                )
+            )
         }
         guard input.isAtEnd else { throw Unusable.damaged }
         return state

@@ -81,9 +81,10 @@ struct StateLoader {
             let day = QualifyingDay(day: days.int64(1), points: days.int64(2))
             snapshot.members.values[try position(of: days.int64(0), for: "qualifying points")].addLoaded(day)
         }
+        // Transfers (kind 6): a referral bonus's earn names its referrer as counterparty too.
         let transfers = try database.statement(
             "SELECT member, counterparty, occurred, units FROM postings INDEXED BY postings_by_counterparty "
-                + "WHERE counterparty IS NOT NULL ORDER BY seq"
+                + "WHERE counterparty IS NOT NULL AND kind = 6 ORDER BY seq"
         )
         while try transfers.step() {
             let at = Timestamp(seconds: transfers.int64(2))
@@ -110,6 +111,21 @@ struct StateLoader {
                 isBonus: lots.int64(6) != 0
             )
             snapshot.members.values[member].addLoaded(lot)
+        }
+        let referrals = try database.statement(
+            "SELECT member, referrer, linked_at, partner, bonus_seq, reversed FROM referrals"
+        )
+        while try referrals.step() {
+            snapshot.referrals.set(
+                Referral(
+                    member: try MemberNumber(stored: referrals.int64(0)),
+                    referrer: try MemberNumber(stored: referrals.int64(1)),
+                    linkedAt: Timestamp(seconds: referrals.int64(2)),
+                    partner: try partners.id(referrals, column: 3),
+                    bonusSeq: referrals.optionalInt64(4),
+                    isReversed: referrals.int64(5) != 0
+                )
+            )
         }
         var position = snapshot.members.startIndex
         while position != snapshot.members.endIndex {

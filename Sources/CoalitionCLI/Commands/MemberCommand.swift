@@ -27,8 +27,11 @@ struct MemberShowCommand: Command {
         let qualifying = account.qualifyingPoints(at: now, windowDays: network.tierWindowDays)
         let next = network.nextTier(for: account, at: now)
         let history = try ledger.store.tierChanges(member: number)
+        // Where the network runs a referral programme: the member's code and their referrer.
+        let referralCode = try network.referrals?.code(for: number)
+        let referredBy = ledger.state.referrals.links[number]?.referrer
         if context.json {
-            Output.json([
+            var object: [String: Any] = [
                 "member": number.description,
                 "enrolledAt": account.enrolledAt.description,
                 "enrolledBy": account.enrolledBy?.rawValue ?? "",
@@ -50,11 +53,20 @@ struct MemberShowCommand: Command {
                     ] as [String: Any]
                 },
                 "obligations": obligations.map(describe),
-            ])
+            ]
+            if let referralCode {
+                object["referralCode"] = referralCode.description
+                object["referredBy"] = referredBy.map { $0.description as Any } ?? NSNull()
+            }
+            Output.json(object)
             return .success
         }
         Output.line("Member \(number)\(account.isClosed ? " (closed)" : "")")
         Output.line("  enrolled \(account.enrolledAt.date)\(account.enrolledBy.map { " through \($0)" } ?? "")")
+        if let referralCode {
+            Output.line("  referral code: \(referralCode)")
+            if let referredBy { Output.line("  referred by member \(referredBy)") }
+        }
         Output.line("  balance: \(Points.grouped(account.balance(at: now))) points")
         let pending = account.expiredPending(at: now)
         if pending != 0 {

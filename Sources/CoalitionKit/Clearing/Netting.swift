@@ -14,6 +14,10 @@ public enum Participant: Hashable, Comparable, Sendable, CustomStringConvertible
     }
 
     public static func < (lhs: Participant, rhs: Participant) -> Bool { lhs.description < rhs.description }
+
+    /// The participant a party of an obligation is: the coalition's own issuer (points it
+    /// funds, such as referral bonuses) is the clearing house, one party with its fees.
+    public init(party id: PartnerID) { self = id == .coalition ? .clearingHouse : .partner(id) }
 }
 
 /// One payment of a settlement: `payer` pays `payee` `amount` minor units.
@@ -124,8 +128,10 @@ public enum Netting {
         for (debtor, row) in raw {
             for (creditor, amount) in row where amount != 0 {
                 gross[debtor, default: [:]][creditor] = amount
-                net[.partner(debtor)] = try Checked.subtract(net[.partner(debtor)] ?? 0, amount)
-                net[.partner(creditor)] = try Checked.add(net[.partner(creditor)] ?? 0, amount)
+                let payer = Participant(party: debtor)
+                let payee = Participant(party: creditor)
+                net[payer] = try Checked.subtract(net[payer] ?? 0, amount)
+                net[payee] = try Checked.add(net[payee] ?? 0, amount)
             }
         }
         var fees: [PartnerID: Int64] = [:]

@@ -57,7 +57,16 @@ public struct ActivityGenerator {
             let number = memberNumber(index)
             numbers.append(number)
             joinedAt.append(at)
-            enrollments.append(LedgerRecord(key: nextKey(p), occurredAt: at, body: .enroll(member: number)))
+            // Where the network runs a referral programme, some members give an earlier
+            // member's code (no randomness is drawn otherwise: other networks' activity stays
+            // as it was).
+            var code: ReferralCode?
+            if let programme = network.referrals, index > 0, random.chance(30) {
+                code = try? programme.code(for: numbers[Int.random(in: 0..<index, using: &random)])
+            }
+            enrollments.append(
+                LedgerRecord(key: nextKey(p), occurredAt: at, body: .enroll(member: number, referralCode: code))
+            )
         }
 
         var balances = [Int64](repeating: 0, count: plan.members)

@@ -141,10 +141,17 @@ final class BatchBuilder {
         }
         effect.fingerprint = fingerprint
         switch record.body {
-        case .enroll(let number):
+        case .enroll(let number, let code):
             guard member(number) == nil else {
+                if code != nil, let link = ledger.state.referrals.links[number] {
+                    throw CoalitionError(
+                        .alreadyReferred,
+                        "member \(number) is enrolled and was referred by member \(link.referrer) already"
+                    )
+                }
                 throw CoalitionError(.memberExists, "member \(number) is already enrolled")
             }
+            if let code { try planReferralLink(&effect, member: number, code: code, partner: partner) }
             effect.kind = .enroll
             effect.member = number
             effect.members[number] = MemberAccount(
@@ -298,6 +305,10 @@ final class BatchBuilder {
             write.qualifying.append((QualifyingKey(member: number, day: day), points))
         }
         if !effect.tierChanges.isEmpty { write.tierChanges += effect.tierChanges }
+        if let referral = effect.referral {
+            state.referrals.set(referral)
+            write.referrals[referral.member] = referral
+        }
         for (id, expired) in effect.expiredLots { write.expiredLots[id] = expired }
         for (id, lot) in effect.lots {
             if lot.points == 0 {

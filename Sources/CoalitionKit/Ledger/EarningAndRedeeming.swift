@@ -70,6 +70,11 @@ extension BatchBuilder {
                 )
             }
         }
+        // The referred member's first qualifying earn pays the referral bonus (networks
+        // without a referral programme never get past the first check).
+        let referral =
+            network.referrals == nil || conversion.points == 0
+            ? nil : try planReferralBonus(&effect, &change, partner: partner, member: number, earned: conversion.points)
         // The detail in one access to the chain: `r=<rate>[;lot=<id>[;bonus=<points>;bonuslot=<id>]]`.
         chain.writeDetail { detail in
             detail.append("r=")
@@ -88,6 +93,10 @@ extension BatchBuilder {
                 // The tier held before the upgrade this earn caused: what its reversal goes back to.
                 detail.append(";up=")
                 detail.append(Int64(tier))
+            }
+            if let referral {
+                detail.append(";refbonus=")
+                detail.append(referral.encoded)
             }
         }
         effect.detailIsPlanned = true

@@ -73,6 +73,8 @@ struct Effect {
     /// A change planned on a member as they stood (not a copy in `members`), applied in
     /// place when the effect is posted.
     var inPlace: InPlaceChange?
+    /// A referral link made, or its bonus paid or taken back.
+    var referral: Referral?
 
     init(key: RecordKey?, occurredAt: Timestamp) {
         self.key = key
@@ -155,6 +157,8 @@ struct InPlaceChange {
     /// The lot an earn makes, and its tier bonus lot: no array is made for them.
     var newLot: Lot?
     var bonusLot: Lot?
+    /// The referral bonus lot the earn paid the member (their first qualifying earn).
+    var referralLot: Lot?
     /// Qualifying points earned.
     var qualifying: Int64 = 0
     /// The tier reached.
@@ -181,6 +185,7 @@ extension MemberAccount {
         consume(change.consumed)
         if let lot = change.newLot { insert(lot) }
         if let lot = change.bonusLot { insert(lot) }
+        if let lot = change.referralLot { insert(lot) }
         let points = change.qualifying != 0 ? addQualifying(change.qualifying, at: time) : 0
         if let tier = change.tier {
             self.tier = tier

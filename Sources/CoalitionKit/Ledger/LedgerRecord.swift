@@ -1,8 +1,9 @@
 /// One record a partner asks the ledger to apply: the unit of idempotency and of rejection.
 public struct LedgerRecord: Hashable, Sendable {
     public enum Body: Hashable, Sendable {
-        /// A new member joins through the partner.
-        case enroll(member: MemberNumber)
+        /// A new member joins through the partner, referred by the member whose code is
+        /// `referralCode` if one is given.
+        case enroll(member: MemberNumber, referralCode: ReferralCode? = nil)
         /// The member earned `units` of the partner's unit.
         case earn(member: MemberNumber, units: Int64)
         /// The member spent points worth `units` of the partner's unit at the partner.

@@ -56,6 +56,8 @@ public struct LedgerSnapshot: Sendable {
     public var lastBatch: Int64 = 0
     public var lastLotID: Int64 = 0
     public var lastObligationID: Int64 = 0
+    /// Every referral link, and whether its bonus was paid.
+    public var referrals = ReferralBook()
 
     public init() {}
 }
@@ -158,6 +160,8 @@ public struct LedgerWrite: Sendable {
     public var expiredLots: [Int64: ExpiredLot] = [:]
     /// A clearing cycle closed by this batch.
     public var cycle: ClearingCycle?
+    /// Referral links made or changed (bonus paid or taken back), as they now stand.
+    public var referrals: [MemberNumber: Referral] = [:]
 
     public init(batchID: Int64) {
         self.batchID = batchID

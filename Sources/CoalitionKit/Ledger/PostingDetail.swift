@@ -15,6 +15,13 @@ public struct PostingDetail: Sendable {
     public var original: String?
     /// The points an earn reversal left the member owing the reversing partner (a debt).
     public var debt: Int64?
+    /// An enrolment's referrer (`ref=`).
+    public var referrer: MemberNumber?
+    /// The referral bonus an earn paid (`refbonus=`).
+    public var referralBonus: ReferralBonus?
+    /// The referral bonus points a reversal took back from the referred member and the
+    /// referrer (`refback=`).
+    public var referralBack: (issuer: PartnerID, referred: Int64, referrer: Int64)?
 
     public init(_ text: String) {
         for field in text.split(separator: ";") {
@@ -32,6 +39,13 @@ public struct PostingDetail: Sendable {
             case "of": original = String(value)
             case "debt": debt = Int64(value)
             case "parts": parts = value.split(separator: ",").compactMap { ConsumedPart(encoded: $0) }
+            case "ref": referrer = Int64(value).flatMap { try? MemberNumber(stored: $0) }
+            case "refbonus": referralBonus = ReferralBonus(encoded: value)
+            case "refback":
+                let f = value.split(separator: ":")
+                if f.count == 3, let issuer = try? PartnerID(String(f[0])), let a = Int64(f[1]), let b = Int64(f[2]) {
+                    referralBack = (issuer, a, b)
+                }
             case "split": split = value.split(separator: ",").compactMap { IssuerPoints(encoded: $0) }
             default: break
             }

@@ -62,6 +62,17 @@ extension BatchBuilder {
                 ? 0
                 : try Checked.narrow(Int128(bonus) * Int128(entry.units - before) / Int128(entry.units))
                     - Checked.narrow(Int128(bonus) * Int128(entry.units - after) / Int128(entry.units))
+            // An earn that paid a referral bonus and is now reversed in full in time takes
+            // the bonus back first, so the earn's own points are not taken from it.
+            if after == entry.units, let referral = detail.referralBonus {
+                effect.detail += try planReferralClawback(
+                    &effect,
+                    &account,
+                    bonus: referral,
+                    seq: entry.seq,
+                    earnedAt: posting.occurredAt
+                )
+            }
             var dead: Int64 = 0
             var split: [IssuerPoints] = []
             var debt: Int64 = 0

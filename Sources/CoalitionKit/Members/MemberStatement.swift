@@ -76,15 +76,27 @@ public struct MemberStatement: Sendable {
             var text = ""
             let partner = posting.partner == .transfers ? nil : posting.partner
             switch posting.kind {
+            case .earn where posting.member != member, .reverseEarn where posting.member != member:
+                // The referrer's side of a referred member's earn (the bonus) or of its
+                // reversal (the bonus taken back).
+                kind = posting.kind == .earn ? "referral bonus" : "referral bonus back"
+                text = "for referring member \(posting.member.map { "\($0)" } ?? "?")"
             case .enroll:
                 text = "enrolled"
+                if let referrer = detail.referrer { text += ", referred by member \(referrer)" }
             case .earn:
                 text = "\(posting.units) units at \(detail.rate?.decimalDescription ?? "?") points each"
                 if let bonus = detail.bonus { text += ", tier bonus \(bonus)" }
+                if let referral = detail.referralBonus, referral.referredPoints > 0 {
+                    text += ", referral bonus \(referral.referredPoints) (referred by member \(referral.referrer))"
+                }
             case .redeem:
                 text = "\(posting.units) units at \(detail.rate?.decimalDescription ?? "?") points each"
             case .reverseEarn, .reverseRedeem:
                 text = "reverses \(detail.original ?? "?")"
+                if let back = detail.referralBack, back.referred > 0 {
+                    text += ", referral bonus \(back.referred) back"
+                }
             case .transfer:
                 if posting.member == member {
                     kind = "transfer out"

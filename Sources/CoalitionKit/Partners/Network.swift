@@ -91,6 +91,8 @@ public struct Network: Sendable {
     public let transferLimits: TransferLimits
     public let clearing: ClearingSettings
     public let partners: [PartnerID: Partner]
+    /// The referral programme, if the network runs one.
+    public let referrals: ReferralProgramme?
     /// `partners`, for `partner(_:)`: the engine asks for a record's partner at every record.
     private let byID: PartnerMap<Partner>
 
@@ -104,8 +106,10 @@ public struct Network: Sendable {
         transferLimits: TransferLimits,
         clearing: ClearingSettings,
         partners: [Partner],
-        timeZone: TimeZone? = nil
+        timeZone: TimeZone? = nil,
+        referrals: ReferralProgramme? = nil
     ) {
+        self.referrals = referrals
         self.name = name
         self.pointsLifetimeDays = pointsLifetimeDays
         self.utcOffsetMinutes = utcOffsetMinutes

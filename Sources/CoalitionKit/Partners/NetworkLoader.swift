@@ -24,7 +24,14 @@ public enum NetworkLoader {
         guard !partners.isEmpty else {
             throw CoalitionError(.badConfig, "no partner files (*.json) found", at: Place(file: directory))
         }
-        return try parseNetwork(network, partners: partners)
+        if partners.contains(where: { $0.id == .coalition }) {
+            throw CoalitionError(
+                .badConfig,
+                "partner id COALITION is reserved for the coalition itself",
+                at: Place(file: directory)
+            )
+        }
+        return try parseNetwork(network, partners: partners, directory: directory)
     }
 
     static func read(_ path: String) throws -> Data {
@@ -34,10 +41,10 @@ public enum NetworkLoader {
         return data
     }
 
-    static func parseNetwork(_ r: ConfigReader, partners: [Partner]) throws -> Network {
+    static func parseNetwork(_ r: ConfigReader, partners: [Partner], directory: String = ".") throws -> Network {
         try r.allowOnly([
             "name", "pointsLifetimeDays", "timeZone", "utcOffsetMinutes", "tiers", "tierWindowDays",
-            "downgradePolicy", "transferLimits", "clearing",
+            "downgradePolicy", "transferLimits", "clearing", "referrals",
         ])
         var tiers: [Tier] = []
         for t in try r.objects("tiers") {
@@ -114,7 +121,43 @@ public enum NetworkLoader {
             transferLimits: limits,
             clearing: clearing,
             partners: partners,
-            timeZone: zone
+            timeZone: zone,
+            referrals: r.has("referrals") ? try parseReferrals(try r.object("referrals"), directory: directory) : nil
+        )
+    }
+
+    /// `referrals`: the code key's file (relative to the partners directory, or absolute),
+    /// the limit, the clawback window and the effective-dated bonus terms.
+    static func parseReferrals(_ r: ConfigReader, directory: String) throws -> ReferralProgramme {
+        try r.allowOnly(["codeKeyFile", "perReferrerPerYear", "clawbackDays", "terms"])
+        let file = try r.string("codeKeyFile")
+        let path = file.hasPrefix("/") ? file : (directory as NSString).appendingPathComponent(file)
+        let key = try KeyFile.read(path)
+        var entries: [EffectiveSchedule<ReferralTerms>.Entry] = []
+        for t in try r.objects("terms") {
+            try t.allowOnly(["from", "referrerPoints", "referredPoints", "minimumEarnPoints", "withinDays", "funding"])
+            let fundingText = try t.string("funding")
+            guard let funding = ReferralFunding(rawValue: fundingText) else {
+                throw t.fail("funding", "'\(fundingText)' is not one of: earning-partner, coalition")
+            }
+            let terms = ReferralTerms(
+                referrerPoints: try t.integer("referrerPoints", in: 0...1_000_000_000),
+                referredPoints: try t.integer("referredPoints", in: 0...1_000_000_000),
+                minimumEarnPoints: try t.integer("minimumEarnPoints", in: 1...1_000_000_000_000),
+                withinDays: try t.optionalInteger("withinDays", in: 1...36_500),
+                funding: funding
+            )
+            let entry = EffectiveSchedule<ReferralTerms>.Entry(from: try t.time("from"), value: terms)
+            if entries.contains(where: { $0.from == entry.from }) {
+                throw t.fail("from", "two entries take effect at \(entry.from)")
+            }
+            entries.append(entry)
+        }
+        return ReferralProgramme(
+            codeKey: key,
+            terms: EffectiveSchedule(entries),
+            perReferrerPerYear: try r.optionalInteger("perReferrerPerYear", in: 1...1_000_000),
+            clawbackDays: try r.integer("clawbackDays", in: 0...3650)
         )
     }
 

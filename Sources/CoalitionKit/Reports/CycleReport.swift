@@ -73,10 +73,14 @@ public enum CycleReport {
         out += figure("Netting efficiency", efficiencyBars(c, money: money))
         out += "</div>\n"
 
-        let partners = nodes(c).compactMap { p -> PartnerID? in
-            if case .partner(let id) = p { return id }
-            return nil
-        }
+        // The parties of the gross matrix: the partners, and the coalition where it issued
+        // points (referral bonuses) that were redeemed.
+        let partners = Set(c.gross.keys).union(c.gross.values.flatMap(\.keys)).union(
+            nodes(c).compactMap { p -> PartnerID? in
+                if case .partner(let id) = p { return id }
+                return nil
+            }
+        ).sorted()
         out += "<h3>Gross bilateral matrix (row owes column)</h3>\n<table>\n<tr><th>owes \u{2192}</th>"
         for p in partners { out += "<th>\(p)</th>" }
         out += "<th>total owed</th></tr>\n"
@@ -96,7 +100,10 @@ public enum CycleReport {
             var owed = ""
             var due = ""
             var fee = ""
-            if case .partner(let id) = participant {
+            if let id = participant == .clearingHouse && c.grossOwed[.coalition] != nil ? PartnerID.coalition : nil {
+                owed = money(c.grossOwed[id] ?? 0)
+                due = money(c.grossDue[id] ?? 0)
+            } else if case .partner(let id) = participant {
                 owed = money(c.grossOwed[id] ?? 0)
                 due = money(c.grossDue[id] ?? 0)
                 fee = money(c.fees[id] ?? 0)
@@ -125,15 +132,15 @@ public enum CycleReport {
     static func nodes(_ c: CurrencyClearing) -> [Participant] {
         var set = Set(c.net.keys)
         for (debtor, row) in c.gross {
-            set.insert(.partner(debtor))
-            for creditor in row.keys { set.insert(.partner(creditor)) }
+            set.insert(Participant(party: debtor))
+            for creditor in row.keys { set.insert(Participant(party: creditor)) }
         }
         return set.sorted()
     }
 
     static func grossEdges(_ c: CurrencyClearing) -> [(Participant, Participant, Int64)] {
         c.gross.flatMap { debtor, row in
-            row.map { (Participant.partner(debtor), Participant.partner($0.key), $0.value) }
+            row.map { (Participant(party: debtor), Participant(party: $0.key), $0.value) }
         }
         .filter { $0.2 > 0 }
         .sorted { ($0.0, $0.1) < ($1.0, $1.1) }

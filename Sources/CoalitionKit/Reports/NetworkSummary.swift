@@ -51,12 +51,14 @@ public struct NetworkSummary: Sendable {
         }
         pointsHeld = held
         expiredPending = dead.values.reduce(0, +)
-        issuers = ledger.network.sortedPartners.map { partner in
+        // The coalition issues points itself where it funds referral bonuses.
+        let issuerIDs = ledger.network.sortedPartners.map(\.id) + (ledger.network.referrals != nil ? [.coalition] : [])
+        issuers = issuerIDs.map { id in
             IssuerLine(
-                issuer: partner.id,
-                pointsOutstanding: ledger.outstanding(partner.id) - (dead[partner.id] ?? 0),
-                openLots: lotCounts[partner.id] ?? 0,
-                expiredPending: dead[partner.id] ?? 0
+                issuer: id,
+                pointsOutstanding: ledger.outstanding(id) - (dead[id] ?? 0),
+                openLots: lotCounts[id] ?? 0,
+                expiredPending: dead[id] ?? 0
             )
         }
         struct Pair: Hashable {

@@ -34,7 +34,7 @@ public struct LiabilityReport: Sendable {
         for account in ledger.state.members.values {
             for lot in account.lots { holders[lot.issuer, default: []].insert(account.number) }
         }
-        lines = try ledger.network.sortedPartners.map { partner in
+        var lines = try ledger.network.sortedPartners.map { partner in
             let outstanding = ledger.outstanding(partner.id)
             let value = try? partner.redemptionValue(at: asOf)
             return Line(
@@ -47,6 +47,20 @@ public struct LiabilityReport: Sendable {
                 members: holders[partner.id]?.count ?? 0
             )
         }
+        // Points the coalition issued itself (referral bonuses it funds): its own liability,
+        // valued at each redeeming partner's value only when redeemed, so no value here.
+        if ledger.network.referrals != nil {
+            lines.append(
+                Line(
+                    issuer: .coalition,
+                    pointsOutstanding: ledger.outstanding(.coalition),
+                    value: nil,
+                    breakage: ledger.balance(of: AccountKey(Account.breakage(.coalition), Account.points)),
+                    members: holders[.coalition]?.count ?? 0
+                )
+            )
+        }
+        self.lines = lines
     }
 }
 

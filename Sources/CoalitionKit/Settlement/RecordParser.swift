@@ -157,7 +157,9 @@ enum RecordParser {
         let expectedFields = recordType == .enroll ? 5 : 6
         let amountField: Int64 = recordType == .enroll || fields.count < 4 ? 0 : (FieldParser.number(fields[3]) ?? 0)
         totals.add(recordType, amount: amountField)
-        guard fields.count == expectedFields else {
+        // An ENROLL line may carry a sixth field: the referral code the member gave.
+        let hasReferralField = recordType == .enroll && fields.count == 6
+        guard fields.count == expectedFields || hasReferralField else {
             return fault(
                 .malformedRecord,
                 "a \(recordType.rawValue) line has \(expectedFields) fields separated by '|', this one has \(fields.count)"
@@ -204,7 +206,19 @@ enum RecordParser {
                 )
             }
             if recordType == .enroll {
-                return .record(LedgerRecord(key: key, occurredAt: occurred, body: .enroll(member: member)))
+                var code: ReferralCode?
+                if hasReferralField && !fields[5].isEmpty {
+                    do {
+                        code = try ReferralCode(String(decoding: fields[5].prefix(64), as: UTF8.self))
+                    } catch let error as CoalitionError {
+                        return fault(error.code, error.message)
+                    } catch {
+                        return fault(.badReferralCode, "the referral code is not one")
+                    }
+                }
+                return .record(
+                    LedgerRecord(key: key, occurredAt: occurred, body: .enroll(member: member, referralCode: code))
+                )
             }
             guard let units = amount(fields[3]) else { return badAmount(fields[3]) }
             let body: LedgerRecord.Body =

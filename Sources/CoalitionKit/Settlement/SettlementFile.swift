@@ -7,7 +7,9 @@ public enum SettlementFile {
         let at = record.occurredAt.description
         let ref = FieldParser.escape(reference)
         switch record.body {
-        case .enroll(let member): return "ENROLL|\(id)|\(member)|\(at)|\(ref)"
+        case .enroll(let member, let code):
+            // The referral code is the optional sixth field: without one the line is as before.
+            return "ENROLL|\(id)|\(member)|\(at)|\(ref)" + (code.map { "|\($0)" } ?? "")
         case .earn(let member, let units): return "EARN|\(id)|\(member)|\(units)|\(at)|\(ref)"
         case .redeem(let member, let units): return "REDEEM|\(id)|\(member)|\(units)|\(at)|\(ref)"
         case .reverse(let original, let units):

@@ -116,6 +116,14 @@ extension ReasonCode {
     public static let rateNotInForce: ReasonCode = "RATE_NOT_IN_FORCE"
     public static let badRecordID: ReasonCode = "BAD_RECORD_ID"
 
+    // Referrals (record level).
+    public static let badReferralCode: ReasonCode = "BAD_REFERRAL_CODE"
+    public static let unknownReferralCode: ReasonCode = "UNKNOWN_REFERRAL_CODE"
+    public static let selfReferral: ReasonCode = "SELF_REFERRAL"
+    public static let alreadyReferred: ReasonCode = "ALREADY_REFERRED"
+    public static let referralLimit: ReasonCode = "REFERRAL_LIMIT"
+    public static let referralsNotOffered: ReasonCode = "REFERRALS_NOT_OFFERED"
+
     // Store and data directory.
     public static let storeFailure: ReasonCode = "STORE_FAILURE"
     /// A failure inside a command or the server that has no code of its own (exit 4, 500).

@@ -12,6 +12,8 @@ struct RecordRequest: Decodable {
     let units: Int64?
     let occurredAt: String
     let reference: String?
+    /// ENROLL only: the referral code the new member gave.
+    let referralCode: String?
 
     /// The record, or its refusal with the file's reason code.
     static func record(from body: [UInt8], partner: PartnerID) -> Result<LedgerRecord, CoalitionError> {
@@ -45,12 +47,18 @@ struct RecordRequest: Decodable {
         switch recordType {
         case .enroll:
             guard units == nil, original == nil else { return .failure(Self.extra("ENROLL", "units or original")) }
-            fields = ["ENROLL", recordId, member ?? "", occurredAt, reference ?? ""]
+            // The referral code is the file's optional sixth field.
+            fields =
+                ["ENROLL", recordId, member ?? "", occurredAt, reference ?? ""] + (referralCode.map { [$0] } ?? [])
         case .earn, .redeem:
-            guard original == nil else { return .failure(Self.extra(type, "original")) }
+            guard original == nil, referralCode == nil else {
+                return .failure(Self.extra(type, "original or referralCode"))
+            }
             fields = [type, recordId, member ?? "", amount, occurredAt, reference ?? ""]
         case .reversal:
-            guard member == nil else { return .failure(Self.extra("REVERSAL", "member")) }
+            guard member == nil, referralCode == nil else {
+                return .failure(Self.extra("REVERSAL", "member or referralCode"))
+            }
             fields = ["REVERSAL", recordId, original ?? "", amount, occurredAt, reference ?? ""]
         }
         // A separator or a line end inside a field would make another line than the one

@@ -57,8 +57,17 @@ struct BalanceAnswer: Encodable, Sendable {
     let expired: [LotLine]
     let owed: Int64
     let tier: TierLine
+    /// The member's referral code, where the network runs a referral programme (absent
+    /// otherwise).
+    let referralCode: String?
+
+    enum CodingKeys: String, CodingKey {
+        case member, balance, available, issuers, expired, owed, tier
+        case referralCode = "referral_code"
+    }
 
     init(account: MemberAccount, network: Network, at: Timestamp) {
+        referralCode = try? network.referrals?.code(for: account.number).description
         member = account.number.description
         balance = account.balance
         available = account.available(at: at)

@@ -114,7 +114,7 @@ enum SingleRecords {
     static func matches(_ record: LedgerRecord, _ posting: Posting) -> Bool {
         guard posting.occurredAt == record.occurredAt else { return false }
         switch record.body {
-        case .enroll(let member):
+        case .enroll(let member, _):
             return posting.kind == .enroll && posting.member == member
         case .earn(let member, let units):
             return posting.kind == .earn && posting.member == member && posting.units == units

@@ -25,6 +25,7 @@ final class InMemoryStore: LedgerStore {
         var postings: [Posting] = []
         var reversedUnits: [Int64: Int64] = [:]
         var obligations: [Obligation] = []
+        var referrals: [MemberNumber: Referral] = [:]
     }
 
     private(set) var content = Content()
@@ -41,13 +42,14 @@ final class InMemoryStore: LedgerStore {
 
     func load() throws -> LedgerSnapshot {
         var snapshot = LedgerSnapshot()
+        for link in content.referrals.values { snapshot.referrals.set(link) }
         var qualifying: [MemberNumber: [QualifyingDay]] = [:]
         for (key, points) in content.qualifying {
             qualifying[key.member, default: []].append(QualifyingDay(day: key.day, points: points))
         }
         var marks: [MemberNumber: [TransferMark]] = [:]
         for posting in content.postings {
-            guard let to = posting.counterparty, let from = posting.member else { continue }
+            guard posting.kind == .transfer, let to = posting.counterparty, let from = posting.member else { continue }
             marks[from, default: []].append(TransferMark(at: posting.occurredAt, points: posting.units, sent: true))
             marks[to, default: []].append(TransferMark(at: posting.occurredAt, points: posting.units, sent: false))
         }
@@ -138,6 +140,7 @@ final class InMemoryStore: LedgerStore {
         }
         for (key, points) in write.qualifying { next.qualifying[key] = points == 0 ? nil : points }
         next.tierChanges += write.tierChanges
+        for (number, link) in write.referrals { next.referrals[number] = link }
         for (id, lot) in write.expiredLots { next.expiredLots[id] = lot }
         var keys = Set(next.postings.compactMap(\.recordKey))
         for posting in write.postings {

@@ -11,6 +11,7 @@ struct StateImage: Equatable, CustomStringConvertible {
     let lastBatch: Int64
     let lastLotID: Int64
     let lastObligationID: Int64
+    let referrals: [MemberNumber: Referral]
 
     /// The state; with `includingBatchLog` false, without the batch counter (a batch whose
     /// every record was rejected is still logged).
@@ -23,6 +24,7 @@ struct StateImage: Equatable, CustomStringConvertible {
         lastBatch = includingBatchLog ? state.lastBatch : 0
         lastLotID = state.lastLotID
         lastObligationID = state.lastObligationID
+        referrals = state.referrals.links
     }
 
     var description: String {

@@ -233,7 +233,7 @@ struct OperationGenerator {
             let kind: Kind
             var units: Int64 = 0
             switch record.body {
-            case .enroll(let number):
+            case .enroll(let number, _):
                 kind = .enroll
                 enrolled.append(number)
                 enrolledSet.insert(number)

@@ -114,7 +114,7 @@ struct Simulator {
         #expect(outcomes.count == records.count, "\(place)")
         for (record, outcome) in zip(records, outcomes) where outcome.isAccepted {
             model.accepted[record.key.partner, default: 0] += 1
-            if case .enroll(let member) = record.body { model.members.insert(member) }
+            if case .enroll(let member, _) = record.body { model.members.insert(member) }
         }
         generator.observe(planned, outcomes)
         applied.append(zip(records, outcomes).filter { $0.1.isAccepted }.map(\.0))

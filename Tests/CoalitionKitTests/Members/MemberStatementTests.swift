@@ -123,7 +123,7 @@ struct MemberStatementTests {
 
     @Test("points past their expiry leave the balance on their date and are shown apart until expire books them")
     func deadPointsApart() throws {
-        var t = try ledger()
+        let t = try ledger()
         let end = Fixtures.time("2026-12-31T00:00:00Z")
         let account = t.ledger.member(alice)!
         #expect(account.expiredPending(at: end) == 1_210)  // expire has not run since 03-23

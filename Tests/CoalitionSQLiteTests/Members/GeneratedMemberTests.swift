@@ -26,7 +26,7 @@ struct GeneratedMemberTests {
         plan.reversalPercent = 6
         let generated = ActivityGenerator.generate(network: network, plan: plan)
         let members = generated.enrollments.compactMap { record -> MemberNumber? in
-            if case .enroll(let number) = record.body { return number }
+            if case .enroll(let number, _) = record.body { return number }
             return nil
         }
         var random = SeededGenerator(seed: 0x5EED)

@@ -45,7 +45,9 @@ struct RecordFaultTests {
         Case("", .unknownRecordType, id: ""),
         Case("EARN|F-1|\(m1)|100|\(time)", .malformedRecord),
         Case("EARN|F-1|\(m1)|100|\(time)||", .malformedRecord),
-        Case("ENROLL|F-1|\(SettlementMembers.number(50))|\(time)|x|y", .malformedRecord),
+        // An ENROLL has five fields, or six with a referral code (docs/settlement-format.md §4).
+        Case("ENROLL|F-1|\(SettlementMembers.number(50))|\(time)|x|y|z", .malformedRecord),
+        Case("ENROLL|F-1|\(SettlementMembers.number(50))|\(time)|x|y", .badReferralCode),
         Case("EARN|F-1|\(m1)|100|\(time)|" + String(repeating: "r", count: 257), .malformedRecord),
         Case("EARN|F-1|\(m1)|100|\(time)|50%G1 off", .malformedRecord),
         Case("EARN|F-1|\(m1)|100|\(time)|50%", .malformedRecord),

@@ -9,6 +9,9 @@ struct SQLiteContractTests {
     @Test("a reopened ledger loads exactly the state it had, and goes on")
     func roundTrip() throws { try contract.roundTrip() }
 
+    @Test("referral links, bonus state and bonus lots reload from the tables and the saved state")
+    func referralsRoundTrip() throws { try contract.referralsRoundTrip() }
+
     @Test("reopening before every batch gives the same outcomes and state as keeping the ledger open")
     func reopenEveryBatch() throws { try contract.reopenEveryBatch() }
 
@@ -42,6 +45,9 @@ struct PostgreSQLContractTests {
 
     @Test("a reopened ledger loads exactly the state it had, and goes on")
     func roundTrip() throws { try contract.roundTrip() }
+
+    @Test("referral links, bonus state and bonus lots reload from the tables and the saved state")
+    func referralsRoundTrip() throws { try contract.referralsRoundTrip() }
 
     @Test("reopening before every batch gives the same outcomes and state as keeping the ledger open")
     func reopenEveryBatch() throws { try contract.reopenEveryBatch() }

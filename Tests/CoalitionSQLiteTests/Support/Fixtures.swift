@@ -80,6 +80,7 @@ struct StateImage: Equatable {
     let lastBatch: Int64
     let lastLotID: Int64
     let lastObligationID: Int64
+    let referrals: [MemberNumber: Referral]
 
     init(_ state: LedgerSnapshot) {
         members = state.members
@@ -90,6 +91,7 @@ struct StateImage: Equatable {
         lastBatch = state.lastBatch
         lastLotID = state.lastLotID
         lastObligationID = state.lastObligationID
+        referrals = state.referrals.links
     }
 }
 

@@ -178,6 +178,23 @@ struct SingleRecordTests {
                 "RATE_NOT_IN_FORCE"
             ),
             (recordText("ENROLL", id: "X13", member: SettlementLines.member(2), units: 5), "MALFORMED_RECORD"),
+            // A referral code goes to the file's parser and the engine: the demo network runs
+            // no referral programme.
+            (
+                "{\"type\":\"ENROLL\",\"recordId\":\"X14\",\"member\":\"\(SettlementLines.member(2))\","
+                    + "\"occurredAt\":\"2026-11-22T09:30:00Z\",\"referralCode\":\"EBY0-Z92Q-H0BD-CJZ6-A\"}",
+                "REFERRALS_NOT_OFFERED"
+            ),
+            (
+                "{\"type\":\"ENROLL\",\"recordId\":\"X15\",\"member\":\"\(SettlementLines.member(2))\","
+                    + "\"occurredAt\":\"2026-11-22T09:30:00Z\",\"referralCode\":\"EBY0-Z92Q\"}",
+                "BAD_REFERRAL_CODE"
+            ),
+            (
+                "{\"type\":\"EARN\",\"recordId\":\"X16\",\"member\":\"\(SettlementLines.member(1))\",\"units\":5,"
+                    + "\"occurredAt\":\"2026-11-22T09:30:00Z\",\"referralCode\":\"EBY0-Z92Q-H0BD-CJZ6-A\"}",
+                "MALFORMED_RECORD"
+            ),
             ("{\"type\":\"EARN\"}", "MALFORMED_RECORD"),
             ("not json", "MALFORMED_RECORD"),
         ]
