@@ -35,7 +35,11 @@ extension MemberPages {
         guard form["password"] == form["confirm"] else {
             return page(
                 "Activate your account",
-                PageHTML.activation(csrf: csrf, member: member, message: "The two passwords differ: type the same one twice."),
+                PageHTML.activation(
+                    csrf: csrf,
+                    member: member,
+                    message: "The two passwords differ: type the same one twice."
+                ),
                 status: 400
             )
         }
@@ -107,7 +111,12 @@ extension MemberPages {
 
     /// `POST /member/transfer`: checks the form and shows what would happen, with the fee,
     /// and a new idempotency key for the confirmation. Nothing moves yet.
-    func confirmTransfer(_ member: MemberNumber, _ request: HTTPRequest, cookies: [String: String], csrf: String)
+    func confirmTransfer(
+        _ member: MemberNumber,
+        _ request: HTTPRequest,
+        cookies: [String: String],
+        csrf: String
+    )
         -> HTTPResponse
     {
         let form = Self.form(request)
@@ -135,7 +144,12 @@ extension MemberPages {
 
     /// `POST /member/transfer/confirm`: the transfer, once per key, with the API's limits
     /// and refusal codes.
-    func performTransfer(_ member: MemberNumber, _ request: HTTPRequest, cookies: [String: String], csrf: String)
+    func performTransfer(
+        _ member: MemberNumber,
+        _ request: HTTPRequest,
+        cookies: [String: String],
+        csrf: String
+    )
         -> HTTPResponse
     {
         let form = Self.form(request)
@@ -271,7 +285,8 @@ extension PageHTML {
         let top = max(1, network.tiers.last?.qualifyingPoints ?? 1, tier.qualifyingPoints)
         let width = Int64(300) * min(tier.qualifyingPoints, top) / top
         var svg = "<svg role=\"img\" aria-label=\"Qualifying points against the tiers\" viewBox=\"0 0 320 60\" "
-        svg += "xmlns=\"http://www.w3.org/2000/svg\"><rect x=\"10\" y=\"10\" width=\"300\" height=\"20\" fill=\"#ddd\"/>"
+        svg +=
+            "xmlns=\"http://www.w3.org/2000/svg\"><rect x=\"10\" y=\"10\" width=\"300\" height=\"20\" fill=\"#ddd\"/>"
         svg += "<rect x=\"10\" y=\"10\" width=\"\(width)\" height=\"20\" fill=\"#0b4f9c\"/>"
         for level in network.tiers {
             let x = 10 + Int64(300) * min(level.qualifyingPoints, top) / top

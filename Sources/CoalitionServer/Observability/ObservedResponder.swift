@@ -66,7 +66,9 @@ public struct ObservedResponder: HTTPResponder {
             return MemberAPI.routes.keys.contains(String(path.dropFirst(MemberAPI.prefix.count)))
                 ? path : "/member/api/*"
         }
-        if ["/member", "/member/", "/member/sign-in", "/member/sign-out"].contains(path) { return path }
+        if MemberPages.pages[path] != nil || OperatorPages.pages[path] != nil { return path }
+        if path.hasPrefix("/operator/cycles/") { return "/operator/cycles/{number}" }
+        if path.hasPrefix("/operator/") { return "/operator/*" }
         return path.hasPrefix("/member/") ? "/member/*" : "other"
     }
 

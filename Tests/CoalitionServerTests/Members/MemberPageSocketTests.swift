@@ -8,17 +8,25 @@ import Testing
 /// `application/x-www-form-urlencoded`, over a real socket to the running server.
 final class PageBrowser {
     let served: MemberServer
+    let port: Int
+    let csrfCookie: String
     var cookies: [String: String] = [:]
 
-    init(_ served: MemberServer) { self.served = served }
+    init(_ served: MemberServer, port: Int? = nil, csrfCookie: String = "coalition_csrf") {
+        self.served = served
+        self.port = port ?? served.server.port
+        self.csrfCookie = csrfCookie
+    }
 
     @discardableResult
     func request(_ method: String, _ path: String, form: [(String, String)]? = nil) throws -> TestResponse {
         var headers: [String] = []
         if !cookies.isEmpty {
-            headers.append("Cookie: " + cookies.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "; "))
+            headers.append(
+                "Cookie: " + cookies.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "; ")
+            )
         }
-        let client = try TestClient(port: served.server.port)
+        let client = try TestClient(port: port)
         let body = (form ?? []).map { "\(Self.encode($0.0))=\(Self.encode($0.1))" }.joined(separator: "&")
         var lines = ["\(method) \(path) HTTP/1.1", "Host: localhost", "Connection: close"] + headers
         if form != nil {
@@ -37,7 +45,7 @@ final class PageBrowser {
     func get(_ path: String) throws -> TestResponse { try request("GET", path) }
 
     func post(_ path: String, _ fields: [(String, String)]) throws -> TestResponse {
-        try request("POST", path, form: [("csrf", cookies["coalition_csrf"] ?? "")] + fields)
+        try request("POST", path, form: [("csrf", cookies[csrfCookie] ?? "")] + fields)
     }
 
     /// The value of the hidden field `name` in `html`.
@@ -171,7 +179,10 @@ final class PageBrowser {
         #expect(again.status == 200 && again.text.contains("already made"))
         #expect(try bobBalance() == before.map { $0 + 1000 })
         // The same key for another amount is the API's conflict.
-        let conflict = try alice.post("/member/transfer/confirm", [("key", key), ("to", served.bob), ("points", "1100")])
+        let conflict = try alice.post(
+            "/member/transfer/confirm",
+            [("key", key), ("to", served.bob), ("points", "1100")]
+        )
         #expect(conflict.status == 409 && conflict.text.contains("IDEMPOTENCY_CONFLICT"))
         let small = try alice.post(
             "/member/transfer/confirm",
@@ -202,7 +213,9 @@ final class PageBrowser {
         // Bob's session cookie with Alice's CSRF cookie is still Bob's session: the pages
         // follow the session, never a number the browser sends.
         let mixed = PageBrowser(served)
-        mixed.cookies = ["coalition_member": bob.cookies["coalition_member"]!, "coalition_csrf": alice.cookies["coalition_csrf"]!]
+        mixed.cookies = [
+            "coalition_member": bob.cookies["coalition_member"]!, "coalition_csrf": alice.cookies["coalition_csrf"]!,
+        ]
         #expect(try mixed.get("/member/statement?from=2026-11-01&to=2026-11-30").text.contains("B-P2"))
         // After sign-out the cookie opens nothing.
         let stale = alice.cookies
