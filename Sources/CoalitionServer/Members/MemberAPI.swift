@@ -145,7 +145,15 @@ public final class MemberAPI: HTTPResponder {
             at: at
         )
         do {
-            return try writer.perform { ledger in try ledger.transfer(transfer) }
+            let result = try writer.perform { ledger in try ledger.transfer(transfer) }
+            if !result.isReplay {
+                var event = LedgerEvent(event: "transfer")
+                event.member = member.description
+                event.points = result.points
+                event.posting = result.seq
+                LedgerEventSink.record(event)
+            }
+            return result
         } catch let error as CoalitionError
             where ![.storeFailure, .io, .writerBusy, .shuttingDown].contains(error.code)
         {

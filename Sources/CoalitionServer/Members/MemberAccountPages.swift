@@ -230,7 +230,7 @@ extension PageHTML {
             <label for="member">Member number</label>
             <input id="member" name="member" inputmode="numeric" autocomplete="username" value="\(escape(member))" required>
             <label for="code">Activation code</label>
-            <input id="code" name="code" autocomplete="one-time-code" required>
+            <input id="code" name="code" autocomplete="off" required>
             <label for="password">New password</label>
             <input id="password" name="password" type="password" autocomplete="new-password" minlength="10" required>
             <label for="confirm">New password again</label>

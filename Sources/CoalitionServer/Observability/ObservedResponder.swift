@@ -27,12 +27,13 @@ public struct ObservedResponder: HTTPResponder {
 
     public func respond(to request: HTTPRequest) -> HTTPResponse {
         let started = DispatchTime.now().uptimeNanoseconds
-        var response = inner.respond(to: request)
+        let requestID = Self.makeRequestID()
+        let sink = LedgerEventSink(requestID: requestID, log: log, metrics: metrics, now: now)
+        var response = LedgerEventSink.$current.withValue(sink) { inner.respond(to: request) }
         let elapsed = DispatchTime.now().uptimeNanoseconds &- started
         let nanoseconds = Int64(clamping: elapsed)
         let head = request.head
         let route = Self.route(of: head.path)
-        let requestID = Self.makeRequestID()
         response.headers.add("X-Request-Id", requestID)
         metrics.record(
             route: route,

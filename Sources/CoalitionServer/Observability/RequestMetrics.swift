@@ -30,9 +30,17 @@ public final class RequestMetrics: Sendable {
         var sumNanoseconds: Int64 = 0
     }
 
+    /// The upper bounds of the records-per-batch buckets of files taken in.
+    public static let batchBuckets: [Int64] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000]
+
     struct Counts {
         var requests: [RequestKey: Int64] = [:]
         var latencies: [String: Latency] = [:]
+        /// Records applied and rejected, by source (`file`, `api`) and outcome.
+        var records: [String: Int64] = [:]
+        var batchSizes = [Int64](repeating: 0, count: RequestMetrics.batchBuckets.count)
+        var batches: Int64 = 0
+        var batchRecords: Int64 = 0
     }
 
     private let counts = Mutex(Counts())
@@ -50,6 +58,22 @@ public final class RequestMetrics: Sendable {
             latency.count += 1
             latency.sumNanoseconds += max(0, nanoseconds)
             counts.latencies[route] = latency
+        }
+    }
+
+    /// Counts records a request applied: `accepted` and `rejected` from `source`, and the
+    /// size of the file's batch if it was one.
+    func recordApplied(source: String, accepted: Int64, rejected: Int64, batchRecords: Int64?) {
+        counts.withLock { counts in
+            counts.records[source + "|accepted", default: 0] += accepted
+            counts.records[source + "|rejected", default: 0] += rejected
+            if let batchRecords {
+                if let bucket = Self.batchBuckets.firstIndex(where: { batchRecords <= $0 }) {
+                    counts.batchSizes[bucket] += 1
+                }
+                counts.batches += 1
+                counts.batchRecords += batchRecords
+            }
         }
     }
 
@@ -78,5 +102,26 @@ public final class RequestMetrics: Sendable {
             text.sample(name + "_sum", [("route", route)], nanoseconds: latency.sumNanoseconds)
             text.sample(name + "_count", [("route", route)], latency.count)
         }
+        writeIngest(snapshot, into: &text)
+    }
+
+    /// Ingest throughput: records applied by source and outcome, and records per file.
+    func writeIngest(_ snapshot: Counts, into text: inout MetricsText) {
+        let records = "coalition_ingest_records_total"
+        text.family(records, type: "counter", help: "Records this server applied or rejected, by source and outcome.")
+        for key in snapshot.records.keys.sorted() {
+            let parts = key.split(separator: "|").map(String.init)
+            text.sample(records, [("source", parts[0]), ("outcome", parts[1])], snapshot.records[key]!)
+        }
+        let name = "coalition_ingest_batch_records"
+        text.family(name, type: "histogram", help: "Records per settlement file taken in by this server.")
+        var cumulative: Int64 = 0
+        for (index, bound) in Self.batchBuckets.enumerated() {
+            cumulative += snapshot.batchSizes[index]
+            text.sample(name + "_bucket", [("le", String(bound))], cumulative)
+        }
+        text.sample(name + "_bucket", [("le", "+Inf")], snapshot.batches)
+        text.sample(name + "_sum", snapshot.batchRecords)
+        text.sample(name + "_count", snapshot.batches)
     }
 }

@@ -51,7 +51,7 @@ enum OperatorHTML {
             <form method="post" action="/operator/sign-in">
             <input type="hidden" name="csrf" value="\(escape(csrf))">
             <label for="token">Operator token</label>
-            <input id="token" name="token" type="password" autocomplete="off" required>
+            <input id="token" name="token" type="password" autocomplete="current-password" required>
             <button type="submit">Sign in</button></form>
             """
     }
