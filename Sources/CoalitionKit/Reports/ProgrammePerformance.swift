@@ -37,44 +37,73 @@ public struct ProgrammePerformance: Sendable {
     /// Members per tier, in the network's tier order.
     public let tierMix: [(tier: String, members: Int)]
 
-    public init(ledger: Ledger, asOf: Timestamp) throws {
-        self.asOf = asOf
+    /// What the figures are made from, kept between views so each view reads only the
+    /// postings since the last one: the months so far, each member's latest earn or
+    /// redemption, and the last posting read.
+    public struct Tally: Sendable {
         var months: [String: [PartnerID: Month]] = [:]
-        var active: Set<MemberNumber> = []
-        let since = asOf.adding(seconds: -365 * Timestamp.secondsPerDay)
-        func add(_ posting: Posting, _ partner: PartnerID, _ change: (inout Month) -> Void) {
-            let month = String(posting.occurredAt.description.prefix(7))
-            var line = months[month]?[partner] ?? Month(month: month, partner: partner)
-            change(&line)
-            months[month, default: [:]][partner] = line
+        var lastActivity: [MemberNumber: Timestamp] = [:]
+        public private(set) var throughSeq: Int64 = 0
+
+        public init() {}
+
+        /// Reads the postings after `throughSeq` up to the journal's last.
+        public mutating func advance(_ ledger: Ledger) throws {
+            let last = ledger.state.lastSeq
+            guard last > throughSeq else { return }
+            try ledger.store.forEachPosting(in: (throughSeq + 1)...last) { add($0) }
+            throughSeq = last
         }
-        try ledger.store.forEachPosting { posting in
+
+        mutating func add(_ posting: Posting) {
+            func change(_ partner: PartnerID, _ body: (inout Month) -> Void) {
+                let month = String(posting.occurredAt.description.prefix(7))
+                var line = months[month]?[partner] ?? Month(month: month, partner: partner)
+                body(&line)
+                months[month, default: [:]][partner] = line
+            }
             switch posting.kind {
             case .earn, .redeem:
-                if let member = posting.member, posting.occurredAt >= since, posting.occurredAt <= asOf {
-                    active.insert(member)
+                if let member = posting.member, (lastActivity[member] ?? Timestamp(seconds: .min)) < posting.occurredAt
+                {
+                    lastActivity[member] = posting.occurredAt
                 }
                 guard let partner = posting.partner else { return }
+                // `points` is the member's signed change: plus for an earn, minus for a redemption.
                 if posting.kind == .earn {
-                    add(posting, partner) { $0.issued += posting.points }
+                    change(partner) { $0.issued += posting.points }
                 } else {
-                    add(posting, partner) { $0.redeemed += posting.points }
+                    change(partner) { $0.redeemed -= posting.points }
                 }
             case .reverseEarn:
-                if let partner = posting.partner { add(posting, partner) { $0.issued -= posting.points } }
+                if let partner = posting.partner { change(partner) { $0.issued += posting.points } }
             case .reverseRedeem:
-                if let partner = posting.partner { add(posting, partner) { $0.redeemed -= posting.points } }
+                if let partner = posting.partner { change(partner) { $0.redeemed -= posting.points } }
             case .expire:
                 for leg in posting.legs where leg.unit == Account.points && leg.account.hasPrefix("breakage:") {
                     guard let issuer = try? PartnerID(String(leg.account.dropFirst("breakage:".count))) else {
                         continue
                     }
-                    add(posting, issuer) { $0.expired += abs(leg.amount) }
+                    change(issuer) { $0.expired += abs(leg.amount) }
                 }
             default:
                 return
             }
         }
+    }
+
+    /// The figures from the whole journal.
+    public init(ledger: Ledger, asOf: Timestamp) throws {
+        var tally = Tally()
+        try tally.advance(ledger)
+        self.init(tally: tally, ledger: ledger, asOf: asOf)
+    }
+
+    /// The figures from `tally`, advanced to the journal's last posting by the caller.
+    public init(tally: Tally, ledger: Ledger, asOf: Timestamp) {
+        self.asOf = asOf
+        let months = tally.months
+        let since = asOf.adding(seconds: -365 * Timestamp.secondsPerDay)
         let sorted = months.keys.sorted().flatMap { month in
             months[month]!.keys.sorted().map { months[month]![$0]! }
         }
@@ -97,7 +126,7 @@ public struct ProgrammePerformance: Sendable {
                 cost: cost
             )
         }
-        activeMembers = active.count
+        activeMembers = tally.lastActivity.values.filter { $0 >= since && $0 <= asOf }.count
         members = ledger.state.members.count
         var counts = Array(repeating: 0, count: ledger.network.tiers.count)
         for account in ledger.state.members.values where counts.indices.contains(account.tier) {

@@ -1,5 +1,6 @@
 import CoalitionKit
 import Foundation
+import Synchronization
 
 /// The operator's pages under `/operator/` (`docs/operations.md`): sign-in with a token made
 /// by `coalition operator token create`, the dashboard, member look-up, the positions report
@@ -16,6 +17,8 @@ public final class OperatorPages: HTTPResponder {
     ]
     let access: OperatorAccess
     let writer: LedgerWriter
+    /// The programme's figures so far: each dashboard view reads only the postings since.
+    let performance = Mutex(ProgrammePerformance.Tally())
     let now: @Sendable () -> Timestamp
 
     public init(access: OperatorAccess, writer: LedgerWriter, now: @escaping @Sendable () -> Timestamp) {
@@ -112,7 +115,7 @@ public final class OperatorPages: HTTPResponder {
                 positions: try PositionsReport(ledger: ledger, asOf: at),
                 cycles: Array(try ledger.store.cycles().suffix(10).reversed()),
                 rejections: try OperatorHTML.rejectionCounts(ledger),
-                performance: try ProgrammePerformance(ledger: ledger, asOf: at),
+                performance: try self.performance(ledger, at: at),
                 at: at
             )
         }
@@ -124,6 +127,15 @@ public final class OperatorPages: HTTPResponder {
             OperatorHTML.dashboard(figures, webhooks: Self.webhookDeliveriesPanel()),
             csrf: csrf
         )
+    }
+
+    /// The programme's figures, from the kept tally advanced to the journal's end. Runs
+    /// in a writer job: the first view reads the whole journal, later ones what is new.
+    func performance(_ ledger: Ledger, at: Timestamp) throws -> ProgrammePerformance {
+        var tally = performance.withLock { $0 }
+        try tally.advance(ledger)
+        performance.withLock { kept in if kept.throughSeq < tally.throughSeq { kept = tally } }
+        return ProgrammePerformance(tally: tally, ledger: ledger, asOf: at)
     }
 
     /// The panel "webhook deliveries failing". Webhooks are not part of this server yet: the

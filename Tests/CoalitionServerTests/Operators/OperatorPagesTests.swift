@@ -56,7 +56,8 @@ import Testing
         ] {
             #expect(dashboard.text.contains(section), "\(section)")
         }
-        // SKYWAYS issued Alice's 20,000 miles and Bob's 1,000 at its rate: issued is what the lots hold.
+        // Programme performance: SKYWAYS issued Alice's 20,000 miles and Bob's 1,000 at its
+        // rate, and nothing was redeemed or expired: issued is what its lots hold.
         let outstanding = try served.members.sandbox.writer.perform { $0.outstanding(try PartnerID("SKYWAYS")) }
         #expect(dashboard.text.contains("<td>SKYWAYS</td><td class=\"n\">\(Points.grouped(outstanding))</td>"))
         #expect(!dashboard.text.contains("<script"))
@@ -82,5 +83,30 @@ import Testing
         let file = try String(contentsOfFile: served.members.sandbox.root + "/access/operators.json", encoding: .utf8)
         #expect(!file.contains(made.secret) && !file.contains(String(made.secret.dropFirst(7))))
         #expect(file.contains(MemberAccess.hashHex(made.secret)))
+    }
+
+    @Test func theKeptTallyGivesTheFiguresOfAWholeReading() throws {
+        let served = try OperatorServer()
+        let sandbox = served.members.sandbox
+        let pages = OperatorPages(access: served.access, writer: sandbox.writer) { APITime.now }
+        let first = try sandbox.writer.perform { try pages.performance($0, at: APITime.now) }
+        let more = SettlementLines.enrolAndEarn(3, prefix: "C", miles: 5_000)
+        #expect(try sandbox.deliver(try sandbox.settlementFile(sequence: 2, body: more)).status == 200)
+        let redemptions = ["REDEEM|H-R1|\(served.members.alice)|1000|2026-11-21T12:00:00Z|stay"]
+        let redeemed = try sandbox.deliver(
+            try sandbox.settlementFile("HARBOR", sequence: 1, body: redemptions),
+            as: "HARBOR"
+        )
+        #expect(redeemed.status == 200)
+        let kept = try sandbox.writer.perform { try pages.performance($0, at: APITime.now) }
+        let whole = try sandbox.writer.perform { try ProgrammePerformance(ledger: $0, asOf: APITime.now) }
+        #expect(kept.months == whole.months)
+        #expect(kept.months != first.months)
+        #expect(kept.activeMembers == whole.activeMembers && whole.activeMembers == 3)
+        #expect(kept.partners.map(\.issued) == whole.partners.map(\.issued))
+        #expect(kept.partners.map(\.redeemed) == whole.partners.map(\.redeemed))
+        let harbor = try #require(whole.partners.first { $0.partner.rawValue == "HARBOR" })
+        #expect(harbor.redeemed > 0)
+        #expect(whole.tierMix.map(\.members).reduce(0, +) == whole.members)
     }
 }
