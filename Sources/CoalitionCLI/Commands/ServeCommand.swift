@@ -24,8 +24,10 @@ struct ServeCommand: Command {
         (owner-only): trust it explicitly (`curl --cacert DIR/tls/demo-cert.pem`).
         GET /health answers {"status":"ok"}; GET /ready answers 200 once the ledger writer
         runs and the store answers; GET /metrics is in the Prometheus text format
-        (docs/operations.md); the partner API is under /v1 (docs/api.md). Each request is
-        logged as one JSON line to standard error, or to --log FILE.
+        (docs/operations.md); the partner API is under /v1 (docs/api.md); the member pages
+        under /member/ (docs/members.md); the operator dashboard under /operator/, signed in
+        with a token from `coalition operator token create`. Each request is logged as one
+        JSON line to standard error, or to --log FILE.
         On a ledger in PostgreSQL (`init --store`) several servers may run, on one data
         directory: the one holding the ledger's writer lease writes; the others are standbys
         that answer writes 503 STANDBY (/ready: 503 "standby") and take over within about
@@ -140,11 +142,16 @@ struct ServeCommand: Command {
         let access = MemberAccess(file: CredentialFile(dataDirectory: data.root)) { Clock.now }
         let members = MemberAPI(access: access, writer: writer) { Clock.now }
         let pages = MemberPages(access: access, writer: writer) { Clock.now }
+        let operatorPages = OperatorPages(
+            access: OperatorAccess(dataDirectory: data.root) { Clock.now },
+            writer: writer
+        ) { Clock.now }
         let routes = ServerResponder(
             partnerAPI: partnerAPI,
             operations: operations,
             members: members,
-            memberPages: pages
+            memberPages: pages,
+            operatorPages: operatorPages
         )
         return ObservedResponder(routes, metrics: metrics, log: log) { Clock.now }
     }

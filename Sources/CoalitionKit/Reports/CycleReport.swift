@@ -381,7 +381,7 @@ public enum CycleReport {
         th, td { border: 1px solid #c9d6df; padding: 0.25em 0.6em; }
         th { background: #eef3f7; text-align: left; }
         td.n { text-align: right; font-variant-numeric: tabular-nums; }
-        td.pay { color: #c8553d; }
+        td.pay { color: #a63d28; }
         td.receive { color: #3a7d20; }
         svg text { fill: #2f4858; }
         svg text.node { font-weight: bold; }

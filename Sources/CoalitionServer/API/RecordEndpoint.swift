@@ -98,10 +98,20 @@ extension PartnerAPI {
         }
         switch try writer.submit(record, receivedAt: now()) {
         case .applied(let receipt):
+            var event = LedgerEvent(event: "record_applied")
+            event.partner = partner.description
+            event.posting = receipt.posting
+            event.points = receipt.points
+            event.member = receipt.member
+            LedgerEventSink.record(event)
             return Self.receipt(receipt, status: "applied")
         case .replayed(let receipt):
             return Self.receipt(receipt, status: "replayed")
         case .rejected(let error):
+            var event = LedgerEvent(event: "record_rejected")
+            event.partner = partner.description
+            event.code = error.code.rawValue
+            LedgerEventSink.record(event)
             return Self.refusal(error, status: 422)
         case .conflict(let error):
             return Self.refusal(error, status: 409)

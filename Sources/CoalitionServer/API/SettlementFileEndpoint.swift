@@ -38,6 +38,15 @@ extension PartnerAPI {
             }
             return try intake.process(path, filing: .move)
         }
+        if report.result.status == .accepted, let summary = report.result.summary {
+            var event = LedgerEvent(event: "batch_applied")
+            event.partner = partner.description
+            event.batch = summary.info.sequence
+            event.records = summary.records
+            event.accepted = summary.accepted
+            event.rejected = summary.rejected
+            LedgerEventSink.record(event)
+        }
         return PartnerAPI.answer(report.result)
     }
 

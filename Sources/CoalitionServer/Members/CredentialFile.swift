@@ -48,47 +48,6 @@ public struct CredentialFile: Sendable {
     /// returns the contents as they then stand.
     @discardableResult
     public func update(_ change: (inout Contents) throws -> Void) throws -> Contents {
-        try FileManager.default.createDirectory(
-            atPath: folder,
-            withIntermediateDirectories: true,
-            attributes: [.posixPermissions: 0o700]
-        )
-        let lock = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard lock >= 0 else { throw CoalitionError(.io, "cannot open the credential lock", at: Place(file: lockPath)) }
-        defer { close(lock) }
-        guard flock(lock, LOCK_EX) == 0 else {
-            throw CoalitionError(.io, "cannot lock the credential file", at: Place(file: lockPath))
-        }
-        defer { flock(lock, LOCK_UN) }
-        var contents = Contents()
-        if let data = FileManager.default.contents(atPath: path) {
-            do {
-                contents = try JSONDecoder().decode(Contents.self, from: data)
-            } catch {
-                throw CoalitionError(.io, "the credential file is not readable JSON", at: Place(file: path))
-            }
-        }
-        let before = contents
-        try change(&contents)
-        if contents != before { try save(contents) }
-        return contents
-    }
-
-    private func save(_ contents: Contents) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let data = try encoder.encode(contents)
-        let temporary = path + ".tmp"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else {
-            throw CoalitionError(.io, "cannot write the credential file", at: Place(file: temporary))
-        }
-        let written = data.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-        let synced = fsync(descriptor)
-        close(descriptor)
-        guard written == data.count, synced == 0, rename(temporary, path) == 0 else {
-            unlink(temporary)
-            throw CoalitionError(.io, "cannot write the credential file", at: Place(file: path))
-        }
+        try LockedJSONFile<Contents>(folder: folder, name: "members").update(empty: Contents(), change)
     }
 }

@@ -109,23 +109,52 @@ public final class MemberAPI: HTTPResponder {
         else {
             throw APIError(status: 400, code: .usage, message: "send an Idempotency-Key of 1 to 64 visible characters")
         }
-        guard let to = try? MemberNumber(body.to) else {
-            throw APIError(status: 422, code: .unknownMember, message: "'\(body.to)' is not a member number")
+        let result = try Self.transfer(
+            writer: writer,
+            from: member,
+            to: body.to,
+            points: body.points,
+            key: key,
+            at: now()
+        )
+        return JSON.response(
+            TransferAnswer(posting: result.seq, points: result.points, fee: result.fee, replay: result.isReplay),
+            status: result.isReplay ? 200 : 201
+        )
+    }
+
+    /// A transfer from `member` through the writer, with the CLI's limits and fee; what the
+    /// API and the transfer page both call, so both refuse alike. `key` is the member's
+    /// idempotency key, kept apart per member.
+    static func transfer(
+        writer: LedgerWriter,
+        from member: MemberNumber,
+        to text: String,
+        points: Int64,
+        key: String,
+        at: Timestamp
+    ) throws(APIError) -> TransferResult {
+        guard let to = try? MemberNumber(text) else {
+            throw APIError(status: 422, code: .unknownMember, message: "'\(text)' is not a member number")
         }
         let transfer = TransferRequest(
             from: member,
             to: to,
-            points: body.points,
+            points: points,
             idempotencyKey: "member-\(member)-\(key)",
-            at: now(),
+            at: at,
             takesEffectNow: true
         )
         do {
             let result = try writer.perform { ledger in try ledger.transfer(transfer) }
-            return JSON.response(
-                TransferAnswer(posting: result.seq, points: result.points, fee: result.fee, replay: result.isReplay),
-                status: result.isReplay ? 200 : 201
-            )
+            if !result.isReplay {
+                var event = LedgerEvent(event: "transfer")
+                event.member = member.description
+                event.points = result.points
+                event.posting = result.seq
+                LedgerEventSink.record(event)
+            }
+            return result
         } catch let error as CoalitionError
             where ![.storeFailure, .io, .writerBusy, .shuttingDown].contains(error.code)
         {

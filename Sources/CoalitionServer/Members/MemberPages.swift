@@ -1,8 +1,9 @@
 import CoalitionKit
 import Foundation
 
-/// The member's pages under `/member/` (`docs/members.md`): sign-in, the overview (balance,
-/// tier progress, points by issuer and by expiry month as inline SVG) and sign-out.
+/// The member's pages under `/member/` (`docs/members.md`): activation, sign-in, the
+/// overview (balance, tier, points by issuer and by expiry month as inline SVG), the
+/// statement, tier progress, transfers with a confirmation step, and sign-out.
 /// Server-rendered HTML, no JavaScript, no external resource, one inline style sheet
 /// allowed by its hash in a strict `Content-Security-Policy`.
 ///
@@ -12,6 +13,12 @@ import Foundation
 public final class MemberPages: HTTPResponder {
     static let sessionCookie = "coalition_member"
     static let csrfCookie = "coalition_csrf"
+    /// Every page path with the methods it takes.
+    static let pages: [String: [String]] = [
+        "/member/sign-in": ["GET", "POST"], "/member/sign-out": ["POST"], "/member/activate": ["GET", "POST"],
+        "/member/": ["GET"], "/member": ["GET"], "/member/statement": ["GET"], "/member/tier": ["GET"],
+        "/member/transfer": ["GET", "POST"], "/member/transfer/confirm": ["POST"],
+    ]
     let access: MemberAccess
     let writer: LedgerWriter
     let now: @Sendable () -> Timestamp
@@ -29,17 +36,38 @@ public final class MemberPages: HTTPResponder {
         let cookies = Self.cookies(head)
         let csrf = cookies[Self.csrfCookie].flatMap { $0.utf8.count == 64 ? $0 : nil } ?? Self.newToken()
         var response: HTTPResponse
-        switch (head.method, head.path) {
-        case ("GET", "/member/sign-in"):
+        let member = signedInMember(cookies)
+        switch (head.method, head.path, member) {
+        case ("GET", "/member/sign-in", _):
             response = page("Sign in", PageHTML.signIn(csrf: csrf, message: nil))
-        case ("POST", "/member/sign-in"):
+        case ("POST", "/member/sign-in", _):
             response = signIn(request, csrf: cookies[Self.csrfCookie])
-        case ("POST", "/member/sign-out"):
+        case ("POST", "/member/sign-out", _):
             response = signOut(request, cookies: cookies)
-        case ("GET", "/member/"), ("GET", "/member"):
-            response = overview(cookies[Self.sessionCookie], csrf: csrf)
-        case (_, "/member/sign-in"), (_, "/member/sign-out"), (_, "/member/"):
-            response = page("Not allowed", "<p>This page does not take that method.</p>", status: 405)
+        case ("GET", "/member/activate", _):
+            response = page("Activate your account", PageHTML.activation(csrf: csrf, member: "", message: nil))
+        case ("POST", "/member/activate", _):
+            response = activate(request, cookies: cookies, csrf: csrf)
+        case ("GET", "/member/", .some(let member)), ("GET", "/member", .some(let member)):
+            response = overview(member, csrf: csrf)
+        case ("GET", "/member/statement", .some(let member)):
+            response = statementPage(member, query: head.query, csrf: csrf)
+        case ("GET", "/member/tier", .some(let member)):
+            response = tierPage(member, csrf: csrf)
+        case ("GET", "/member/transfer", .some(let member)):
+            response = transferForm(member, csrf: csrf)
+        case ("POST", "/member/transfer", .some(let member)):
+            response = confirmTransfer(member, request, cookies: cookies, csrf: csrf)
+        case ("POST", "/member/transfer/confirm", .some(let member)):
+            response = performTransfer(member, request, cookies: cookies, csrf: csrf)
+        case (_, let path, let member) where Self.pages[path] != nil:
+            if Self.pages[path]!.contains(head.method) {
+                // A page of a signed-in member, asked for without a (live) session.
+                response = member == nil ? Self.redirect("/member/sign-in") : page("Not found", "", status: 404)
+            } else {
+                response = page("Not allowed", "<p>This page does not take that method.</p>", status: 405)
+                response.headers.add("Allow", Self.pages[path]!.joined(separator: ", "))
+            }
         default:
             response = page(
                 "Not found",
@@ -88,10 +116,7 @@ public final class MemberPages: HTTPResponder {
         return response
     }
 
-    func overview(_ token: String?, csrf: String) -> HTTPResponse {
-        guard let token, let member = try? access.member(session: token) else {
-            return Self.redirect("/member/sign-in")
-        }
+    func overview(_ member: MemberNumber, csrf: String) -> HTTPResponse {
         let at = now()
         let answer = try? writer.perform { ledger in
             ledger.member(member).map { BalanceAnswer(account: $0, network: ledger.network, at: at) }
@@ -99,13 +124,25 @@ public final class MemberPages: HTTPResponder {
         guard let answer = answer ?? nil else {
             return page("Unavailable", "<p>Your account cannot be read just now. Try again shortly.</p>", status: 503)
         }
-        return page("Your points", PageHTML.overview(answer, csrf: csrf))
+        return page("Your points", PageHTML.overview(answer, csrf: csrf), member: member, csrf: csrf)
     }
 
-    /// A whole page with the security headers.
-    func page(_ title: String, _ body: String, status: Int = 200) -> HTTPResponse {
+    /// A whole page with the security headers; a signed-in member's with the links between
+    /// their pages.
+    func page(
+        _ title: String,
+        _ body: String,
+        status: Int = 200,
+        member: MemberNumber? = nil,
+        csrf: String? = nil
+    ) -> HTTPResponse {
         var headers = HTTPHeaders([("Content-Type", "text/html; charset=utf-8")])
         for (name, value) in PageHTML.securityHeaders { headers.add(name, value) }
-        return HTTPResponse(status: status, headers: headers, body: .bytes(Array(PageHTML.document(title, body).utf8)))
+        let navigation = member.flatMap { member in csrf.map { PageHTML.navigation(member, csrf: $0) } } ?? ""
+        return HTTPResponse(
+            status: status,
+            headers: headers,
+            body: .bytes(Array(PageHTML.document(title, body, navigation: navigation).utf8))
+        )
     }
 }

@@ -52,7 +52,9 @@ enum PageHTML {
         button{font:inherit;margin-top:1rem;padding:.6rem 1.2rem;background:#0b4f9c;color:#fff;border:0;border-radius:4px}
         button:focus,input:focus,a:focus{outline:3px solid #e07a00;outline-offset:2px}
         .error{color:#a00000;font-weight:600}svg{max-width:100%;height:auto}table{border-collapse:collapse}
-        td,th{padding:.2rem .6rem;text-align:left}td.n{text-align:right}
+        td,th{padding:.2rem .6rem;text-align:left}td.n{text-align:right}a{color:#0b4f9c}
+        nav ul{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:.4rem 1rem}nav form{display:inline}
+        .scroll{overflow-x:auto}caption{text-align:left;font-weight:600}
         """
 
     /// The strict policy: nothing but this page's own style sheet (by its hash) and forms
@@ -83,13 +85,13 @@ enum PageHTML {
         return out
     }
 
-    static func document(_ title: String, _ body: String) -> String {
+    static func document(_ title: String, _ body: String, navigation: String = "") -> String {
         """
         <!doctype html>
         <html lang="en"><head><meta charset="utf-8">
         <meta name="viewport" content="width=device-width, initial-scale=1">
         <title>\(escape(title)) · Coalition</title><style>\(style)</style></head>
-        <body><main><h1>\(escape(title))</h1>
+        <body>\(navigation)<main><h1>\(escape(title))</h1>
         \(body)
         </main></body></html>
         """
@@ -105,6 +107,7 @@ enum PageHTML {
             <label for="password">Password</label>
             <input id="password" name="password" type="password" autocomplete="current-password" required>
             <button type="submit">Sign in</button></form>
+            <p>New here, or given a new code? <a href="/member/activate">Activate your account</a>.</p>
             """
     }
 
@@ -125,9 +128,8 @@ enum PageHTML {
             \(bars(answer.issuers.map { ($0.issuer, $0.points) }, label: "Points by issuer"))
             <h2>Points by expiry month</h2>
             \(bars(months.keys.sorted().map { ($0, months[$0]!) }, label: "Points by expiry month"))
-            <form method="post" action="/member/sign-out">
-            <input type="hidden" name="csrf" value="\(escape(csrf))">
-            <button type="submit">Sign out</button></form>
+            <p><a href="/member/statement">Your statement</a> · <a href="/member/tier">Tier progress</a> · \
+            <a href="/member/transfer">Transfer points</a></p>
             """
     }
 

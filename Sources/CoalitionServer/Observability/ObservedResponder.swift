@@ -27,12 +27,13 @@ public struct ObservedResponder: HTTPResponder {
 
     public func respond(to request: HTTPRequest) -> HTTPResponse {
         let started = DispatchTime.now().uptimeNanoseconds
-        var response = inner.respond(to: request)
+        let requestID = Self.makeRequestID()
+        let sink = LedgerEventSink(requestID: requestID, log: log, metrics: metrics, now: now)
+        var response = LedgerEventSink.$current.withValue(sink) { inner.respond(to: request) }
         let elapsed = DispatchTime.now().uptimeNanoseconds &- started
         let nanoseconds = Int64(clamping: elapsed)
         let head = request.head
         let route = Self.route(of: head.path)
-        let requestID = Self.makeRequestID()
         response.headers.add("X-Request-Id", requestID)
         metrics.record(
             route: route,
@@ -66,7 +67,9 @@ public struct ObservedResponder: HTTPResponder {
             return MemberAPI.routes.keys.contains(String(path.dropFirst(MemberAPI.prefix.count)))
                 ? path : "/member/api/*"
         }
-        if ["/member", "/member/", "/member/sign-in", "/member/sign-out"].contains(path) { return path }
+        if MemberPages.pages[path] != nil || OperatorPages.pages[path] != nil { return path }
+        if path.hasPrefix("/operator/cycles/") { return "/operator/cycles/{number}" }
+        if path.hasPrefix("/operator/") { return "/operator/*" }
         return path.hasPrefix("/member/") ? "/member/*" : "other"
     }
 

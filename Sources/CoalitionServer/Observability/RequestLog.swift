@@ -44,7 +44,12 @@ public final class RequestLog: Sendable {
     }
 
     /// Writes `line` as one line of JSON.
-    public func write(_ line: Line) {
+    public func write(_ line: Line) { writeJSON(line) }
+
+    /// Writes a ledger event as one line of JSON, in the same stream as the requests.
+    public func write(event: LedgerEvent) { writeJSON(event) }
+
+    private func writeJSON(_ line: some Encodable) {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         guard var data = try? encoder.encode(line) else { return }

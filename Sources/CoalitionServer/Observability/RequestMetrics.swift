@@ -43,15 +43,27 @@ public final class RequestMetrics: Sendable {
         }
     }
 
+    /// The upper bounds of the records-per-batch buckets of files taken in.
+    public static let batchBuckets: [Int64] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000]
+
     struct Counts {
         var requests: [RequestKey: Int64] = [:]
         var latencies: [String: Latency] = [:]
+        /// Records applied and rejected, by source (`file`, `api`) and outcome.
+        var records: [String: Int64] = [:]
+        var batchSizes = [Int64](repeating: 0, count: RequestMetrics.batchBuckets.count)
+        var batches: Int64 = 0
+        var batchRecords: Int64 = 0
 
         mutating func add(_ other: Counts) {
             for (key, count) in other.requests { requests[key, default: 0] += count }
             for (route, latency) in other.latencies {
                 latencies[route, default: Latency()].add(latency)
             }
+            for (key, count) in other.records { records[key, default: 0] += count }
+            for index in batchSizes.indices { batchSizes[index] += other.batchSizes[index] }
+            batches += other.batches
+            batchRecords += other.batchRecords
         }
     }
 
@@ -70,8 +82,7 @@ public final class RequestMetrics: Sendable {
     public func record(route: String, method: String, status: Int, nanoseconds: Int64) {
         let key = RequestKey(route: route, method: method, status: status)
         let bucket = Self.latencyBuckets.firstIndex { nanoseconds <= $0 }
-        // The thread's id, spread by a multiplicative hash, picks one of the 16 stripes.
-        let stripe = stripes[Int((UInt(pthread_self()) &* 0x9E37_79B9_7F4A_7C15) >> 60)]
+        let stripe = stripes[Self.stripeIndex]
         stripe.counts.withLock { counts in
             counts.requests[key, default: 0] += 1
             // Mutated in place: no copy of the buckets while the lock is held.
@@ -79,11 +90,31 @@ public final class RequestMetrics: Sendable {
         }
     }
 
+    /// This thread's stripe: its id, spread by a multiplicative hash, picks one of the 16.
+    static var stripeIndex: Int { Int((UInt(pthread_self()) &* 0x9E37_79B9_7F4A_7C15) >> 60) }
+
     /// Every stripe's counts added up.
     var total: Counts {
         var total = Counts()
         for stripe in stripes { total.add(stripe.counts.withLock { $0 }) }
         return total
+    }
+
+    /// Counts records a request applied: `accepted` and `rejected` from `source`, and the
+    /// size of the file's batch if it was one.
+    func recordApplied(source: String, accepted: Int64, rejected: Int64, batchRecords: Int64?) {
+        let stripe = stripes[Self.stripeIndex]
+        stripe.counts.withLock { counts in
+            counts.records[source + "|accepted", default: 0] += accepted
+            counts.records[source + "|rejected", default: 0] += rejected
+            if let batchRecords {
+                if let bucket = Self.batchBuckets.firstIndex(where: { batchRecords <= $0 }) {
+                    counts.batchSizes[bucket] += 1
+                }
+                counts.batches += 1
+                counts.batchRecords += batchRecords
+            }
+        }
     }
 
     /// The request families, appended to `text`.
@@ -111,5 +142,26 @@ public final class RequestMetrics: Sendable {
             text.sample(name + "_sum", [("route", route)], nanoseconds: latency.sumNanoseconds)
             text.sample(name + "_count", [("route", route)], latency.count)
         }
+        writeIngest(snapshot, into: &text)
+    }
+
+    /// Ingest throughput: records applied by source and outcome, and records per file.
+    func writeIngest(_ snapshot: Counts, into text: inout MetricsText) {
+        let records = "coalition_ingest_records_total"
+        text.family(records, type: "counter", help: "Records this server applied or rejected, by source and outcome.")
+        for key in snapshot.records.keys.sorted() {
+            let parts = key.split(separator: "|").map(String.init)
+            text.sample(records, [("source", parts[0]), ("outcome", parts[1])], snapshot.records[key]!)
+        }
+        let name = "coalition_ingest_batch_records"
+        text.family(name, type: "histogram", help: "Records per settlement file taken in by this server.")
+        var cumulative: Int64 = 0
+        for (index, bound) in Self.batchBuckets.enumerated() {
+            cumulative += snapshot.batchSizes[index]
+            text.sample(name + "_bucket", [("le", String(bound))], cumulative)
+        }
+        text.sample(name + "_bucket", [("le", "+Inf")], snapshot.batches)
+        text.sample(name + "_sum", snapshot.batchRecords)
+        text.sample(name + "_count", snapshot.batches)
     }
 }

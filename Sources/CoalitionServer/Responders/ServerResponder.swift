@@ -3,7 +3,8 @@ import CoalitionKit
 /// Every route the server has, composed: its own `GET /health` (200 with
 /// `{"status": "ok"}`; another method 405 `METHOD_NOT_ALLOWED`), and the partner API for
 /// every path under `/v1/`, and the operations endpoints (`/metrics`, `/ready`) when given.
-/// The member API under `/member/api/` when given. Any other path is 404 `NOT_FOUND`. Bodies of the server's own
+/// The member API under `/member/api/`, the member pages under `/member/` and the operator
+/// pages under `/operator/` when given. Any other path is 404 `NOT_FOUND`. Bodies of the server's own
 /// routes are taken in memory, at most 64 KiB; the partner API decides for its own.
 public struct ServerResponder: HTTPResponder {
     struct Health: Encodable {
@@ -22,12 +23,17 @@ public struct ServerResponder: HTTPResponder {
     /// What answers every other path under `/member/`: the member's pages.
     let memberPages: (any HTTPResponder)?
 
+    /// What answers under `/operator/`: the operator's pages.
+    let operatorPages: (any HTTPResponder)?
+
     public init(
         partnerAPI: (any HTTPResponder)? = nil,
         operations: (any HTTPResponder)? = nil,
         members: (any HTTPResponder)? = nil,
-        memberPages: (any HTTPResponder)? = nil
+        memberPages: (any HTTPResponder)? = nil,
+        operatorPages: (any HTTPResponder)? = nil
     ) {
+        self.operatorPages = operatorPages
         self.memberPages = memberPages
         self.partnerAPI = partnerAPI
         self.operations = operations
@@ -39,6 +45,7 @@ public struct ServerResponder: HTTPResponder {
         if OperationsEndpoints.paths.contains(path) { return operations }
         if path.hasPrefix(MemberAPI.prefix) { return members }
         if path == "/member" || path.hasPrefix("/member/") { return memberPages }
+        if path == "/operator" || path.hasPrefix("/operator/") { return operatorPages }
         return path.hasPrefix("/v1/") ? partnerAPI : nil
     }
 

@@ -23,9 +23,10 @@ final class MemberServer {
             SettlementLines.enrolAndEarn(1, prefix: "A", miles: 20_000) + SettlementLines.enrolAndEarn(2, prefix: "B")
         #expect(try sandbox.deliver(try sandbox.settlementFile(sequence: 1, body: body)).status == 200)
         let members = MemberAPI(access: access, writer: sandbox.writer) { [clock] in clock.now }
+        let pages = MemberPages(access: access, writer: sandbox.writer) { [clock] in clock.now }
         server = try RunningServer(
             testConfiguration(),
-            responder: ServerResponder(partnerAPI: sandbox.api, members: members)
+            responder: ServerResponder(partnerAPI: sandbox.api, members: members, memberPages: pages)
         )
     }
 
