@@ -219,6 +219,7 @@ public final class PostgreSQLStore: LedgerStore {
                 """,
                 values
             )
+            try insert(summary.events, at: summary.info.receivedAt)
             try connection.execute("COMMIT")
             knownHead = (summary.id, batch.lastSeq)
         } catch {

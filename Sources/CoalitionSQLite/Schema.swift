@@ -158,6 +158,25 @@ enum Schema {
         INSERT INTO reversed (seq, units) SELECT seq, reversed_units FROM postings WHERE reversed_units != 0;
         UPDATE postings SET reversed_units = 0 WHERE reversed_units != 0;
         """,
+        // 3: the outbox of events to partners (webhooks). A batch's events are written in the
+        // batch's transaction; `rowid` is the order they were made in. `status` is pending,
+        // delivered or failed; a pending event is due at `next_attempt_at`.
+        """
+        CREATE TABLE webhook_events (
+            id TEXT NOT NULL UNIQUE,
+            partner TEXT NOT NULL,
+            type TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            body BLOB NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at INTEGER NOT NULL,
+            last_attempt_at INTEGER,
+            last_error TEXT,
+            delivered_at INTEGER
+        );
+        CREATE INDEX webhook_events_due ON webhook_events (status, next_attempt_at);
+        """,
     ]
 
     /// Applies the migrations `database` has not had yet, each in its own transaction.
