@@ -127,25 +127,35 @@ extension PostgreSQLStore: EventOutbox {
         )
     }
 
-    public func recordAttempt(id: String, _ outcome: DeliveryOutcome) throws {
-        switch outcome {
-        case .delivered(let at):
-            _ = try connection.query(
-                """
-                UPDATE webhook_events SET status = 'delivered', attempts = attempts + 1, last_attempt_at = $1,
-                    delivered_at = $1, last_error = NULL WHERE id = $2
-                """,
-                [String(at.seconds), id]
-            )
-        case .failed(let at, let error, let retryAt):
-            _ = try connection.query(
-                """
-                UPDATE webhook_events SET status = CASE WHEN $3::bigint IS NULL THEN 'failed' ELSE 'pending' END,
-                    attempts = attempts + 1, last_attempt_at = $1, last_error = $2,
-                    next_attempt_at = coalesce($3::bigint, next_attempt_at) WHERE id = $4
-                """,
-                [String(at.seconds), error, retryAt.map { String($0.seconds) }, id]
-            )
+    public func recordAttempts(_ attempts: [DeliveryAttempt]) throws {
+        guard !attempts.isEmpty else { return }
+        try connection.execute("BEGIN")
+        do {
+            for attempt in attempts {
+                switch attempt.outcome {
+                case .delivered(let at):
+                    _ = try connection.query(
+                        """
+                        UPDATE webhook_events SET status = 'delivered', attempts = attempts + 1, last_attempt_at = $1,
+                            delivered_at = $1, last_error = NULL WHERE id = $2
+                        """,
+                        [String(at.seconds), attempt.eventID]
+                    )
+                case .failed(let at, let error, let retryAt):
+                    _ = try connection.query(
+                        """
+                        UPDATE webhook_events SET status = CASE WHEN $3::bigint IS NULL THEN 'failed' ELSE 'pending' END,
+                            attempts = attempts + 1, last_attempt_at = $1, last_error = $2,
+                            next_attempt_at = coalesce($3::bigint, next_attempt_at) WHERE id = $4
+                        """,
+                        [String(at.seconds), error, retryAt.map { String($0.seconds) }, attempt.eventID]
+                    )
+                }
+            }
+            try connection.execute("COMMIT")
+        } catch {
+            _ = try? connection.execute("ROLLBACK")
+            throw error
         }
     }
 

@@ -106,34 +106,37 @@ extension SQLiteStore: EventOutbox {
         ) { $0.bind(1, Int64(limit)) }
     }
 
-    public func recordAttempt(id: String, _ outcome: DeliveryOutcome) throws {
+    public func recordAttempts(_ attempts: [DeliveryAttempt]) throws {
+        guard !attempts.isEmpty else { return }
         try writer.drain()
         try database.transaction {
-            let s: Statement
-            switch outcome {
-            case .delivered(let at):
-                s = try database.statement(
-                    """
-                    UPDATE webhook_events SET status = 'delivered', attempts = attempts + 1, last_attempt_at = ?1,
-                        delivered_at = ?1, last_error = NULL WHERE id = ?2
-                    """
-                )
-                s.bind(1, at.seconds)
-                s.bind(2, id)
-            case .failed(let at, let error, let retryAt):
-                s = try database.statement(
-                    """
-                    UPDATE webhook_events SET status = CASE WHEN ?3 IS NULL THEN 'failed' ELSE 'pending' END,
-                        attempts = attempts + 1, last_attempt_at = ?1, last_error = ?2,
-                        next_attempt_at = coalesce(?3, next_attempt_at) WHERE id = ?4
-                    """
-                )
-                s.bind(1, at.seconds)
-                s.bind(2, error)
-                s.bind(3, retryAt?.seconds)
-                s.bind(4, id)
+            for attempt in attempts {
+                let s: Statement
+                switch attempt.outcome {
+                case .delivered(let at):
+                    s = try database.statement(
+                        """
+                        UPDATE webhook_events SET status = 'delivered', attempts = attempts + 1, last_attempt_at = ?1,
+                            delivered_at = ?1, last_error = NULL WHERE id = ?2
+                        """
+                    )
+                    s.bind(1, at.seconds)
+                    s.bind(2, attempt.eventID)
+                case .failed(let at, let error, let retryAt):
+                    s = try database.statement(
+                        """
+                        UPDATE webhook_events SET status = CASE WHEN ?3 IS NULL THEN 'failed' ELSE 'pending' END,
+                            attempts = attempts + 1, last_attempt_at = ?1, last_error = ?2,
+                            next_attempt_at = coalesce(?3, next_attempt_at) WHERE id = ?4
+                        """
+                    )
+                    s.bind(1, at.seconds)
+                    s.bind(2, error)
+                    s.bind(3, retryAt?.seconds)
+                    s.bind(4, attempt.eventID)
+                }
+                try s.run()
             }
-            try s.run()
         }
     }
 

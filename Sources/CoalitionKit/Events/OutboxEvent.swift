@@ -138,6 +138,17 @@ public enum DeliveryOutcome: Hashable, Sendable {
     case failed(at: Timestamp, error: String, retryAt: Timestamp?)
 }
 
+/// One attempt to deliver event `eventID`.
+public struct DeliveryAttempt: Hashable, Sendable {
+    public let eventID: String
+    public let outcome: DeliveryOutcome
+
+    public init(eventID: String, outcome: DeliveryOutcome) {
+        self.eventID = eventID
+        self.outcome = outcome
+    }
+}
+
 /// How many events stand in each status.
 public struct OutboxCounts: Hashable, Sendable {
     public var pending: Int64 = 0
@@ -164,8 +175,8 @@ public protocol EventOutbox: AnyObject {
     /// Pending events due at `now` (next attempt at or before it), oldest first.
     func dueEvents(at now: Timestamp, limit: Int) throws -> [OutboxEntry]
 
-    /// Records one attempt of event `id`.
-    func recordAttempt(id: String, _ outcome: DeliveryOutcome) throws
+    /// Records attempts, all in one transaction (a pass of the delivery worker).
+    func recordAttempts(_ attempts: [DeliveryAttempt]) throws
 
     /// Events in `status` (every status when nil), oldest first, at most `limit`.
     func events(status: OutboxStatus?, limit: Int) throws -> [OutboxEntry]

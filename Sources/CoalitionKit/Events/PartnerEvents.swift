@@ -8,7 +8,7 @@ public struct WebhookEndpoint: Hashable, Sendable {
     public let port: Int
     public let path: String
     public let secretFile: String
-    public let trustFile: String?
+    public let trustFile: String
     /// How many days ahead `points.expiring` looks.
     public let expiringWithinDays: Int64
 
@@ -17,7 +17,7 @@ public struct WebhookEndpoint: Hashable, Sendable {
         port: Int,
         path: String,
         secretFile: String,
-        trustFile: String?,
+        trustFile: String = WebhookEndpoint.systemTrust,
         expiringWithinDays: Int64 = 30
     ) {
         self.host = host
@@ -51,8 +51,11 @@ public struct WebhookEndpoint: Hashable, Sendable {
             host = String(host[..<colon])
         }
         guard !host.isEmpty, (1...65535).contains(port), !path.contains(" "), !path.contains("#") else { return nil }
-        self.init(host: host, port: port, path: path.isEmpty ? "/" : String(path), secretFile: "", trustFile: nil)
+        self.init(host: host, port: port, path: path.isEmpty ? "/" : String(path), secretFile: "")
     }
+
+    /// The system's certificate bundle (Debian's `ca-certificates`).
+    public static let systemTrust = "/etc/ssl/certs/ca-certificates.crt"
 
     public var url: String {
         let shown = host.contains(":") ? "[\(host)]" : host

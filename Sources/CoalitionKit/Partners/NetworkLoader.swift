@@ -200,7 +200,7 @@ public enum NetworkLoader {
             port: endpoint.port,
             path: endpoint.path,
             secretFile: resolved(try w.string("secretFile")),
-            trustFile: try w.optionalString("trust").map(resolved),
+            trustFile: try w.optionalString("trust").map(resolved) ?? WebhookEndpoint.systemTrust,
             expiringWithinDays: try w.optionalInteger("expiringWithinDays", in: 1...365) ?? 30
         )
     }
