@@ -76,7 +76,7 @@ public struct RetrySchedule: Hashable, Sendable {
         guard failed >= 1, failed < attempts else { return nil }
         var delay = base
         for _ in 1..<failed where delay < cap { delay = min(cap, delay * 2) }
-        var generator = SplitMix64(seed: RetrySchedule.seed(eventID, failed))
+        var generator = SeededGenerator(seed: RetrySchedule.seed(eventID, failed))
         let jitter = Int64(generator.next() % UInt64(delay / 10 + 1))
         return delay + jitter
     }
@@ -88,20 +88,5 @@ public struct RetrySchedule: Hashable, Sendable {
             hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
         }
         return hash
-    }
-}
-
-/// SplitMix64: a small seeded generator.
-struct SplitMix64 {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
