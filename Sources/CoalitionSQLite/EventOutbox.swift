@@ -32,15 +32,22 @@ extension SQLiteStore: EventOutbox {
 
     @discardableResult
     public func enqueue(_ events: [OutboxEvent], at now: Timestamp) throws -> Int {
-        try writer.drain()
+        try settled()
         return try database.transaction { try insert(events, at: now) }
     }
 
     static let entryColumns =
         "id, partner, type, created_at, body, status, attempts, next_attempt_at, last_attempt_at, last_error, delivered_at"
 
-    private func entries(_ sql: String, _ bind: (Statement) -> Void) throws -> [OutboxEntry] {
+    /// Waits for the batch writer, and lets the next read see what other connections (a
+    /// `coalition events` beside the server) committed.
+    private func settled() throws {
         try writer.drain()
+        database.resetStatements()
+    }
+
+    private func entries(_ sql: String, _ bind: (Statement) -> Void) throws -> [OutboxEntry] {
+        try settled()
         let s = try database.statement(sql)
         defer { s.reset() }
         bind(s)
@@ -108,7 +115,7 @@ extension SQLiteStore: EventOutbox {
 
     public func recordAttempts(_ attempts: [DeliveryAttempt]) throws {
         guard !attempts.isEmpty else { return }
-        try writer.drain()
+        try settled()
         try database.transaction {
             for attempt in attempts {
                 let s: Statement
@@ -141,7 +148,7 @@ extension SQLiteStore: EventOutbox {
     }
 
     public func redeliver(id: String, at now: Timestamp) throws -> Bool {
-        try writer.drain()
+        try settled()
         return try database.transaction {
             let s = try database.statement(
                 "UPDATE webhook_events SET status = 'pending', next_attempt_at = ? WHERE id = ?"
@@ -154,7 +161,7 @@ extension SQLiteStore: EventOutbox {
     }
 
     public func outboxCounts() throws -> OutboxCounts {
-        try writer.drain()
+        try settled()
         let s = try database.statement("SELECT status, count(*) FROM webhook_events GROUP BY status")
         defer { s.reset() }
         var counts = OutboxCounts()

@@ -192,6 +192,8 @@ public final class SQLiteStore: LedgerStore {
 
     public func begin() throws {
         writer.reset()
+        // Another connection may have written the outbox since (`coalition events`).
+        database.resetStatements()
         try database.execute("BEGIN IMMEDIATE")
         openBatch = OpenBatch(committedSeq: try database.integer("SELECT coalesce(max(seq), 0) FROM postings") ?? 0)
     }

@@ -108,18 +108,33 @@ struct WebhookServeTests {
         #expect(receiver.receiver.counts.invalid == 0)
 
         // Beside the running server (which holds the writer lock): list, and redeliver one.
-        let listed = try work.coalition("events", "list", "--json", data: data)
-        #expect(listed.status == 0, "\(listed)")
-        let listing = try #require(
-            try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [String: Any]
-        )
+        // (The receiver has them all; the server records its pass just after.)
+        var listing: [String: Any] = [:]
+        let recorded = try Self.eventually(30) {
+            let listed = try work.coalition("events", "list", "--json", data: data)
+            #expect(listed.status == 0, "\(listed)")
+            listing = (try? JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [String: Any]) ?? [:]
+            return listing["pending"] as? Int == 0
+        }
+        #expect(recorded)
         #expect(listing["delivered"] as? Int == expected.count)
-        #expect(listing["pending"] as? Int == 0)
+        #expect(listing["failed"] as? Int == 0)
+        #expect((listing["events"] as? [[String: Any]])?.count == expected.count)
         let one = try #require(expected.sorted().first)
         let before = receiver.receiver.duplicates
         let redelivered = try work.coalition("events", "redeliver", one, data: data)
         #expect(redelivered.status == 0, "\(redelivered)")
-        #expect(Self.eventually(30) { receiver.receiver.duplicates > before })
+        let again = Self.eventually(30) { receiver.receiver.duplicates > before }
+        #expect(again)
+        if !again {
+            let listed = try work.coalition("events", "list", data: data)
+            var logs = ""
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: work.path)) ?? [] where name.hasPrefix("serve-") {
+                logs += String(decoding: FileManager.default.contents(atPath: work.file(name)) ?? Data(), as: UTF8.self)
+                    .split(separator: "\n").filter { !$0.hasPrefix("{") }.joined(separator: "\n")
+            }
+            Issue.record("\(listed.stdout)\n\(logs)")
+        }
         let unknown = try work.coalition("events", "redeliver", "evt_nothing", data: data)
         #expect(unknown.status == 3)
         #expect(unknown.stderr.contains("UNKNOWN_EVENT"))
