@@ -36,6 +36,7 @@ let commands: [any Command.Type] = [
     SeedCommand.self,
     BenchCommand.self,
     BenchAPICommand.self,
+    BenchWebhooksCommand.self,
 ]
 
 /// What `coalition --version` prints: the tool's version and the settlement format it speaks.

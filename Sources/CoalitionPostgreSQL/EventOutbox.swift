@@ -25,7 +25,10 @@ extension PostgreSQLStore: EventOutbox {
         let rows = try connection.query(
             """
             INSERT INTO webhook_events (id, partner, type, created_at, body, next_attempt_at)
-            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[]), (SELECT $6::bigint)
+            SELECT e.id, e.partner, e.type, e.created_at, e.body, $6::bigint
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[])
+                WITH ORDINALITY AS e (id, partner, type, created_at, body, ordinal)
+            ORDER BY e.ordinal
             ON CONFLICT (id) DO NOTHING RETURNING 1
             """,
             [

@@ -205,3 +205,35 @@ public enum PartnerEvents {
         return events
     }
 }
+
+extension Network {
+    /// This network with `partner` taking events at `endpoint` (what `demo --serve` runs
+    /// with: its receiver is started by the demo, not named in the data directory's files).
+    public func withWebhook(_ endpoint: WebhookEndpoint, for partner: PartnerID) throws -> Network {
+        let old = try self.partner(partner)
+        let changed = Partner(
+            id: old.id,
+            name: old.name,
+            kind: old.kind,
+            unit: old.unit,
+            earnRates: old.earnRates,
+            settlementCurrency: old.settlementCurrency,
+            redemptionValues: old.redemptionValues,
+            keys: old.keys,
+            acknowledgementVersion: old.acknowledgementVersion,
+            webhook: endpoint
+        )
+        return Network(
+            name: name,
+            pointsLifetimeDays: pointsLifetimeDays,
+            utcOffsetMinutes: utcOffsetMinutes,
+            tiers: tiers,
+            tierWindowDays: tierWindowDays,
+            downgradePolicy: downgradePolicy,
+            transferLimits: transferLimits,
+            clearing: clearing,
+            partners: sortedPartners.map { $0.id == partner ? changed : $0 },
+            timeZone: timeZone
+        )
+    }
+}

@@ -56,7 +56,9 @@ struct PostgreSQLStoreTests {
         try place.executeRaw("UPDATE coalition_meta SET value = 99 WHERE name = 'schema_version'")
         let error = expectError(.newerSchema) { try place.open() }
         #expect(error?.message.contains("99") == true)
-        try place.executeRaw("UPDATE coalition_meta SET value = 1 WHERE name = 'schema_version'")
+        try place.executeRaw(
+            "UPDATE coalition_meta SET value = \(Schema.migrations.count) WHERE name = 'schema_version'"
+        )
         #expect(try place.open().contentDump() == dump)
         try place.executeRaw("UPDATE coalition_meta SET value = 1234 WHERE name = 'application_id'")
         expectError(.notALedger) { try place.open() }
