@@ -71,7 +71,10 @@ extension PostgreSQLStore: EventOutbox {
             guard let type = EventType(rawValue: rows.string(row, 2)),
                 let status = OutboxStatus(rawValue: rows.string(row, 5))
             else {
-                throw CoalitionError(.storeFailure, "webhook event \(rows.string(row, 0)) has an unknown type or status")
+                throw CoalitionError(
+                    .storeFailure,
+                    "webhook event \(rows.string(row, 0)) has an unknown type or status"
+                )
             }
             let event = OutboxEvent(
                 id: rows.string(row, 0),

@@ -21,7 +21,9 @@ struct WebhookServeTests {
             var object = try #require(
                 try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any]
             )
-            object["webhook"] = ["url": "https://127.0.0.1:\(port)/events", "secretFile": secretFile, "trust": certificate]
+            object["webhook"] = [
+                "url": "https://127.0.0.1:\(port)/events", "secretFile": secretFile, "trust": certificate,
+            ]
             try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: path))
         }
     }
@@ -45,7 +47,9 @@ struct WebhookServeTests {
         var secret = [UInt8](repeating: 0, count: 32)
         for index in secret.indices { secret[index] = UInt8.random(in: 0...255) }
         let secretFile = work.file("webhook.secret")
-        try Data(("whsec_" + Data(secret).base64EncodedString() + "\n").utf8).write(to: URL(fileURLWithPath: secretFile))
+        try Data(("whsec_" + Data(secret).base64EncodedString() + "\n").utf8).write(
+            to: URL(fileURLWithPath: secretFile)
+        )
         let tls = try WebhookReceiverServer.makeCertificate(in: work.file("receiver"))
         let receiver = try WebhookReceiverServer(receiver: WebhookReceiver(key: secret), tls: tls)
         defer { receiver.stop() }
@@ -129,7 +133,8 @@ struct WebhookServeTests {
         if !again {
             let listed = try work.coalition("events", "list", data: data)
             var logs = ""
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: work.path)) ?? [] where name.hasPrefix("serve-") {
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: work.path)) ?? []
+            where name.hasPrefix("serve-") {
                 logs += String(decoding: FileManager.default.contents(atPath: work.file(name)) ?? Data(), as: UTF8.self)
                     .split(separator: "\n").filter { !$0.hasPrefix("{") }.joined(separator: "\n")
             }

@@ -137,8 +137,12 @@ struct BenchWebhooksCommand: Command {
         if context.json {
             Output.json(figures)
         } else {
-            Output.line("Webhook delivery: \(count) events to a receiver on 127.0.0.1 (TLS), stopped and restarted midway")
-            Output.line(String(format: "  outbox: %d events written in %.2f s (one transaction)", count, enqueueSeconds))
+            Output.line(
+                "Webhook delivery: \(count) events to a receiver on 127.0.0.1 (TLS), stopped and restarted midway"
+            )
+            Output.line(
+                String(format: "  outbox: %d events written in %.2f s (one transaction)", count, enqueueSeconds)
+            )
             Output.line(
                 String(
                     format: "  delivered: %lld in %.2f s, %.0f events/s, %d passes, %lld failed attempts",

@@ -186,7 +186,12 @@ extension DemoCommand {
 
     /// Each partner's finance system fetches the cycle's statement over HTTPS; a member pays
     /// with points at a hotel's front desk; SKYWAYS's receiver is told of the cycle.
-    static func fetchStatementsOverHTTPS(cycle: Int64, data: DataDirectory, ledger: Ledger, webhook: DemoWebhook?)
+    static func fetchStatementsOverHTTPS(
+        cycle: Int64,
+        data: DataDirectory,
+        ledger: Ledger,
+        webhook: DemoWebhook?
+    )
         throws
     {
         try DemoServer(data: data, ledger: ledger, webhook: webhook).run { url, client, deliverEvents in

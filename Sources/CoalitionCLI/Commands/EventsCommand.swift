@@ -63,12 +63,13 @@ struct EventsListCommand: Command {
 
     static func run(_ context: Context) throws -> ExitCode {
         _ = try positional(context, count: 0)
-        let limit = try context.arguments.value("limit").map { text in
-            guard let number = Int(text), number > 0 else {
-                throw CoalitionError(.usage, "--limit takes a positive whole number, not \(text)")
-            }
-            return number
-        } ?? 100
+        let limit =
+            try context.arguments.value("limit").map { text in
+                guard let number = Int(text), number > 0 else {
+                    throw CoalitionError(.usage, "--limit takes a positive whole number, not \(text)")
+                }
+                return number
+            } ?? 100
         let statusText = context.arguments.value("status")
         let outbox = try openOutbox(context.data)
         let entries: [OutboxEntry]
@@ -164,7 +165,8 @@ struct EventsScanCommand: Command {
             throw CoalitionError(.storeFailure, "this ledger's store keeps no outbox of events")
         }
         let now = Clock.now
-        let events = PartnerEvents.keyRotations(network: ledger.network, at: now)
+        let events =
+            PartnerEvents.keyRotations(network: ledger.network, at: now)
             + PartnerEvents.pointsExpiring(ledger, at: now)
         let added = try outbox.enqueue(events, at: now)
         if context.json {

@@ -68,7 +68,11 @@ public struct WebhookEndpoint: Hashable, Sendable {
 /// receiver can deduplicate by it.
 public enum PartnerEvents {
     /// `acknowledgement.ready` for a settlement file applied as batch `summary`.
-    public static func acknowledgementReady(_ summary: BatchSummary, network: Network, at now: Timestamp)
+    public static func acknowledgementReady(
+        _ summary: BatchSummary,
+        network: Network,
+        at now: Timestamp
+    )
         -> [OutboxEvent]
     {
         guard let partnerID = summary.info.partner, let sequence = summary.info.sequence,

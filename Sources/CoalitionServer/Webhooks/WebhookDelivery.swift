@@ -145,7 +145,8 @@ public final class WebhookDelivery: @unchecked Sendable {
         let day = at.startOfDay.seconds
         guard lastScanDay != day else { return 0 }
         let added = try writer.perform { ledger in
-            let events = PartnerEvents.keyRotations(network: ledger.network, at: at)
+            let events =
+                PartnerEvents.keyRotations(network: ledger.network, at: at)
                 + PartnerEvents.pointsExpiring(ledger, at: at)
             return try Self.outbox(ledger).enqueue(events, at: at)
         }

@@ -16,7 +16,11 @@ extension WebhookDelivery {
     func write(into text: inout MetricsText) {
         if let counts = try? outboxCounts() {
             let name = "coalition_webhook_events"
-            text.family(name, type: "gauge", help: "Events in the outbox to partners, by status (pending is the backlog).")
+            text.family(
+                name,
+                type: "gauge",
+                help: "Events in the outbox to partners, by status (pending is the backlog)."
+            )
             text.sample(name, [("status", "pending")], counts.pending)
             text.sample(name, [("status", "delivered")], counts.delivered)
             text.sample(name, [("status", "failed")], counts.failed)

@@ -91,7 +91,12 @@ public final class WebhookReceiverServer: Sendable {
     public let receiver: WebhookReceiver
     private let stopped = StopSignal()
 
-    public init(receiver: WebhookReceiver, host: String = "127.0.0.1", port: Int = 0, tls: HTTPServerConfiguration.TLSFiles)
+    public init(
+        receiver: WebhookReceiver,
+        host: String = "127.0.0.1",
+        port: Int = 0,
+        tls: HTTPServerConfiguration.TLSFiles
+    )
         throws
     {
         self.receiver = receiver

@@ -58,7 +58,9 @@ struct WebhookSignatureTests {
         #expect(WebhookSignature.isValid(header: header, id: id, timestamp: timestamp, body: body, key: key))
         // Beside another (a rotated secret's), in either order.
         let other = try WebhookSignature.signature(id: id, timestamp: timestamp, body: body, key: key.reversed())
-        #expect(WebhookSignature.isValid(header: other + " " + header, id: id, timestamp: timestamp, body: body, key: key))
+        #expect(
+            WebhookSignature.isValid(header: other + " " + header, id: id, timestamp: timestamp, body: body, key: key)
+        )
         #expect(!WebhookSignature.isValid(header: header, id: id + "x", timestamp: timestamp, body: body, key: key))
         #expect(!WebhookSignature.isValid(header: header, id: id, timestamp: timestamp + 1, body: body, key: key))
         #expect(!WebhookSignature.isValid(header: header, id: id, timestamp: timestamp, body: body + [0], key: key))

@@ -32,7 +32,9 @@ extension StoreContract {
         }
         var all = try events.events(status: nil, limit: 100)
         #expect(all.map(\.event) == [event(1), event(2)])
-        #expect(all.allSatisfy { $0.status == .pending && $0.attempts == 0 && $0.nextAttemptAt == Fixtures.info.receivedAt })
+        #expect(
+            all.allSatisfy { $0.status == .pending && $0.attempts == 0 && $0.nextAttemptAt == Fixtures.info.receivedAt }
+        )
 
         // A batch whose commit fails leaves no event behind.
         let dump = try store.contentDump()
@@ -48,7 +50,9 @@ extension StoreContract {
         try store.executeForTesting(place.failingObligationsSQL.remove)
 
         // The same cause again (the same ids) adds nothing and changes nothing.
-        try events.recordAttempts([DeliveryAttempt(eventID: "evt_test_1", outcome: .delivered(at: Timestamp(seconds: 5)))])
+        try events.recordAttempts([
+            DeliveryAttempt(eventID: "evt_test_1", outcome: .delivered(at: Timestamp(seconds: 5)))
+        ])
         try ledger.batch(Fixtures.info) { session in
             _ = try session.apply([batch[1]])
             session.summary.events = [event(1), event(3)]
@@ -77,7 +81,11 @@ extension StoreContract {
             DeliveryAttempt(eventID: "evt_test_0", outcome: .delivered(at: t0.adding(seconds: 1))),
             DeliveryAttempt(
                 eventID: "evt_test_1",
-                outcome: .failed(at: t0.adding(seconds: 1), error: "WEBHOOK_REFUSED: HTTP 500", retryAt: t0.adding(seconds: 100))
+                outcome: .failed(
+                    at: t0.adding(seconds: 1),
+                    error: "WEBHOOK_REFUSED: HTTP 500",
+                    retryAt: t0.adding(seconds: 100)
+                )
             ),
             DeliveryAttempt(
                 eventID: "evt_test_2",
@@ -91,7 +99,9 @@ extension StoreContract {
         )
         #expect(try events.outboxCounts() == OutboxCounts(pending: 4, delivered: 1, failed: 1))
         let delivered = try #require(try events.event(id: "evt_test_0"))
-        #expect(delivered.status == .delivered && delivered.deliveredAt == t0.adding(seconds: 1) && delivered.attempts == 1)
+        #expect(
+            delivered.status == .delivered && delivered.deliveredAt == t0.adding(seconds: 1) && delivered.attempts == 1
+        )
         let failing = try events.failingDeliveries(limit: 10)
         #expect(failing.map(\.event.id) == ["evt_test_1", "evt_test_2"])
         #expect(failing.map(\.lastError) == ["WEBHOOK_REFUSED: HTTP 500", "WEBHOOK_UNREACHABLE: refused"])
@@ -133,11 +143,16 @@ extension StoreContract {
                 case 1:
                     let retry = now + Int64.random(in: 1...100, using: &random)
                     attempts.append(
-                        DeliveryAttempt(eventID: entry.event.id, outcome: .failed(at: at, error: "E", retryAt: Timestamp(seconds: retry)))
+                        DeliveryAttempt(
+                            eventID: entry.event.id,
+                            outcome: .failed(at: at, error: "E", retryAt: Timestamp(seconds: retry))
+                        )
                     )
                     model[entry.event.id] = (.pending, entry.attempts + 1, retry)
                 default:
-                    attempts.append(DeliveryAttempt(eventID: entry.event.id, outcome: .failed(at: at, error: "E", retryAt: nil)))
+                    attempts.append(
+                        DeliveryAttempt(eventID: entry.event.id, outcome: .failed(at: at, error: "E", retryAt: nil))
+                    )
                     model[entry.event.id] = (.failed, entry.attempts + 1, entry.nextAttemptAt.seconds)
                 }
             }

@@ -1,7 +1,8 @@
 import CoalitionKit
-@testable import CoalitionServer
 import Foundation
 import Testing
+
+@testable import CoalitionServer
 
 /// Events delivered to a real receiver on 127.0.0.1 over TLS: signed, retried, redelivered,
 /// and none lost while the receiver is down.
@@ -37,9 +38,16 @@ struct WebhookDeliveryTests {
         #expect(try sandbox.delivery.deliverDue().delivered == 0)
 
         // The operator's view: /metrics counts the outbox by status and what was delivered.
-        let operations = OperationsEndpoints(metrics: RequestMetrics(), writer: sandbox.writer, webhooks: sandbox.delivery)
+        let operations = OperationsEndpoints(
+            metrics: RequestMetrics(),
+            writer: sandbox.writer,
+            webhooks: sandbox.delivery
+        )
         let metrics = operations.exposition()
-        guard case .bytes(let bytes) = metrics.body else { Issue.record("no metrics body"); return }
+        guard case .bytes(let bytes) = metrics.body else {
+            Issue.record("no metrics body")
+            return
+        }
         let text = String(decoding: bytes, as: UTF8.self)
         #expect(text.contains("coalition_webhook_events{status=\"delivered\"} 1\n"))
         #expect(text.contains("coalition_webhook_events{status=\"pending\"} 0\n"))

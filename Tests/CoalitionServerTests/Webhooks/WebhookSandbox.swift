@@ -129,7 +129,8 @@ final class WebhookSandbox {
         let lines = [header] + body + [SettlementLines.trailer(body)]
         let unsigned = Array(lines.map { $0 + "\n" }.joined().utf8)
         let secret = try KeyFile.read(root + "/keys/\(keyID).key")
-        let bytes = unsigned + Array("S|\(Hex.encode(try HMACSHA256.authenticationCode(for: unsigned, using: secret)))\n".utf8)
+        let bytes =
+            unsigned + Array("S|\(Hex.encode(try HMACSHA256.authenticationCode(for: unsigned, using: secret)))\n".utf8)
         let path = root + "/uploads/upload-\(UUID().uuidString)"
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         let signer = RequestSigner(partner: try PartnerID("SKYWAYS"), keyID: keyID, secret: secret)
