@@ -1,7 +1,8 @@
 import CoalitionKit
-import CoalitionSQLite
 import Foundation
 import Testing
+
+@testable import CoalitionSQLite
 
 @Suite("SQLiteStore: durable state, atomic batches, tamper evidence, refusals")
 struct SQLiteStoreTests {
@@ -79,7 +80,7 @@ struct SQLiteStoreTests {
         #expect(contents(directory.ledgerPath) == bytes)
         #expect(directory.listing == listing)
         // The version it knows opens as ever.
-        try RawSQLite.execute("PRAGMA user_version = 2", at: directory.ledgerPath)
+        try RawSQLite.execute("PRAGMA user_version = \(Schema.migrations.count)", at: directory.ledgerPath)
         let ledger = try Ledger(network: Fixtures.network, store: try SQLiteStore(path: directory.ledgerPath))
         #expect(try Audit.run(ledger).isClean)
     }
@@ -100,6 +101,7 @@ struct SQLiteStoreTests {
             UPDATE postings SET reversed_units = (SELECT units FROM reversed WHERE reversed.seq = postings.seq)
             WHERE seq IN (SELECT seq FROM reversed);
             DROP TABLE reversed;
+            DROP TABLE webhook_events;
             PRAGMA user_version = 1;
             """,
             at: directory.ledgerPath
