@@ -34,9 +34,13 @@ let commands: [any Command.Type] = [
     ReportRejectedCommand.self,
     AuditCommand.self,
     ServeCommand.self,
+    EventsListCommand.self,
+    EventsRedeliverCommand.self,
+    EventsScanCommand.self,
     SeedCommand.self,
     BenchCommand.self,
     BenchAPICommand.self,
+    BenchWebhooksCommand.self,
 ]
 
 /// What `coalition --version` prints: the tool's version and the settlement format it speaks.

@@ -239,6 +239,7 @@ public final class PostgreSQLStore: LedgerStore {
                 """,
                 values
             )
+            try insert(summary.events, at: summary.info.receivedAt)
             if let fencingEpoch { try WriterLease.renewForCommit(fencingEpoch, connection) }
             try connection.execute("COMMIT")
             knownHead = (summary.id, batch.lastSeq)

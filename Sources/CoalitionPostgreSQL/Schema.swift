@@ -199,6 +199,27 @@ enum Schema {
         );
         CREATE INDEX referrals_by_referrer ON referrals (referrer);
         """,
+        // 4: the outbox of events to partners (webhooks), as SQLite's version 4. A batch's
+        // events are written in the batch's transaction; `ordinal` is the order they were
+        // made in. `status` is pending, delivered or failed; a pending event is due at
+        // `next_attempt_at`. Rows change in place as attempts are made (`fillfactor`).
+        """
+        CREATE TABLE webhook_events (
+            ordinal bigint GENERATED ALWAYS AS IDENTITY,
+            id text NOT NULL UNIQUE,
+            partner text NOT NULL,
+            type text NOT NULL,
+            created_at bigint NOT NULL,
+            body text NOT NULL,
+            status text NOT NULL DEFAULT 'pending',
+            attempts bigint NOT NULL DEFAULT 0,
+            next_attempt_at bigint NOT NULL,
+            last_attempt_at bigint,
+            last_error text,
+            delivered_at bigint
+        ) WITH (fillfactor = 70);
+        CREATE INDEX webhook_events_due ON webhook_events (status, next_attempt_at);
+        """,
     ]
 
     /// Whether the connected database holds a Coalition ledger, and at which version.

@@ -60,6 +60,13 @@ final class Database {
     /// Whether the last call failed because the file is not a SQLite database at all.
     var lastErrorIsNotADatabase: Bool { sqlite3_extended_errcode(handle) & 0xFF == SQLITE_NOTADB }
 
+    /// Resets every cached statement. A statement left on a row holds its read transaction,
+    /// and with it a snapshot older than other connections' commits: after this, the next
+    /// read sees them, and a write does not start on a stale snapshot (`SQLITE_BUSY_SNAPSHOT`).
+    func resetStatements() {
+        for statement in cache.values { statement.reset() }
+    }
+
     /// Runs one or more statements that return no rows.
     func execute(_ sql: String) throws {
         guard sqlite3_exec(handle, sql, nil, nil, nil) == SQLITE_OK else { throw fail("executing SQL") }

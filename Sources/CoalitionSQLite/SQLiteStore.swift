@@ -118,6 +118,9 @@ public final class SQLiteStore: LedgerStore {
         try database.execute("PRAGMA journal_mode = WAL")
         try database.execute("PRAGMA synchronous = FULL")
         try database.execute("PRAGMA foreign_keys = ON")
+        // Another connection may write the outbox (`coalition events redeliver` beside a
+        // running server): wait for its short transaction instead of failing at once.
+        try database.execute("PRAGMA busy_timeout = 10000")
         try SQLiteStore.tune(database)
         try Schema.migrate(database)
         writer = BackgroundWriter(database: database)
@@ -193,6 +196,8 @@ public final class SQLiteStore: LedgerStore {
 
     public func begin() throws {
         writer.reset()
+        // Another connection may have written the outbox since (`coalition events`).
+        database.resetStatements()
         try database.execute("BEGIN IMMEDIATE")
         openBatch = OpenBatch(committedSeq: try database.integer("SELECT coalesce(max(seq), 0) FROM postings") ?? 0)
     }
@@ -248,6 +253,7 @@ public final class SQLiteStore: LedgerStore {
             batch.bind(14, summary.ackCreatedAt?.seconds)
             batch.bind(15, summary.ackSignature)
             try batch.run()
+            try insert(summary.events, at: summary.info.receivedAt)
             try Failpoint.reach("store.before-commit")
             try database.execute("COMMIT")
         } catch {

@@ -158,7 +158,7 @@ enum Schema {
         INSERT INTO reversed (seq, units) SELECT seq, reversed_units FROM postings WHERE reversed_units != 0;
         UPDATE postings SET reversed_units = 0 WHERE reversed_units != 0;
         """,
-        // referrals: the link an enrolment with a referral code made (once, forever), and
+        // 3: referrals: the link an enrolment with a referral code made (once, forever), and
         // whether the bonus was paid (the earn's posting) or taken back. Self-contained: a
         // ledger without referrals has an empty table.
         """
@@ -171,6 +171,25 @@ enum Schema {
             reversed INTEGER NOT NULL DEFAULT 0
         );
         CREATE INDEX referrals_by_referrer ON referrals (referrer);
+        """,
+        // 4: the outbox of events to partners (webhooks). A batch's events are written in the
+        // batch's transaction; `rowid` is the order they were made in. `status` is pending,
+        // delivered or failed; a pending event is due at `next_attempt_at`.
+        """
+        CREATE TABLE webhook_events (
+            id TEXT NOT NULL UNIQUE,
+            partner TEXT NOT NULL,
+            type TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            body BLOB NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at INTEGER NOT NULL,
+            last_attempt_at INTEGER,
+            last_error TEXT,
+            delivered_at INTEGER
+        );
+        CREATE INDEX webhook_events_due ON webhook_events (status, next_attempt_at);
         """,
     ]
 

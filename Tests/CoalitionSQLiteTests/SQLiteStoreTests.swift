@@ -102,6 +102,7 @@ struct SQLiteStoreTests {
             WHERE seq IN (SELECT seq FROM reversed);
             DROP TABLE reversed;
             DROP TABLE referrals;
+            DROP TABLE webhook_events;
             PRAGMA user_version = 1;
             """,
             at: directory.ledgerPath

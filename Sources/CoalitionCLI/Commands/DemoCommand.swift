@@ -19,16 +19,25 @@ struct DemoCommand: Command {
         and audits the result. With --serve, the last file is held back from the inbox and its
         partner's system delivers it over HTTPS to the server `coalition serve` runs (in this
         process, on a loopback port, with the demo certificate) and fetches its acknowledgement;
-        after the cycle closes, every partner fetches its statement the same way.
+        after the cycle closes, every partner fetches its statement the same way, and a member
+        pays with points at HARBOR's front desk (a balance inquiry, then one REDEEM record over
+        POST /v1/records). SKYWAYS takes its events (docs/api.md §6) at a webhook receiver the
+        demo runs on a loopback port: its acknowledgements, the cycle closed and its statement,
+        each signed and verified.
         """
 
     static func run(_ context: Context) throws -> ExitCode {
         _ = try positional(context, count: 0)
         let data = context.data
         try prepare(data)
-        let (network, store) = try data.create(from: context.arguments.value("partners") ?? "partners")
+        var (network, store) = try data.create(from: context.arguments.value("partners") ?? "partners")
         context.opened.hold(try WriterLock.acquire(dataDirectory: data.root, waitSeconds: 0))
         _ = FileManager.default.createFile(atPath: data.path(".demo"), contents: Data("made by coalition demo\n".utf8))
+        let serving = context.arguments.has("serve")
+        // With --serve, SKYWAYS's back office takes its events at a receiver of the demo's.
+        let webhook = serving ? try DemoWebhook(data: data) : nil
+        defer { webhook?.stop() }
+        if let webhook { network = try network.withWebhook(webhook.endpoint, for: DemoWebhook.partner) }
         let ledger = try Ledger(network: network, store: store)
         context.opened.add(ledger)
         let seeds = context.arguments.value("seeds") ?? "seeds"
@@ -58,7 +67,6 @@ struct DemoCommand: Command {
         var ordered = names.map { data.path("inbox", $0) }.sorted {
             IngestCommand.headerOrder($0) < IngestCommand.headerOrder($1)
         }
-        let serving = context.arguments.has("serve")
         // With --serve, the last file goes over HTTPS instead: kept out of the inbox until then.
         var held: String?
         if serving, ordered.count > 1 {
@@ -104,7 +112,7 @@ struct DemoCommand: Command {
         Output.line("  sent with one digit changed: " + FileIntake.describe(rejected))
         Output.line("")
         if let held {
-            try deliverOverHTTPS(held, data: data, ledger: ledger)
+            try deliverOverHTTPS(held, data: data, ledger: ledger, webhook: webhook)
             Output.line("")
         }
 
@@ -125,7 +133,7 @@ struct DemoCommand: Command {
         Output.line("")
         Output.line("Statements: \(files.statements.count) signed, in \(data.path("outbox"))/")
         Output.line("Report: \(files.report)")
-        if serving { try fetchStatementsOverHTTPS(cycle: cycle.number, data: data, ledger: ledger) }
+        if serving { try fetchStatementsOverHTTPS(cycle: cycle.number, data: data, ledger: ledger, webhook: webhook) }
         try reconcileDemo(ledger, cycle: cycle, data: data, now: now)
 
         let audit = try Audit.run(ledger)

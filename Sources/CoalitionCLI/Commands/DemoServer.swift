@@ -8,15 +8,30 @@ import Foundation
 struct DemoServer {
     let data: DataDirectory
     let ledger: Ledger
+    /// The demo's webhook receiver, when the ledger's network names it.
+    var webhook: DemoWebhook? = nil
 
     /// Runs `body` while a server owns the ledger; afterwards the writer has committed
-    /// everything it took and the ledger is the caller's again.
-    func run<T>(_ body: (_ url: String, _ client: (PartnerID) throws -> PartnerClient) throws -> T) throws -> T {
+    /// everything it took and the ledger is the caller's again. `body`'s third argument runs
+    /// one pass of the server's webhook worker and returns what it delivered.
+    func run<T>(
+        _ body: (
+            _ url: String, _ client: (PartnerID) throws -> PartnerClient,
+            _ deliverEvents: () throws -> [WebhookReceiver.Delivery]
+        ) throws -> T
+    ) throws -> T {
         let tls = try ServeCommand.demoCertificate(data)
         let writer = LedgerWriter(ledger: ledger)
         var served: Result<T, any Error>
         do {
-            let responder = try ServeCommand.makeResponder(data, writer: writer)
+            let delivery = try WebhookDelivery(writer: writer) { Clock.now }
+            let deliverEvents = { () throws -> [WebhookReceiver.Delivery] in
+                guard let receiver = webhook?.server.receiver else { return [] }
+                let before = receiver.deliveries.count
+                try delivery.deliverDue()
+                return Array(receiver.deliveries.dropFirst(before))
+            }
+            let responder = try ServeCommand.makeResponder(data, writer: writer, webhooks: delivery)
             let configuration = HTTPServerConfiguration(host: "127.0.0.1", port: 0, tls: tls)
             let server = try HTTPServer(configuration: configuration, responder: responder)
             let stopped = DispatchSemaphore(value: 0)
@@ -26,9 +41,11 @@ struct DemoServer {
             }
             thread.start()
             served = Result {
-                try body("https://127.0.0.1:\(server.port)") { partnerID in
-                    try client(partnerID, port: server.port, trusting: tls.certificatePath)
-                }
+                try body(
+                    "https://127.0.0.1:\(server.port)",
+                    { partnerID in try client(partnerID, port: server.port, trusting: tls.certificatePath) },
+                    deliverEvents
+                )
             }
             server.shutdown()
             stopped.wait()
@@ -49,14 +66,59 @@ struct DemoServer {
     }
 }
 
+/// SKYWAYS's back office taking its events (`demo --serve`): a webhook receiver on a loopback
+/// port with a certificate of its own, for as long as the demo runs. The demo's ledger runs
+/// with a network where SKYWAYS names it; the data directory's files are left as they are.
+final class DemoWebhook {
+    static let partner = try! PartnerID("SKYWAYS")
+    let server: WebhookReceiverServer
+    let endpoint: WebhookEndpoint
+
+    init(data: DataDirectory) throws {
+        let secret = try secureRandomBytes(32)
+        let secretFile = data.path("keys", "\(DemoWebhook.partner)-webhook.secret")
+        guard
+            FileManager.default.createFile(
+                atPath: secretFile,
+                contents: Data(("whsec_" + Data(secret).base64EncodedString() + "\n").utf8),
+                attributes: [.posixPermissions: 0o600]
+            )
+        else { throw CoalitionError(.io, "cannot write the demo's webhook secret", at: Place(file: secretFile)) }
+        let tls = try WebhookReceiverServer.makeCertificate(in: data.path("tls", "receiver"))
+        server = try WebhookReceiverServer(receiver: WebhookReceiver(key: secret), tls: tls)
+        endpoint = WebhookEndpoint(
+            host: "127.0.0.1",
+            port: server.port,
+            path: "/events",
+            secretFile: secretFile,
+            trustFile: tls.certificatePath
+        )
+    }
+
+    /// Stops the receiver.
+    func stop() { server.stop() }
+
+    /// One line per event the receiver verified, and one for any it could not.
+    static func describe(_ deliveries: [WebhookReceiver.Delivery]) -> [String] {
+        deliveries.map { delivery in
+            let type =
+                (try? JSONSerialization.jsonObject(with: Data(delivery.body)) as? [String: Any])?["type"] as? String
+                ?? "?"
+            return "  webhook to \(partner)'s receiver: \(type) \(delivery.id), "
+                + (delivery.isSignatureValid ? "signature verified" : "signature NOT verified")
+                + ", answered \(delivery.status)"
+        }
+    }
+}
+
 extension DemoCommand {
     /// A partner's system delivers the held-back file over HTTPS and fetches its
     /// acknowledgement again, as its back office would.
-    static func deliverOverHTTPS(_ path: String, data: DataDirectory, ledger: Ledger) throws {
+    static func deliverOverHTTPS(_ path: String, data: DataDirectory, ledger: Ledger, webhook: DemoWebhook?) throws {
         let header = try headerOf(path)
         let name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension  // without .held
         let length = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int64) ?? 0
-        try DemoServer(data: data, ledger: ledger).run { url, client in
+        try DemoServer(data: data, ledger: ledger, webhook: webhook).run { url, client, deliverEvents in
             let partner = try client(header.partner)
             Output.line("Over HTTPS: `coalition serve` on \(url), with the demo certificate \(data.path("tls"))/")
             let delivered = try partner.deliver(settlementFile: path, length: length)
@@ -72,13 +134,67 @@ extension DemoCommand {
                 "  \(header.partner) GET /v1/acknowledgements/\(header.sequence): \(fetched.status), "
                     + (fetched.body == delivered.body ? "the same acknowledgement" : "ANOTHER acknowledgement")
             )
+            if let webhook {
+                let deliveries = try deliverEvents()
+                Output.line(
+                    "  \(DemoWebhook.partner)'s webhook receiver (\(webhook.endpoint.url)): "
+                        + "\(deliveries.count) events from the outbox, signed"
+                )
+                for line in DemoWebhook.describe(deliveries) { Output.line(line) }
+            }
         }
         try FileManager.default.removeItem(atPath: path)
     }
 
-    /// Each partner's finance system fetches the cycle's statement over HTTPS.
-    static func fetchStatementsOverHTTPS(cycle: Int64, data: DataDirectory, ledger: Ledger) throws {
-        try DemoServer(data: data, ledger: ledger).run { url, client in
+    /// A member pays with points at the hotel's front desk: HARBOR's property system asks
+    /// what the member can redeem, then redeems part of it as one record, answered once
+    /// durable.
+    static func redeemAtThePointOfSale(client: (PartnerID) throws -> PartnerClient) throws {
+        let hotel = try PartnerID("HARBOR")
+        let desk = try client(hotel)
+        // The demo's first member: enrolled by the seeds, with points of several issuers.
+        let member = "6001000000010"
+        let inquiry = try desk.send("GET", "/v1/members/\(member)")
+        let balance = (try? JSONSerialization.jsonObject(with: Data(inquiry.body)) as? [String: Any]) ?? [:]
+        let units = (balance["units"] as? Int) ?? 0
+        let unit = (balance["unit"] as? String) ?? ""
+        Output.line(
+            "  \(hotel) GET /v1/members/\(member) at the front desk: \(inquiry.status), "
+                + "\(balance["points"] as? Int ?? 0) points spendable, up to \(units) \(unit)"
+        )
+        guard inquiry.status == 200, units > 0 else { return }
+        let redeem = min(units, 2_000)
+        let record: [String: Any] = [
+            "type": "REDEEM", "recordId": "FD-DEMO-000001", "member": member, "units": redeem,
+            "occurredAt": Clock.now.description,
+        ]
+        let body = try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys])
+        let answer = try desk.send(
+            "POST",
+            "/v1/records",
+            body: Array(body),
+            fields: [("Content-Type", "application/json")]
+        )
+        let receipt = (try? JSONSerialization.jsonObject(with: Data(answer.body)) as? [String: Any]) ?? [:]
+        Output.line(
+            "  \(hotel) POST /v1/records REDEEM \(redeem) \(unit): \(answer.status) "
+                + "\(receipt["outcome"] as? String ?? receipt["code"] as? String ?? "?"), "
+                + "\(receipt["points"] as? Int ?? 0) points, "
+                + (answer.headers["Coalition-Signature"] != nil ? "answer signed" : "answer NOT signed")
+        )
+    }
+
+    /// Each partner's finance system fetches the cycle's statement over HTTPS; a member pays
+    /// with points at a hotel's front desk; SKYWAYS's receiver is told of the cycle.
+    static func fetchStatementsOverHTTPS(
+        cycle: Int64,
+        data: DataDirectory,
+        ledger: Ledger,
+        webhook: DemoWebhook?
+    )
+        throws
+    {
+        try DemoServer(data: data, ledger: ledger, webhook: webhook).run { url, client, deliverEvents in
             Output.line("Over HTTPS (\(url)):")
             for partner in ledger.network.sortedPartners {
                 let fetched = try client(partner.id).statement(cycle: cycle)
@@ -89,6 +205,9 @@ extension DemoCommand {
                         + (written == fetched.body ? "its signed statement, as in outbox/" : "NOT its outbox statement")
                 )
             }
+            // After the cycle: the redemption is the next cycle's, and cycle 1 stays the plain demo's.
+            try redeemAtThePointOfSale(client: client)
+            for line in DemoWebhook.describe(try deliverEvents()) { Output.line(line) }
         }
     }
 }

@@ -32,6 +32,8 @@ struct ServeCommand: Command {
         directory: the one holding the ledger's writer lease writes; the others are standbys
         that answer writes 503 STANDBY (/ready: 503 "standby") and take over within about
         4 s once the writer stops or dies (docs/operations.md).
+        Partners whose configuration names a webhook are sent their events (docs/api.md,
+        Webhooks) by a worker of the server; `coalition events` shows them.
         """
 
     static func run(_ context: Context) throws -> ExitCode {
@@ -56,16 +58,27 @@ struct ServeCommand: Command {
         let lock = try WriterLock.acquire(dataDirectory: data.root, waitSeconds: try context.waitSeconds)
         defer { lock.release() }
         let writer = LedgerWriter(ledger: try DataDirectory(data.root).openLocked())
+        // Events to partners: a worker beside the writer delivers the outbox (docs/api.md,
+        // Webhooks); it stops before the writer does.
+        let webhooks: WebhookDelivery
+        do {
+            webhooks = try WebhookDelivery(writer: writer) { Clock.now }
+        } catch {
+            try? writer.shutdown()
+            throw error
+        }
         let server = try HTTPServer(
             configuration: configuration,
-            responder: try makeResponder(data, writer: writer, log: try requestLog(context))
+            responder: try makeResponder(data, writer: writer, webhooks: webhooks, log: try requestLog(context))
         )
+        webhooks.start { line in Output.error("coalition serve: \(line)") }
         let signals = ShutdownSignals { server.shutdown() }
         let scheme = server.isTLS ? "https" : "http"
         let shown = host.contains(":") ? "[\(host)]" : host
         Output.line("coalition serve: listening on \(scheme)://\(shown):\(server.port)")
         let served = Result { try server.run() }
         withExtendedLifetime(signals) {}
+        webhooks.stop()
         // Whatever the requests in flight queued is committed before the state is saved.
         try writer.shutdown()
         try served.get()
@@ -134,11 +147,12 @@ struct ServeCommand: Command {
     static func makeResponder(
         _ data: DataDirectory,
         writer: LedgerWriter,
+        webhooks: WebhookDelivery? = nil,
         log: RequestLog? = nil
     ) throws -> any HTTPResponder {
         let partnerAPI = try PartnerAPI(writer: writer, dataDirectory: data.root) { Clock.now }
         let metrics = RequestMetrics()
-        let operations = OperationsEndpoints(metrics: metrics, writer: writer)
+        let operations = OperationsEndpoints(metrics: metrics, writer: writer, webhooks: webhooks)
         let access = MemberAccess(file: CredentialFile(dataDirectory: data.root)) { Clock.now }
         let members = MemberAPI(access: access, writer: writer) { Clock.now }
         let pages = MemberPages(access: access, writer: writer) { Clock.now }

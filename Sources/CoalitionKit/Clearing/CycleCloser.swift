@@ -35,6 +35,8 @@ public enum CycleCloser {
                 cycle = made
                 return made
             }
+            // In the cycle's own transaction: the events exist if and only if it closed.
+            if let cycle { session.summary.events = PartnerEvents.cycleClosed(cycle, network: ledger.network, at: now) }
         }
         return .closed(cycle!)
     }

@@ -125,6 +125,10 @@ public struct BatchSummary: Hashable, Sendable {
     public var ackKeyID: String?
     public var ackCreatedAt: Timestamp?
     public var ackSignature: String?
+    /// Events to partners the batch causes: a store that keeps an outbox (`EventOutbox`)
+    /// writes them in the batch's transaction, so they exist if and only if the batch
+    /// committed. Not read back with the batch's row.
+    public var events: [OutboxEvent] = []
 
     public init(id: Int64, info: BatchInfo) {
         self.id = id

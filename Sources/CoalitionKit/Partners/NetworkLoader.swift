@@ -164,7 +164,7 @@ public enum NetworkLoader {
     static func parsePartner(_ r: ConfigReader) throws -> Partner {
         try r.allowOnly([
             "id", "name", "kind", "unit", "earnRates", "settlementCurrency", "redemptionValues", "keys",
-            "acknowledgementVersion",
+            "acknowledgementVersion", "webhook",
         ])
         let id: PartnerID
         do { id = try PartnerID(try r.string("id")) } catch let error as CoalitionError {
@@ -221,7 +221,30 @@ public enum NetworkLoader {
             settlementCurrency: currency,
             redemptionValues: values,
             keys: keys,
-            acknowledgementVersion: Int(try r.optionalInteger("acknowledgementVersion", in: 1...2) ?? 1)
+            acknowledgementVersion: Int(try r.optionalInteger("acknowledgementVersion", in: 1...2) ?? 1),
+            webhook: r.has("webhook") ? try webhook(try r.object("webhook")) : nil
+        )
+    }
+
+    /// `{"url": "https://host:port/path", "secretFile": "…", "trust": "…"}`: the files are
+    /// named as given (absolute, or relative to the folder of the partner's file).
+    static func webhook(_ w: ConfigReader) throws -> WebhookEndpoint {
+        try w.allowOnly(["url", "secretFile", "trust", "expiringWithinDays"])
+        let folder = (w.file as NSString).deletingLastPathComponent
+        func resolved(_ path: String) -> String {
+            path.hasPrefix("/") ? path : (folder as NSString).appendingPathComponent(path)
+        }
+        let url = try w.string("url")
+        guard let endpoint = WebhookEndpoint(url: url) else {
+            throw w.fail("url", "'\(url)' is not an https://host[:port]/path URL")
+        }
+        return WebhookEndpoint(
+            host: endpoint.host,
+            port: endpoint.port,
+            path: endpoint.path,
+            secretFile: resolved(try w.string("secretFile")),
+            trustFile: try w.optionalString("trust").map(resolved) ?? WebhookEndpoint.systemTrust,
+            expiringWithinDays: try w.optionalInteger("expiringWithinDays", in: 1...365) ?? 30
         )
     }
 

@@ -93,6 +93,8 @@ public final class Partner: Sendable, Hashable {
     /// The acknowledgement version the partner reads: 1 (record outcomes), or 2 (with the
     /// issuer split and the obligations of each redemption and reversal).
     public let acknowledgementVersion: Int
+    /// Where the partner's events are delivered, if it takes them (docs/api.md, Webhooks).
+    public let webhook: WebhookEndpoint?
 
     init(
         id: PartnerID,
@@ -103,7 +105,8 @@ public final class Partner: Sendable, Hashable {
         settlementCurrency: Currency,
         redemptionValues: EffectiveSchedule<Rate>,
         keys: [KeyInfo],
-        acknowledgementVersion: Int = 1
+        acknowledgementVersion: Int = 1,
+        webhook: WebhookEndpoint? = nil
     ) {
         self.id = id
         self.name = name
@@ -114,6 +117,7 @@ public final class Partner: Sendable, Hashable {
         self.redemptionValues = redemptionValues
         self.keys = keys
         self.acknowledgementVersion = acknowledgementVersion
+        self.webhook = webhook
     }
 
     public static func == (a: Partner, b: Partner) -> Bool {
@@ -121,7 +125,7 @@ public final class Partner: Sendable, Hashable {
             || (a.id == b.id && a.name == b.name && a.kind == b.kind && a.unit == b.unit
                 && a.earnRates == b.earnRates && a.settlementCurrency == b.settlementCurrency
                 && a.redemptionValues == b.redemptionValues && a.keys == b.keys
-                && a.acknowledgementVersion == b.acknowledgementVersion)
+                && a.acknowledgementVersion == b.acknowledgementVersion && a.webhook == b.webhook)
     }
 
     public func hash(into hasher: inout Hasher) { hasher.combine(id) }

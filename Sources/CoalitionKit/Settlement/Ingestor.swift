@@ -446,6 +446,11 @@ public struct Ingestor {
             session.summary.ackKeyID = ackKey.info.id
             session.summary.ackCreatedAt = now
             session.summary.ackSignature = Hex.encode(ackSignature)
+            session.summary.events = PartnerEvents.acknowledgementReady(
+                session.summary,
+                network: ledger.network,
+                at: now
+            )
             return session.summary
         }
         try Failpoint.reach("ingest.after-commit")

@@ -111,7 +111,9 @@ public final class HTTPSClient {
         while true {
             if let end = Self.endOfHead(buffer) {
                 let (status, headers) = try Self.parseHead(buffer[..<end])
-                let length = method == "HEAD" ? 0 : Int(headers["Content-Length"] ?? "")
+                // A HEAD's answer, a 204 and a 304 have no body, whatever their head says.
+                let hasNoBody = method == "HEAD" || status == 204 || status == 304
+                let length = hasNoBody ? 0 : Int(headers["Content-Length"] ?? "")
                 guard let length, length >= 0, length <= Self.maximumResponseBytes else {
                     throw .failed(CoalitionError(.io, "the answer has no usable Content-Length"))
                 }

@@ -122,9 +122,13 @@ public final class OperatorPages: HTTPResponder {
         guard let figures else {
             return page("Unavailable", "<p>The ledger cannot be read just now.</p>", status: 503)
         }
+        let webhooks = try? writer.perform { ledger in
+            let outbox = try WebhookDelivery.outbox(ledger)
+            return (try outbox.outboxCounts(), try outbox.failingDeliveries(limit: 20))
+        }
         return page(
             "Network dashboard",
-            OperatorHTML.dashboard(figures, webhooks: Self.webhookDeliveriesPanel()),
+            OperatorHTML.dashboard(figures, webhooks: Self.webhookDeliveriesPanel(webhooks)),
             csrf: csrf
         )
     }
@@ -138,10 +142,29 @@ public final class OperatorPages: HTTPResponder {
         return ProgrammePerformance(tally: tally, ledger: ledger, asOf: at)
     }
 
-    /// The panel "webhook deliveries failing". Webhooks are not part of this server yet: the
-    /// outbox, once merged, fills this in (its failing deliveries by partner, oldest first).
-    static func webhookDeliveriesPanel() -> String {
-        "<p>webhooks: not configured</p>"
+    /// The panel "webhook deliveries failing": the outbox's counts by status, then the
+    /// events given up on and those still being retried after a failure, most attempts
+    /// first (`EventOutbox.failingDeliveries`), each with its last error.
+    static func webhookDeliveriesPanel(_ outbox: (OutboxCounts, [OutboxEntry])?) -> String {
+        guard let (counts, failing) = outbox else { return "<p>The outbox cannot be read just now.</p>" }
+        let summary = """
+            <p>\(Points.grouped(counts.pending)) pending, \(Points.grouped(counts.delivered)) delivered, \
+            \(Points.grouped(counts.failed)) given up (<code>coalition events redeliver</code> sends one again).</p>
+            """
+        return summary
+            + OperatorHTML.table(
+                "Failing deliveries",
+                ["Event", "Partner", "Type", "Status", "Attempts", "Next attempt", "Last error"],
+                failing.map { entry in
+                    [
+                        entry.event.id, entry.event.partner.rawValue, entry.event.type.rawValue,
+                        entry.status.rawValue, String(entry.attempts),
+                        entry.status == .pending ? entry.nextAttemptAt.description : "",
+                        entry.lastError ?? "",
+                    ]
+                },
+                numeric: [4]
+            )
     }
 
     /// `GET /operator/member?number=N`: one member's balance, lots and tier.

@@ -14,10 +14,13 @@ public struct OperationsEndpoints: HTTPResponder {
 
     let metrics: RequestMetrics
     let writer: LedgerWriter
+    /// The webhook worker, whose families `/metrics` shows when there is one.
+    let webhooks: WebhookDelivery?
 
-    public init(metrics: RequestMetrics, writer: LedgerWriter) {
+    public init(metrics: RequestMetrics, writer: LedgerWriter, webhooks: WebhookDelivery? = nil) {
         self.metrics = metrics
         self.writer = writer
+        self.webhooks = webhooks
     }
 
     public func bodyPolicy(for head: HTTPRequestHead) -> HTTPBodyPolicy { .inMemory(maximum: 0) }
@@ -58,6 +61,7 @@ public struct OperationsEndpoints: HTTPResponder {
         text.family("coalition_ledger_up", type: "gauge", help: "1 if the ledger's figures below could be read.")
         text.sample("coalition_ledger_up", figures == nil ? 0 : 1)
         figures?.write(into: &text)
+        webhooks?.write(into: &text)
         return HTTPResponse(
             status: 200,
             headers: HTTPHeaders([("Content-Type", MetricsText.contentType)]),

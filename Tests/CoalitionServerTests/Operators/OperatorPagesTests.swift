@@ -52,7 +52,7 @@ import Testing
         #expect(dashboard.status == 200)
         for section in [
             "Partners", "Open positions", "Recent cycles", "Rejections", "Key expiries coming",
-            "Programme performance", "Tier mix", "webhooks: not configured",
+            "Programme performance", "Tier mix", "0 pending, 0 delivered, 0 given up", "Failing deliveries: none.",
         ] {
             #expect(dashboard.text.contains(section), "\(section)")
         }
@@ -108,5 +108,32 @@ import Testing
         let harbor = try #require(whole.partners.first { $0.partner.rawValue == "HARBOR" })
         #expect(harbor.redeemed > 0)
         #expect(whole.tierMix.map(\.members).reduce(0, +) == whole.members)
+    }
+
+    /// The webhook panel names each failing delivery with its last error, escaped, and says
+    /// when the outbox could not be read rather than showing nothing.
+    @Test func theWebhookPanelListsFailingDeliveries() throws {
+        let event = OutboxEvent(
+            id: "evt_ack_SKYWAYS_7",
+            partner: try PartnerID("SKYWAYS"),
+            type: .acknowledgementReady,
+            createdAt: APITime.now,
+            body: Array("{}".utf8)
+        )
+        let failing = OutboxEntry(
+            event: event,
+            status: .pending,
+            attempts: 3,
+            nextAttemptAt: APITime.now,
+            lastError: "WEBHOOK_REFUSED: the receiver answered 500 <html>"
+        )
+        let panel = OperatorPages.webhookDeliveriesPanel(
+            (OutboxCounts(pending: 1_200, delivered: 5, failed: 0), [failing])
+        )
+        #expect(panel.contains("1,200 pending, 5 delivered, 0 given up"))
+        #expect(panel.contains("<td>evt_ack_SKYWAYS_7</td>"))
+        #expect(panel.contains("answered 500 &lt;html&gt;"))
+        #expect(!panel.contains("<html>"))
+        #expect(OperatorPages.webhookDeliveriesPanel(nil).contains("cannot be read"))
     }
 }

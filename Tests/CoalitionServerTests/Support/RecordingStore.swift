@@ -78,3 +78,29 @@ final class RecordingStore: LedgerStore {
     func obligations(cycle number: Int64) throws -> [Obligation] { try base.obligations(cycle: number) }
     func saveState(_ state: LedgerSnapshot) throws { try base.saveState(state) }
 }
+
+/// The outbox of the store it forwards to, so that the webhook worker and the operator's
+/// panel see a recording store's events as the server's own.
+extension RecordingStore: EventOutbox {
+    private var outbox: any EventOutbox {
+        get throws {
+            guard let outbox = base as? any EventOutbox else {
+                throw CoalitionError(.storeFailure, "the recorded store keeps no outbox")
+            }
+            return outbox
+        }
+    }
+
+    func enqueue(_ events: [OutboxEvent], at now: Timestamp) throws -> Int { try outbox.enqueue(events, at: now) }
+    func dueEvents(at now: Timestamp, limit: Int) throws -> [OutboxEntry] {
+        try outbox.dueEvents(at: now, limit: limit)
+    }
+    func recordAttempts(_ attempts: [DeliveryAttempt]) throws { try outbox.recordAttempts(attempts) }
+    func events(status: OutboxStatus?, limit: Int) throws -> [OutboxEntry] {
+        try outbox.events(status: status, limit: limit)
+    }
+    func event(id: String) throws -> OutboxEntry? { try outbox.event(id: id) }
+    func redeliver(id: String, at now: Timestamp) throws -> Bool { try outbox.redeliver(id: id, at: now) }
+    func outboxCounts() throws -> OutboxCounts { try outbox.outboxCounts() }
+    func failingDeliveries(limit: Int) throws -> [OutboxEntry] { try outbox.failingDeliveries(limit: limit) }
+}
