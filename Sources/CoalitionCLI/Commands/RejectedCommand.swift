@@ -179,38 +179,21 @@ struct ReportRejectedCommand: Command {
 
     /// The files rejected whole, from the `.reason` files beside them in DIR/rejected/.
     static func rejectedFiles(_ data: DataDirectory) throws -> [(Timestamp, Rejected)] {
-        let folder = data.path("rejected")
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
-        var out: [(Timestamp, Rejected)] = []
-        for name in names.sorted() where name.hasSuffix(".reason") {
-            guard let text = try? String(contentsOfFile: folder + "/" + name, encoding: .utf8) else { continue }
-            var fields: [String: String] = [:]
-            for line in text.split(separator: "\n") {
-                guard let colon = line.firstIndex(of: ":") else { continue }
-                fields[String(line[..<colon])] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-            }
-            guard let file = fields["file"], let at = fields["rejected-at"].flatMap({ try? Timestamp(parsing: $0) }),
-                let code = fields["code"]
-            else { continue }
-            let header = try? GivenKey.header(of: folder + "/" + String(name.dropLast(7)))
-            let place = fields["place"] ?? ""
-            out.append(
-                (
-                    at,
-                    Rejected(
-                        receivedAt: at.description,
-                        partner: header?.partner.rawValue,
-                        batch: header?.sequence,
-                        file: file,
-                        line: place.hasPrefix("line ") ? Int(place.dropFirst(5)) : nil,
-                        recordID: nil,
-                        code: code,
-                        message: fields["message"] ?? "",
-                        wholeFile: true
-                    )
+        SettlementFiling.rejectedFiles(in: data.path("rejected")).map { file in
+            (
+                file.rejectedAt,
+                Rejected(
+                    receivedAt: file.rejectedAt.description,
+                    partner: file.partner?.rawValue,
+                    batch: file.sequence,
+                    file: file.file,
+                    line: file.place.hasPrefix("line ") ? Int(file.place.dropFirst(5)) : nil,
+                    recordID: nil,
+                    code: file.code,
+                    message: file.message,
+                    wholeFile: true
                 )
             )
         }
-        return out
     }
 }

@@ -158,7 +158,8 @@ struct ServeCommand: Command {
         let pages = MemberPages(access: access, writer: writer) { Clock.now }
         let operatorPages = OperatorPages(
             access: OperatorAccess(dataDirectory: data.root) { Clock.now },
-            writer: writer
+            writer: writer,
+            rejectedFolder: data.path("rejected")
         ) { Clock.now }
         let routes = ServerResponder(
             partnerAPI: partnerAPI,

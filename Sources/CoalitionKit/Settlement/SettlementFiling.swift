@@ -120,6 +120,61 @@ public enum SettlementFiling {
         try writeAtomically(Data(reason.utf8), to: path)
     }
 
+    /// A file refused whole, as its `.reason` file in `rejected/` tells it.
+    public struct RejectedFile: Sendable, Equatable {
+        /// The name the file arrived under.
+        public let file: String
+        public let rejectedAt: Timestamp
+        public let code: String
+        public let message: String
+        /// `line N`, or `whole file`.
+        public let place: String
+        /// The partner and batch number its header names, when the header can be read.
+        public let partner: PartnerID?
+        public let sequence: Int64?
+    }
+
+    /// Every file refused whole in `folder` (`DIR/rejected/`), read back from the `.reason`
+    /// files `writeReason` wrote, in name order; a `.reason` file that cannot be read or
+    /// lacks a field is skipped.
+    public static func rejectedFiles(in folder: String) -> [RejectedFile] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        var files: [RejectedFile] = []
+        for name in names.sorted() where name.hasSuffix(".reason") {
+            guard let text = try? String(contentsOfFile: folder + "/" + name, encoding: .utf8) else { continue }
+            var fields: [String: String] = [:]
+            for line in text.split(separator: "\n") {
+                guard let colon = line.firstIndex(of: ":") else { continue }
+                fields[String(line[..<colon])] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            }
+            guard let file = fields["file"], let at = fields["rejected-at"].flatMap({ try? Timestamp(parsing: $0) }),
+                let code = fields["code"]
+            else { continue }
+            let header = header(of: folder + "/" + String(name.dropLast(".reason".count)))
+            files.append(
+                RejectedFile(
+                    file: file,
+                    rejectedAt: at,
+                    code: code,
+                    message: fields["message"] ?? "",
+                    place: fields["place"] ?? "",
+                    partner: header?.partner,
+                    sequence: header?.sequence
+                )
+            )
+        }
+        return files
+    }
+
+    /// The header of the settlement file at `path`, if its first line is one.
+    static func header(of path: String) -> FileHeader? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        let start = [UInt8](handle.readData(ofLength: SettlementFormat.maximumLineLength + 1))
+        let end = start.firstIndex(of: SettlementFormat.newline) ?? start.count
+        return try? FileHeader(line: start[0..<end], expecting: Set(FileKind.allCases))
+    }
+
     /// Writes `data` to `path` through a synced temporary file and a rename. The file is
     /// 0644 exactly: never wider, whatever the umask.
     public static func writeAtomically(_ data: Data, to path: String) throws {

@@ -71,7 +71,7 @@ enum OperatorHTML {
             """
     }
 
-    static func dashboard(_ d: Dashboard, webhooks: String) -> String {
+    static func dashboard(_ d: Dashboard, webhooks: String, rejectedFiles: String) -> String {
         let network = d.network
         let partners = table(
             "Partners",
@@ -160,7 +160,7 @@ enum OperatorHTML {
             <h2>Partners</h2>\(partners)
             <h2>Open positions</h2>\(netting)<p><a href="/operator/positions">The netting picture</a>.</p>
             <h2>Recent cycles</h2>\(cycles)
-            <h2>Rejections</h2>\(rejected)
+            <h2>Rejections</h2>\(rejected)\(rejectedFiles)
             <h2>Webhook deliveries failing</h2>\(webhooks)
             <h2>Key expiries coming</h2>\(keys)
             <h2>Programme performance</h2>\(totals)\(tiers)\(months)

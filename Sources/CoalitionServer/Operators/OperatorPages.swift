@@ -19,11 +19,19 @@ public final class OperatorPages: HTTPResponder {
     let writer: LedgerWriter
     /// The programme's figures so far: each dashboard view reads only the postings since.
     let performance = Mutex(ProgrammePerformance.Tally())
+    /// The data directory's `rejected/`, whose files refused whole the dashboard lists.
+    let rejectedFolder: String?
     let now: @Sendable () -> Timestamp
 
-    public init(access: OperatorAccess, writer: LedgerWriter, now: @escaping @Sendable () -> Timestamp) {
+    public init(
+        access: OperatorAccess,
+        writer: LedgerWriter,
+        rejectedFolder: String? = nil,
+        now: @escaping @Sendable () -> Timestamp
+    ) {
         self.access = access
         self.writer = writer
+        self.rejectedFolder = rejectedFolder
         self.now = now
     }
 
@@ -128,7 +136,13 @@ public final class OperatorPages: HTTPResponder {
         }
         return page(
             "Network dashboard",
-            OperatorHTML.dashboard(figures, webhooks: Self.webhookDeliveriesPanel(webhooks)),
+            OperatorHTML.dashboard(
+                figures,
+                webhooks: Self.webhookDeliveriesPanel(webhooks),
+                rejectedFiles: Self.rejectedFilesPanel(
+                    rejectedFolder.map { SettlementFiling.rejectedFiles(in: $0) } ?? []
+                )
+            ),
             csrf: csrf
         )
     }
@@ -165,6 +179,22 @@ public final class OperatorPages: HTTPResponder {
                 },
                 numeric: [4]
             )
+    }
+
+    /// Files refused whole before any record was read (a bad signature, an unknown key, a
+    /// malformed header), newest first, the last 20: from `rejected/`, not the ledger.
+    static func rejectedFilesPanel(_ files: [SettlementFiling.RejectedFile]) -> String {
+        OperatorHTML.table(
+            "Files rejected whole",
+            ["Rejected at", "Partner", "Batch", "File", "Code", "Where"],
+            files.sorted { ($0.rejectedAt, $0.file) > ($1.rejectedAt, $1.file) }.prefix(20).map { file in
+                [
+                    file.rejectedAt.description, file.partner?.rawValue ?? "unknown",
+                    file.sequence.map(String.init) ?? "", file.file, file.code, file.place,
+                ]
+            },
+            numeric: [2]
+        )
     }
 
     /// `GET /operator/member?number=N`: one member's balance, lots and tier.

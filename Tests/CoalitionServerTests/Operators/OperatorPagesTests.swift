@@ -136,4 +136,32 @@ import Testing
         #expect(!panel.contains("<html>"))
         #expect(OperatorPages.webhookDeliveriesPanel(nil).contains("cannot be read"))
     }
+
+    /// A file refused whole is read back from its `.reason` file, with the partner and batch
+    /// its header names, and listed newest first on the dashboard.
+    @Test func filesRejectedWholeAreListedFromTheirReasons() throws {
+        let folder = NSTemporaryDirectory() + "coalition-rejected-\(UInt64.random(in: 0...UInt64.max))"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let header = "H|COALITION-SETTLEMENT|1|P2C|SKYWAYS|9|2026-11-21T10:00:00Z|SKYWAYS-2026A\n"
+        try Data(header.utf8).write(to: URL(fileURLWithPath: folder + "/late.csf"))
+        let refused = CoalitionError(.badSignature, "the signature does not match")
+        let early = try Timestamp(parsing: "2026-11-21T10:05:00Z")
+        try SettlementFiling.writeReason(refused, name: "late.csf", at: early, to: folder + "/late.csf.reason")
+        try Data("not a header\n".utf8).write(to: URL(fileURLWithPath: folder + "/junk.csf"))
+        let malformed = CoalitionError(.badHeader, "the header <is> not one")
+        let later = try Timestamp(parsing: "2026-11-22T08:00:00Z")
+        try SettlementFiling.writeReason(malformed, name: "junk.csf", at: later, to: folder + "/junk.csf.reason")
+
+        let files = SettlementFiling.rejectedFiles(in: folder)
+        #expect(files.count == 2)
+        let late = try #require(files.first { $0.file == "late.csf" })
+        #expect(late.partner?.rawValue == "SKYWAYS" && late.sequence == 9)
+        #expect(late.code == "BAD_SIGNATURE" && late.place == "whole file" && late.rejectedAt == early)
+        let panel = OperatorPages.rejectedFilesPanel(files)
+        let junk = try #require(panel.range(of: "junk.csf"))
+        #expect(junk.lowerBound < panel.range(of: "late.csf")!.lowerBound)
+        #expect(panel.contains("<td>unknown</td>") && panel.contains("<td>BAD_HEADER</td>"))
+        #expect(OperatorPages.rejectedFilesPanel([]).contains("Files rejected whole: none."))
+    }
 }
