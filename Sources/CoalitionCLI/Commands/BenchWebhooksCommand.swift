@@ -92,7 +92,10 @@ struct BenchWebhooksCommand: Command {
         }
         let enqueueStart = ContinuousClock.now
         try writer.perform { ledger in
-            _ = try (ledger.store as! any EventOutbox).enqueue(events, at: now)
+            guard let outbox = ledger.store as? any EventOutbox else {
+                throw CoalitionError(.storeFailure, "this ledger's store keeps no outbox of events")
+            }
+            _ = try outbox.enqueue(events, at: now)
         }
         let enqueueSeconds = seconds(ContinuousClock.now - enqueueStart)
 
