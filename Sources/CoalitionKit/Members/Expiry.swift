@@ -67,7 +67,7 @@ extension BatchBuilder {
 
 extension Network {
     /// The tier a review at `asOf` moves `account` to, and its qualifying points; nil when
-    /// it stays (or is closed).
+    /// it stays (or is closed). A downgrade needs a tier set before `asOf`'s day.
     func reviewedTier(of account: MemberAccount, asOf: Timestamp) -> (tier: Int, qualifying: Int64)? {
         guard !account.isClosed else { return nil }
         let qualifying = account.qualifyingPoints(at: asOf, windowDays: tierWindowDays)
@@ -75,7 +75,9 @@ extension Network {
         var target = account.tier
         if supported > account.tier {
             target = supported
-        } else if supported < account.tier {
+        } else if supported < account.tier, QualifyingDay.day(of: account.tierSince) < QualifyingDay.day(of: asOf) {
+            // A review is idempotent per date: a tier set on the review's day or later (by a
+            // review of that day, rerun, or of a later one) is not moved down again.
             target = downgradePolicy == .oneTier ? account.tier - 1 : supported
         }
         return target == account.tier ? nil : (target, qualifying)
