@@ -34,6 +34,7 @@ let commands: [any Command.Type] = [
     ReportRejectedCommand.self,
     AuditCommand.self,
     ServeCommand.self,
+    ClientRecordsCommand.self,
     EventsListCommand.self,
     EventsRedeliverCommand.self,
     EventsScanCommand.self,
