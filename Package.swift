@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "coalition", targets: ["CoalitionCLI"]),
         .library(name: "CoalitionKit", targets: ["CoalitionKit"]),
+        .library(name: "CoalitionFiles", targets: ["CoalitionFiles"]),
         .library(name: "CoalitionSQLite", targets: ["CoalitionSQLite"]),
         .library(name: "CoalitionPostgreSQL", targets: ["CoalitionPostgreSQL"]),
     ],
@@ -25,6 +26,12 @@ let package = Package(
             name: "CoalitionKit",
             dependencies: ["CCoalitionOpenSSL"]
         ),
+        .target(
+            // The file system and the OS: signed files written and read, settlement files
+            // taken in and filed, key and network files, failpoints. CoalitionKit does no I/O.
+            name: "CoalitionFiles",
+            dependencies: ["CoalitionKit"]
+        ),
         .systemLibrary(
             name: "CCoalitionTLS",
             pkgConfig: "libssl",
@@ -32,11 +39,11 @@ let package = Package(
         ),
         .target(
             name: "CoalitionServer",
-            dependencies: ["CoalitionKit", "CoalitionSQLite", "CCoalitionTLS"]
+            dependencies: ["CoalitionKit", "CoalitionFiles", "CoalitionSQLite", "CCoalitionTLS"]
         ),
         .target(
             name: "CoalitionSQLite",
-            dependencies: ["CoalitionKit", "CCoalitionSQLite"]
+            dependencies: ["CoalitionKit", "CoalitionFiles", "CCoalitionSQLite"]
         ),
         .systemLibrary(
             name: "CCoalitionPostgreSQL",
@@ -46,28 +53,29 @@ let package = Package(
         .target(
             name: "CoalitionPostgreSQL",
             // CoalitionSQLite for its state-file format only (`StateFile`), kept in a table here.
-            dependencies: ["CoalitionKit", "CCoalitionPostgreSQL", "CoalitionSQLite"]
+            dependencies: ["CoalitionKit", "CoalitionFiles", "CCoalitionPostgreSQL", "CoalitionSQLite"]
         ),
         .executableTarget(
             name: "CoalitionCLI",
-            dependencies: ["CoalitionKit", "CoalitionSQLite", "CoalitionPostgreSQL", "CoalitionServer"]
+            dependencies: ["CoalitionKit", "CoalitionFiles", "CoalitionSQLite", "CoalitionPostgreSQL", "CoalitionServer"]
         ),
         .testTarget(
             name: "CoalitionKitTests",
-            dependencies: ["CoalitionKit"]
+            // CoalitionFiles for the tests that write and read fixtures' files.
+            dependencies: ["CoalitionKit", "CoalitionFiles"]
         ),
         .testTarget(
             name: "CoalitionSQLiteTests",
-            dependencies: ["CoalitionKit", "CoalitionSQLite", "CCoalitionSQLite", "CoalitionPostgreSQL"]
+            dependencies: ["CoalitionKit", "CoalitionFiles", "CoalitionSQLite", "CCoalitionSQLite", "CoalitionPostgreSQL"]
         ),
         .testTarget(
             name: "CoalitionCLITests",
             // The CLI to run, and the library and store to check what it wrote.
-            dependencies: ["CoalitionCLI", "CoalitionKit", "CoalitionSQLite", "CoalitionServer", "CoalitionPostgreSQL"]
+            dependencies: ["CoalitionCLI", "CoalitionKit", "CoalitionFiles", "CoalitionSQLite", "CoalitionServer", "CoalitionPostgreSQL"]
         ),
         .testTarget(
             name: "CoalitionServerTests",
-            dependencies: ["CoalitionServer", "CoalitionKit", "CoalitionSQLite"]
+            dependencies: ["CoalitionServer", "CoalitionKit", "CoalitionFiles", "CoalitionSQLite"]
         ),
     ],
     swiftLanguageModes: [.v6]
@@ -81,13 +89,13 @@ if Context.environment["COALITION_FUZZ"] == "1" {
         .target(name: "FuzzSupport", dependencies: ["CoalitionKit"], path: "Tests/Fuzz/Support"),
         .executableTarget(
             name: "FuzzSettlementFile",
-            dependencies: ["CoalitionKit", "FuzzSupport"],
+            dependencies: ["CoalitionKit", "CoalitionFiles", "FuzzSupport"],
             path: "Tests/Fuzz/FuzzSettlementFile",
             swiftSettings: entryPoint
         ),
         .executableTarget(
             name: "FuzzSignedAnswer",
-            dependencies: ["CoalitionKit", "FuzzSupport"],
+            dependencies: ["CoalitionKit", "CoalitionFiles", "FuzzSupport"],
             path: "Tests/Fuzz/FuzzSignedAnswer",
             swiftSettings: entryPoint
         ),

@@ -105,27 +105,6 @@ public enum Reconciliation {
         return sums.mapValues { byCycle in byCycle.map { (cycle: $0.key, amount: $0.value) } }
     }
 
-    /// Verifies the file at `path` and matches it against the ledger.
-    public static func reconcile(
-        path: String,
-        ledger: Ledger,
-        keyRing: (Partner) throws -> KeyRing
-    ) throws
-        -> ReconciliationReport
-    {
-        let header = try FileSigning.verify(
-            path: path,
-            kinds: [.reconciliation],
-            network: ledger.network,
-            keyRing: keyRing
-        )
-        guard try ledger.store.cycles().contains(where: { $0.number == header.sequence }) else {
-            throw CoalitionError(.badHeader, "cycle \(header.sequence) is not closed", at: Place(file: path, line: 1))
-        }
-        let entries = try read(path: path)
-        return try match(entries, partner: header.partner, cycle: header.sequence, ledger: ledger)
-    }
-
     /// Matches `entries` (with their lines) against the ledger's view of `partner` in `cycle`.
     public static func match(
         _ entries: [(line: Int, entry: Entry)],
@@ -232,94 +211,104 @@ public enum Reconciliation {
         }
         return report
     }
+}
 
-    /// The entries of a (verified) reconciliation file, with their line numbers.
-    static func read(path: String) throws -> [(line: Int, entry: Entry)] {
-        var entries: [(line: Int, entry: Entry)] = []
-        var trailer: (count: Int, total: Int128)?
-        var total: Int128 = 0
-        var currencies: [String: Currency] = [:]
-        _ = try at(Place(file: path)) {
-            try FileScanner(path: path).scan(mac: nil) { bytes, number in
-                guard number > 1 else { return }
-                let fields = bytes.split(separator: SettlementFormat.separator, omittingEmptySubsequences: false)
-                let kind = String(decoding: fields[0], as: UTF8.self)
-                switch kind {
-                case "E":
-                    let shape = fields.count == 4 || fields.count == 5
-                    let id = shape ? String(decoding: fields[1], as: UTF8.self) : ""
-                    let code = shape ? String(decoding: fields[2], as: UTF8.self) : ""
-                    let source =
-                        fields.count == 5 ? Reconciliation.source(String(decoding: fields[4], as: UTF8.self)) : nil
-                    guard shape, RecordKey.isValidID(id), let amount = FieldParser.signedNumber(fields[3]),
-                        fields.count == 4 || source != nil
-                    else {
-                        throw CoalitionError(
-                            .malformedRecord,
-                            "an E line is E|record id|currency|amount, or E|record id|currency|amount|source",
-                            at: Place(line: number)
-                        )
-                    }
-                    let currency: Currency
-                    if let known = currencies[code] {
-                        currency = known
-                    } else {
-                        currency = try at(Place(line: number)) { try Currency(code: code) }
-                        currencies[code] = currency
-                    }
-                    guard trailer == nil else {
-                        throw CoalitionError(.badTrailer, "a line follows the trailer", at: Place(line: number))
-                    }
-                    entries.append((number, Entry(recordID: id, source: source, amount: Money(amount, currency))))
-                    total += Int128(amount)
-                case "T":
-                    guard fields.count == 3, let count = FieldParser.number(fields[1]),
-                        let sum = FieldParser.signedNumber(fields[2])
-                    else { throw CoalitionError(.badTrailer, "the trailer is T|count|total", at: Place(line: number)) }
-                    trailer = (Int(count), Int128(sum))
-                case "S":
-                    break
-                default:
+extension Reconciliation {
+    /// Takes the lines of a (verified) reconciliation file one at a time and returns its
+    /// entries, with their line numbers, once the trailer is checked.
+    package struct EntryReader {
+        private var entries: [(line: Int, entry: Entry)] = []
+        private var trailer: (count: Int, total: Int128)?
+        private var total: Int128 = 0
+        private var currencies: [String: Currency] = [:]
+
+        package init() {}
+
+        /// Takes line `number` (the header, line 1, is skipped: it was verified).
+        package mutating func take(_ bytes: UnsafeBufferPointer<UInt8>, number: Int) throws {
+            guard number > 1 else { return }
+            let fields = bytes.split(separator: SettlementFormat.separator, omittingEmptySubsequences: false)
+            let kind = String(decoding: fields[0], as: UTF8.self)
+            switch kind {
+            case "E":
+                let shape = fields.count == 4 || fields.count == 5
+                let id = shape ? String(decoding: fields[1], as: UTF8.self) : ""
+                let code = shape ? String(decoding: fields[2], as: UTF8.self) : ""
+                let source =
+                    fields.count == 5 ? Reconciliation.source(String(decoding: fields[4], as: UTF8.self)) : nil
+                guard shape, RecordKey.isValidID(id), let amount = FieldParser.signedNumber(fields[3]),
+                    fields.count == 4 || source != nil
+                else {
                     throw CoalitionError(
-                        .unknownRecordType,
-                        "'\(kind.prefix(32))' is not a reconciliation line",
+                        .malformedRecord,
+                        "an E line is E|record id|currency|amount, or E|record id|currency|amount|source",
                         at: Place(line: number)
                     )
                 }
+                let currency: Currency
+                if let known = currencies[code] {
+                    currency = known
+                } else {
+                    currency = try at(Place(line: number)) { try Currency(code: code) }
+                    currencies[code] = currency
+                }
+                guard trailer == nil else {
+                    throw CoalitionError(.badTrailer, "a line follows the trailer", at: Place(line: number))
+                }
+                entries.append((number, Entry(recordID: id, source: source, amount: Money(amount, currency))))
+                total += Int128(amount)
+            case "T":
+                guard fields.count == 3, let count = FieldParser.number(fields[1]),
+                    let sum = FieldParser.signedNumber(fields[2])
+                else { throw CoalitionError(.badTrailer, "the trailer is T|count|total", at: Place(line: number)) }
+                trailer = (Int(count), Int128(sum))
+            case "S":
+                break
+            default:
+                throw CoalitionError(
+                    .unknownRecordType,
+                    "'\(kind.prefix(32))' is not a reconciliation line",
+                    at: Place(line: number)
+                )
             }
         }
-        guard let trailer else { throw CoalitionError(.missingTrailer, "no trailer line T|…", at: Place(file: path)) }
-        guard trailer.count == entries.count else {
-            throw CoalitionError(
-                .trailerCountMismatch,
-                "the trailer counts \(trailer.count) lines, the file has \(entries.count)",
-                at: Place(file: path)
-            )
+
+        /// The entries, once the trailer is there and counts and totals them; faults are
+        /// placed in the file at `path`.
+        package func finish(path: String) throws -> [(line: Int, entry: Entry)] {
+            guard let trailer else {
+                throw CoalitionError(.missingTrailer, "no trailer line T|…", at: Place(file: path))
+            }
+            guard trailer.count == entries.count else {
+                throw CoalitionError(
+                    .trailerCountMismatch,
+                    "the trailer counts \(trailer.count) lines, the file has \(entries.count)",
+                    at: Place(file: path)
+                )
+            }
+            guard trailer.total == total else {
+                throw CoalitionError(
+                    .trailerTotalMismatch,
+                    "the trailer totals \(trailer.total), the lines add up to \(total)",
+                    at: Place(file: path)
+                )
+            }
+            return entries
         }
-        guard trailer.total == total else {
-            throw CoalitionError(
-                .trailerTotalMismatch,
-                "the trailer totals \(trailer.total), the lines add up to \(total)",
-                at: Place(file: path)
-            )
-        }
-        return entries
     }
 
-    /// Writes a reconciliation file for `partner`'s view of `cycle`.
-    @discardableResult
-    public static func write(_ entries: [Entry], header: FileHeader, key: [UInt8], to path: String) throws -> [UInt8] {
-        let writer = try SignedFileWriter(path: path, key: key)
-        try writer.line(header.line)
+    /// The lines of a reconciliation file of `entries` under `header`, before its signature.
+    package static func lines(_ entries: [Entry], header: FileHeader) -> [String] {
+        var lines = [header.line]
         var total: Int64 = 0
         for entry in entries {
-            try writer.line(
+            lines.append(
                 "E|\(entry.recordID)|\(entry.amount.currency.code)|\(entry.amount.minorUnits)"
                     + (entry.source.map { "|\($0)" } ?? "")
             )
             total += entry.amount.minorUnits
         }
-        try writer.line("T|\(entries.count)|\(total)")
-        return try writer.finish()
+        lines.append("T|\(entries.count)|\(total)")
+        return lines
     }
 }

@@ -129,10 +129,10 @@ public final class BatchSession {
 
     /// Whether `apply` keeps each record's acknowledgement detail (`acknowledgementDetails`),
     /// for a partner that reads version 2 acknowledgements.
-    var collectsAcknowledgementDetails = false
+    package var collectsAcknowledgementDetails = false
     /// The acknowledgement detail of each record of the last `apply`, in order (nil for a
     /// record rejected or without one); empty unless collected.
-    private(set) var acknowledgementDetails: [Acknowledgement.Detail?] = []
+    package private(set) var acknowledgementDetails: [Acknowledgement.Detail?] = []
 
     /// Applies one chunk of records; returns each record's outcome in order.
     public func apply(_ records: [LedgerRecord], lines: [Int]? = nil) throws -> [RecordOutcome] {

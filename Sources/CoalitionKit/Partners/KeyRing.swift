@@ -1,11 +1,10 @@
 import Foundation
 
-/// Reads and writes key files: `#` comment lines and one line of hex, at least 16 bytes.
+/// Key files: `#` comment lines and one line of hex, at least 16 bytes. `CoalitionFiles`
+/// reads and writes them.
 public enum KeyFile {
-    public static func read(_ path: String) throws -> [UInt8] {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw CoalitionError(.badKey, "cannot read the key file", at: Place(file: path))
-        }
+    /// The key in the bytes of the key file at `path` (named in a fault).
+    package static func parse(_ data: Data, path: String) throws -> [UInt8] {
         let text = String(decoding: data, as: UTF8.self)
         let lines = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
         let hexLines = lines.filter { !$0.isEmpty && !$0.hasPrefix("#") }
@@ -19,26 +18,9 @@ public enum KeyFile {
         return key
     }
 
-    /// Writes `key` to `path` readable by its owner only (0600), refusing to overwrite.
-    public static func write(_ key: [UInt8], to path: String, comment: String) throws {
-        guard !FileManager.default.fileExists(atPath: path) else {
-            throw CoalitionError(
-                .badKey,
-                "a key file already exists here; keys are never overwritten",
-                at: Place(file: path)
-            )
-        }
-        let text = Array("# \(comment)\n\(Hex.encode(key))\n".utf8)
-        // Created owner-only by open(2) itself (O_EXCL: never over another file), so the
-        // secret is at no moment readable by others, whatever the umask.
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        guard descriptor >= 0 else { throw CoalitionError(.io, "cannot create the key file", at: Place(file: path)) }
-        defer { close(descriptor) }
-        let written = text.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
-        guard fchmod(descriptor, 0o600) == 0, written == text.count, fsync(descriptor) == 0 else {
-            unlink(path)
-            throw CoalitionError(.io, "cannot write the key file", at: Place(file: path))
-        }
+    /// The text of a key file holding `key`.
+    package static func text(of key: [UInt8], comment: String) -> String {
+        "# \(comment)\n\(Hex.encode(key))\n"
     }
 }
 
@@ -47,6 +29,11 @@ public struct KeyRing: Sendable {
     public struct Key: Sendable {
         public let info: KeyInfo
         public let secret: [UInt8]
+
+        package init(info: KeyInfo, secret: [UInt8]) {
+            self.info = info
+            self.secret = secret
+        }
     }
 
     public let partner: PartnerID
@@ -55,14 +42,6 @@ public struct KeyRing: Sendable {
     public init(partner: PartnerID, keys: [Key]) {
         self.partner = partner
         self.keys = keys
-    }
-
-    /// Loads the secret of each of `partner`'s keys from `directory/<key id>.key`.
-    public static func load(_ partner: Partner, directory: String) throws -> KeyRing {
-        let keys = try partner.keys.map { info in
-            Key(info: info, secret: try KeyFile.read((directory as NSString).appendingPathComponent("\(info.id).key")))
-        }
-        return KeyRing(partner: partner.id, keys: keys)
     }
 
     public func key(id: String) -> Key? { keys.first { $0.info.id == id } }

@@ -1,17 +1,22 @@
 import Foundation
 
-/// Loads a network from a directory: `network.json` for the network's rules and one
-/// `<partner>.json` per partner. Every fault names its file and field.
+/// Builds a network from its definition's bytes: `network.json` for the network's
+/// rules and one `<partner>.json` per partner. Every fault names its file and field.
+/// `CoalitionFiles` reads the directory.
 public enum NetworkLoader {
     public static let networkFile = "network.json"
 
-    public static func load(directory: String) throws -> Network {
-        let fileManager = FileManager.default
-        guard let names = try? fileManager.contentsOfDirectory(atPath: directory) else {
-            throw CoalitionError(.badConfig, "cannot read the partners directory", at: Place(file: directory))
-        }
+    /// The network defined in `directory`, whose files are `names`: `read` gives a file's
+    /// bytes and `keyFile` the key of a key file the definition names (the referral code
+    /// key), each by path.
+    package static func parse(
+        directory: String,
+        names: [String],
+        read: (String) throws -> Data,
+        keyFile: (String) throws -> [UInt8]
+    ) throws -> Network {
         let networkPath = (directory as NSString).appendingPathComponent(networkFile)
-        let network = try ConfigReader(file: networkPath, data: try read(networkPath))
+        let rules = try ConfigReader(file: networkPath, data: try read(networkPath))
         var partners: [Partner] = []
         for name in names.sorted() where name.hasSuffix(".json") && name != networkFile {
             let path = (directory as NSString).appendingPathComponent(name)
@@ -31,17 +36,15 @@ public enum NetworkLoader {
                 at: Place(file: directory)
             )
         }
-        return try parseNetwork(network, partners: partners, directory: directory)
+        return try parseNetwork(rules, partners: partners, directory: directory, keyFile: keyFile)
     }
 
-    static func read(_ path: String) throws -> Data {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw CoalitionError(.badConfig, "cannot read the file", at: Place(file: path))
-        }
-        return data
-    }
-
-    static func parseNetwork(_ r: ConfigReader, partners: [Partner], directory: String = ".") throws -> Network {
+    static func parseNetwork(
+        _ r: ConfigReader,
+        partners: [Partner],
+        directory: String = ".",
+        keyFile: (String) throws -> [UInt8]
+    ) throws -> Network {
         try r.allowOnly([
             "name", "pointsLifetimeDays", "timeZone", "utcOffsetMinutes", "tiers", "tierWindowDays",
             "downgradePolicy", "transferLimits", "clearing", "referrals",
@@ -122,17 +125,22 @@ public enum NetworkLoader {
             clearing: clearing,
             partners: partners,
             timeZone: zone,
-            referrals: r.has("referrals") ? try parseReferrals(try r.object("referrals"), directory: directory) : nil
+            referrals: r.has("referrals")
+                ? try parseReferrals(try r.object("referrals"), directory: directory, keyFile: keyFile) : nil
         )
     }
 
     /// `referrals`: the code key's file (relative to the partners directory, or absolute),
     /// the limit, the clawback window and the effective-dated bonus terms.
-    static func parseReferrals(_ r: ConfigReader, directory: String) throws -> ReferralProgramme {
+    static func parseReferrals(
+        _ r: ConfigReader,
+        directory: String,
+        keyFile: (String) throws -> [UInt8]
+    ) throws -> ReferralProgramme {
         try r.allowOnly(["codeKeyFile", "perReferrerPerYear", "clawbackDays", "terms"])
         let file = try r.string("codeKeyFile")
         let path = file.hasPrefix("/") ? file : (directory as NSString).appendingPathComponent(file)
-        let key = try KeyFile.read(path)
+        let key = try keyFile(path)
         var entries: [EffectiveSchedule<ReferralTerms>.Entry] = []
         for t in try r.objects("terms") {
             try t.allowOnly(["from", "referrerPoints", "referredPoints", "minimumEarnPoints", "withinDays", "funding"])

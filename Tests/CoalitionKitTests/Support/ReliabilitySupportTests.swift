@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+@testable import CoalitionFiles
 @testable import CoalitionKit
 
 #if canImport(Glibc)

@@ -3,6 +3,7 @@ import Testing
 
 // `@testable` for `MemberNumber(trusted:)` alone: the example's last record carries a
 // mistyped member number, which a partner's system writes but the public API refuses.
+@testable import CoalitionFiles
 @testable import CoalitionKit
 
 /// A temporary directory for one test, removed with it.

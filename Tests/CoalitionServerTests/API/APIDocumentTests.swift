@@ -1,3 +1,4 @@
+import CoalitionFiles
 import CoalitionKit
 import CoalitionServer
 import Foundation

@@ -3,6 +3,7 @@
 import Foundation
 import FuzzSupport
 
+@testable import CoalitionFiles
 @testable import CoalitionKit
 
 /// One input: a first byte that picks how the rest is taken (even: the whole file; odd: an

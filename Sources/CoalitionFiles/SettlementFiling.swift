@@ -1,7 +1,10 @@
+import CoalitionKit
 import Foundation
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Files a settlement file's original under `archive/` or `rejected/`, and writes the small
@@ -20,12 +23,11 @@ public enum SettlementFiling {
     public static func file(_ path: String, into folder: String, move: Bool, once: Bool) throws -> String {
         let name = (path as NSString).lastPathComponent
         let target = (folder as NSString).appendingPathComponent(name)
-        func failure(_ what: String) -> CoalitionError {
-            CoalitionError(
-                .io,
-                "cannot file \(name) under \((folder as NSString).lastPathComponent)/: \(what): "
-                    + String(cString: strerror(errno)),
-                at: Place(file: path)
+        func failure(_ call: String) -> CoalitionError {
+            CoalitionError.io(
+                "cannot file \(name) under \((folder as NSString).lastPathComponent)/",
+                call: call,
+                path: path
             )
         }
         var source = path
@@ -81,10 +83,10 @@ public enum SettlementFiling {
     /// Copies `path` to the new file `copy`, and syncs it.
     private static func copyAndSync(_ path: String, to copy: String) throws {
         let input = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard input >= 0 else { throw CoalitionError(.io, "cannot read the file to file it", at: Place(file: path)) }
+        guard input >= 0 else { throw CoalitionError.io("cannot read the file to file it", call: "open", path: path) }
         defer { close(input) }
         let output = open(copy, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard output >= 0 else { throw CoalitionError(.io, "cannot create the copy", at: Place(file: copy)) }
+        guard output >= 0 else { throw CoalitionError.io("cannot create the copy", call: "open", path: copy) }
         defer { close(output) }
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         var copied: Int64 = 0
@@ -92,19 +94,19 @@ public enum SettlementFiling {
             let count = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
             if count < 0 && errno == EINTR { continue }
             guard count >= 0 else {
-                throw CoalitionError(.io, "cannot read the file to file it", at: Place(file: path))
+                throw CoalitionError.io("cannot read the file to file it", call: "read", path: path)
             }
             if count == 0 { break }
             var written = 0
             while written < count {
                 let n = buffer.withUnsafeBytes { write(output, $0.baseAddress! + written, count - written) }
-                guard n > 0 else { throw CoalitionError(.io, "cannot write the copy", at: Place(file: copy)) }
+                guard n > 0 else { throw CoalitionError.io("cannot write the copy", call: "write", path: copy) }
                 written += n
             }
             copied += Int64(count)
             if copied >= 1 << 20 { try Failpoint.reach("archive.mid-copy") }
         }
-        guard fsync(output) == 0 else { throw CoalitionError(.io, "cannot sync the copy", at: Place(file: copy)) }
+        guard fsync(output) == 0 else { throw CoalitionError.io("cannot sync the copy", call: "fsync", path: copy) }
     }
 
     /// Writes the `.reason` file of a rejected file.
@@ -180,13 +182,22 @@ public enum SettlementFiling {
     public static func writeAtomically(_ data: Data, to path: String) throws {
         let temporary = TemporaryPath.beside(path)
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        guard descriptor >= 0 else { throw CoalitionError(.io, "cannot create the file", at: Place(file: path)) }
-        let written = data.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-        let synced = fchmod(descriptor, 0o644) == 0 && fsync(descriptor) == 0
+        guard descriptor >= 0 else { throw CoalitionError.io("cannot create the file", call: "open", path: path) }
+        var failed: CoalitionError?
+        if data.withUnsafeBytes({ write(descriptor, $0.baseAddress, $0.count) }) != data.count {
+            failed = .io("cannot write the file", call: "write", path: path)
+        } else if fchmod(descriptor, 0o644) != 0 {
+            failed = .io("cannot write the file", call: "fchmod", path: path)
+        } else if fsync(descriptor) != 0 {
+            failed = .io("cannot write the file", call: "fsync", path: path)
+        }
         close(descriptor)
-        guard written == data.count, synced, rename(temporary, path) == 0 else {
+        if failed == nil && renameFile(temporary, path) != 0 {
+            failed = .io("cannot write the file", call: "rename", path: path)
+        }
+        if let failed {
             unlink(temporary)
-            throw CoalitionError(.io, "cannot write the file", at: Place(file: path))
+            throw failed
         }
     }
 

@@ -1,3 +1,4 @@
+import CoalitionKit
 import Synchronization
 
 #if canImport(Glibc)

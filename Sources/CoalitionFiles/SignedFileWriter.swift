@@ -1,3 +1,5 @@
+import CoalitionKit
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -18,11 +20,7 @@ public final class SignedFileWriter {
     public init(path: String, key: [UInt8]?, mode: mode_t = 0o644) throws {
         descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         guard descriptor >= 0 else {
-            throw CoalitionError(
-                .io,
-                "cannot create the file: \(String(cString: strerror(errno)))",
-                at: Place(file: path)
-            )
+            throw CoalitionError.io("cannot create the file", call: "open", path: path)
         }
         self.path = path
         mac = try key.map { try HMACSHA256(key: $0) }
@@ -52,11 +50,7 @@ public final class SignedFileWriter {
             while written < bytes.count {
                 let n = write(descriptor, bytes.baseAddress! + written, bytes.count - written)
                 guard n > 0 else {
-                    throw CoalitionError(
-                        .io,
-                        "cannot write the file: \(String(cString: strerror(errno)))",
-                        at: Place(file: path)
-                    )
+                    throw CoalitionError.io("cannot write the file", call: "write", path: path)
                 }
                 written += n
             }
@@ -75,18 +69,14 @@ public final class SignedFileWriter {
             buffer.append(contentsOf: "S|\(Hex.encode(signature))\n".utf8)
             try buffer.withUnsafeBytes { bytes in
                 guard write(descriptor, bytes.baseAddress!, bytes.count) == bytes.count else {
-                    throw CoalitionError(.io, "cannot write the signature line", at: Place(file: path))
+                    throw CoalitionError.io("cannot write the signature line", call: "write", path: path)
                 }
             }
             buffer.removeAll()
         }
         try Failpoint.reach("file.fsync")
         guard fsync(descriptor) == 0 else {
-            throw CoalitionError(
-                .io,
-                "cannot sync the file: \(String(cString: strerror(errno)))",
-                at: Place(file: path)
-            )
+            throw CoalitionError.io("cannot sync the file", call: "fsync", path: path)
         }
         close(descriptor)
         descriptor = -1
@@ -95,12 +85,8 @@ public final class SignedFileWriter {
 
     /// Moves a finished file into place atomically.
     public static func rename(_ from: String, to path: String) throws {
-        guard Glibc.rename(from, path) == 0 else {
-            throw CoalitionError(
-                .io,
-                "cannot move the file into place: \(String(cString: strerror(errno)))",
-                at: Place(file: path)
-            )
+        guard renameFile(from, path) == 0 else {
+            throw CoalitionError.io("cannot move the file into place", call: "rename", path: path)
         }
     }
 
@@ -122,11 +108,7 @@ final class AppendingWriter {
     init(path: String) throws {
         descriptor = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
         guard descriptor >= 0 else {
-            throw CoalitionError(
-                .io,
-                "cannot open the file to append: \(String(cString: strerror(errno)))",
-                at: Place(file: path)
-            )
+            throw CoalitionError.io("cannot open the file to append", call: "open", path: path)
         }
         self.path = path
     }
@@ -136,8 +118,11 @@ final class AppendingWriter {
     func append(_ text: String) throws {
         let bytes = Array(text.utf8)
         let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress!, $0.count) }
-        guard written == bytes.count, fsync(descriptor) == 0 else {
-            throw CoalitionError(.io, "cannot append to the file", at: Place(file: path))
+        guard written == bytes.count else {
+            throw CoalitionError.io("cannot append to the file", call: "write", path: path)
+        }
+        guard fsync(descriptor) == 0 else {
+            throw CoalitionError.io("cannot sync the file", call: "fsync", path: path)
         }
     }
 }

@@ -1,3 +1,4 @@
+import CoalitionKit
 import Foundation
 
 /// Takes a settlement file into the ledger the way an operator's inbox does, and the way the

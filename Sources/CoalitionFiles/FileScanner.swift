@@ -1,3 +1,5 @@
+import CoalitionKit
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -19,15 +21,14 @@ final class FileScanner {
         descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard descriptor >= 0 else {
             let failure = errno
-            throw CoalitionError(
-                failure == ENOENT ? .fileNotFound : failure == ELOOP ? .notARegularFile : .io,
-                "cannot open the file: \(String(cString: strerror(failure)))",
-                at: Place(file: path)
-            )
+            var error = CoalitionError.io("cannot open the file", call: "open", path: path, errno: failure)
+            if failure == ENOENT { error.code = .fileNotFound }
+            if failure == ELOOP { error.code = .notARegularFile }
+            throw error
         }
         self.path = path
         var status = stat()
-        guard fstat(descriptor, &status) == 0 else { throw readError() }
+        guard fstat(descriptor, &status) == 0 else { throw readError("fstat") }
         guard status.st_mode & S_IFMT == S_IFREG else {
             throw CoalitionError(
                 .notARegularFile,
@@ -47,15 +48,15 @@ final class FileScanner {
             let n = out.withUnsafeMutableBytes {
                 pread(descriptor, $0.baseAddress! + filled, count - filled, off_t(filled))
             }
-            if n < 0 { throw readError() }
+            if n < 0 { throw readError("pread") }
             if n == 0 { break }
             filled += n
         }
         return Array(out[0..<filled])
     }
 
-    private func readError() -> CoalitionError {
-        CoalitionError(.io, "cannot read the file: \(String(cString: strerror(errno)))", at: Place(file: path))
+    private func readError(_ call: String) -> CoalitionError {
+        CoalitionError.io("cannot read the file", call: call, path: path)
     }
 
     struct Result {
@@ -98,7 +99,7 @@ final class FileScanner {
         var byteCount: Int64 = 0
         while true {
             let n = pread(descriptor, base + carry, FileScanner.chunkSize, offset)
-            if n < 0 { throw readError() }
+            if n < 0 { throw readError("pread") }
             if n == 0 { break }
             offset += off_t(n)
             byteCount += Int64(n)
