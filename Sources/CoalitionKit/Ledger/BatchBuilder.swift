@@ -229,6 +229,7 @@ final class BatchBuilder {
         book: inout AccountBook,  // read only; inout so that it is not copied
         hasher: SHA256
     ) throws {
+        try checkBalanced(effect, sums: &chain.unitSums, book: book)
         // Every new balance is checked before any is set.
         chain.newBalances.removeAll(keepingCapacity: true)
         for leg in effect.legs {
@@ -343,6 +344,32 @@ final class BatchBuilder {
         if let entry = effect.reversed { write.reversedUnits[entry.seq] = entry.reversedUnits }
     }
 
+    /// The engine's half of a paired check (the audit's is the other, from the stored rows):
+    /// a posting's legs sum to zero in each unit. One that does not is refused before
+    /// anything is written, in every build, with `UNBALANCED_POSTING`; the check is a pass
+    /// over the posting's few legs into a reused buffer.
+    private static func checkBalanced(
+        _ effect: Effect,
+        sums: inout [(unit: Int32, sum: Int64)],
+        book: borrowing AccountBook
+    ) throws {
+        sums.removeAll(keepingCapacity: true)
+        for leg in effect.legs {
+            let unit = book.unit(of: leg.account)
+            if let index = sums.firstIndex(where: { $0.unit == unit }) {
+                sums[index].sum &+= leg.amount
+            } else {
+                sums.append((unit, leg.amount))
+            }
+        }
+        for (unit, sum) in sums where sum != 0 {
+            throw CoalitionError(
+                .unbalancedPosting,
+                "a \(effect.kind) posting does not balance in \(book.unitName(unit)): its legs sum to \(sum)"
+            )
+        }
+    }
+
     /// Records a posting of the network's own (a cycle's settlement, an expiry run): legs on
     /// accounts, no record behind it.
     func post(
@@ -383,4 +410,14 @@ final class BatchBuilder {
         state.lastLotID = lastLotID
         state.lastObligationID = chain.lastObligationID
     }
+}
+
+extension ReasonCode {
+    /// A posting whose legs do not sum to zero in some unit: the engine refused it and wrote
+    /// nothing. A defect of the engine, never of the input; the audit checks the same of
+    /// every stored posting.
+    public static let unbalancedPosting: ReasonCode = "UNBALANCED_POSTING"
+    /// An operator action at a time it cannot take effect: before a member's enrolment or
+    /// latest movement, or inside a closed clearing cycle.
+    public static let effectiveTimeRefused: ReasonCode = "EFFECTIVE_TIME_REFUSED"
 }

@@ -87,3 +87,110 @@ struct IssuerPoints: Hashable {
         self.init(issuer: issuer, points: points)
     }
 }
+
+/// The referral bonus an earn paid, as its posting's detail keeps it:
+/// `refbonus=<referrer>:<issuer>:<referred points>:<referred lot>:<referrer points>:<referrer lot>`
+/// (a lot id 0: no lot).
+public struct ReferralBonus: Hashable, Sendable {
+    public let referrer: MemberNumber
+    public let issuer: PartnerID
+    public var referredPoints: Int64
+    public var referredLot: Int64
+    public var referrerPoints: Int64
+    public var referrerLot: Int64
+
+    var encoded: String {
+        "\(referrer.value):\(issuer):\(referredPoints):\(referredLot):\(referrerPoints):\(referrerLot)"
+    }
+
+    init(
+        referrer: MemberNumber,
+        issuer: PartnerID,
+        referredPoints: Int64,
+        referredLot: Int64,
+        referrerPoints: Int64,
+        referrerLot: Int64
+    ) {
+        self.referrer = referrer
+        self.issuer = issuer
+        self.referredPoints = referredPoints
+        self.referredLot = referredLot
+        self.referrerPoints = referrerPoints
+        self.referrerLot = referrerLot
+    }
+
+    init?(encoded: Substring) {
+        let f = encoded.split(separator: ":")
+        guard f.count == 6, let referrer = Int64(f[0]).flatMap({ try? MemberNumber(stored: $0) }),
+            let issuer = try? PartnerID(String(f[1])), let a = Int64(f[2]), let b = Int64(f[3]), let c = Int64(f[4]),
+            let d = Int64(f[5])
+        else { return nil }
+        self.init(
+            referrer: referrer,
+            issuer: issuer,
+            referredPoints: a,
+            referredLot: b,
+            referrerPoints: c,
+            referrerLot: d
+        )
+    }
+}
+
+/// Part of a lot that a redemption (or a debt repayment) consumed.
+struct ConsumedPart {
+    let lotID: Int64
+    let issuer: PartnerID
+    let earnedAt: Timestamp
+    let expiresAt: Timestamp
+    let points: Int64
+    let isBonus: Bool
+
+    init(lot: Lot, points: Int64) {
+        lotID = lot.id
+        issuer = lot.issuer
+        earnedAt = lot.earnedAt
+        expiresAt = lot.expiresAt
+        self.points = points
+        isBonus = lot.isBonus
+    }
+
+    init(lotID: Int64, issuer: PartnerID, earnedAt: Timestamp, expiresAt: Timestamp, points: Int64, isBonus: Bool) {
+        self.lotID = lotID
+        self.issuer = issuer
+        self.earnedAt = earnedAt
+        self.expiresAt = expiresAt
+        self.points = points
+        self.isBonus = isBonus
+    }
+
+    /// `lot:issuer:earned:expires:points:bonus`, as posting details keep it (and
+    /// `init?(encoded:)` reads), appended to `bytes`.
+    func write(into bytes: inout CanonicalBytes) {
+        bytes.append(lotID)
+        bytes.append(separator: 58)  // ":"
+        bytes.append(issuer)
+        bytes.append(separator: 58)
+        bytes.append(earnedAt.seconds)
+        bytes.append(separator: 58)
+        bytes.append(expiresAt.seconds)
+        bytes.append(separator: 58)
+        bytes.append(points)
+        bytes.append(separator: 58)
+        bytes.append(separator: isBonus ? 49 : 48)  // "1" or "0"
+    }
+
+    init?(encoded: Substring) {
+        let f = encoded.split(separator: ":")
+        guard f.count == 6, let lot = Int64(f[0]), let issuer = try? PartnerID(String(f[1])),
+            let earned = Int64(f[2]), let expires = Int64(f[3]), let points = Int64(f[4])
+        else { return nil }
+        self.init(
+            lotID: lot,
+            issuer: issuer,
+            earnedAt: Timestamp(seconds: earned),
+            expiresAt: Timestamp(seconds: expires),
+            points: points,
+            isBonus: f[5] == "1"
+        )
+    }
+}
