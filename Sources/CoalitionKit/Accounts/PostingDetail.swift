@@ -1,4 +1,6 @@
-/// The `key=value;…` detail of a posting, read back for reversals and statements.
+/// The `key=value;…` detail of a posting: written by the functions of this type (each
+/// posting kind's fields, below `init(_:)`), and read back by `init(_:)` for reversals,
+/// acknowledgements and statements. Its keys and formats live here and nowhere else.
 public struct PostingDetail: Sendable {
     public var rate: Rate?
     public var value: Rate?
@@ -53,6 +55,87 @@ public struct PostingDetail: Sendable {
     }
 }
 
+// MARK: Writing
+
+extension PostingDetail {
+    /// An enrolment's: `ref=<referrer>`, for a member who gave a referral code.
+    static func enrolment(referrer: MemberNumber) -> String { "ref=\(referrer)" }
+
+    /// An earn's, planned into `detail`:
+    /// `r=<rate>[;lot=<id>][;bonus=<points>;bonuslot=<id>][;up=<tier before>][;refbonus=<bonus>]`.
+    static func writeEarn(
+        into detail: inout CanonicalBytes,
+        rate: Rate,
+        lot: Int64?,
+        bonus: (points: Int64, lot: Int64)?,
+        tierBefore: Int?,
+        referral: ReferralBonus?
+    ) {
+        detail.append("r=")
+        detail.append(rate)
+        if let lot {
+            detail.append(";lot=")
+            detail.append(lot)
+        }
+        if let bonus {
+            detail.append(";bonus=")
+            detail.append(bonus.points)
+            detail.append(";bonuslot=")
+            detail.append(bonus.lot)
+        }
+        if let tierBefore {
+            // The tier held before the upgrade this earn caused: what its reversal goes back to.
+            detail.append(";up=")
+            detail.append(Int64(tierBefore))
+        }
+        if let referral {
+            detail.append(";refbonus=")
+            detail.append(referral.encoded)
+        }
+    }
+
+    /// A redemption's, planned into `detail`: `r=<rate>;v=<value>;parts=<part>,…`.
+    static func writeRedemption(into detail: inout CanonicalBytes, rate: Rate, value: Rate, parts: [ConsumedPart]) {
+        detail.append("r=")
+        detail.append(rate)
+        detail.append(";v=")
+        detail.append(value)
+        detail.append(";parts=")
+        for (index, part) in parts.enumerated() {
+            if index > 0 { detail.append(separator: 44) }  // ","
+            part.write(into: &detail)
+        }
+    }
+
+    /// A reversal's first field: `of=<the original record id>`.
+    static func reversal(of original: String) -> String { "of=\(original)" }
+
+    /// A reversal's `;refback=<issuer>:<referred points>:<referrer points>`: the referral
+    /// bonus points it took back.
+    static func referralBack(issuer: PartnerID, referred: Int64, referrer: Int64) -> String {
+        ";refback=\(issuer):\(referred):\(referrer)"
+    }
+
+    /// A reversal's `;split=<issuer>:<points>,…`, or nothing for an empty split.
+    static func split(_ split: [IssuerPoints]) -> String {
+        split.isEmpty ? "" : ";split=" + split.map { "\($0.issuer):\($0.points)" }.joined(separator: ",")
+    }
+
+    /// An earn reversal's `;debt=<points>`: what it left the member owing; nothing for none.
+    static func debt(_ points: Int64) -> String { points > 0 ? ";debt=\(points)" : "" }
+
+    /// A transfer's: `to=<receiver>;fee=<points>`.
+    static func transfer(to receiver: MemberNumber, fee: Int64) -> String { "to=\(receiver);fee=\(fee)" }
+
+    /// An expiry's: `lots=<lot id>:<points>,…`, the lots it ended.
+    static func expiry(of lots: [Lot]) -> String {
+        "lots=" + lots.map { "\($0.id):\($0.points)" }.joined(separator: ",")
+    }
+
+    /// A cycle's settlement: `cycle=<number>`.
+    static func settlement(cycle number: Int64) -> String { "cycle=\(number)" }
+}
+
 /// Points of one issuer that a record moved, in a reversal's detail (`split=`) and in an
 /// acknowledgement's `I` lines.
 struct IssuerPoints: Hashable {
@@ -67,11 +150,6 @@ struct IssuerPoints: Hashable {
         } else {
             split.append(IssuerPoints(issuer: issuer, points: points))
         }
-    }
-
-    /// `;split=<issuer>:<points>,…`, or nothing for an empty split.
-    static func detail(_ split: [IssuerPoints]) -> String {
-        split.isEmpty ? "" : ";split=" + split.map { "\($0.issuer):\($0.points)" }.joined(separator: ",")
     }
 
     init(issuer: PartnerID, points: Int64) {

@@ -220,7 +220,8 @@ final class BatchBuilder {
         hasChangedState = true
     }
 
-    /// `post`'s work, on what it changes.
+    /// `post`'s work, on what it changes, in steps: check, append the posting to the
+    /// chain, then set what it changed (balances, members, lots, obligations, the record).
     private static func record(
         _ effect: Effect,
         state: inout LedgerSnapshot,
@@ -230,15 +231,43 @@ final class BatchBuilder {
         hasher: SHA256
     ) throws {
         try checkBalanced(effect, sums: &chain.unitSums, book: book)
-        // Every new balance is checked before any is set.
+        try checkNewBalances(effect, state: state, chain: &chain, book: book)
+        chain.lastSeq += 1
+        let seq = chain.lastSeq
+        appendPosting(effect, seq: seq, write: &write, chain: &chain, book: book, hasher: hasher)
+        for (number, value) in chain.newBalances { chain.balances.set(number, value) }
+        recordMembers(effect, state: &state, write: &write)
+        recordLots(effect, state: &state, write: &write)
+        guard let key = effect.key else { return }
+        appendObligations(effect, key: key, seq: seq, write: &write, chain: &chain)
+        state.records.insert(fingerprint: effect.fingerprint ?? RecordIndex.fingerprint(key), seq: seq, key: key)
+        if let entry = effect.reversed { write.reversedUnits[entry.seq] = entry.reversedUnits }
+    }
+
+    /// Every booked account's new balance, checked for overflow before any is set.
+    private static func checkNewBalances(
+        _ effect: Effect,
+        state: borrowing LedgerSnapshot,
+        chain: inout PostingChain,
+        book: borrowing AccountBook
+    ) throws {
         chain.newBalances.removeAll(keepingCapacity: true)
         for leg in effect.legs {
             guard case .booked(let number) = leg.account, book.isBalanced(number) else { continue }
             let balance = chain.balances.balance(of: number, book: book, state: state)
             chain.newBalances.append((number, try Checked.add(balance, leg.amount)))
         }
-        chain.lastSeq += 1
-        let seq = chain.lastSeq
+    }
+
+    /// Appends the posting's row to the chunk's postings and extends the hash chain over it.
+    private static func appendPosting(
+        _ effect: Effect,
+        seq: Int64,
+        write: inout LedgerWrite,
+        chain: inout PostingChain,
+        book: borrowing AccountBook,
+        hasher: SHA256
+    ) {
         let key = effect.key
         let batch = write.batchID
         // The legs and detail are written into buffers once; the canonical bytes and the
@@ -275,7 +304,11 @@ final class BatchBuilder {
         write.postings.canonicalBytes(of: index, into: &chain.canonical)
         Posting.advance(&chain.lastHash, canonical: chain.canonical, using: hasher)
         write.postings.setHash(of: index, to: chain.lastHash)
-        for (number, value) in chain.newBalances { chain.balances.set(number, value) }
+    }
+
+    /// Sets the members the effect changed, their qualifying days and tier changes, in the
+    /// state and, where a member's row changed, in the write.
+    private static func recordMembers(_ effect: Effect, state: inout LedgerSnapshot, write: inout LedgerWrite) {
         let rowsChanged = !effect.memberRows.isEmpty || !effect.tierChanges.isEmpty
         func rowChanged(_ number: MemberNumber) -> Bool {
             rowsChanged && (effect.memberRows.contains(number) || effect.tierChanges.contains { $0.member == number })
@@ -306,6 +339,11 @@ final class BatchBuilder {
             write.qualifying.append((QualifyingKey(member: number, day: day), points))
         }
         if !effect.tierChanges.isEmpty { write.tierChanges += effect.tierChanges }
+    }
+
+    /// Sets the referral link, the expired lots and the lots the effect changed (a lot
+    /// emptied is deleted).
+    private static func recordLots(_ effect: Effect, state: inout LedgerSnapshot, write: inout LedgerWrite) {
         if let referral = effect.referral {
             state.referrals.set(referral)
             write.referrals[referral.member] = referral
@@ -320,14 +358,23 @@ final class BatchBuilder {
                 if !write.deletedLots.isEmpty { write.deletedLots.remove(id) }
             }
         }
-        guard let key else { return }
+    }
+
+    /// Numbers the obligations the record's posting made and appends them to the write.
+    private static func appendObligations(
+        _ effect: Effect,
+        key: RecordKey,
+        seq: Int64,
+        write: inout LedgerWrite,
+        chain: inout PostingChain
+    ) {
         for draft in effect.obligations {
             chain.lastObligationID += 1
             write.obligations.append(
                 Obligation(
                     id: chain.lastObligationID,
                     postingSeq: seq,
-                    batch: batch,
+                    batch: write.batchID,
                     debtor: draft.debtor,
                     creditor: draft.creditor,
                     currency: draft.currency,
@@ -340,8 +387,6 @@ final class BatchBuilder {
                 )
             )
         }
-        state.records.insert(fingerprint: effect.fingerprint ?? RecordIndex.fingerprint(key), seq: seq, key: key)
-        if let entry = effect.reversed { write.reversedUnits[entry.seq] = entry.reversedUnits }
     }
 
     /// The engine's half of a paired check (the audit's is the other, from the stored rows):

@@ -34,7 +34,7 @@ extension BatchBuilder {
             )
         }
         effect.referral = Referral(member: number, referrer: referrer, linkedAt: time, partner: partner.id)
-        effect.detail = "ref=\(referrer)"
+        effect.detail = PostingDetail.enrolment(referrer: referrer)
     }
 
     /// Pays the referral bonus if `earned` points, earned by `number` at `partner`, are the
@@ -147,6 +147,6 @@ extension BatchBuilder {
         }
         link.isReversed = true
         effect.referral = link
-        return ";refback=\(bonus.issuer):\(referredBack):\(referrerBack)"
+        return PostingDetail.referralBack(issuer: bonus.issuer, referred: referredBack, referrer: referrerBack)
     }
 }

@@ -192,7 +192,7 @@ extension BatchBuilder {
         try settleDebts(&receiver, &effect, at: time)
         sender.recordTransfer(TransferMark(at: time, points: points, sent: true))
         receiver.recordTransfer(TransferMark(at: time, points: points, sent: false))
-        effect.detail = "to=\(request.to);fee=\(fee)"
+        effect.detail = PostingDetail.transfer(to: request.to, fee: fee)
         effect.members[request.from] = sender
         effect.members[request.to] = receiver
         try post(effect)
