@@ -22,7 +22,7 @@ public enum CycleAudit {
         }
         // The settlement posting's legs are hashed: the stored matrix and nets must give them.
         guard let posting = try store.posting(seq: cycle.postingSeq), posting.kind == .settle,
-            posting.detail == "cycle=\(cycle.number)"
+            posting.detail == PostingDetail.settlement(cycle: cycle.number)
         else {
             problems.append("\(name)'s settlement posting \(cycle.postingSeq) is not in the journal")
             return problems

@@ -21,7 +21,12 @@ public enum CycleCloser {
         let count = totals.reduce(0) { $0 + $1.count }
         var cycle: ClearingCycle?
         try ledger.batch(BatchInfo(source: "cycle:\(number)", receivedAt: now)) { session in
-            try session.post(kind: .settle, occurredAt: through, legs: legs, detail: "cycle=\(number)") { seq in
+            try session.post(
+                kind: .settle,
+                occurredAt: through,
+                legs: legs,
+                detail: PostingDetail.settlement(cycle: number)
+            ) { seq in
                 let made = ClearingCycle(
                     number: number,
                     through: through,

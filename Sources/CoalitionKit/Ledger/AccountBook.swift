@@ -23,6 +23,10 @@ struct AccountBook {
     /// book keeps no balance for them.
     private var balanced: [Bool] = []
     private var numbers: [AccountKey: Int32] = [:]
+    /// The unit of each account, numbered: 0 is points, every member's unit.
+    private var units: [Int32] = []
+    private var unitNumbers: [String: Int32] = [Account.points: 0]
+    private var unitNames: [String] = [Account.points]
     private var partners = PartnerMap<PartnerAccounts>()
     private var issuers = PartnerMap<Int32>()
     private var breakages = PartnerMap<Int32>()
@@ -41,9 +45,28 @@ struct AccountBook {
         keys.append(key)
         texts.append(Array("\(key.account) \(key.unit)".utf8))
         balanced.append(!key.account.hasPrefix("member:"))
+        if let unit = unitNumbers[key.unit] {
+            units.append(unit)
+        } else {
+            let unit = Int32(unitNames.count)
+            unitNames.append(key.unit)
+            unitNumbers[key.unit] = unit
+            units.append(unit)
+        }
         numbers[key] = number
         return number
     }
+
+    /// The number of the unit `account` is kept in (0: points).
+    func unit(of account: LegAccount) -> Int32 {
+        switch account {
+        case .member: 0
+        case .booked(let number): units[Int(number)]
+        }
+    }
+
+    /// The name of unit `number`.
+    func unitName(_ number: Int32) -> String { unitNames[Int(number)] }
 
     mutating func number(_ account: String, _ unit: String) -> Int32 { number(AccountKey(account, unit)) }
 

@@ -220,7 +220,8 @@ final class BatchBuilder {
         hasChangedState = true
     }
 
-    /// `post`'s work, on what it changes.
+    /// `post`'s work, on what it changes, in steps: check, append the posting to the
+    /// chain, then set what it changed (balances, members, lots, obligations, the record).
     private static func record(
         _ effect: Effect,
         state: inout LedgerSnapshot,
@@ -229,15 +230,44 @@ final class BatchBuilder {
         book: inout AccountBook,  // read only; inout so that it is not copied
         hasher: SHA256
     ) throws {
-        // Every new balance is checked before any is set.
+        try checkBalanced(effect, sums: &chain.unitSums, book: book)
+        try checkNewBalances(effect, state: state, chain: &chain, book: book)
+        chain.lastSeq += 1
+        let seq = chain.lastSeq
+        appendPosting(effect, seq: seq, write: &write, chain: &chain, book: book, hasher: hasher)
+        for (number, value) in chain.newBalances { chain.balances.set(number, value) }
+        recordMembers(effect, state: &state, write: &write)
+        recordLots(effect, state: &state, write: &write)
+        guard let key = effect.key else { return }
+        appendObligations(effect, key: key, seq: seq, write: &write, chain: &chain)
+        state.records.insert(fingerprint: effect.fingerprint ?? RecordIndex.fingerprint(key), seq: seq, key: key)
+        if let entry = effect.reversed { write.reversedUnits[entry.seq] = entry.reversedUnits }
+    }
+
+    /// Every booked account's new balance, checked for overflow before any is set.
+    private static func checkNewBalances(
+        _ effect: Effect,
+        state: borrowing LedgerSnapshot,
+        chain: inout PostingChain,
+        book: borrowing AccountBook
+    ) throws {
         chain.newBalances.removeAll(keepingCapacity: true)
         for leg in effect.legs {
             guard case .booked(let number) = leg.account, book.isBalanced(number) else { continue }
             let balance = chain.balances.balance(of: number, book: book, state: state)
             chain.newBalances.append((number, try Checked.add(balance, leg.amount)))
         }
-        chain.lastSeq += 1
-        let seq = chain.lastSeq
+    }
+
+    /// Appends the posting's row to the chunk's postings and extends the hash chain over it.
+    private static func appendPosting(
+        _ effect: Effect,
+        seq: Int64,
+        write: inout LedgerWrite,
+        chain: inout PostingChain,
+        book: borrowing AccountBook,
+        hasher: SHA256
+    ) {
         let key = effect.key
         let batch = write.batchID
         // The legs and detail are written into buffers once; the canonical bytes and the
@@ -274,7 +304,11 @@ final class BatchBuilder {
         write.postings.canonicalBytes(of: index, into: &chain.canonical)
         Posting.advance(&chain.lastHash, canonical: chain.canonical, using: hasher)
         write.postings.setHash(of: index, to: chain.lastHash)
-        for (number, value) in chain.newBalances { chain.balances.set(number, value) }
+    }
+
+    /// Sets the members the effect changed, their qualifying days and tier changes, in the
+    /// state and, where a member's row changed, in the write.
+    private static func recordMembers(_ effect: Effect, state: inout LedgerSnapshot, write: inout LedgerWrite) {
         let rowsChanged = !effect.memberRows.isEmpty || !effect.tierChanges.isEmpty
         func rowChanged(_ number: MemberNumber) -> Bool {
             rowsChanged && (effect.memberRows.contains(number) || effect.tierChanges.contains { $0.member == number })
@@ -305,6 +339,11 @@ final class BatchBuilder {
             write.qualifying.append((QualifyingKey(member: number, day: day), points))
         }
         if !effect.tierChanges.isEmpty { write.tierChanges += effect.tierChanges }
+    }
+
+    /// Sets the referral link, the expired lots and the lots the effect changed (a lot
+    /// emptied is deleted).
+    private static func recordLots(_ effect: Effect, state: inout LedgerSnapshot, write: inout LedgerWrite) {
         if let referral = effect.referral {
             state.referrals.set(referral)
             write.referrals[referral.member] = referral
@@ -319,14 +358,23 @@ final class BatchBuilder {
                 if !write.deletedLots.isEmpty { write.deletedLots.remove(id) }
             }
         }
-        guard let key else { return }
+    }
+
+    /// Numbers the obligations the record's posting made and appends them to the write.
+    private static func appendObligations(
+        _ effect: Effect,
+        key: RecordKey,
+        seq: Int64,
+        write: inout LedgerWrite,
+        chain: inout PostingChain
+    ) {
         for draft in effect.obligations {
             chain.lastObligationID += 1
             write.obligations.append(
                 Obligation(
                     id: chain.lastObligationID,
                     postingSeq: seq,
-                    batch: batch,
+                    batch: write.batchID,
                     debtor: draft.debtor,
                     creditor: draft.creditor,
                     currency: draft.currency,
@@ -339,8 +387,32 @@ final class BatchBuilder {
                 )
             )
         }
-        state.records.insert(fingerprint: effect.fingerprint ?? RecordIndex.fingerprint(key), seq: seq, key: key)
-        if let entry = effect.reversed { write.reversedUnits[entry.seq] = entry.reversedUnits }
+    }
+
+    /// The engine's half of a paired check (the audit's is the other, from the stored rows):
+    /// a posting's legs sum to zero in each unit. One that does not is refused before
+    /// anything is written, in every build, with `UNBALANCED_POSTING`; the check is a pass
+    /// over the posting's few legs into a reused buffer.
+    private static func checkBalanced(
+        _ effect: Effect,
+        sums: inout [(unit: Int32, sum: Int64)],
+        book: borrowing AccountBook
+    ) throws {
+        sums.removeAll(keepingCapacity: true)
+        for leg in effect.legs {
+            let unit = book.unit(of: leg.account)
+            if let index = sums.firstIndex(where: { $0.unit == unit }) {
+                sums[index].sum &+= leg.amount
+            } else {
+                sums.append((unit, leg.amount))
+            }
+        }
+        for (unit, sum) in sums where sum != 0 {
+            throw CoalitionError(
+                .unbalancedPosting,
+                "a \(effect.kind) posting does not balance in \(book.unitName(unit)): its legs sum to \(sum)"
+            )
+        }
     }
 
     /// Records a posting of the network's own (a cycle's settlement, an expiry run): legs on
@@ -383,4 +455,14 @@ final class BatchBuilder {
         state.lastLotID = lastLotID
         state.lastObligationID = chain.lastObligationID
     }
+}
+
+extension ReasonCode {
+    /// A posting whose legs do not sum to zero in some unit: the engine refused it and wrote
+    /// nothing. A defect of the engine, never of the input; the audit checks the same of
+    /// every stored posting.
+    public static let unbalancedPosting: ReasonCode = "UNBALANCED_POSTING"
+    /// An operator action at a time it cannot take effect: before a member's enrolment or
+    /// latest movement, or inside a closed clearing cycle.
+    public static let effectiveTimeRefused: ReasonCode = "EFFECTIVE_TIME_REFUSED"
 }

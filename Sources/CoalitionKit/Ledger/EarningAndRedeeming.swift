@@ -75,29 +75,16 @@ extension BatchBuilder {
         let referral =
             network.referrals == nil || conversion.points == 0
             ? nil : try planReferralBonus(&effect, &change, partner: partner, member: number, earned: conversion.points)
-        // The detail in one access to the chain: `r=<rate>[;lot=<id>[;bonus=<points>;bonuslot=<id>]]`.
+        // The detail in one access to the chain.
         chain.writeDetail { detail in
-            detail.append("r=")
-            detail.append(rate)
-            if let lot = change.newLot {
-                detail.append(";lot=")
-                detail.append(lot.id)
-            }
-            if let bonusLot = change.bonusLot {
-                detail.append(";bonus=")
-                detail.append(bonusLot.points)
-                detail.append(";bonuslot=")
-                detail.append(bonusLot.id)
-            }
-            if change.tier != nil {
-                // The tier held before the upgrade this earn caused: what its reversal goes back to.
-                detail.append(";up=")
-                detail.append(Int64(tier))
-            }
-            if let referral {
-                detail.append(";refbonus=")
-                detail.append(referral.encoded)
-            }
+            PostingDetail.writeEarn(
+                into: &detail,
+                rate: rate,
+                lot: change.newLot?.id,
+                bonus: change.bonusLot.map { ($0.points, $0.id) },
+                tierBefore: change.tier != nil ? tier : nil,
+                referral: referral
+            )
         }
         effect.detailIsPlanned = true
         if owesDebt && conversion.points > 0 {
@@ -152,15 +139,7 @@ extension BatchBuilder {
             effect.obligation(debtor: issuer, creditor: partner, amount: amount, points: points, book: &book)
         }
         chain.writeDetail { detail in
-            detail.append("r=")
-            detail.append(rate)
-            detail.append(";v=")
-            detail.append(value)
-            detail.append(";parts=")
-            for (index, part) in parts.enumerated() {
-                if index > 0 { detail.append(separator: 44) }  // ","
-                part.write(into: &detail)
-            }
+            PostingDetail.writeRedemption(into: &detail, rate: rate, value: value, parts: parts)
         }
         effect.detailIsPlanned = true
     }

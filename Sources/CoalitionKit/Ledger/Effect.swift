@@ -20,6 +20,8 @@ struct PostingChain: ~Copyable {
     var canonical = CanonicalBytes()
     /// The balances a posting sets, by account number.
     var newBalances: [(Int32, Int64)] = []
+    /// A posting's legs summed per unit, by unit number: the balance check's buffer.
+    var unitSums: [(unit: Int32, sum: Int64)] = []
     /// The balances the chunk's postings set; the state has them when the chunk is done.
     var balances = ChunkBalances()
     /// The buffer each earn's and redemption's detail text is planned into.
@@ -192,64 +194,5 @@ extension MemberAccount {
             tierSince = time
         }
         return points
-    }
-}
-
-/// Part of a lot that a redemption (or a debt repayment) consumed.
-struct ConsumedPart {
-    let lotID: Int64
-    let issuer: PartnerID
-    let earnedAt: Timestamp
-    let expiresAt: Timestamp
-    let points: Int64
-    let isBonus: Bool
-
-    init(lot: Lot, points: Int64) {
-        lotID = lot.id
-        issuer = lot.issuer
-        earnedAt = lot.earnedAt
-        expiresAt = lot.expiresAt
-        self.points = points
-        isBonus = lot.isBonus
-    }
-
-    init(lotID: Int64, issuer: PartnerID, earnedAt: Timestamp, expiresAt: Timestamp, points: Int64, isBonus: Bool) {
-        self.lotID = lotID
-        self.issuer = issuer
-        self.earnedAt = earnedAt
-        self.expiresAt = expiresAt
-        self.points = points
-        self.isBonus = isBonus
-    }
-
-    /// `lot:issuer:earned:expires:points:bonus`, as posting details keep it (and
-    /// `init?(encoded:)` reads), appended to `bytes`.
-    func write(into bytes: inout CanonicalBytes) {
-        bytes.append(lotID)
-        bytes.append(separator: 58)  // ":"
-        bytes.append(issuer)
-        bytes.append(separator: 58)
-        bytes.append(earnedAt.seconds)
-        bytes.append(separator: 58)
-        bytes.append(expiresAt.seconds)
-        bytes.append(separator: 58)
-        bytes.append(points)
-        bytes.append(separator: 58)
-        bytes.append(separator: isBonus ? 49 : 48)  // "1" or "0"
-    }
-
-    init?(encoded: Substring) {
-        let f = encoded.split(separator: ":")
-        guard f.count == 6, let lot = Int64(f[0]), let issuer = try? PartnerID(String(f[1])),
-            let earned = Int64(f[2]), let expires = Int64(f[3]), let points = Int64(f[4])
-        else { return nil }
-        self.init(
-            lotID: lot,
-            issuer: issuer,
-            earnedAt: Timestamp(seconds: earned),
-            expiresAt: Timestamp(seconds: expires),
-            points: points,
-            isBonus: f[5] == "1"
-        )
     }
 }

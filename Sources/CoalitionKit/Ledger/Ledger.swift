@@ -132,52 +132,47 @@ public final class BatchSession {
     package var collectsAcknowledgementDetails = false
     /// The acknowledgement detail of each record of the last `apply`, in order (nil for a
     /// record rejected or without one); empty unless collected.
-    package private(set) var acknowledgementDetails: [Acknowledgement.Detail?] = []
+    package private(set) var acknowledgementDetails: [AppliedDetail?] = []
 
     /// Applies one chunk of records; returns each record's outcome in order.
     public func apply(_ records: [LedgerRecord], lines: [Int]? = nil) throws -> [RecordOutcome] {
-        let builder = BatchBuilder(ledger: ledger, batchID: batchID, expected: records.count)
-        defer { if builder.hasChangedState { hasMerged = true } }
         try ledger.store.prefetch(seqs: ledger.reversalOriginals(records))
-        var outcomes: [RecordOutcome] = []
-        outcomes.reserveCapacity(records.count)
-        for (index, record) in records.enumerated() {
-            summary.records += 1
-            do {
-                let points = try builder.apply(record)
-                outcomes.append(.accepted(points: points))
-                summary.accepted += 1
-            } catch let error as CoalitionError where !error.isStoreFault {
-                // A record fault rejects the record; a store that fails fails the batch.
-                let located = error.located(Place(recordID: record.key.recordID))
-                outcomes.append(.rejected(located))
-                summary.rejected += 1
-                pendingRejections.append(
-                    Rejection(
-                        line: lines?[index] ?? 0,
-                        recordID: record.key.recordID,
-                        code: located.code,
-                        message: located.message
+        return try withBuilder(expecting: records.count) { builder in
+            var outcomes: [RecordOutcome] = []
+            outcomes.reserveCapacity(records.count)
+            for (index, record) in records.enumerated() {
+                summary.records += 1
+                do {
+                    let points = try builder.apply(record)
+                    outcomes.append(.accepted(points: points))
+                    summary.accepted += 1
+                } catch let error as CoalitionError where !error.isStoreFault {
+                    // A record fault rejects the record; a store that fails fails the batch.
+                    let located = error.located(Place(recordID: record.key.recordID))
+                    outcomes.append(.rejected(located))
+                    summary.rejected += 1
+                    pendingRejections.append(
+                        Rejection(
+                            line: lines?[index] ?? 0,
+                            recordID: record.key.recordID,
+                            code: located.code,
+                            message: located.message
+                        )
                     )
-                )
+                }
             }
+            return outcomes
+        } ending: { outcomes, write in
+            if collectsAcknowledgementDetails { acknowledgementDetails = Self.details(of: outcomes, in: write) }
+            write.rejections = pendingRejections
+            pendingRejections = []
         }
-        var write = builder.finish()
-        if collectsAcknowledgementDetails { acknowledgementDetails = Self.details(of: outcomes, in: write) }
-        write.rejections = pendingRejections
-        pendingRejections = []
-        if summary.firstSeq == nil, let first = write.postings.firstSeq { summary.firstSeq = first }
-        if let last = write.postings.lastSeq { summary.lastSeq = last }
-        try ledger.store.write(write)
-        builder.merge(into: &ledger.state)
-        hasMerged = true
-        return outcomes
     }
 
     /// Each accepted record's acknowledgement detail, from its posting (one a record, in order)
     /// and the obligations the posting made.
-    static func details(of outcomes: [RecordOutcome], in write: LedgerWrite) -> [Acknowledgement.Detail?] {
-        var details: [Acknowledgement.Detail?] = Array(repeating: nil, count: outcomes.count)
+    static func details(of outcomes: [RecordOutcome], in write: LedgerWrite) -> [AppliedDetail?] {
+        var details: [AppliedDetail?] = Array(repeating: nil, count: outcomes.count)
         var posting = 0
         var next = 0
         let obligations = write.obligations
@@ -192,7 +187,7 @@ public final class BatchSession {
             }
             guard !made.isEmpty || row.kind == .redeem || row.kind == .reverseRedeem || row.kind == .reverseEarn
             else { continue }
-            details[index] = Acknowledgement.Detail.of(
+            details[index] = AppliedDetail.of(
                 kind: row.kind,
                 detail: write.postings[posting].detail,
                 obligations: made
@@ -201,12 +196,20 @@ public final class BatchSession {
         return details
     }
 
-    /// Runs `body` on a fresh engine view of this batch, then writes and merges what it did.
-    func withBuilder<T>(_ body: (BatchBuilder) throws -> T) throws -> T {
-        let builder = BatchBuilder(ledger: ledger, batchID: batchID)
+    /// Runs `body` on a fresh engine view of this batch for a chunk of about `records`
+    /// records, then ends the chunk: `ending` completes its write (rejections, the cycle it
+    /// closes), the store takes the write, and the ledger's state the chunk's counters. The
+    /// one way a chunk ends, whatever made it.
+    func withBuilder<T>(
+        expecting records: Int = 0,
+        _ body: (BatchBuilder) throws -> T,
+        ending: (T, inout LedgerWrite) -> Void = { _, _ in }
+    ) throws -> T {
+        let builder = BatchBuilder(ledger: ledger, batchID: batchID, expected: records)
         defer { if builder.hasChangedState { hasMerged = true } }
         let result = try body(builder)
-        let write = builder.finish()
+        var write = builder.finish()
+        ending(result, &write)
         if summary.firstSeq == nil, let first = write.postings.firstSeq { summary.firstSeq = first }
         if let last = write.postings.lastSeq { summary.lastSeq = last }
         try ledger.store.write(write)
@@ -225,17 +228,11 @@ public final class BatchSession {
         detail: String,
         closing cycle: ((Int64) -> ClearingCycle)? = nil
     ) throws -> Int64 {
-        let builder = BatchBuilder(ledger: ledger, batchID: batchID)
-        defer { if builder.hasChangedState { hasMerged = true } }
-        let seq = try builder.post(kind: kind, occurredAt: occurredAt, legs: legs, detail: detail)
-        var write = builder.finish()
-        write.cycle = cycle?(seq)
-        if summary.firstSeq == nil { summary.firstSeq = seq }
-        summary.lastSeq = seq
-        try ledger.store.write(write)
-        builder.merge(into: &ledger.state)
-        hasMerged = true
-        return seq
+        try withBuilder { builder in
+            try builder.post(kind: kind, occurredAt: occurredAt, legs: legs, detail: detail)
+        } ending: { seq, write in
+            write.cycle = cycle?(seq)
+        }
     }
 
     /// Records a record the front end rejected before it reached the engine (it did not

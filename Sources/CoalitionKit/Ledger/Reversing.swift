@@ -38,7 +38,7 @@ extension BatchBuilder {
         let time = effect.occurredAt
         effect.member = number
         effect.units = requested
-        effect.detail = "of=\(original)"
+        effect.detail = PostingDetail.reversal(of: original)
         let before = entry.reversedUnits
         let after = before + requested
         if entry.kind == .earn {
@@ -98,9 +98,9 @@ extension BatchBuilder {
                 split: &split,
                 debt: &debt
             )
-            effect.detail += IssuerPoints.detail(split)
+            effect.detail += PostingDetail.split(split)
             // The debt the reversal left, owed to `partner`: the acknowledgement's `DEBT` line.
-            if debt > 0 { effect.detail += ";debt=\(debt)" }
+            effect.detail += PostingDetail.debt(debt)
             // The change to the member's live balance: points of the earn that already
             // expired are booked back from breakage (or, where `expire` has not run yet, taken
             // from the dead lot), not charged to the member.
@@ -140,7 +140,7 @@ extension BatchBuilder {
                 dead: &dead,
                 split: &split
             )
-            effect.detail += IssuerPoints.detail(split)
+            effect.detail += PostingDetail.split(split)
             // The change to the member's live balance: points given back to a lot already
             // past its expiry are dead.
             effect.points = (effect.legs.first { $0.account == .member(number) }?.amount ?? 0) - dead

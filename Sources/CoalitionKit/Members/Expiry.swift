@@ -37,7 +37,7 @@ extension BatchBuilder {
         }
         account.lots.removeAll { $0.expiresAt <= asOf }
         effect.points = -total
-        effect.detail = "lots=" + ending.map { "\($0.id):\($0.points)" }.joined(separator: ",")
+        effect.detail = PostingDetail.expiry(of: ending)
         effect.members[number] = account
         try post(effect)
         result.members += 1

@@ -1,18 +1,5 @@
 import Foundation
 
-/// A transfer sent or received, remembered for the limits.
-public struct TransferMark: Hashable, Sendable {
-    public let at: Timestamp
-    public let points: Int64
-    public let sent: Bool
-
-    public init(at: Timestamp, points: Int64, sent: Bool) {
-        self.at = at
-        self.points = points
-        self.sent = sent
-    }
-}
-
 /// A member's request to move points to another member.
 public struct TransferRequest: Hashable, Sendable {
     public let from: MemberNumber
@@ -55,18 +42,10 @@ public struct TransferResult: Hashable, Sendable {
     public let isReplay: Bool
 }
 
-extension PartnerID {
-    /// The namespace of member-to-member transfers' idempotency keys: not a partner.
-    public static let transfers = PartnerID(reserved: "~TRANSFER")
-}
-
 extension ReasonCode {
     public static let sameMember: ReasonCode = "SAME_MEMBER"
     public static let transferLimitExceeded: ReasonCode = "TRANSFER_LIMIT_EXCEEDED"
     public static let idempotencyConflict: ReasonCode = "IDEMPOTENCY_CONFLICT"
-    /// An operator action at a time it cannot take effect: before a member's enrolment or
-    /// latest movement, or inside a closed clearing cycle.
-    public static let effectiveTimeRefused: ReasonCode = "EFFECTIVE_TIME_REFUSED"
 }
 
 /// Calendar periods in the network's time zone: what transfer limits count in. A time's
@@ -213,30 +192,10 @@ extension BatchBuilder {
         try settleDebts(&receiver, &effect, at: time)
         sender.recordTransfer(TransferMark(at: time, points: points, sent: true))
         receiver.recordTransfer(TransferMark(at: time, points: points, sent: false))
-        effect.detail = "to=\(request.to);fee=\(fee)"
+        effect.detail = PostingDetail.transfer(to: request.to, fee: fee)
         effect.members[request.from] = sender
         effect.members[request.to] = receiver
         try post(effect)
         return TransferResult(seq: lastSeqForResult, points: points, fee: fee, isReplay: false)
-    }
-}
-
-extension MemberAccount {
-    /// Remembers a transfer in time order; forgets those more than 400 days older than the
-    /// newest.
-    mutating func recordTransfer(_ mark: TransferMark) {
-        var index = transfers.endIndex
-        while index > transfers.startIndex && transfers[index - 1].at > mark.at { index -= 1 }
-        transfers.insert(mark, at: index)
-        transfers = MemberAccount.recent(transfers)
-    }
-
-    /// The marks of `sorted` (oldest first) within 400 days of the newest: more than any
-    /// calendar-year limit looks at. Loading keeps the same ones, so a reopened ledger holds
-    /// what the running one did.
-    static func recent(_ sorted: [TransferMark]) -> [TransferMark] {
-        guard let newest = sorted.last, let oldest = sorted.first else { return sorted }
-        let horizon = newest.at.adding(days: -400)
-        return oldest.at < horizon ? sorted.filter { $0.at >= horizon } : sorted
     }
 }

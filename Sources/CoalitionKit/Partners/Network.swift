@@ -133,3 +133,21 @@ public struct Network: Sendable {
 
     public var sortedPartners: [Partner] { partners.values.sorted { $0.id < $1.id } }
 }
+
+extension Network {
+    /// The index of the highest tier `points` qualify for.
+    public func tierIndex(forQualifying points: Int64) -> Int {
+        var index = 0
+        for (i, tier) in tiers.enumerated() where tier.qualifyingPoints <= points { index = i }
+        return index
+    }
+
+    /// What the member needs for the next tier at `time`: its name and the points missing;
+    /// nil at the top.
+    public func nextTier(for account: MemberAccount, at time: Timestamp) -> (tier: Tier, missing: Int64)? {
+        guard account.tier + 1 < tiers.count else { return nil }
+        let next = tiers[account.tier + 1]
+        let have = account.qualifyingPoints(at: time, windowDays: tierWindowDays)
+        return (next, max(0, next.qualifyingPoints - have))
+    }
+}

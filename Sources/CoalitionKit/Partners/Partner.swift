@@ -146,3 +146,8 @@ public final class Partner: Sendable, Hashable {
         return try value.scaled(by: settlementCurrency.minorUnitsPerMajor)
     }
 }
+
+extension Account {
+    /// The account of a partner's own unit.
+    public static func unit(of partner: Partner) -> String { "\(partner.id).\(partner.unit.code)" }
+}

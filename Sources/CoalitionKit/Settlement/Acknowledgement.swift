@@ -21,49 +21,7 @@ import Foundation
 /// ```
 public enum Acknowledgement {
     /// What a version 2 acknowledgement says of an accepted record beyond its points.
-    package struct Detail {
-        /// Points per issuer, signed as the member's balance moved: what a redemption used,
-        /// what a reversal gave back or took.
-        var split: [IssuerPoints] = []
-        var obligations: [Obligation] = []
-        /// Points an earn reversal could not take from any lot: the member now owes them to
-        /// the reversing partner (a debt, valued when it is repaid). Signed as the member's
-        /// balance moved: negative.
-        var debt: Int64 = 0
-
-        var isEmpty: Bool { split.isEmpty && obligations.isEmpty && debt == 0 }
-
-        /// The `I`, `DEBT` and `O` lines of version 2 for accepted record `recordID` of
-        /// `partner`'s file.
-        package func lines(of recordID: String, partner: PartnerID) -> [String] {
-            var lines = split.map { "I|\(recordID)|\($0.issuer)|\($0.points)" }
-            if debt != 0 { lines.append("DEBT|\(recordID)|\(partner)|\(debt)") }
-            for o in obligations {
-                lines.append("O|\(recordID)|\(o.debtor)|\(o.creditor)|\(o.points)|\(o.amount)|\(o.currency.code)")
-            }
-            return lines
-        }
-
-        /// The detail of a posting of `kind` with `detail` text, and the obligations it made.
-        package static func of(kind: PostingKind, detail text: String, obligations: [Obligation]) -> Detail? {
-            var detail = Detail(obligations: obligations)
-            switch kind {
-            case .redeem:
-                for part in PostingDetail(text).parts {
-                    IssuerPoints.add(-part.points, of: part.issuer, to: &detail.split)
-                }
-            case .reverseRedeem:
-                detail.split = PostingDetail(text).split
-            case .reverseEarn:
-                let parsed = PostingDetail(text)
-                detail.split = parsed.split.map { IssuerPoints(issuer: $0.issuer, points: -$0.points) }
-                detail.debt = -(parsed.debt ?? 0)
-            default:
-                break
-            }
-            return detail.isEmpty ? nil : detail
-        }
-    }
+    package typealias Detail = AppliedDetail
 
     /// A record line of the file, in order, as the acknowledgement needs it.
     package enum Item {
@@ -90,5 +48,18 @@ public enum Acknowledgement {
         package func withUnsafeBytes<T>(_ body: (UnsafeBufferPointer<UInt8>) throws -> T) rethrows -> T {
             try bytes.withUnsafeBytes { try body($0.assumingMemoryBound(to: UInt8.self)) }
         }
+    }
+}
+
+extension AppliedDetail {
+    /// The `I`, `DEBT` and `O` lines of version 2 for accepted record `recordID` of
+    /// `partner`'s file.
+    package func lines(of recordID: String, partner: PartnerID) -> [String] {
+        var lines = split.map { "I|\(recordID)|\($0.issuer)|\($0.points)" }
+        if debt != 0 { lines.append("DEBT|\(recordID)|\(partner)|\(debt)") }
+        for o in obligations {
+            lines.append("O|\(recordID)|\(o.debtor)|\(o.creditor)|\(o.points)|\(o.amount)|\(o.currency.code)")
+        }
+        return lines
     }
 }

@@ -34,7 +34,7 @@ extension BatchBuilder {
             )
         }
         effect.referral = Referral(member: number, referrer: referrer, linkedAt: time, partner: partner.id)
-        effect.detail = "ref=\(referrer)"
+        effect.detail = PostingDetail.enrolment(referrer: referrer)
     }
 
     /// Pays the referral bonus if `earned` points, earned by `number` at `partner`, are the
@@ -147,54 +147,6 @@ extension BatchBuilder {
         }
         link.isReversed = true
         effect.referral = link
-        return ";refback=\(bonus.issuer):\(referredBack):\(referrerBack)"
-    }
-}
-
-/// The referral bonus an earn paid, as its posting's detail keeps it:
-/// `refbonus=<referrer>:<issuer>:<referred points>:<referred lot>:<referrer points>:<referrer lot>`
-/// (a lot id 0: no lot).
-public struct ReferralBonus: Hashable, Sendable {
-    public let referrer: MemberNumber
-    public let issuer: PartnerID
-    public var referredPoints: Int64
-    public var referredLot: Int64
-    public var referrerPoints: Int64
-    public var referrerLot: Int64
-
-    var encoded: String {
-        "\(referrer.value):\(issuer):\(referredPoints):\(referredLot):\(referrerPoints):\(referrerLot)"
-    }
-
-    init(
-        referrer: MemberNumber,
-        issuer: PartnerID,
-        referredPoints: Int64,
-        referredLot: Int64,
-        referrerPoints: Int64,
-        referrerLot: Int64
-    ) {
-        self.referrer = referrer
-        self.issuer = issuer
-        self.referredPoints = referredPoints
-        self.referredLot = referredLot
-        self.referrerPoints = referrerPoints
-        self.referrerLot = referrerLot
-    }
-
-    init?(encoded: Substring) {
-        let f = encoded.split(separator: ":")
-        guard f.count == 6, let referrer = Int64(f[0]).flatMap({ try? MemberNumber(stored: $0) }),
-            let issuer = try? PartnerID(String(f[1])), let a = Int64(f[2]), let b = Int64(f[3]), let c = Int64(f[4]),
-            let d = Int64(f[5])
-        else { return nil }
-        self.init(
-            referrer: referrer,
-            issuer: issuer,
-            referredPoints: a,
-            referredLot: b,
-            referrerPoints: c,
-            referrerLot: d
-        )
+        return PostingDetail.referralBack(issuer: bonus.issuer, referred: referredBack, referrer: referrerBack)
     }
 }

@@ -1,46 +1,4 @@
-/// Points a member holds from one issuer, earned at one time and expiring at another.
-///
-/// Lots are the provenance that makes clearing possible: when a member redeems at partner R,
-/// the lots consumed say which issuers owe R. A lot with negative points is a *debt*: what a
-/// reversal took back beyond what the member still held, repaid first by later earnings.
-public struct Lot: Hashable, Sendable {
-    public let id: Int64
-    public var member: MemberNumber
-    public let issuer: PartnerID
-    public var points: Int64
-    public let earnedAt: Timestamp
-    public let expiresAt: Timestamp
-    /// A tier bonus lot: funded by `issuer` like any other, but not qualifying for tiers.
-    public let isBonus: Bool
-
-    public init(
-        id: Int64,
-        member: MemberNumber,
-        issuer: PartnerID,
-        points: Int64,
-        earnedAt: Timestamp,
-        expiresAt: Timestamp,
-        isBonus: Bool
-    ) {
-        self.id = id
-        self.member = member
-        self.issuer = issuer
-        self.points = points
-        self.earnedAt = earnedAt
-        self.expiresAt = expiresAt
-        self.isBonus = isBonus
-    }
-
-    public var isDebt: Bool { points < 0 }
-
-    /// Debts never expire.
-    public static let never = Timestamp(seconds: 253_402_300_799)  // 9999-12-31T23:59:59Z
-
-    /// The order lots are consumed in: soonest-expiring first, then oldest.
-    static func consumedBefore(_ a: Lot, _ b: Lot) -> Bool {
-        a.expiresAt != b.expiresAt ? a.expiresAt < b.expiresAt : a.id < b.id
-    }
-}
+import Foundation
 
 /// A member's account: their lots (positive, in consumption order) and debts.
 public struct MemberAccount: Hashable, Sendable {
@@ -172,5 +130,38 @@ extension MemberAccount {
             // `sorted` is stable: marks of one instant stay in journal order.
             transfers = MemberAccount.recent(transfers.sorted { $0.at < $1.at })
         }
+    }
+}
+
+/// A transfer sent or received, remembered for the limits.
+public struct TransferMark: Hashable, Sendable {
+    public let at: Timestamp
+    public let points: Int64
+    public let sent: Bool
+
+    public init(at: Timestamp, points: Int64, sent: Bool) {
+        self.at = at
+        self.points = points
+        self.sent = sent
+    }
+}
+
+extension MemberAccount {
+    /// Remembers a transfer in time order; forgets those more than 400 days older than the
+    /// newest.
+    mutating func recordTransfer(_ mark: TransferMark) {
+        var index = transfers.endIndex
+        while index > transfers.startIndex && transfers[index - 1].at > mark.at { index -= 1 }
+        transfers.insert(mark, at: index)
+        transfers = MemberAccount.recent(transfers)
+    }
+
+    /// The marks of `sorted` (oldest first) within 400 days of the newest: more than any
+    /// calendar-year limit looks at. Loading keeps the same ones, so a reopened ledger holds
+    /// what the running one did.
+    static func recent(_ sorted: [TransferMark]) -> [TransferMark] {
+        guard let newest = sorted.last, let oldest = sorted.first else { return sorted }
+        let horizon = newest.at.adding(days: -400)
+        return oldest.at < horizon ? sorted.filter { $0.at >= horizon } : sorted
     }
 }

@@ -189,3 +189,15 @@ public struct RecordKey: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { "\(partner)/\(recordID)" }
 }
+
+extension PartnerID {
+    /// The namespace of member-to-member transfers' idempotency keys: not a partner.
+    public static let transfers = PartnerID(reserved: "~TRANSFER")
+}
+
+/// The issuer of points the coalition itself funds (referral bonuses from its marketing
+/// account). No partner may have this id; in clearing it is the clearing house, which pays
+/// for its points redeemed at a partner out of what it receives.
+extension PartnerID {
+    public static let coalition = PartnerID(reserved: "COALITION")
+}

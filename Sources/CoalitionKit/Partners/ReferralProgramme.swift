@@ -1,0 +1,72 @@
+import Foundation
+
+/// Who issues (and so funds) a referral bonus.
+public enum ReferralFunding: String, Sendable, Hashable {
+    /// The partner where the referred member's first qualifying earn happened.
+    case earningPartner = "earning-partner"
+    /// The coalition itself, from its marketing account: the issuer `COALITION`.
+    case coalition
+}
+
+/// The bonus rules in force from one time on: how much each side gets, what makes an earn
+/// qualify, and who funds it.
+public struct ReferralTerms: Sendable, Hashable {
+    /// Points to the member whose code was given.
+    public let referrerPoints: Int64
+    /// Points to the member who enrolled with it.
+    public let referredPoints: Int64
+    /// The fewest points (before any tier bonus) an earn must convert to, to qualify.
+    public let minimumEarnPoints: Int64
+    /// An earn qualifies only within this many days of the enrolment (nil: any time).
+    public let withinDays: Int64?
+    public let funding: ReferralFunding
+
+    public init(
+        referrerPoints: Int64,
+        referredPoints: Int64,
+        minimumEarnPoints: Int64,
+        withinDays: Int64?,
+        funding: ReferralFunding
+    ) {
+        self.referrerPoints = referrerPoints
+        self.referredPoints = referredPoints
+        self.minimumEarnPoints = minimumEarnPoints
+        self.withinDays = withinDays
+        self.funding = funding
+    }
+}
+
+/// A network's referral programme, as its configuration (`network.json`, `referrals`) says.
+public struct ReferralProgramme: Sendable {
+    /// The key codes are derived under: never shown, never logged.
+    let codeKey: [UInt8]
+    /// The bonus terms by the time they take effect: an earn is judged by the terms in force
+    /// at its `occurred` time.
+    public let terms: EffectiveSchedule<ReferralTerms>
+    /// The most members one member may refer in any 365 days (nil: no limit).
+    public let perReferrerPerYear: Int64?
+    /// A full reversal of the qualifying earn within this many days of it takes the bonus back.
+    public let clawbackDays: Int64
+
+    public init(
+        codeKey: [UInt8],
+        terms: EffectiveSchedule<ReferralTerms>,
+        perReferrerPerYear: Int64?,
+        clawbackDays: Int64
+    ) {
+        self.codeKey = codeKey
+        self.terms = terms
+        self.perReferrerPerYear = perReferrerPerYear
+        self.clawbackDays = clawbackDays
+    }
+
+    /// Member `number`'s referral code.
+    public func code(for number: MemberNumber) throws -> ReferralCode {
+        try ReferralCode(member: number, key: codeKey)
+    }
+
+    /// The member whose code `code` is; `UNKNOWN_REFERRAL_CODE` if it is nobody's.
+    public func member(of code: ReferralCode) throws -> MemberNumber {
+        try code.member(key: codeKey)
+    }
+}
