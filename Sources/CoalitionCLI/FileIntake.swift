@@ -116,28 +116,49 @@ struct FileIntake {
         }
     }
 
-    static func json(_ report: Report) -> [String: Any] {
-        var object: [String: Any] = ["file": report.name, "filedAt": report.filedAt]
-        switch report.result.status {
-        case .accepted: object["status"] = "accepted"
-        case .duplicate: object["status"] = "duplicate"
-        case .rejected(let error):
-            object["status"] = "rejected"
-            object["code"] = error.code.rawValue
-            object["message"] = error.message
-            if let line = error.place.line { object["line"] = line }
+    /// A file's outcome as `ingest --json` and `submit --json` print it: where it was filed,
+    /// its status, the reason code of a rejection, its batch and record counts, and its
+    /// acknowledgement, each key absent where the file has none.
+    struct Answer: Encodable {
+        let file: String
+        let filedAt: String
+        let status: String
+        var code: String?
+        var message: String?
+        var line: Int?
+        var partner: String?
+        var sequence: Int64?
+        var records: Int?
+        var accepted: Int?
+        var rejected: Int?
+        let acknowledgement: String?
+
+        init(_ report: Report) {
+            file = report.name
+            filedAt = report.filedAt
+            switch report.result.status {
+            case .accepted: status = "accepted"
+            case .duplicate: status = "duplicate"
+            case .rejected(let error):
+                status = "rejected"
+                code = error.code.rawValue
+                message = error.message
+                line = error.place.line
+            }
+            partner = report.result.header?.partner.rawValue
+            sequence = report.result.header?.sequence
+            if let s = report.result.summary {
+                records = s.records
+                accepted = s.accepted
+                rejected = s.rejected
+            }
+            acknowledgement = report.result.acknowledgement
         }
-        if let header = report.result.header {
-            object["partner"] = header.partner.rawValue
-            object["sequence"] = header.sequence
-        }
-        if let s = report.result.summary {
-            object["records"] = s.records
-            object["accepted"] = s.accepted
-            object["rejected"] = s.rejected
-        }
-        if let ack = report.result.acknowledgement { object["acknowledgement"] = ack }
-        return object
+    }
+
+    /// What `ingest --json` and `submit --json` print: each file's outcome, in order.
+    struct Answers: Encodable {
+        let files: [Answer]
     }
 }
 

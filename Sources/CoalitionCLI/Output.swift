@@ -13,18 +13,21 @@ enum Output {
         FileHandle.standardError.write(Data((Untrusted.escaped(text) + "\n").utf8))
     }
 
-    /// Prints `value` as JSON with sorted keys, one object per command.
-    static func json<Value: Encodable>(_ value: Value) {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let data = try! encoder.encode(value)
-        FileHandle.standardOutput.write(data)
-        FileHandle.standardOutput.write(Data("\n".utf8))
+    /// How a JSON answer writes `/` in its strings.
+    enum Slashes {
+        case plain
+        /// As `\/`: what the answers first printed through `JSONSerialization` (cycles,
+        /// members, statements, files ingested, …) always wrote, kept so their bytes stay.
+        case escaped
     }
 
-    /// Prints `object` as JSON with sorted keys, one object per command.
-    static func json(_ object: Any) {
-        let data = try! JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+    /// Prints `value` as JSON, pretty-printed with sorted keys, one object per command.
+    static func json<Value: Encodable>(_ value: Value, slashes: Slashes = .plain) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        if slashes == .plain { encoder.outputFormatting.insert(.withoutEscapingSlashes) }
+        // Our answers are strings, integers, Booleans and arrays and maps of them: they encode.
+        let data = try! encoder.encode(value)
         FileHandle.standardOutput.write(data)
         FileHandle.standardOutput.write(Data("\n".utf8))
     }

@@ -199,6 +199,27 @@ struct CycleCommandTests {
         }
     }
 
+    @Test("--json answers once written by JSONSerialization keep its bytes: sorted keys, `\\/`, nulls")
+    func jsonAnswerBytes() throws {
+        let (work, data) = try demo()
+        defer { work.remove() }
+        let member = "6001000000010"
+        let archived = work.file("data", "archive", "MARKETPLACE-reconcile-cycle-1.rec")
+        let commands: [[String]] = [
+            ["cycle", "show", "1"], ["cycle", "list"], ["member", "show", member], ["member", "statement", member],
+            ["report", "expiring", "--within", "400"], ["reconcile", archived],
+        ]
+        for command in commands {
+            let result = try CommandRunner.run(command + ["--json", "--data", data], in: work.path)
+            #expect(!result.stdout.isEmpty, "\(command) \(result)")
+            let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8))
+            let written = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+            #expect(result.stdout == String(decoding: written, as: UTF8.self) + "\n", "\(command)")
+        }
+        let shown = try work.coalition("member", "show", member, "--json", data: data).stdout
+        #expect(shown.contains("\\/") && shown.contains("\"nextTier\" : "))
+    }
+
     @Test("reconcile: the demo's view has breaks (exit 1), a perfect view none (exit 0), a tampered file exits 3")
     func reconcile() throws {
         let (work, data) = try demo()

@@ -253,23 +253,38 @@ struct BenchCommand: Command {
             )
         }
         if context.json {
-            Output.json(
-                [
-                    "records": records, "members": members, "partners": partnerCount, "fileBytes": bytes,
-                    "hmacMBps": hmacRate, "bareInsertRowsPerSecond": insertRate,
-                    "verifyMBps": verifyRate, "verifyRatio": verifyRate / hmacRate,
-                    "parseRecordsPerSecond": Double(parsed.records) / parseSeconds,
-                    "parseMBps": megabytes / parseSeconds,
-                    "submitRecordsPerSecond": submitRate, "submitRatio": submitRate / insertRate,
-                    "accepted": summary.accepted, "rejected": summary.rejected,
-                    "cycleCloseSeconds": cycleSeconds, "obligations": obligations,
-                    "openSeconds": openSeconds, "openMembers": ledger.state.members.count, "openLots": lots,
-                    "openFromTablesSeconds": tablesSeconds, "saveStateSeconds": saveSeconds,
-                    "peakResidentBytes": peak, "residentBytesBeforeSubmit": residentBefore,
-                    "peakResidentBytesWhileSubmitting": submitPeak, "setupSeconds": setupSeconds,
-                    "residentBytesAfterReopening": residentOpened, "residentBytesAfterSubmitting": residentAfter,
-                ].merging(audit.map { ["auditClean": $0.isClean, "auditPostings": $0.postings] } ?? [:]) { a, _ in a }
+            let figures = BenchFigures(
+                records: records,
+                members: members,
+                partners: partnerCount,
+                fileBytes: bytes,
+                hmacMBps: hmacRate,
+                bareInsertRowsPerSecond: insertRate,
+                verifyMBps: verifyRate,
+                verifyRatio: verifyRate / hmacRate,
+                parseRecordsPerSecond: Double(parsed.records) / parseSeconds,
+                parseMBps: megabytes / parseSeconds,
+                submitRecordsPerSecond: submitRate,
+                submitRatio: submitRate / insertRate,
+                accepted: summary.accepted,
+                rejected: summary.rejected,
+                cycleCloseSeconds: cycleSeconds,
+                obligations: obligations,
+                openSeconds: openSeconds,
+                openMembers: ledger.state.members.count,
+                openLots: lots,
+                openFromTablesSeconds: tablesSeconds,
+                saveStateSeconds: saveSeconds,
+                peakResidentBytes: peak,
+                residentBytesBeforeSubmit: residentBefore,
+                peakResidentBytesWhileSubmitting: submitPeak,
+                setupSeconds: setupSeconds,
+                residentBytesAfterReopening: residentOpened,
+                residentBytesAfterSubmitting: residentAfter,
+                auditClean: audit?.isClean,
+                auditPostings: audit?.postings
             )
+            Output.json(figures, slashes: .escaped)
         } else {
             var table = TextTable(["measure", "result", "notes"])
             for figure in rows { table.add([figure.0, figure.1, figure.2]) }
@@ -300,4 +315,38 @@ struct BenchCommand: Command {
         _ = mac.finish()
         return MonotonicClock.seconds(since: started)
     }
+}
+
+/// What `bench --json` prints: the figures of one run (rates per second, sizes in bytes);
+/// the audit's two keys only where the run audited.
+struct BenchFigures: Encodable {
+    let records: Int
+    let members: Int
+    let partners: Int
+    let fileBytes: Int64
+    let hmacMBps: Double
+    let bareInsertRowsPerSecond: Double
+    let verifyMBps: Double
+    let verifyRatio: Double
+    let parseRecordsPerSecond: Double
+    let parseMBps: Double
+    let submitRecordsPerSecond: Double
+    let submitRatio: Double
+    let accepted: Int
+    let rejected: Int
+    let cycleCloseSeconds: Double
+    let obligations: Int
+    let openSeconds: Double
+    let openMembers: Int
+    let openLots: Int
+    let openFromTablesSeconds: Double
+    let saveStateSeconds: Double
+    let peakResidentBytes: Int64
+    let residentBytesBeforeSubmit: Int64
+    let peakResidentBytesWhileSubmitting: Int64
+    let setupSeconds: Double
+    let residentBytesAfterReopening: Int64
+    let residentBytesAfterSubmitting: Int64
+    let auditClean: Bool?
+    let auditPostings: Int64?
 }

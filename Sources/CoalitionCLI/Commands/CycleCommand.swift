@@ -44,7 +44,7 @@ struct CycleCloseCommand: Command {
         ) {
         case .alreadyClosed(let last):
             if context.json {
-                Output.json(["closed": false, "lastCycle": last.number, "through": last.through.description])
+                Output.json(NothingClosed(lastCycle: last.number, through: last.through.description), slashes: .escaped)
             } else {
                 Output.line("Nothing new: cycle \(last.number) already closed through \(last.through).")
             }
@@ -52,10 +52,10 @@ struct CycleCloseCommand: Command {
             try Failpoint.reach("cycle.after-commit")
             let files = try publish(cycle, ledger: ledger, data: context.data)
             if context.json {
-                var object = CycleShowCommand.describe(cycle)
-                object["statements"] = files.statements
-                object["report"] = files.report
-                Output.json(object)
+                var answer = CycleAnswer(cycle)
+                answer.statements = files.statements
+                answer.report = files.report
+                Output.json(answer, slashes: .escaped)
             } else {
                 CycleShowCommand.print(cycle)
                 Output.line("")
@@ -64,6 +64,13 @@ struct CycleCloseCommand: Command {
             }
         }
         return .success
+    }
+
+    /// What `cycle close --json` prints when every record is in a closed cycle already.
+    struct NothingClosed: Encodable {
+        let closed = false
+        let lastCycle: Int64
+        let through: String
     }
 
     /// How far ahead of this machine's clock a cut-off may be: clocks of the machines that
@@ -132,7 +139,7 @@ struct CycleListCommand: Command {
         let ledger = try context.data.open()
         let cycles = try ledger.store.cycles()
         if context.json {
-            Output.json(["cycles": cycles.map(CycleShowCommand.describe)])
+            Output.json(CycleListAnswer(cycles), slashes: .escaped)
             return .success
         }
         if cycles.isEmpty {
@@ -177,7 +184,7 @@ struct CycleShowCommand: Command {
         else {
             throw CoalitionError(.usage, "no closed cycle '\(text)': see `coalition cycle list`")
         }
-        if context.json { Output.json(describe(cycle)) } else { print(cycle) }
+        if context.json { Output.json(CycleAnswer(cycle), slashes: .escaped) } else { print(cycle) }
         return .success
     }
 
@@ -219,31 +226,5 @@ struct CycleShowCommand: Command {
             }
         }
         if cycle.clearings.isEmpty { Output.line("No obligations: nothing to settle.") }
-    }
-
-    static func describe(_ cycle: ClearingCycle) -> [String: Any] {
-        [
-            "number": cycle.number, "through": cycle.through.description, "closedAt": cycle.closedAt.description,
-            "obligations": cycle.obligationCount, "posting": cycle.postingSeq,
-            "currencies": cycle.clearings.map { c -> [String: Any] in
-                func instructions(_ list: [SettlementInstruction]) -> [[String: Any]] {
-                    list.map {
-                        ["payer": $0.payer.description, "payee": $0.payee.description, "amountMinor": $0.amount]
-                    }
-                }
-                return [
-                    "currency": c.currency.code, "grossMinor": c.grossTotal, "netMinor": c.netTotal,
-                    "nettingEfficiencyBasisPoints": c.nettingEfficiencyBasisPoints.map { $0 as Any } ?? NSNull(),
-                    "gross": c.gross.flatMap { debtor, row in
-                        row.map { ["debtor": debtor.rawValue, "creditor": $0.key.rawValue, "amountMinor": $0.value] }
-                    }.sorted { "\($0["debtor"]!)\($0["creditor"]!)" < "\($1["debtor"]!)\($1["creditor"]!)" },
-                    "net": Dictionary(uniqueKeysWithValues: c.net.map { ($0.key.description, $0.value) }),
-                    "fees": Dictionary(uniqueKeysWithValues: c.fees.map { ($0.key.rawValue, $0.value) }),
-                    "centralCounterparty": instructions(c.centralCounterparty),
-                    "fewestPayments": instructions(c.fewestPayments),
-                ]
-            },
-            "batches": cycle.batches.map { ["partner": $0.partner.rawValue, "sequence": $0.sequence] },
-        ]
     }
 }

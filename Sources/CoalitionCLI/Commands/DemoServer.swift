@@ -102,9 +102,8 @@ final class DemoWebhook {
     /// One line per event the receiver verified, and one for any it could not.
     static func describe(_ deliveries: [WebhookReceiver.Delivery]) -> [String] {
         deliveries.map { delivery in
-            let type =
-                (try? JSONSerialization.jsonObject(with: Data(delivery.body)) as? [String: Any])?["type"] as? String
-                ?? "?"
+            struct Event: Decodable { let type: String }
+            let type = (try? JSONDecoder().decode(Event.self, from: Data(delivery.body)))?.type ?? "?"
             return "  webhook to \(partner)'s receiver: \(type) \(delivery.id), "
                 + (delivery.isSignatureValid ? "signature verified" : "signature NOT verified")
                 + ", answered \(delivery.status)"
@@ -156,31 +155,47 @@ extension DemoCommand {
         // The demo's first member: enrolled by the seeds, with points of several issuers.
         let member = "6001000000010"
         let inquiry = try desk.send("GET", "/v1/members/\(member)")
-        let balance = (try? JSONSerialization.jsonObject(with: Data(inquiry.body)) as? [String: Any]) ?? [:]
-        let units = (balance["units"] as? Int) ?? 0
-        let unit = (balance["unit"] as? String) ?? ""
+        // What the demo reads of the balance inquiry's and the record's answers.
+        struct Balance: Decodable {
+            let points: Int64?
+            let units: Int64?
+            let unit: String?
+        }
+        struct Receipt: Decodable {
+            let outcome: String?
+            let code: String?
+            let points: Int64?
+        }
+        let balance = try? JSONDecoder().decode(Balance.self, from: Data(inquiry.body))
+        let units = balance?.units ?? 0
+        let unit = balance?.unit ?? ""
         Output.line(
             "  \(hotel) GET /v1/members/\(member) at the front desk: \(inquiry.status), "
-                + "\(balance["points"] as? Int ?? 0) points spendable, up to \(units) \(unit)"
+                + "\(balance?.points ?? 0) points spendable, up to \(units) \(unit)"
         )
         guard inquiry.status == 200, units > 0 else { return }
         let redeem = min(units, 2_000)
-        let record: [String: Any] = [
-            "type": "REDEEM", "recordId": "FD-DEMO-000001", "member": member, "units": redeem,
-            "occurredAt": Clock.now.description,
-        ]
-        let body = try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys])
+        let record = RecordRequest(
+            type: "REDEEM",
+            recordId: "FD-DEMO-000001",
+            member: member,
+            units: redeem,
+            occurredAt: Clock.now.description
+        )
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let body = try encoder.encode(record)
         let answer = try desk.send(
             "POST",
             "/v1/records",
             body: Array(body),
             fields: [("Content-Type", "application/json")]
         )
-        let receipt = (try? JSONSerialization.jsonObject(with: Data(answer.body)) as? [String: Any]) ?? [:]
+        let receipt = try? JSONDecoder().decode(Receipt.self, from: Data(answer.body))
         Output.line(
             "  \(hotel) POST /v1/records REDEEM \(redeem) \(unit): \(answer.status) "
-                + "\(receipt["outcome"] as? String ?? receipt["code"] as? String ?? "?"), "
-                + "\(receipt["points"] as? Int ?? 0) points, "
+                + "\(receipt?.outcome ?? receipt?.code ?? "?"), "
+                + "\(receipt?.points ?? 0) points, "
                 + (answer.headers["Coalition-Signature"] != nil ? "answer signed" : "answer NOT signed")
         )
     }

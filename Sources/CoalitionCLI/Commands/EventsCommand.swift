@@ -136,7 +136,7 @@ struct EventsRedeliverCommand: Command {
             throw CoalitionError(.unknownEvent, "the outbox holds no event \(id): see `coalition events list`")
         }
         if context.json {
-            Output.json(["id": id, "status": OutboxStatus.pending.rawValue])
+            Output.json(EventRedelivery(id: id, status: OutboxStatus.pending.rawValue))
         } else {
             Output.line("Event \(id) is pending again: the server delivers it at its next pass.")
         }
@@ -170,10 +170,22 @@ struct EventsScanCommand: Command {
             + PartnerEvents.pointsExpiring(ledger, at: now)
         let added = try outbox.enqueue(events, at: now)
         if context.json {
-            Output.json(["scanned": events.count, "added": added])
+            Output.json(EventScan(scanned: events.count, added: added))
         } else {
             Output.line("Scanned: \(events.count) events, \(added) new in the outbox.")
         }
         return .success
     }
+}
+
+/// What `events redeliver --json` prints: the event, pending again.
+struct EventRedelivery: Encodable {
+    let id: String
+    let status: String
+}
+
+/// What `events scan --json` prints: the events found and how many were new to the outbox.
+struct EventScan: Encodable {
+    let scanned: Int
+    let added: Int
 }

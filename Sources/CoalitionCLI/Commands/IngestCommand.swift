@@ -64,7 +64,9 @@ struct SubmitCommand: Command {
             if !context.json { Output.line(FileIntake.describe(report)) }
         }
         if !context.json && files.count > 1 { Output.line(FileIntake.total(reports)) }
-        if context.json { Output.json(["files": reports.map(FileIntake.json)]) }
+        if context.json {
+            Output.json(FileIntake.Answers(files: reports.map(FileIntake.Answer.init)), slashes: .escaped)
+        }
         let anyRejected = reports.contains {
             if case .rejected = $0.result.status { return true }
             return false

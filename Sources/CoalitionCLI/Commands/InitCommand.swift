@@ -25,7 +25,10 @@ struct InitCommand: Command {
         let store = context.arguments.value("store")
         let (network, _) = try context.data.create(from: partners, store: store)
         if context.json {
-            Output.json(["data": context.data.root, "partners": network.sortedPartners.map(\.id.rawValue)])
+            Output.json(
+                CreatedDirectory(data: context.data.root, partners: network.sortedPartners.map(\.id.rawValue)),
+                slashes: .escaped
+            )
         } else {
             Output.line("Created \(context.data.root) for \(network.name) with \(network.partners.count) partners.")
             // The database named without its password.
@@ -33,4 +36,10 @@ struct InitCommand: Command {
         }
         return .success
     }
+}
+
+/// What `init --json` prints: the data directory made, and the network's partners.
+struct CreatedDirectory: Encodable {
+    let data: String
+    let partners: [String]
 }

@@ -71,14 +71,27 @@ struct KeysRotateCommand: Command {
         try FileIntake.writeAtomically(data, to: path)
         _ = try NetworkLoader.load(directory: network)
         if context.json {
-            Output.json([
-                "partner": partnerID.rawValue, "key": keyID, "secret": Hex.encode(secret),
-                "oldKeysValidUntil": retireAt.description,
-            ])
+            Output.json(
+                RotatedKey(
+                    partner: partnerID.rawValue,
+                    key: keyID,
+                    secret: Hex.encode(secret),
+                    oldKeysValidUntil: retireAt.description
+                )
+            )
         } else {
             Output.line("New key \(keyID) for \(partnerID), valid from \(now); older keys valid until \(retireAt).")
             Output.line("Secret (shown once, give it to the partner securely): \(Hex.encode(secret))")
         }
         return .success
     }
+}
+
+/// What `keys rotate --json` prints: the new key, its secret shown once, and when the
+/// partner's older keys stop being valid.
+struct RotatedKey: Encodable {
+    let partner: String
+    let key: String
+    let secret: String
+    let oldKeysValidUntil: String
 }

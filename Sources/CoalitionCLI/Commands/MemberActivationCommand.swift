@@ -25,10 +25,22 @@ struct MemberActivationCodeCommand: Command {
         let access = MemberAccess(file: CredentialFile(dataDirectory: context.data.root)) { Clock.now }
         let code = try access.issueActivationCode(for: member)
         if context.json {
-            Output.json(["member": member.description, "code": code, "valid_hours": 72])
+            Output.json(ActivationCode(member: member.description, code: code), slashes: .escaped)
         } else {
             Output.line("activation code for \(member): \(code) (valid 72 hours, once)")
         }
         return .success
+    }
+}
+
+/// What `member activation-code --json` prints: the one-time code and how long it lasts.
+struct ActivationCode: Encodable {
+    let member: String
+    let code: String
+    let validHours = 72
+
+    enum CodingKeys: String, CodingKey {
+        case member, code
+        case validHours = "valid_hours"
     }
 }

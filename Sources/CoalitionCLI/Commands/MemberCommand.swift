@@ -31,34 +31,15 @@ struct MemberShowCommand: Command {
         let referralCode = try network.referrals?.code(for: number)
         let referredBy = ledger.state.referrals.links[number]?.referrer
         if context.json {
-            var object: [String: Any] = [
-                "member": number.description,
-                "enrolledAt": account.enrolledAt.description,
-                "enrolledBy": account.enrolledBy?.rawValue ?? "",
-                "closed": account.isClosed,
-                "balance": account.balance(at: now),
-                "expiredPending": account.expiredPending(at: now),
-                "tier": tier.name, "tierSince": account.tierSince.description,
-                "qualifyingPoints": qualifying, "tierWindowDays": network.tierWindowDays,
-                "nextTier": next.map { ["name": $0.tier.name, "missing": $0.missing] as [String: Any] } ?? NSNull(),
-                "tierHistory": history.map {
-                    ["at": $0.at.description, "from": $0.from, "to": $0.to, "reason": $0.reason]
-                },
-                "lots": (account.lots + account.debts).map { lot in
-                    [
-                        "id": lot.id, "issuer": lot.issuer.rawValue, "points": lot.points,
-                        "earnedAt": lot.earnedAt.description,
-                        "expiresAt": lot.isDebt ? "never" : lot.expiresAt.description, "bonus": lot.isBonus,
-                        "expired": !lot.isDebt && lot.expiresAt <= now,
-                    ] as [String: Any]
-                },
-                "obligations": obligations.map(describe),
-            ]
-            if let referralCode {
-                object["referralCode"] = referralCode.description
-                object["referredBy"] = referredBy.map { $0.description as Any } ?? NSNull()
-            }
-            Output.json(object)
+            let answer = MemberAnswer(
+                account: account,
+                network: network,
+                at: now,
+                tierHistory: history,
+                obligations: obligations,
+                referral: referralCode.map { (code: $0, referredBy: referredBy) }
+            )
+            Output.json(answer, slashes: .escaped)
             return .success
         }
         Output.line("Member \(number)\(account.isClosed ? " (closed)" : "")")
@@ -116,15 +97,5 @@ struct MemberShowCommand: Command {
             Output.line(table.render())
         }
         return .success
-    }
-
-    static func describe(_ o: Obligation) -> [String: Any] {
-        [
-            "id": o.id, "record": o.source.description, "occurredAt": o.occurredAt.description,
-            "debtor": o.debtor.rawValue, "creditor": o.creditor.rawValue, "currency": o.currency.code,
-            "amountMinor": o.amount,
-            "amount": Money.decimal(o.amount, exponent: o.currency.minorUnitExponent, grouped: false),
-            "points": o.points, "cycle": o.cycle.map { $0 as Any } ?? NSNull(),
-        ]
     }
 }

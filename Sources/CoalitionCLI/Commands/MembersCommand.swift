@@ -44,17 +44,14 @@ struct MemberTransferCommand: Command {
             result = try ledger.transfer(request)
         } catch let error as CoalitionError where !error.isStoreFault && error.code != .io {
             if context.json {
-                Output.json(["ok": false, "code": error.code.rawValue, "message": error.message])
+                Output.json(TransferRefusal(code: error.code.rawValue, message: error.message), slashes: .escaped)
             } else {
                 Output.error("coalition member transfer: \(error)")
             }
             return .rejected
         }
         if context.json {
-            Output.json([
-                "ok": true, "posting": result.seq, "points": result.points, "fee": result.fee,
-                "replay": result.isReplay,
-            ])
+            Output.json(TransferAnswer(result, ok: true), slashes: .escaped)
         } else {
             Output.line(
                 "\(result.isReplay ? "Already done (same idempotency key): " : "")transferred \(Points.grouped(result.points)) points from \(from) to \(to)"
@@ -95,21 +92,9 @@ struct MemberStatementCommand: Command {
         }
         let statement = try MemberStatement(ledger: ledger, member: number, from: from, to: to)
         if context.json {
-            Output.json([
-                "member": number.description, "from": from.description, "to": to.description,
-                "opening": statement.opening, "closing": statement.closing,
-                "expiredPending": statement.expiredPending,
-                "tier": ledger.network.tiers[account.tier].name,
-                "movements": statement.lines.map { line -> [String: Any] in
-                    var object: [String: Any] = [
-                        "at": line.at.description, "kind": line.kind, "points": line.points, "balance": line.balance,
-                        "description": line.description,
-                    ]
-                    if let partner = line.partner { object["partner"] = partner.rawValue }
-                    if let record = line.recordID { object["record"] = record }
-                    return object
-                },
-            ])
+            let holder = MemberStatementAnswer.Holder(member: number, tier: ledger.network.tiers[account.tier].name)
+            let answer = MemberStatementAnswer(statement, from: from, to: to, holder: holder)
+            Output.json(answer, slashes: .escaped)
             return .success
         }
         Output.line("Statement of member \(number), \(from.date) to \(to.date)")
@@ -153,10 +138,7 @@ struct ExpireCommand: Command {
         let ledger = try context.openForWriting()
         let result = try ElapsedLine.around("expiring lots") { try ledger.expire(asOf: asOf, now: Clock.now) }
         if context.json {
-            Output.json([
-                "asOf": asOf.description, "members": result.members, "lots": result.lots, "points": result.points,
-                "breakage": Dictionary(uniqueKeysWithValues: result.breakage.map { ($0.key.rawValue, $0.value) }),
-            ])
+            Output.json(ExpiryAnswer(result, asOf: asOf), slashes: .escaped)
         } else {
             Output.line(
                 "Expired \(Points.grouped(result.points)) points in \(result.lots) lots of \(result.members) members as of \(asOf)"
@@ -183,12 +165,7 @@ struct TiersReviewCommand: Command {
         let ledger = try context.openForWriting()
         let changes = try ElapsedLine.around("reviewing tiers") { try ledger.reviewTiers(asOf: asOf, now: Clock.now) }
         if context.json {
-            Output.json([
-                "asOf": asOf.description,
-                "changes": changes.map {
-                    ["member": $0.member.description, "from": $0.from, "to": $0.to, "reason": $0.reason]
-                },
-            ])
+            Output.json(TierReviewAnswer(changes, asOf: asOf), slashes: .escaped)
         } else {
             Output.line("Tier review as of \(asOf): \(changes.count) change\(changes.count == 1 ? "" : "s")")
             for change in changes {
@@ -222,10 +199,8 @@ struct ReportExpiringCommand: Command {
         }
         rows.sort { ($0.2, $0.0) < ($1.2, $1.0) }
         if context.json {
-            Output.json([
-                "asOf": asOf.description, "until": until.description,
-                "members": rows.map { ["member": $0.0.description, "points": $0.1, "firstExpiry": $0.2.description] },
-            ])
+            let members = rows.map { ExpiringAnswer.Member(member: $0.0, points: $0.1, firstExpiry: $0.2) }
+            Output.json(ExpiringAnswer(asOf: asOf, until: until, members: members), slashes: .escaped)
         } else {
             Output.line(
                 "Points expiring between \(asOf) and \(until): \(rows.count) member\(rows.count == 1 ? "" : "s")"
@@ -236,4 +211,12 @@ struct ReportExpiringCommand: Command {
         }
         return .success
     }
+}
+
+/// What `member transfer --json` prints when the transfer is refused: the reason code and
+/// the message, beside `"ok": false`.
+struct TransferRefusal: Encodable {
+    let ok = false
+    let code: String
+    let message: String
 }

@@ -21,7 +21,7 @@ struct OperatorTokenCreateCommand: Command {
         else { throw CoalitionError(.usage, "NAME is 1 to 64 letters, digits, spaces or -_.@") }
         let made = try OperatorAccess(dataDirectory: context.data.root) { Clock.now }.makeToken(name: name)
         if context.json {
-            Output.json(["id": made.id, "name": name, "token": made.secret])
+            Output.json(MadeToken(id: made.id, name: name, token: made.secret))
         } else {
             Output.line("operator token \(made.id) for \(name): \(made.secret)")
             Output.line("(shown once: only its hash is kept)")
@@ -55,7 +55,7 @@ struct OperatorTokenListCommand: Command {
             )
         }
         if context.json {
-            Output.json(["tokens": lines])
+            Output.json(TokenList(tokens: lines))
         } else if lines.isEmpty {
             Output.line("no operator tokens: make one with `coalition operator token create NAME`")
         } else {
@@ -81,10 +81,28 @@ struct OperatorTokenRevokeCommand: Command {
         let id = try positional(context, count: 1)[0]
         try OperatorAccess(dataDirectory: context.data.root) { Clock.now }.revoke(id: id)
         if context.json {
-            Output.json(["id": id, "revoked": true])
+            Output.json(RevokedToken(id: id), slashes: .escaped)
         } else {
             Output.line("operator token \(id) revoked")
         }
         return .success
     }
+}
+
+/// What `operator token create --json` prints: the token, shown once.
+struct MadeToken: Encodable {
+    let id: String
+    let name: String
+    let token: String
+}
+
+/// What `operator token list --json` prints.
+struct TokenList: Encodable {
+    let tokens: [OperatorTokenListCommand.Line]
+}
+
+/// What `operator token revoke --json` prints.
+struct RevokedToken: Encodable {
+    let id: String
+    let revoked = true
 }

@@ -11,7 +11,7 @@ struct PartnersListCommand: Command {
         let ledger = try context.data.open()
         let now = Clock.now
         if context.json {
-            Output.json(PartnerList(partners: ledger.network.sortedPartners.map { PartnerOutput($0, at: now) }))
+            Output.json(PartnerListAnswer(ledger.network.sortedPartners, at: now))
             return .success
         }
         var table = TextTable(["partner", "name", "kind", "unit", "points per unit", "currency", "value per point"])
@@ -24,72 +24,6 @@ struct PartnersListCommand: Command {
         }
         Output.line(table.render(indent: ""))
         return .success
-    }
-
-    struct PartnerList: Encodable {
-        let partners: [PartnerOutput]
-    }
-}
-
-/// A partner as `partners list` and `partners show` print it with `--json`. Rates are exact:
-/// a decimal or a fraction, as the network's files write them.
-struct PartnerOutput: Encodable {
-    struct Unit: Encodable {
-        let code: String
-        let name: String
-    }
-
-    struct EarnRate: Encodable {
-        let from: String
-        let pointsPerUnit: String
-    }
-
-    struct RedemptionValue: Encodable {
-        let from: String
-        let valuePerPoint: String
-    }
-
-    struct Key: Encodable {
-        let id: String
-        let validFrom: String
-        let validUntil: String?
-        let demo: Bool
-        let validNow: Bool
-        let revokedAt: String?
-        let revocationReason: String?
-    }
-
-    let id: String
-    let name: String
-    let kind: String
-    let unit: Unit
-    let settlementCurrency: String
-    let earnRates: [EarnRate]
-    let redemptionValues: [RedemptionValue]
-    let keys: [Key]
-    var pointsOutstanding: Int64?
-
-    init(_ p: Partner, at now: Timestamp) {
-        id = p.id.rawValue
-        name = p.name
-        kind = p.kind.rawValue
-        unit = Unit(code: p.unit.code, name: p.unit.name)
-        settlementCurrency = p.settlementCurrency.code
-        earnRates = p.earnRates.entries.map { EarnRate(from: $0.from.description, pointsPerUnit: $0.value.description) }
-        redemptionValues = p.redemptionValues.entries.map {
-            RedemptionValue(from: $0.from.description, valuePerPoint: $0.value.description)
-        }
-        keys = p.keys.map { key in
-            Key(
-                id: key.id,
-                validFrom: key.validFrom.description,
-                validUntil: key.validUntil?.description,
-                demo: key.isDemo,
-                validNow: key.isValid(at: now),
-                revokedAt: key.revocation?.at.description,
-                revocationReason: key.revocation?.reason
-            )
-        }
     }
 }
 
@@ -105,7 +39,7 @@ struct PartnersShowCommand: Command {
         let now = Clock.now
         let outstanding = ledger.outstanding(partner.id)
         if context.json {
-            var object = PartnerOutput(partner, at: now)
+            var object = PartnerAnswer(partner, at: now)
             object.pointsOutstanding = outstanding
             Output.json(object)
             return .success

@@ -21,32 +21,11 @@ struct ReconcileCommand: Command {
             try Reconciliation.reconcile(path: file, ledger: ledger) { try context.data.keyRing(for: $0) }
         }
         if context.json {
-            Output.json([
-                "partner": report.partner.rawValue, "cycle": report.cycle, "matched": report.matchedRecords,
-                "matchedTotals": totals(report.matchedTotals),
-                "unmatchedLedgerTotals": totals(report.unmatchedLedger),
-                "unmatchedPartnerTotals": totals(report.unmatchedPartner),
-                "breaks": report.breaks.map { b -> [String: Any] in
-                    var object: [String: Any] = ["kind": b.kind.rawValue, "record": b.recordID]
-                    if let line = b.line { object["line"] = line }
-                    if let m = b.ledgerAmount {
-                        object["ledger"] = ["currency": m.currency.code, "amountMinor": m.minorUnits]
-                    }
-                    if let c = b.ledgerCycle { object["ledgerCycle"] = c }
-                    if let m = b.partnerAmount {
-                        object["partner"] = ["currency": m.currency.code, "amountMinor": m.minorUnits]
-                    }
-                    return object
-                },
-            ])
+            Output.json(ReconciliationAnswer(report), slashes: .escaped)
         } else {
             print(report)
         }
         return report.breaks.isEmpty ? .success : .rejected
-    }
-
-    static func totals(_ sums: [Currency: Int64]) -> [String: Int64] {
-        Dictionary(uniqueKeysWithValues: sums.map { ($0.key.code, $0.value) })
     }
 
     static func print(_ report: ReconciliationReport) {

@@ -20,10 +20,31 @@ struct PageOutput: Encodable {
     let page: String
 }
 
-/// An amount of money in `--json`: minor units, exact.
-struct MinorAmount: Encodable {
-    let currency: String
-    let amountMinor: Int64
+extension Command {
+    /// Runs a report command: the report as of now, printed as the options ask: with `--html`
+    /// a page written into DIR/reports/ as `page` (its path printed), with `--json` its answer,
+    /// else as text.
+    static func runReport<Report, Answer: Encodable>(
+        _ context: Context,
+        page: String,
+        making make: (Ledger, Timestamp) throws -> Report,
+        html: (Report, Network) -> String,
+        answer: (Report) -> Answer,
+        text: (Report, Timestamp) -> Void
+    ) throws -> ExitCode {
+        _ = try positional(context, count: 0)
+        let ledger = try context.data.open()
+        let now = Clock.now
+        let report = try make(ledger, now)
+        if context.arguments.has("html") {
+            try writePage(html(report, ledger.network), page, context)
+        } else if context.json {
+            Output.json(answer(report))
+        } else {
+            text(report, now)
+        }
+        return .success
+    }
 }
 
 struct ReportPositionsCommand: Command {
@@ -33,23 +54,21 @@ struct ReportPositionsCommand: Command {
     static let options: [OptionSpec] = [htmlOption]
 
     static func run(_ context: Context) throws -> ExitCode {
-        _ = try positional(context, count: 0)
-        let ledger = try context.data.open()
-        let now = Clock.now
-        let report = try PositionsReport(ledger: ledger, asOf: now)
-        if context.arguments.has("html") {
-            try writePage(CycleReport.html(positions: report, network: ledger.network), "positions.html", context)
-        } else if context.json {
-            Output.json(PositionsOutput(report))
-        } else {
-            Output.line("Unsettled positions as of \(now): \(report.openObligations) open obligations")
-            for c in report.clearings {
-                Output.line("")
-                Output.line(positionsTable(c))
+        try runReport(
+            context,
+            page: "positions.html",
+            making: { try PositionsReport(ledger: $0, asOf: $1) },
+            html: { CycleReport.html(positions: $0, network: $1) },
+            answer: PositionsAnswer.init,
+            text: { report, now in
+                Output.line("Unsettled positions as of \(now): \(report.openObligations) open obligations")
+                for c in report.clearings {
+                    Output.line("")
+                    Output.line(positionsTable(c))
+                }
+                if report.clearings.isEmpty { Output.line("Nothing to settle.") }
             }
-            if report.clearings.isEmpty { Output.line("Nothing to settle.") }
-        }
-        return .success
+        )
     }
 }
 
@@ -84,34 +103,6 @@ extension ReportPositionsCommand {
         text += "\n  net = is due − owes − fee; \(Participant.clearingHouse) receives the fees; the nets sum to zero."
         return text
     }
-
-    struct PositionsOutput: Encodable {
-        struct Currency: Encodable {
-            let currency: String
-            let grossMinor: Int64
-            let netMinor: Int64
-            let net: [String: Int64]
-            let feesMinor: [String: Int64]
-        }
-
-        let asOf: String
-        let openObligations: Int
-        let currencies: [Currency]
-
-        init(_ report: PositionsReport) {
-            asOf = report.asOf.description
-            openObligations = report.openObligations
-            currencies = report.clearings.map { c in
-                Currency(
-                    currency: c.currency.code,
-                    grossMinor: c.grossTotal,
-                    netMinor: c.netTotal,
-                    net: Dictionary(uniqueKeysWithValues: c.net.map { ($0.key.description, $0.value) }),
-                    feesMinor: Dictionary(uniqueKeysWithValues: c.fees.map { ($0.key.rawValue, $0.value) })
-                )
-            }
-        }
-    }
 }
 
 struct ReportLiabilityCommand: Command {
@@ -121,56 +112,26 @@ struct ReportLiabilityCommand: Command {
     static let options: [OptionSpec] = [htmlOption]
 
     static func run(_ context: Context) throws -> ExitCode {
-        _ = try positional(context, count: 0)
-        let ledger = try context.data.open()
-        let now = Clock.now
-        let report = try LiabilityReport(ledger: ledger, asOf: now)
-        if context.arguments.has("html") {
-            try writePage(CycleReport.html(liability: report, network: ledger.network), "liability.html", context)
-        } else if context.json {
-            Output.json(LiabilityOutput(report))
-        } else {
-            var table = TextTable(
-                ["issuer", "points outstanding", "value", "breakage", "members"],
-                numeric: [1, 2, 3, 4]
-            )
-            for line in report.lines {
-                table.add([
-                    line.issuer.rawValue, Points.grouped(line.pointsOutstanding), line.value?.description ?? "-",
-                    Points.grouped(line.breakage), String(line.members),
-                ])
-            }
-            Output.line("Points liability as of \(now):")
-            Output.line(table.render())
-        }
-        return .success
-    }
-}
-
-extension ReportLiabilityCommand {
-    struct LiabilityOutput: Encodable {
-        struct Issuer: Encodable {
-            let issuer: String
-            let pointsOutstanding: Int64
-            let breakage: Int64
-            let members: Int
-            let value: MinorAmount?
-        }
-
-        let asOf: String
-        let issuers: [Issuer]
-
-        init(_ report: LiabilityReport) {
-            asOf = report.asOf.description
-            issuers = report.lines.map { line in
-                Issuer(
-                    issuer: line.issuer.rawValue,
-                    pointsOutstanding: line.pointsOutstanding,
-                    breakage: line.breakage,
-                    members: line.members,
-                    value: line.value.map { MinorAmount(currency: $0.currency.code, amountMinor: $0.minorUnits) }
+        try runReport(
+            context,
+            page: "liability.html",
+            making: { try LiabilityReport(ledger: $0, asOf: $1) },
+            html: { CycleReport.html(liability: $0, network: $1) },
+            answer: LiabilityAnswer.init,
+            text: { report, now in
+                var table = TextTable(
+                    ["issuer", "points outstanding", "value", "breakage", "members"],
+                    numeric: [1, 2, 3, 4]
                 )
+                for line in report.lines {
+                    table.add([
+                        line.issuer.rawValue, Points.grouped(line.pointsOutstanding), line.value?.description ?? "-",
+                        Points.grouped(line.breakage), String(line.members),
+                    ])
+                }
+                Output.line("Points liability as of \(now):")
+                Output.line(table.render())
             }
-        }
+        )
     }
 }

@@ -30,7 +30,7 @@ struct SeedCommand: Command {
         plan.seed = UInt64(try context.arguments.integer("seed", default: Int(plan.seed), in: 0...Int.max))
         let files = try DemoData.write(network: network, plan: plan, to: out)
         if context.json {
-            Output.json(["directory": out, "files": files])
+            Output.json(SeedOutput(directory: out, files: files), slashes: .escaped)
         } else {
             Output.line("Wrote \(files.count) settlement files to \(out)/")
         }
@@ -120,4 +120,10 @@ enum DemoData {
     }
 
     typealias File = SeedFiles.File
+}
+
+/// What `seed --json` prints: where the files went, and their names.
+struct SeedOutput: Encodable {
+    let directory: String
+    let files: [String]
 }

@@ -3,8 +3,9 @@ import Foundation
 
 /// A single record as a partner sends it to `POST /v1/records` (`docs/api.md`): the fields
 /// of a settlement file's record line, by name. It becomes that line and is read by the
-/// file's own record parser, so the rules, limits and reason codes are the file's.
-struct RecordRequest: Decodable {
+/// file's own record parser, so the rules, limits and reason codes are the file's. A
+/// partner's client (the demo's front desk) encodes one to send.
+package struct RecordRequest: Codable, Sendable {
     let type: String
     let recordId: String
     let member: String?
@@ -14,6 +15,26 @@ struct RecordRequest: Decodable {
     let reference: String?
     /// ENROLL only: the referral code the new member gave.
     let referralCode: String?
+
+    package init(
+        type: String,
+        recordId: String,
+        member: String? = nil,
+        original: String? = nil,
+        units: Int64? = nil,
+        occurredAt: String,
+        reference: String? = nil,
+        referralCode: String? = nil
+    ) {
+        self.type = type
+        self.recordId = recordId
+        self.member = member
+        self.original = original
+        self.units = units
+        self.occurredAt = occurredAt
+        self.reference = reference
+        self.referralCode = referralCode
+    }
 
     /// The record, or its refusal with the file's reason code.
     static func record(from body: [UInt8], partner: PartnerID) -> Result<LedgerRecord, CoalitionError> {

@@ -118,7 +118,7 @@ public final class MemberAPI: HTTPResponder {
             at: now()
         )
         return JSON.response(
-            TransferAnswer(posting: result.seq, points: result.points, fee: result.fee, replay: result.isReplay),
+            TransferAnswer(result),
             status: result.isReplay ? 200 : 201
         )
     }

@@ -10,13 +10,6 @@ struct SessionAnswer: Encodable {
     }
 }
 
-struct TransferAnswer: Encodable {
-    let posting: Int64
-    let points: Int64
-    let fee: Int64
-    let replay: Bool
-}
-
 /// What `GET /member/api/balance` answers: the signed-in member's points as they stand.
 struct BalanceAnswer: Encodable, Sendable {
     struct LotLine: Encodable, Sendable {

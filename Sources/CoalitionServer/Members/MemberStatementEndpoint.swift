@@ -1,47 +1,6 @@
 import CoalitionKit
 import Foundation
 
-/// What `GET /member/api/statement` answers: each movement of the period with its partner,
-/// record and reason, between the opening and closing balances.
-struct StatementAnswer: Encodable, Sendable {
-    struct Line: Encodable, Sendable {
-        let at: String
-        let kind: String
-        let partner: String?
-        let record: String?
-        let points: Int64
-        let balance: Int64
-        let description: String
-    }
-
-    let from: String
-    let to: String
-    let opening: Int64
-    let closing: Int64
-    /// Points held past their expiry at `to`, breakage pending: not in `closing`.
-    let expiredPending: Int64
-    let lines: [Line]
-
-    init(_ statement: MemberStatement, from: Timestamp, to: Timestamp) {
-        self.from = from.description
-        self.to = to.description
-        opening = statement.opening
-        closing = statement.closing
-        expiredPending = statement.expiredPending
-        lines = statement.lines.map {
-            Line(
-                at: $0.at.description,
-                kind: $0.kind,
-                partner: $0.partner?.description,
-                record: $0.recordID,
-                points: $0.points,
-                balance: $0.balance,
-                description: $0.description
-            )
-        }
-    }
-}
-
 extension MemberAPI {
     /// The statement of `member` for `from`…`to` from the query (dates or UTC times; a date
     /// as `to` runs to the end of that day); by default the last 31 days up to now.
@@ -49,7 +8,7 @@ extension MemberAPI {
         let (from, to) = try Self.statementPeriod(query: query, now: now())
         do {
             let answer = try writer.perform { ledger in
-                StatementAnswer(
+                MemberStatementAnswer(
                     try MemberStatement(ledger: ledger, member: member, from: from, to: to),
                     from: from,
                     to: to
