@@ -30,6 +30,8 @@ struct MemberShowCommand: Command {
         // Where the network runs a referral programme: the member's code and their referrer.
         let referralCode = try network.referrals?.code(for: number)
         let referredBy = ledger.state.referrals.links[number]?.referrer
+        let referralBonuses = try ledger.referralBonuses(of: number)
+        let referralLots = Set(referralBonuses.filter { !$0.isTakenBack }.map(\.lot))
         if context.json {
             var object: [String: Any] = [
                 "member": number.description,
@@ -57,6 +59,13 @@ struct MemberShowCommand: Command {
             if let referralCode {
                 object["referralCode"] = referralCode.description
                 object["referredBy"] = referredBy.map { $0.description as Any } ?? NSNull()
+                object["referralBonuses"] = referralBonuses.map { bonus in
+                    [
+                        "role": bonus.role.rawValue, "member": bonus.otherMember.description,
+                        "issuer": bonus.issuer.rawValue, "points": bonus.points, "lot": bonus.lot,
+                        "paidAt": bonus.paidAt.description, "takenBack": bonus.isTakenBack,
+                    ] as [String: Any]
+                }
             }
             Output.json(object)
             return .success
@@ -66,6 +75,16 @@ struct MemberShowCommand: Command {
         if let referralCode {
             Output.line("  referral code: \(referralCode)")
             if let referredBy { Output.line("  referred by member \(referredBy)") }
+            for bonus in referralBonuses {
+                let reason =
+                    bonus.role == .referred
+                    ? "for enrolling with member \(bonus.otherMember)'s code"
+                    : "for referring member \(bonus.otherMember)"
+                Output.line(
+                    "  referral bonus: \(Points.grouped(bonus.points)) points from \(bonus.issuer) on "
+                        + "\(bonus.paidAt.date), \(reason)\(bonus.isTakenBack ? " (taken back)" : "")"
+                )
+            }
         }
         Output.line("  balance: \(Points.grouped(account.balance(at: now))) points")
         let pending = account.expiredPending(at: now)
@@ -89,7 +108,10 @@ struct MemberShowCommand: Command {
             var table = TextTable(["lot", "issuer", "points", "earned", "expires"], numeric: [0, 2])
             for lot in account.lots {
                 table.add([
-                    String(lot.id), lot.issuer.rawValue + (lot.isBonus ? " (bonus)" : ""), Points.grouped(lot.points),
+                    String(lot.id),
+                    lot.issuer.rawValue
+                        + (referralLots.contains(lot.id) ? " (referral bonus)" : lot.isBonus ? " (bonus)" : ""),
+                    Points.grouped(lot.points),
                     lot.earnedAt.date, lot.expiresAt.date + (lot.expiresAt <= now ? " (expired)" : ""),
                 ])
             }

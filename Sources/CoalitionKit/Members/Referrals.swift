@@ -48,17 +48,22 @@ public struct ReferralProgramme: Sendable {
     public let perReferrerPerYear: Int64?
     /// A full reversal of the qualifying earn within this many days of it takes the bonus back.
     public let clawbackDays: Int64
+    /// What the coalition's own points (issuer `COALITION`) are worth, for its liability and
+    /// the cost of the bonuses it funds (nil: not valued). `docs/ledger.md`, "Referrals".
+    public let coalitionValue: CoalitionPointValue?
 
     public init(
         codeKey: [UInt8],
         terms: EffectiveSchedule<ReferralTerms>,
         perReferrerPerYear: Int64?,
-        clawbackDays: Int64
+        clawbackDays: Int64,
+        coalitionValue: CoalitionPointValue? = nil
     ) {
         self.codeKey = codeKey
         self.terms = terms
         self.perReferrerPerYear = perReferrerPerYear
         self.clawbackDays = clawbackDays
+        self.coalitionValue = coalitionValue
     }
 
     /// Member `number`'s referral code.
