@@ -94,7 +94,8 @@ public struct ProgrammePerformance: Sendable {
                     change(partner) { $0.redeemed -= posting.points }
                 }
             case .reverseEarn:
-                let back = posting.detail.contains("refback") ? PostingDetail(posting.detail).referralBack?.referred : nil
+                let back =
+                    posting.detail.contains("refback") ? PostingDetail(posting.detail).referralBack?.referred : nil
                 if let partner = posting.partner { change(partner) { $0.issued += posting.points + (back ?? 0) } }
             case .reverseRedeem:
                 if let partner = posting.partner { change(partner) { $0.redeemed -= posting.points } }
