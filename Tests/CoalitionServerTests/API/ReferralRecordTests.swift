@@ -7,15 +7,17 @@ import Testing
 struct ReferralRecordTests {
     /// Partner-funded bonuses of 500 to the referrer and 250 to the member referred, for an
     /// earn of at least 100 points.
-    static let programme: [String: Any] = [
-        "perReferrerPerYear": 5, "clawbackDays": 60,
-        "terms": [
-            [
-                "from": "2026-01-01", "referrerPoints": 500, "referredPoints": 250, "minimumEarnPoints": 100,
-                "funding": "earning-partner",
-            ]
-        ],
-    ]
+    static var programme: [String: Any] {
+        [
+            "perReferrerPerYear": 5, "clawbackDays": 60,
+            "terms": [
+                [
+                    "from": "2026-01-01", "referrerPoints": 500, "referredPoints": 250, "minimumEarnPoints": 100,
+                    "funding": "earning-partner",
+                ]
+            ],
+        ]
+    }
 
     func enrol(_ member: String, code: ReferralCode, id: String) -> [UInt8] {
         Array(
@@ -45,20 +47,23 @@ struct ReferralRecordTests {
         let enrolled = try receipt(enrolment)
         #expect(enrolled.outcome == "accepted" && enrolled.type == "ENROLL" && enrolled.points == 0)
         let link = try sandbox.writer.perform { ledger in ledger.state.referrals.links[try MemberNumber(referred)] }
-        #expect(link?.referrer == (try MemberNumber(referrer)))
+        let referrerNumber = try MemberNumber(referrer)
+        #expect(link?.referrer == referrerNumber)
         #expect(link?.isPending == true)
         // The same code for the same member again is a replay; for a member enrolled, refused.
         #expect(
             try sandbox.post(enrol(referred, code: code, id: "E2")).headers["Coalition-Record-Status"] == "replayed"
         )
         let again = try sandbox.post(enrol(referred, code: code, id: "E3"))
-        #expect(again.status == 422 && (try errorBody(again).code) == "ALREADY_REFERRED")
+        #expect(again.status == 422)
+        #expect(try errorBody(again).code == "ALREADY_REFERRED")
 
         // 100 miles are 50 points: not qualifying, no bonus yet.
         let small = try sandbox.post(
             recordJSON("EARN", id: "P1", member: referred, units: 100, at: "2026-11-21T11:00:00Z")
         )
-        #expect(small.status == 200 && (try receipt(small)).points == 50)
+        #expect(small.status == 200)
+        #expect(try receipt(small).points == 50)
         #expect(try balance(sandbox, referrer) == 0)
         // 1,000 miles are 500 points: the bonus is paid with it, by Skyways.
         let earn = try sandbox.post(
@@ -86,7 +91,7 @@ struct ReferralRecordTests {
         let later = try sandbox.post(
             recordJSON("EARN", id: "P3", member: referred, units: 1_000, at: "2026-11-21T13:00:00Z")
         )
-        #expect((try receipt(later)).points == 500)
+        #expect(try receipt(later).points == 500)
         #expect(try balance(sandbox, referrer) == 500)
     }
 }
