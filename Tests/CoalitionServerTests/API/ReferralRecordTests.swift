@@ -72,6 +72,7 @@ struct ReferralRecordTests {
         #expect(earn.status == 200)
         let earned = try receipt(earn)
         #expect(earned.points == 750, "the earn's points include the referred member's bonus")
+        // The split is this member's: the referrer's 500 are another member's points.
         #expect(earned.issuers == [Receipt.Share(issuer: "SKYWAYS", points: 750)])
         #expect(try balance(sandbox, referred) == 800)
         #expect(try balance(sandbox, referrer) == 500)
@@ -87,11 +88,19 @@ struct ReferralRecordTests {
         #expect(line.referrals == 1 && line.bonusesPaid == 1 && line.pointsPaid == 750)
         // 750 points at Skyways' 0.012 USD.
         #expect(line.netCost?.description == "9.00 USD")
-        // A later qualifying earn pays nothing more.
+        // The earn reversed in full: the bonus is taken back with it; the split is still
+        // this member's (500 + 250), not the referrer's 500.
+        let reversal = try sandbox.post(recordJSON("REVERSAL", id: "V2", original: "P2", at: "2026-11-21T12:30:00Z"))
+        #expect(reversal.status == 200)
+        let reversed = try receipt(reversal)
+        #expect(reversed.points == -750)
+        #expect(reversed.issuers == [Receipt.Share(issuer: "SKYWAYS", points: -750)])
+        #expect(try balance(sandbox, referrer) == 0)
+        // A later qualifying earn pays nothing more: the bonus is paid once.
         let later = try sandbox.post(
             recordJSON("EARN", id: "P3", member: referred, units: 1_000, at: "2026-11-21T13:00:00Z")
         )
         #expect(try receipt(later).points == 500)
-        #expect(try balance(sandbox, referrer) == 500)
+        #expect(try balance(sandbox, referrer) == 0)
     }
 }
