@@ -30,6 +30,8 @@ struct MemberShowCommand: Command {
         // Where the network runs a referral programme: the member's code and their referrer.
         let referralCode = try network.referrals?.code(for: number)
         let referredBy = ledger.state.referrals.links[number]?.referrer
+        let referralBonuses = try ledger.referralBonuses(of: number)
+        let referralLots = Set(referralBonuses.filter { !$0.isTakenBack }.map(\.lot))
         if context.json {
             let answer = MemberAnswer(
                 account: account,
@@ -37,7 +39,8 @@ struct MemberShowCommand: Command {
                 at: now,
                 tierHistory: history,
                 obligations: obligations,
-                referral: referralCode.map { (code: $0, referredBy: referredBy) }
+                referral: referralCode.map { (code: $0, referredBy: referredBy) },
+                referralBonuses: referralBonuses
             )
             Output.json(answer, slashes: .escaped)
             return .success
@@ -47,6 +50,16 @@ struct MemberShowCommand: Command {
         if let referralCode {
             Output.line("  referral code: \(referralCode)")
             if let referredBy { Output.line("  referred by member \(referredBy)") }
+            for bonus in referralBonuses {
+                let reason =
+                    bonus.role == .referred
+                    ? "for enrolling with member \(bonus.otherMember)'s code"
+                    : "for referring member \(bonus.otherMember)"
+                Output.line(
+                    "  referral bonus: \(Points.grouped(bonus.points)) points from \(bonus.issuer) on "
+                        + "\(bonus.paidAt.date), \(reason)\(bonus.isTakenBack ? " (taken back)" : "")"
+                )
+            }
         }
         Output.line("  balance: \(Points.grouped(account.balance(at: now))) points")
         let pending = account.expiredPending(at: now)
@@ -70,7 +83,10 @@ struct MemberShowCommand: Command {
             var table = TextTable(["lot", "issuer", "points", "earned", "expires"], numeric: [0, 2])
             for lot in account.lots {
                 table.add([
-                    String(lot.id), lot.issuer.rawValue + (lot.isBonus ? " (bonus)" : ""), Points.grouped(lot.points),
+                    String(lot.id),
+                    lot.issuer.rawValue
+                        + (referralLots.contains(lot.id) ? " (referral bonus)" : lot.isBonus ? " (bonus)" : ""),
+                    Points.grouped(lot.points),
                     lot.earnedAt.date, lot.expiresAt.date + (lot.expiresAt <= now ? " (expired)" : ""),
                 ])
             }

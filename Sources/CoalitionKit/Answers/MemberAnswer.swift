@@ -39,6 +39,19 @@ package struct MemberAnswer: Encodable, Sendable {
     /// Who referred the member, where the network runs a referral programme (absent
     /// otherwise; `null` when no one did).
     let referredBy: Nullable<String>?
+    /// The referral bonuses the member was paid (as referrer or referred), where the network
+    /// runs a referral programme (absent otherwise).
+    let referralBonuses: [ReferralBonusLine]?
+
+    package struct ReferralBonusLine: Encodable, Sendable {
+        let role: String
+        let member: String
+        let issuer: String
+        let points: Int64
+        let lot: Int64
+        let paidAt: String
+        let takenBack: Bool
+    }
 
     package init(
         account: MemberAccount,
@@ -46,7 +59,8 @@ package struct MemberAnswer: Encodable, Sendable {
         at time: Timestamp,
         tierHistory: [TierChange],
         obligations: [Obligation],
-        referral: (code: ReferralCode, referredBy: MemberNumber?)?
+        referral: (code: ReferralCode, referredBy: MemberNumber?)?,
+        referralBonuses: [MemberReferralBonus] = []
     ) {
         member = account.number.description
         enrolledAt = account.enrolledAt.description
@@ -76,6 +90,19 @@ package struct MemberAnswer: Encodable, Sendable {
         self.obligations = obligations.map(ObligationAnswer.init)
         referralCode = referral?.code.description
         referredBy = referral.map { Nullable($0.referredBy?.description) }
+        self.referralBonuses = referral.map { _ in
+            referralBonuses.map { bonus in
+                ReferralBonusLine(
+                    role: bonus.role.rawValue,
+                    member: bonus.otherMember.description,
+                    issuer: bonus.issuer.rawValue,
+                    points: bonus.points,
+                    lot: bonus.lot,
+                    paidAt: bonus.paidAt.description,
+                    takenBack: bonus.isTakenBack
+                )
+            }
+        }
     }
 }
 

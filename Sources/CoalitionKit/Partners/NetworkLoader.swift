@@ -137,7 +137,7 @@ public enum NetworkLoader {
         directory: String,
         keyFile: (String) throws -> [UInt8]
     ) throws -> ReferralProgramme {
-        try r.allowOnly(["codeKeyFile", "perReferrerPerYear", "clawbackDays", "terms"])
+        try r.allowOnly(["codeKeyFile", "perReferrerPerYear", "clawbackDays", "terms", "coalitionValue"])
         let file = try r.string("codeKeyFile")
         let path = file.hasPrefix("/") ? file : (directory as NSString).appendingPathComponent(file)
         let key = try keyFile(path)
@@ -165,8 +165,21 @@ public enum NetworkLoader {
             codeKey: key,
             terms: EffectiveSchedule(entries),
             perReferrerPerYear: try r.optionalInteger("perReferrerPerYear", in: 1...1_000_000),
-            clawbackDays: try r.integer("clawbackDays", in: 0...3650)
+            clawbackDays: try r.integer("clawbackDays", in: 0...3650),
+            coalitionValue: r.has("coalitionValue") ? try coalitionValue(try r.object("coalitionValue")) : nil
         )
+    }
+
+    /// `referrals.coalitionValue`: `currency` and effective-dated `values` (`from`,
+    /// `valuePerPoint` in major units), as a partner's redemption values.
+    static func coalitionValue(_ r: ConfigReader) throws -> CoalitionPointValue {
+        try r.allowOnly(["currency", "values"])
+        let text = try r.string("currency")
+        let currency: Currency
+        do { currency = try Currency(code: text) } catch let error as CoalitionError {
+            throw r.fail("currency", error.message, code: .unknownCurrency)
+        }
+        return CoalitionPointValue(currency: currency, values: try schedule(r, "values", valueKey: "valuePerPoint"))
     }
 
     static func parsePartner(_ r: ConfigReader) throws -> Partner {

@@ -47,17 +47,22 @@ public struct ReferralProgramme: Sendable {
     public let perReferrerPerYear: Int64?
     /// A full reversal of the qualifying earn within this many days of it takes the bonus back.
     public let clawbackDays: Int64
+    /// What the coalition's own points (issuer `COALITION`) are worth, for its liability and
+    /// the cost of the bonuses it funds (nil: not valued). `docs/ledger.md`, "Referrals".
+    public let coalitionValue: CoalitionPointValue?
 
     public init(
         codeKey: [UInt8],
         terms: EffectiveSchedule<ReferralTerms>,
         perReferrerPerYear: Int64?,
-        clawbackDays: Int64
+        clawbackDays: Int64,
+        coalitionValue: CoalitionPointValue? = nil
     ) {
         self.codeKey = codeKey
         self.terms = terms
         self.perReferrerPerYear = perReferrerPerYear
         self.clawbackDays = clawbackDays
+        self.coalitionValue = coalitionValue
     }
 
     /// Member `number`'s referral code.
@@ -68,5 +73,18 @@ public struct ReferralProgramme: Sendable {
     /// The member whose code `code` is; `UNKNOWN_REFERRAL_CODE` if it is nobody's.
     public func member(of code: ReferralCode) throws -> MemberNumber {
         try code.member(key: codeKey)
+    }
+}
+
+/// The coalition's value per point of its own issue: a currency and an effective-dated value
+/// per point in its major units, as a partner's `redemptionValues` are.
+public struct CoalitionPointValue: Sendable, Hashable {
+    public let currency: Currency
+    /// Value per point in major units of `currency`, by the time it takes effect.
+    public let values: EffectiveSchedule<Rate>
+
+    public init(currency: Currency, values: EffectiveSchedule<Rate>) {
+        self.currency = currency
+        self.values = values
     }
 }

@@ -48,13 +48,15 @@ public struct LiabilityReport: Sendable {
             )
         }
         // Points the coalition issued itself (referral bonuses it funds): its own liability,
-        // valued at each redeeming partner's value only when redeemed, so no value here.
+        // at the coalition's configured value per point (`referrals.coalitionValue`; without
+        // one, no value).
         if ledger.network.referrals != nil {
+            let outstanding = ledger.outstanding(.coalition)
             lines.append(
                 Line(
                     issuer: .coalition,
-                    pointsOutstanding: ledger.outstanding(.coalition),
-                    value: nil,
+                    pointsOutstanding: outstanding,
+                    value: ledger.network.value(of: outstanding, issuedBy: .coalition, at: asOf),
                     breakage: ledger.balance(of: AccountKey(Account.breakage(.coalition), Account.points)),
                     members: holders[.coalition]?.count ?? 0
                 )

@@ -36,6 +36,9 @@ public struct ProgrammePerformance: Sendable {
     public let members: Int
     /// Members per tier, in the network's tier order.
     public let tierMix: [(tier: String, members: Int)]
+    /// Referral bonuses per funding issuer, all months together (`ReferralReport.totals`):
+    /// empty when the network never ran a referral programme.
+    public let referrals: [ReferralReport.Line]
 
     /// What the figures are made from, kept between views so each view reads only the
     /// postings since the last one: the months so far, each member's latest earn or
@@ -43,6 +46,8 @@ public struct ProgrammePerformance: Sendable {
     public struct Tally: Sendable {
         var months: [String: [PartnerID: Month]] = [:]
         var lastActivity: [MemberNumber: Timestamp] = [:]
+        /// The referral figures, read in the same pass.
+        public private(set) var referrals = ReferralReport.Tally()
         public private(set) var throughSeq: Int64 = 0
 
         public init() {}
@@ -51,8 +56,18 @@ public struct ProgrammePerformance: Sendable {
         public mutating func advance(_ ledger: Ledger) throws {
             let last = ledger.state.lastSeq
             guard last > throughSeq else { return }
-            try ledger.store.forEachPosting(in: (throughSeq + 1)...last) { add($0) }
+            let network = ledger.network
+            try ledger.store.forEachPosting(in: (throughSeq + 1)...last) { posting in
+                add(posting)
+                referrals.add(posting, network: network)
+            }
             throughSeq = last
+            referrals.throughSeq = last
+        }
+
+        /// The referred member's referral bonus in an earn's points.
+        func referredBonus(_ posting: Posting) -> Int64 {
+            PostingDetail(posting.detail).referralBonus?.referredPoints ?? 0
         }
 
         mutating func add(_ posting: Posting) {
@@ -70,13 +85,18 @@ public struct ProgrammePerformance: Sendable {
                 }
                 guard let partner = posting.partner else { return }
                 // `points` is the member's signed change: plus for an earn, minus for a redemption.
+                // The referred member's referral bonus is in it but is the funding issuer's
+                // (`referrals`): the partner issued the rest.
                 if posting.kind == .earn {
-                    change(partner) { $0.issued += posting.points }
+                    let bonus = posting.detail.contains("refbonus") ? referredBonus(posting) : 0
+                    change(partner) { $0.issued += posting.points - bonus }
                 } else {
                     change(partner) { $0.redeemed -= posting.points }
                 }
             case .reverseEarn:
-                if let partner = posting.partner { change(partner) { $0.issued += posting.points } }
+                let back =
+                    posting.detail.contains("refback") ? PostingDetail(posting.detail).referralBack?.referred : nil
+                if let partner = posting.partner { change(partner) { $0.issued += posting.points + (back ?? 0) } }
             case .reverseRedeem:
                 if let partner = posting.partner { change(partner) { $0.redeemed -= posting.points } }
             case .expire:
@@ -133,6 +153,7 @@ public struct ProgrammePerformance: Sendable {
             counts[account.tier] += 1
         }
         tierMix = zip(ledger.network.tiers, counts).map { ($0.name, $1) }
+        referrals = ReferralReport(tally: tally.referrals).totals
     }
 
     /// A thousandths figure as a percentage with one decimal: 125 is `12.5 %`.

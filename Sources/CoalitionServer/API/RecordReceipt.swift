@@ -59,6 +59,18 @@ public struct RecordReceipt: Encodable, Sendable, Equatable {
                 shares.append(IssuerShare(issuer: issuer, points: -leg.amount))
             }
         }
+        // A referral bonus's lot for the referrer (and its clawback) is another member's
+        // points: left out, so the split sums to this member's `points`.
+        if posting.detail.contains("ref") {
+            let detail = PostingDetail(posting.detail)
+            var other: [String: Int64] = [:]
+            if let bonus = detail.referralBonus { other[bonus.issuer.rawValue, default: 0] += bonus.referrerPoints }
+            if let back = detail.referralBack { other[back.issuer.rawValue, default: 0] -= back.referrer }
+            shares = shares.compactMap { share in
+                guard let points = other[share.issuer] else { return share }
+                return share.points == points ? nil : IssuerShare(issuer: share.issuer, points: share.points - points)
+            }
+        }
         issuers = shares.sorted { $0.issuer < $1.issuer }
         self.obligations = obligations.sorted { $0.id < $1.id }.map {
             ObligationMade(

@@ -25,6 +25,8 @@ public struct LedgerFigures: Sendable, Equatable {
     public let members: Int64
     public let obligations: [OpenObligations]
     public let issuers: [IssuerPoints]
+    /// The referral programme's figures (nil: the network never ran one).
+    public var referrals: ReferralFigures?
 
     /// The figures of `ledger`, as they stand. Call on the thread that owns it.
     public init(ledger: Ledger) throws {
@@ -43,11 +45,13 @@ public struct LedgerFigures: Sendable, Equatable {
         obligations = sums.keys.sorted().map {
             OpenObligations(currency: $0, count: sums[$0]!.count, amount: sums[$0]!.amount)
         }
-        issuers = ledger.network.sortedPartners.map { partner in
+        // With a referral programme, the coalition's own points too (the bonuses it funds).
+        let issuerIDs = ledger.network.sortedPartners.map(\.id) + (ledger.network.referrals != nil ? [.coalition] : [])
+        issuers = issuerIDs.map { id in
             IssuerPoints(
-                issuer: partner.id.description,
-                outstanding: ledger.outstanding(partner.id),
-                breakage: ledger.balance(of: AccountKey(Account.breakage(partner.id), Account.points))
+                issuer: id.description,
+                outstanding: ledger.outstanding(id),
+                breakage: ledger.balance(of: AccountKey(Account.breakage(id), Account.points))
             )
         }
     }
@@ -72,5 +76,6 @@ public struct LedgerFigures: Sendable, Equatable {
         let breakage = "coalition_ledger_breakage_points"
         text.family(breakage, type: "gauge", help: "Points of an issuer that expired unused.")
         for line in issuers { text.sample(breakage, [("issuer", line.issuer)], line.breakage) }
+        referrals?.write(into: &text)
     }
 }

@@ -163,8 +163,26 @@ enum OperatorHTML {
             <h2>Rejections</h2>\(rejected)\(rejectedFiles)
             <h2>Webhook deliveries failing</h2>\(webhooks)
             <h2>Key expiries coming</h2>\(keys)
-            <h2>Programme performance</h2>\(totals)\(tiers)\(months)
+            <h2>Programme performance</h2>\(totals)\(referrals(p, network))\(tiers)\(months)
             """
+    }
+
+    /// The referral line of the programme figures: per funding issuer, all months together,
+    /// links, bonuses and their net cost in points and money (`ReferralReport`); nothing for
+    /// a network that never ran a referral programme.
+    static func referrals(_ p: ProgrammePerformance, _ network: Network) -> String {
+        guard network.referrals != nil || !p.referrals.isEmpty else { return "" }
+        return table(
+            "Referral bonuses per funding issuer (all time)",
+            ["Issuer", "Referrals", "Bonuses paid", "Points paid", "Taken back", "Net points", "Net cost"],
+            p.referrals.map {
+                [
+                    $0.issuer.rawValue, String($0.referrals), String($0.bonusesPaid), Points.grouped($0.pointsPaid),
+                    Points.grouped($0.pointsTakenBack), Points.grouped($0.netPoints), $0.netCost?.description ?? "–",
+                ]
+            },
+            numeric: [1, 2, 3, 4, 5, 6]
+        )
     }
 
     static func lookUpForm(number: String) -> String {

@@ -16,6 +16,8 @@ public struct OperationsEndpoints: HTTPResponder {
     let writer: LedgerWriter
     /// The webhook worker, whose families `/metrics` shows when there is one.
     let webhooks: WebhookDelivery?
+    /// The journal's referral figures so far, so a scrape reads only new postings.
+    let referralTally = ReferralTallyKeeper()
 
     public init(metrics: RequestMetrics, writer: LedgerWriter, webhooks: WebhookDelivery? = nil) {
         self.metrics = metrics
@@ -57,7 +59,11 @@ public struct OperationsEndpoints: HTTPResponder {
         var text = MetricsText()
         metrics.write(into: &text)
         writeWriter(into: &text)
-        let figures = try? writer.perform { ledger in try LedgerFigures(ledger: ledger) }
+        let figures = try? writer.perform { [referralTally] ledger in
+            var figures = try LedgerFigures(ledger: ledger)
+            figures.referrals = try referralTally.figures(ledger)
+            return figures
+        }
         text.family("coalition_ledger_up", type: "gauge", help: "1 if the ledger's figures below could be read.")
         text.sample("coalition_ledger_up", figures == nil ? 0 : 1)
         figures?.write(into: &text)

@@ -14,7 +14,8 @@ enum ReferralNetwork {
         perYear: Int = 3,
         clawbackDays: Int = 60,
         minimum: Int = 100,
-        lifetimeDays: Int = 540
+        lifetimeDays: Int = 540,
+        coalitionValue: String? = nil
     ) throws -> Network {
         let fileManager = FileManager.default
         for name in try fileManager.contentsOfDirectory(atPath: Fixtures.partnersDirectory)
@@ -41,7 +42,7 @@ enum ReferralNetwork {
                     "minimumEarnPoints": \(minimum), "funding": "earning-partner" },
                   { "from": "2026-03-01", "referrerPoints": 1000, "referredPoints": 400,
                     "minimumEarnPoints": \(minimum), "withinDays": 90, "funding": "coalition" }
-                ]
+                ]\(coalitionValue.map { ", \"coalitionValue\": \($0)" } ?? "")
               } }
             """
         try Data(network.utf8).write(to: URL(fileURLWithPath: directory.file("network.json")))

@@ -38,7 +38,9 @@ final class APISandbox: Sendable {
     let api: PartnerAPI
     let commits: CommitLog
 
-    init(capacity: Int = 64, maximumUploadBytes: Int64 = 1 << 20) throws {
+    /// `referrals`, when given, is the network's referral programme (`network.json`,
+    /// `referrals`), its `codeKeyFile` the published test key written as `referral.key`.
+    init(capacity: Int = 64, maximumUploadBytes: Int64 = 1 << 20, referrals: [String: Any]? = nil) throws {
         let fileManager = FileManager.default
         root = (NSTemporaryDirectory() as NSString).appendingPathComponent("coalition-api-\(UUID().uuidString)")
         for folder in ["network", "keys", "inbox", "archive", "rejected", "outbox", "reports", "uploads"] {
@@ -46,6 +48,19 @@ final class APISandbox: Sendable {
         }
         for name in try fileManager.contentsOfDirectory(atPath: PackagePaths.partners) where name.hasSuffix(".json") {
             try fileManager.copyItem(atPath: PackagePaths.partners + "/" + name, toPath: root + "/network/" + name)
+        }
+        if var referrals {
+            try Data("# test key\n\(String(repeating: "00112233445566778899aabbccddeeff", count: 2))\n".utf8).write(
+                to: URL(fileURLWithPath: root + "/network/referral.key")
+            )
+            referrals["codeKeyFile"] = "referral.key"
+            let path = root + "/network/network.json"
+            var object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path)))
+            if var dictionary = object as? [String: Any] {
+                dictionary["referrals"] = referrals
+                object = dictionary
+            }
+            try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: path))
         }
         let network = try NetworkLoader.load(directory: root + "/network")
         for partner in network.sortedPartners {
