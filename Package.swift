@@ -34,9 +34,15 @@ let package = Package(
             name: "CoalitionServer",
             dependencies: ["CoalitionKit", "CoalitionSQLite", "CCoalitionTLS"]
         ),
+        // What the SQLite and PostgreSQL stores share: rows decoded into the ledger's values,
+        // the SQL both dialects run as it is. Not a product.
+        .target(
+            name: "CoalitionStoreSupport",
+            dependencies: ["CoalitionKit"]
+        ),
         .target(
             name: "CoalitionSQLite",
-            dependencies: ["CoalitionKit", "CCoalitionSQLite"]
+            dependencies: ["CoalitionKit", "CoalitionStoreSupport", "CCoalitionSQLite"]
         ),
         .systemLibrary(
             name: "CCoalitionPostgreSQL",
@@ -46,28 +52,49 @@ let package = Package(
         .target(
             name: "CoalitionPostgreSQL",
             // CoalitionSQLite for its state-file format only (`StateFile`), kept in a table here.
-            dependencies: ["CoalitionKit", "CCoalitionPostgreSQL", "CoalitionSQLite"]
+            dependencies: ["CoalitionKit", "CoalitionStoreSupport", "CCoalitionPostgreSQL", "CoalitionSQLite"]
+        ),
+        // Bench and seed data (generated networks, members and activity): for `seed`, `bench`
+        // and the tests, not part of the shipped library.
+        .target(
+            name: "CoalitionGeneration",
+            dependencies: ["CoalitionKit", "CoalitionSQLite"]
         ),
         .executableTarget(
             name: "CoalitionCLI",
-            dependencies: ["CoalitionKit", "CoalitionSQLite", "CoalitionPostgreSQL", "CoalitionServer"]
+            dependencies: [
+                "CoalitionKit", "CoalitionSQLite", "CoalitionPostgreSQL", "CoalitionServer", "CoalitionGeneration",
+            ]
+        ),
+        // What the test targets share (temporary directories, fixtures, state and cycle
+        // images, raw SQL into a store): not a product.
+        .target(
+            name: "CoalitionTestSupport",
+            dependencies: ["CoalitionKit", "CoalitionSQLite", "CoalitionPostgreSQL", "CoalitionGeneration"],
+            path: "Tests/Support"
         ),
         .testTarget(
             name: "CoalitionKitTests",
-            dependencies: ["CoalitionKit"]
+            dependencies: ["CoalitionKit", "CoalitionGeneration", "CoalitionTestSupport"]
         ),
         .testTarget(
             name: "CoalitionSQLiteTests",
-            dependencies: ["CoalitionKit", "CoalitionSQLite", "CCoalitionSQLite", "CoalitionPostgreSQL"]
+            dependencies: [
+                "CoalitionKit", "CoalitionSQLite", "CCoalitionSQLite", "CoalitionPostgreSQL", "CoalitionGeneration",
+                "CoalitionTestSupport",
+            ]
         ),
         .testTarget(
             name: "CoalitionCLITests",
             // The CLI to run, and the library and store to check what it wrote.
-            dependencies: ["CoalitionCLI", "CoalitionKit", "CoalitionSQLite", "CoalitionServer", "CoalitionPostgreSQL"]
+            dependencies: [
+                "CoalitionCLI", "CoalitionKit", "CoalitionSQLite", "CoalitionServer", "CoalitionPostgreSQL",
+                "CoalitionGeneration", "CoalitionTestSupport",
+            ]
         ),
         .testTarget(
             name: "CoalitionServerTests",
-            dependencies: ["CoalitionServer", "CoalitionKit", "CoalitionSQLite"]
+            dependencies: ["CoalitionServer", "CoalitionKit", "CoalitionSQLite", "CoalitionTestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

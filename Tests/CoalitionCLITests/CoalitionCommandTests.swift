@@ -1,5 +1,7 @@
+import CoalitionGeneration
 import CoalitionKit
 import CoalitionSQLite
+import CoalitionTestSupport
 import Foundation
 import Testing
 

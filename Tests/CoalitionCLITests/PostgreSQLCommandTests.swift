@@ -3,6 +3,7 @@ import Foundation
 import Testing
 
 @testable import CoalitionPostgreSQL
+import CoalitionTestSupport
 
 // The CLI with its ledger in PostgreSQL: `init --store`, then the day's commands unchanged.
 // Runs only where COALITION_TEST_POSTGRESQL names a server (`bash .ci/postgres` starts one).

@@ -3,6 +3,7 @@ import Foundation
 import Testing
 
 @testable import CoalitionSQLite
+import CoalitionTestSupport
 
 @Suite("SQLiteStore: durable state, atomic batches, tamper evidence, refusals")
 struct SQLiteStoreTests {

@@ -47,6 +47,11 @@ public struct KeyRing: Sendable {
     public struct Key: Sendable {
         public let info: KeyInfo
         public let secret: [UInt8]
+
+        package init(info: KeyInfo, secret: [UInt8]) {
+            self.info = info
+            self.secret = secret
+        }
     }
 
     public let partner: PartnerID

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import CoalitionKit
+import CoalitionTestSupport
 
 @Suite("Webhook signatures, event bodies and the retry schedule")
 struct WebhookSignatureTests {

@@ -1,6 +1,7 @@
 import Testing
 
 @testable import CoalitionKit
+import CoalitionTestSupport
 
 @Suite("Members: conservation over generated records, transfers, tier bonuses, reviews and expiry")
 struct MemberPropertyTests {

@@ -1,4 +1,5 @@
 import CoalitionKit
+import CoalitionTestSupport
 import Foundation
 
 /// The demo network's partners under a network with a referral programme, written to a

@@ -4,6 +4,7 @@ import Foundation
 import Testing
 
 @testable import CoalitionPostgreSQL
+import CoalitionTestSupport
 
 /// The store engines the contract tests run against.
 enum StoreEngine: String, Sendable, CustomTestStringConvertible {

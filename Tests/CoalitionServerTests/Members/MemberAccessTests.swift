@@ -4,6 +4,7 @@ import Synchronization
 import Testing
 
 @testable import CoalitionServer
+import CoalitionTestSupport
 
 /// A clock the test moves.
 final class TestClock: Sendable {

@@ -3,6 +3,7 @@ import Foundation
 import Testing
 
 @testable import CoalitionServer
+import CoalitionTestSupport
 
 @Suite struct LedgerEventTests {
     func lines(_ path: String) throws -> [[String: Any]] {

@@ -3,6 +3,7 @@ import Foundation
 import Testing
 
 @testable import CoalitionServer
+import CoalitionTestSupport
 
 /// A sandbox's partner API behind the server's whole responder, as `serve` composes it.
 struct ObservedSandbox {

@@ -3,6 +3,7 @@ import Foundation
 import Testing
 
 @testable import CoalitionServer
+import CoalitionTestSupport
 
 @Suite struct RequestLogTests {
     /// One JSON line per request, in a file made owner-only, with the route's template and

@@ -3,6 +3,7 @@ import Foundation
 import Testing
 
 @testable import CoalitionServer
+import CoalitionTestSupport
 
 @Suite(.serialized) struct OperatorPagesTests {
     /// The member server with the operator pages beside it.

@@ -5,6 +5,7 @@ import Synchronization
 import Testing
 
 @testable import CoalitionServer
+import CoalitionTestSupport
 
 @Suite("HTTP server bounds: slow clients, connection limit, uploads, shutdown", .serialized)
 struct HTTPServerBoundsTests {
