@@ -98,7 +98,7 @@ package final class Database {
     }
 
     /// The single integer a query returns, or nil when it returns no row.
-    func integer(_ sql: String) throws -> Int64? {
+    package func integer(_ sql: String) throws -> Int64? {
         let statement = try self.statement(sql)
         defer { statement.reset() }
         return try statement.step() ? statement.int64(0) : nil

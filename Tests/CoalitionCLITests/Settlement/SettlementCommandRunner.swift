@@ -72,6 +72,19 @@ final class SettlementCommandRunner {
         #expect(result.status == 0, "\(result)", sourceLocation: sourceLocation)
     }
 
+    /// `initialize`, then SKYWAYS's first settlement file, signed with its demo key, in the
+    /// working directory as `SKYWAYS-000001.csf`; returns its path.
+    func initializedWithSkywaysFile(sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+        try initialize(sourceLocation: sourceLocation)
+        let file = directory + "/SKYWAYS-000001.csf"
+        try SettlementCommandFiles.skyways(
+            sequence: 1,
+            key: try SettlementCommandFiles.demoKey("SKYWAYS-2026A"),
+            to: file
+        )
+        return file
+    }
+
     /// Names in a folder of the data directory, sorted.
     func names(_ folder: String) throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: data + "/" + folder).sorted()

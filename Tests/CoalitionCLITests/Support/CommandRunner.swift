@@ -136,7 +136,16 @@ struct WorkDirectory {
             CommandRunner.seedsDirectory,
             data: data
         )
-        #expect(demo.status == 0, "\(demo)", sourceLocation: sourceLocation)
+        try #require(demo.status == 0, "\(demo)", sourceLocation: sourceLocation)
+    }
+
+    /// A new work directory with a demo data directory in `data/` (one cycle closed through
+    /// 2026-11-10T00:00:00Z), and that data directory.
+    static func withDemo(sourceLocation: SourceLocation = #_sourceLocation) throws -> (WorkDirectory, String) {
+        let work = try WorkDirectory()
+        let data = work.file("data")
+        try work.demo(data: data, sourceLocation: sourceLocation)
+        return (work, data)
     }
 
     func remove() { try? FileManager.default.removeItem(atPath: path) }
