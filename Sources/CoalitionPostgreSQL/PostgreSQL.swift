@@ -237,7 +237,9 @@ package final class Rows {
         return String(cString: p)
     }
 
-    package func optionalString(_ row: Int, _ column: Int) -> String? { isNull(row, column) ? nil : string(row, column) }
+    package func optionalString(_ row: Int, _ column: Int) -> String? {
+        isNull(row, column) ? nil : string(row, column)
+    }
 
     /// The raw bytes of a text column, valid only inside `body`.
     func withBytes<T>(_ row: Int, _ column: Int, _ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {

@@ -1,9 +1,9 @@
 import CoalitionKit
+import CoalitionTestSupport
 import Foundation
 import Testing
 
 @testable import CoalitionPostgreSQL
-import CoalitionTestSupport
 
 // The CLI with its ledger in PostgreSQL: `init --store`, then the day's commands unchanged.
 // Runs only where COALITION_TEST_POSTGRESQL names a server (`bash .ci/postgres` starts one).

@@ -1,10 +1,10 @@
 import CoalitionKit
 import CoalitionServer
+import CoalitionTestSupport
 import Foundation
 import Testing
 
 @testable import CoalitionPostgreSQL
-import CoalitionTestSupport
 
 // Two `coalition serve` processes on one PostgreSQL ledger: one writes, the other stands by
 // and takes over. Runs only where COALITION_TEST_POSTGRESQL names a server

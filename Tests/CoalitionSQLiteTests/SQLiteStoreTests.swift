@@ -1,9 +1,9 @@
 import CoalitionKit
+import CoalitionTestSupport
 import Foundation
 import Testing
 
 @testable import CoalitionSQLite
-import CoalitionTestSupport
 
 @Suite("SQLiteStore: durable state, atomic batches, tamper evidence, refusals")
 struct SQLiteStoreTests {

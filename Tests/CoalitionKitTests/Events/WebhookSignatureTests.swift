@@ -1,8 +1,8 @@
+import CoalitionTestSupport
 import Foundation
 import Testing
 
 @testable import CoalitionKit
-import CoalitionTestSupport
 
 @Suite("Webhook signatures, event bodies and the retry schedule")
 struct WebhookSignatureTests {

@@ -1,7 +1,7 @@
+import CoalitionTestSupport
 import Testing
 
 @testable import CoalitionKit
-import CoalitionTestSupport
 
 @Suite("AccountBook: planned legs name accounts by number and write the same text")
 struct AccountBookTests {

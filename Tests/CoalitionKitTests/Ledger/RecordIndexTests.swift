@@ -1,7 +1,7 @@
+import CoalitionTestSupport
 import Testing
 
 @testable import CoalitionKit
-import CoalitionTestSupport
 
 @Suite("Record index: fingerprints that collide never confuse two records")
 struct RecordIndexTests {

@@ -1,7 +1,7 @@
+import CoalitionTestSupport
 import Testing
 
 @testable import CoalitionKit
-import CoalitionTestSupport
 
 @Suite("Members: transfers at a given time, and statements that add up")
 struct MemberFiguresTests {

@@ -1,7 +1,7 @@
+import CoalitionTestSupport
 import Testing
 
 @testable import CoalitionKit
-import CoalitionTestSupport
 
 @Suite("Members: conservation over generated records, transfers, tier bonuses, reviews and expiry")
 struct MemberPropertyTests {

@@ -1,9 +1,9 @@
+import CoalitionTestSupport
 import Testing
 
 // `@testable` for the memberwise initializers of `Tier` and `TransferLimits`, which have no
 // public one: the tests build networks with their own tiers and limits.
 @testable import CoalitionKit
-import CoalitionTestSupport
 
 /// Networks for the member tests: the demo network's partners and clearing settings, with
 /// tiers, limits, a time zone and a points lifetime of the test's choosing.

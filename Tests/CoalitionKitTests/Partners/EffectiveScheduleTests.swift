@@ -1,7 +1,7 @@
+import CoalitionTestSupport
 import Testing
 
 @testable import CoalitionKit
-import CoalitionTestSupport
 
 @Suite("EffectiveSchedule: the value in force at an instant")
 struct EffectiveScheduleTests {

@@ -1,11 +1,11 @@
 import CoalitionSQLite
+import CoalitionTestSupport
 import Foundation
 import Testing
 
 // `@testable` for the memberwise initializers of `Tier` and `TransferLimits`: the tests
 // build a network with short-lived points, low tiers and every transfer limit.
 @testable import CoalitionKit
-import CoalitionTestSupport
 
 @Suite("SQLiteStore: what members do survives reopening")
 struct MemberPersistenceTests {

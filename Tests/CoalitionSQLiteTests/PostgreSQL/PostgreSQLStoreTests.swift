@@ -1,9 +1,9 @@
 import CoalitionKit
+import CoalitionTestSupport
 import Foundation
 import Testing
 
 @testable import CoalitionPostgreSQL
-import CoalitionTestSupport
 
 // What only the PostgreSQL store does: its refusals, and connection strings kept out of
 // messages. Runs only where COALITION_TEST_POSTGRESQL names a server (`bash .ci/postgres`).

@@ -1,9 +1,9 @@
 import CoalitionKit
+import CoalitionTestSupport
 import Foundation
 import Testing
 
 @testable import CoalitionPostgreSQL
-import CoalitionTestSupport
 
 // The writer lease on its own: one holder at a time, and a batch that commits only under
 // the epoch its store was fenced with. Runs only where COALITION_TEST_POSTGRESQL names a

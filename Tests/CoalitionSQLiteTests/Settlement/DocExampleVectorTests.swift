@@ -1,10 +1,10 @@
+import CoalitionTestSupport
 import Foundation
 import Testing
 
 // `@testable` for `MemberNumber(trusted:)` alone: the example's last record carries a
 // mistyped member number, which a partner's system writes but the public API refuses.
 @testable import CoalitionKit
-import CoalitionTestSupport
 
 /// A temporary directory for one test, removed with it.
 final class SettlementScratch {

@@ -15,7 +15,10 @@ struct SQLiteAndPostgreSQLContractTests {
     @Test("referral links, bonus state and bonus lots reload from the tables and the saved state", arguments: engines)
     func referralsRoundTrip(_ engine: StoreEngine) throws { try StoreContract(engine: engine).referralsRoundTrip() }
 
-    @Test("reopening before every batch gives the same outcomes and state as keeping the ledger open", arguments: engines)
+    @Test(
+        "reopening before every batch gives the same outcomes and state as keeping the ledger open",
+        arguments: engines
+    )
     func reopenEveryBatch(_ engine: StoreEngine) throws { try StoreContract(engine: engine).reopenEveryBatch() }
 
     @Test("a batch whose commit fails leaves the database byte for byte as it was", arguments: engines)

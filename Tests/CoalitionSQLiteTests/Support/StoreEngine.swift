@@ -1,10 +1,10 @@
 import CoalitionKit
 import CoalitionSQLite
+import CoalitionTestSupport
 import Foundation
 import Testing
 
 @testable import CoalitionPostgreSQL
-import CoalitionTestSupport
 
 /// The store engines the contract tests run against.
 enum StoreEngine: String, Sendable, CustomTestStringConvertible {

@@ -1,10 +1,10 @@
 import CoalitionKit
+import CoalitionTestSupport
 import Foundation
 import Synchronization
 import Testing
 
 @testable import CoalitionServer
-import CoalitionTestSupport
 
 /// A clock the test moves.
 final class TestClock: Sendable {

@@ -1,9 +1,9 @@
 import CoalitionKit
+import CoalitionTestSupport
 import Foundation
 import Testing
 
 @testable import CoalitionServer
-import CoalitionTestSupport
 
 @Suite struct LedgerEventTests {
     func lines(_ path: String) throws -> [[String: Any]] {

@@ -1,9 +1,9 @@
 import CoalitionKit
+import CoalitionTestSupport
 import Foundation
 import Testing
 
 @testable import CoalitionServer
-import CoalitionTestSupport
 
 /// A sandbox's partner API behind the server's whole responder, as `serve` composes it.
 struct ObservedSandbox {

@@ -1,9 +1,9 @@
 import CoalitionKit
+import CoalitionTestSupport
 import Foundation
 import Testing
 
 @testable import CoalitionServer
-import CoalitionTestSupport
 
 @Suite struct RequestLogTests {
     /// One JSON line per request, in a file made owner-only, with the route's template and

@@ -1,9 +1,9 @@
 import CoalitionKit
+import CoalitionTestSupport
 import Foundation
 import Testing
 
 @testable import CoalitionServer
-import CoalitionTestSupport
 
 @Suite(.serialized) struct OperatorPagesTests {
     /// The member server with the operator pages beside it.

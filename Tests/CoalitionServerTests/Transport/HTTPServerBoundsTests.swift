@@ -1,11 +1,11 @@
 import CoalitionKit
+import CoalitionTestSupport
 import Foundation
 import Glibc
 import Synchronization
 import Testing
 
 @testable import CoalitionServer
-import CoalitionTestSupport
 
 @Suite("HTTP server bounds: slow clients, connection limit, uploads, shutdown", .serialized)
 struct HTTPServerBoundsTests {

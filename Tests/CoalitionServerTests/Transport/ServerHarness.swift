@@ -1,11 +1,11 @@
 import CoalitionKit
+import CoalitionTestSupport
 import Foundation
 import Glibc
 import Synchronization
 import Testing
 
 @testable import CoalitionServer
-import CoalitionTestSupport
 
 /// A server running on its own thread on 127.0.0.1, port chosen by the system.
 final class RunningServer: Sendable {

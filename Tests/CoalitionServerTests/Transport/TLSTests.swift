@@ -1,10 +1,10 @@
 import CoalitionKit
+import CoalitionTestSupport
 import Foundation
 import Synchronization
 import Testing
 
 @testable import CoalitionServer
-import CoalitionTestSupport
 
 @Suite("TLS: 1.2 and 1.3 with modern suites, older protocols refused", .serialized)
 struct TLSTests {

@@ -1,9 +1,9 @@
 import CoalitionKit
+import CoalitionTestSupport
 import Foundation
 import Testing
 
 @testable import CoalitionServer
-import CoalitionTestSupport
 
 /// Events delivered to a real receiver on 127.0.0.1 over TLS: signed, retried, redelivered,
 /// and none lost while the receiver is down.
