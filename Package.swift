@@ -41,9 +41,15 @@ let package = Package(
             name: "CoalitionServer",
             dependencies: ["CoalitionKit", "CoalitionFiles", "CoalitionSQLite", "CCoalitionTLS"]
         ),
+        // What the SQLite and PostgreSQL stores share: rows decoded into the ledger's values,
+        // the SQL both dialects run as it is. Not a product.
+        .target(
+            name: "CoalitionStoreSupport",
+            dependencies: ["CoalitionKit"]
+        ),
         .target(
             name: "CoalitionSQLite",
-            dependencies: ["CoalitionKit", "CoalitionFiles", "CCoalitionSQLite"]
+            dependencies: ["CoalitionKit", "CoalitionFiles", "CoalitionStoreSupport", "CCoalitionSQLite"]
         ),
         .systemLibrary(
             name: "CCoalitionPostgreSQL",
@@ -53,29 +59,53 @@ let package = Package(
         .target(
             name: "CoalitionPostgreSQL",
             // CoalitionSQLite for its state-file format only (`StateFile`), kept in a table here.
-            dependencies: ["CoalitionKit", "CoalitionFiles", "CCoalitionPostgreSQL", "CoalitionSQLite"]
+            dependencies: ["CoalitionKit", "CoalitionFiles", "CoalitionStoreSupport", "CCoalitionPostgreSQL", "CoalitionSQLite"]
+        ),
+        // Bench and seed data (generated networks, members and activity): for `seed`, `bench`
+        // and the tests, not part of the shipped library.
+        .target(
+            name: "CoalitionGeneration",
+            dependencies: ["CoalitionKit", "CoalitionFiles", "CoalitionSQLite"]
         ),
         .executableTarget(
             name: "CoalitionCLI",
-            dependencies: ["CoalitionKit", "CoalitionFiles", "CoalitionSQLite", "CoalitionPostgreSQL", "CoalitionServer"]
+            dependencies: [
+                "CoalitionKit", "CoalitionFiles", "CoalitionSQLite", "CoalitionPostgreSQL", "CoalitionServer",
+                "CoalitionGeneration",
+            ]
+        ),
+        // What the test targets share (temporary directories, fixtures, state and cycle
+        // images, raw SQL into a store): not a product.
+        .target(
+            name: "CoalitionTestSupport",
+            dependencies: [
+                "CoalitionKit", "CoalitionFiles", "CoalitionSQLite", "CoalitionPostgreSQL", "CoalitionGeneration",
+            ],
+            path: "Tests/Support"
         ),
         .testTarget(
             name: "CoalitionKitTests",
             // CoalitionFiles for the tests that write and read fixtures' files.
-            dependencies: ["CoalitionKit", "CoalitionFiles"]
+            dependencies: ["CoalitionKit", "CoalitionFiles", "CoalitionGeneration", "CoalitionTestSupport"]
         ),
         .testTarget(
             name: "CoalitionSQLiteTests",
-            dependencies: ["CoalitionKit", "CoalitionFiles", "CoalitionSQLite", "CCoalitionSQLite", "CoalitionPostgreSQL"]
+            dependencies: [
+                "CoalitionKit", "CoalitionFiles", "CoalitionSQLite", "CCoalitionSQLite", "CoalitionPostgreSQL",
+                "CoalitionGeneration", "CoalitionTestSupport",
+            ]
         ),
         .testTarget(
             name: "CoalitionCLITests",
             // The CLI to run, and the library and store to check what it wrote.
-            dependencies: ["CoalitionCLI", "CoalitionKit", "CoalitionFiles", "CoalitionSQLite", "CoalitionServer", "CoalitionPostgreSQL"]
+            dependencies: [
+                "CoalitionCLI", "CoalitionKit", "CoalitionFiles", "CoalitionSQLite", "CoalitionServer",
+                "CoalitionPostgreSQL", "CoalitionGeneration", "CoalitionTestSupport",
+            ]
         ),
         .testTarget(
             name: "CoalitionServerTests",
-            dependencies: ["CoalitionServer", "CoalitionKit", "CoalitionFiles", "CoalitionSQLite"]
+            dependencies: ["CoalitionServer", "CoalitionKit", "CoalitionFiles", "CoalitionSQLite", "CoalitionTestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -10,124 +10,152 @@ enum ChunkWriter {
     /// is new and copied in; one at or below it is in the table and has its points updated.
     static func write(_ write: LedgerWrite, to connection: Connection, lotCounter: inout Int64) throws {
         try writeMembers(write, connection)
-        if !write.tierChanges.isEmpty {
-            var copy = CopyBinary()
-            for change in write.tierChanges {
-                copy.add(Int64(bitPattern: change.member.value))
-                copy.add(change.at.seconds)
-                copy.add(change.from)
-                copy.add(change.to)
-                copy.add(change.reason)
-                copy.endRow()
-            }
-            try connection.copy(
-                "COPY tier_changes (member, at, from_tier, to_tier, reason) FROM STDIN WITH (FORMAT binary)",
-                data: copy.finish()
-            )
-        }
-        if !write.expiredLots.isEmpty {
-            let lots = write.expiredLots.values.sorted { $0.lotID < $1.lotID }
-            _ = try connection.query(
-                """
-                INSERT INTO expired_lots (id, member, issuer, points, expired_at, reversed)
-                SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])
-                ON CONFLICT (id) DO UPDATE SET reversed = excluded.reversed, points = excluded.points
-                """,
-                [
-                    ArrayLiteral.integers(lots.map(\.lotID)),
-                    ArrayLiteral.integers(lots.map { Int64(bitPattern: $0.member.value) }),
-                    ArrayLiteral.texts(lots.map { $0.issuer.rawValue }),
-                    ArrayLiteral.integers(lots.map(\.points)),
-                    ArrayLiteral.integers(lots.map(\.expiredAt.seconds)),
-                    ArrayLiteral.integers(lots.map(\.reversed)),
-                ]
-            )
-        }
-        if !write.referrals.isEmpty {
-            let links = write.referrals.values.sorted { $0.member < $1.member }
-            _ = try connection.query(
-                """
-                INSERT INTO referrals (member, referrer, linked_at, partner, bonus_seq, reversed)
-                SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::bigint[])
-                ON CONFLICT (member) DO UPDATE SET bonus_seq = excluded.bonus_seq, reversed = excluded.reversed
-                """,
-                [
-                    ArrayLiteral.integers(links.map { Int64(bitPattern: $0.member.value) }),
-                    ArrayLiteral.integers(links.map { Int64(bitPattern: $0.referrer.value) }),
-                    ArrayLiteral.integers(links.map(\.linkedAt.seconds)),
-                    ArrayLiteral.texts(links.map { $0.partner.rawValue }),
-                    ArrayLiteral.optionalIntegers(links.map(\.bonusSeq)),
-                    ArrayLiteral.integers(links.map { $0.isReversed ? 1 : 0 }),
-                ]
-            )
-        }
+        try writeTierChanges(write, connection)
+        try writeExpiredLots(write, connection)
+        try writeReferrals(write, connection)
         try writePostings(write.postings, connection)
-        if !write.reversedUnits.isEmpty {
-            let pairs = write.reversedUnits.sorted { $0.key < $1.key }
-            _ = try connection.query(
-                """
-                INSERT INTO reversed (seq, units) SELECT * FROM unnest($1::bigint[], $2::bigint[])
-                ON CONFLICT (seq) DO UPDATE SET units = excluded.units
-                """,
-                [ArrayLiteral.integers(pairs.map(\.key)), ArrayLiteral.integers(pairs.map(\.value))]
-            )
-        }
+        try writeReversed(write, connection)
         try writeLots(write, connection, lotCounter: &lotCounter)
-        if !write.accounts.isEmpty {
-            let pairs = write.accounts.sorted { $0.key < $1.key }
-            _ = try connection.query(
-                """
-                INSERT INTO accounts (account, unit, balance)
-                SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
-                ON CONFLICT (account, unit) DO UPDATE SET balance = excluded.balance
-                """,
-                [
-                    ArrayLiteral.texts(pairs.map(\.key.account)), ArrayLiteral.texts(pairs.map(\.key.unit)),
-                    ArrayLiteral.integers(pairs.map(\.value)),
-                ]
-            )
-        }
-        if !write.obligations.isEmpty {
-            var copy = CopyBinary()
-            for o in write.obligations {
-                copy.add(o.id)
-                copy.add(o.postingSeq)
-                copy.add(o.debtor.rawValue)
-                copy.add(o.creditor.rawValue)
-                copy.add(o.currency.code)
-                copy.add(o.amount)
-                copy.add(o.points)
-                copy.add(o.occurredAt.seconds)
-                copy.add(o.source.partner.rawValue)
-                copy.add(o.source.recordID)
-                copy.add(Int64(bitPattern: o.member.value))
-                copy.add(o.batch)
-                copy.endRow()
-            }
-            try connection.copy(
-                """
-                COPY obligations (id, posting, debtor, creditor, currency, amount, points, occurred,
-                    source_partner, source_record, member, batch) FROM STDIN WITH (FORMAT binary)
-                """,
-                data: copy.finish()
-            )
-        }
-        if !write.rejections.isEmpty {
-            var copy = CopyBinary()
-            for r in write.rejections {
-                copy.add(write.batchID)
-                copy.add(Int64(r.line))
-                copy.add(r.recordID)
-                copy.add(r.code.rawValue)
-                copy.add(r.message)
-                copy.endRow()
-            }
-            try connection.copy(
-                "COPY rejections (batch, line, record_id, code, message) FROM STDIN WITH (FORMAT binary)",
-                data: copy.finish()
-            )
-        }
+        try writeAccounts(write, connection)
+        try writeObligations(write, connection)
+        try writeRejections(write, connection)
         if let cycle = write.cycle { try self.write(cycle, to: connection) }
+    }
+
+    /// The members' tier changes, by `COPY`.
+    private static func writeTierChanges(_ write: LedgerWrite, _ connection: Connection) throws {
+        guard !write.tierChanges.isEmpty else { return }
+        var copy = CopyBinary()
+        for change in write.tierChanges {
+            copy.add(Int64(bitPattern: change.member.value))
+            copy.add(change.at.seconds)
+            copy.add(change.from)
+            copy.add(change.to)
+            copy.add(change.reason)
+            copy.endRow()
+        }
+        try connection.copy(
+            "COPY tier_changes (member, at, from_tier, to_tier, reason) FROM STDIN WITH (FORMAT binary)",
+            data: copy.finish()
+        )
+    }
+
+    /// Expired lots made or changed.
+    private static func writeExpiredLots(_ write: LedgerWrite, _ connection: Connection) throws {
+        guard !write.expiredLots.isEmpty else { return }
+        let lots = write.expiredLots.values.sorted { $0.lotID < $1.lotID }
+        _ = try connection.query(
+            """
+            INSERT INTO expired_lots (id, member, issuer, points, expired_at, reversed)
+            SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])
+            ON CONFLICT (id) DO UPDATE SET reversed = excluded.reversed, points = excluded.points
+            """,
+            [
+                ArrayLiteral.integers(lots.map(\.lotID)),
+                ArrayLiteral.integers(lots.map { Int64(bitPattern: $0.member.value) }),
+                ArrayLiteral.texts(lots.map { $0.issuer.rawValue }),
+                ArrayLiteral.integers(lots.map(\.points)),
+                ArrayLiteral.integers(lots.map(\.expiredAt.seconds)),
+                ArrayLiteral.integers(lots.map(\.reversed)),
+            ]
+        )
+    }
+
+    /// Referral links made or changed.
+    private static func writeReferrals(_ write: LedgerWrite, _ connection: Connection) throws {
+        guard !write.referrals.isEmpty else { return }
+        let links = write.referrals.values.sorted { $0.member < $1.member }
+        _ = try connection.query(
+            """
+            INSERT INTO referrals (member, referrer, linked_at, partner, bonus_seq, reversed)
+            SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::bigint[])
+            ON CONFLICT (member) DO UPDATE SET bonus_seq = excluded.bonus_seq, reversed = excluded.reversed
+            """,
+            [
+                ArrayLiteral.integers(links.map { Int64(bitPattern: $0.member.value) }),
+                ArrayLiteral.integers(links.map { Int64(bitPattern: $0.referrer.value) }),
+                ArrayLiteral.integers(links.map(\.linkedAt.seconds)),
+                ArrayLiteral.texts(links.map { $0.partner.rawValue }),
+                ArrayLiteral.optionalIntegers(links.map(\.bonusSeq)),
+                ArrayLiteral.integers(links.map { $0.isReversed ? 1 : 0 }),
+            ]
+        )
+    }
+
+    /// The reversed units of the records the chunk reversed, as they now stand.
+    private static func writeReversed(_ write: LedgerWrite, _ connection: Connection) throws {
+        guard !write.reversedUnits.isEmpty else { return }
+        let pairs = write.reversedUnits.sorted { $0.key < $1.key }
+        _ = try connection.query(
+            """
+            INSERT INTO reversed (seq, units) SELECT * FROM unnest($1::bigint[], $2::bigint[])
+            ON CONFLICT (seq) DO UPDATE SET units = excluded.units
+            """,
+            [ArrayLiteral.integers(pairs.map(\.key)), ArrayLiteral.integers(pairs.map(\.value))]
+        )
+    }
+
+    /// The balances the chunk changed.
+    private static func writeAccounts(_ write: LedgerWrite, _ connection: Connection) throws {
+        guard !write.accounts.isEmpty else { return }
+        let pairs = write.accounts.sorted { $0.key < $1.key }
+        _ = try connection.query(
+            """
+            INSERT INTO accounts (account, unit, balance)
+            SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
+            ON CONFLICT (account, unit) DO UPDATE SET balance = excluded.balance
+            """,
+            [
+                ArrayLiteral.texts(pairs.map(\.key.account)), ArrayLiteral.texts(pairs.map(\.key.unit)),
+                ArrayLiteral.integers(pairs.map(\.value)),
+            ]
+        )
+    }
+
+    /// The obligations the chunk caused, by `COPY`.
+    private static func writeObligations(_ write: LedgerWrite, _ connection: Connection) throws {
+        guard !write.obligations.isEmpty else { return }
+        var copy = CopyBinary()
+        for o in write.obligations {
+            copy.add(o.id)
+            copy.add(o.postingSeq)
+            copy.add(o.debtor.rawValue)
+            copy.add(o.creditor.rawValue)
+            copy.add(o.currency.code)
+            copy.add(o.amount)
+            copy.add(o.points)
+            copy.add(o.occurredAt.seconds)
+            copy.add(o.source.partner.rawValue)
+            copy.add(o.source.recordID)
+            copy.add(Int64(bitPattern: o.member.value))
+            copy.add(o.batch)
+            copy.endRow()
+        }
+        try connection.copy(
+            """
+            COPY obligations (id, posting, debtor, creditor, currency, amount, points, occurred,
+                source_partner, source_record, member, batch) FROM STDIN WITH (FORMAT binary)
+            """,
+            data: copy.finish()
+        )
+    }
+
+    /// The records the chunk rejected, by `COPY`.
+    private static func writeRejections(_ write: LedgerWrite, _ connection: Connection) throws {
+        guard !write.rejections.isEmpty else { return }
+        var copy = CopyBinary()
+        for r in write.rejections {
+            copy.add(write.batchID)
+            copy.add(Int64(r.line))
+            copy.add(r.recordID)
+            copy.add(r.code.rawValue)
+            copy.add(r.message)
+            copy.endRow()
+        }
+        try connection.copy(
+            "COPY rejections (batch, line, record_id, code, message) FROM STDIN WITH (FORMAT binary)",
+            data: copy.finish()
+        )
     }
 
     private static func writeMembers(_ write: LedgerWrite, _ connection: Connection) throws {

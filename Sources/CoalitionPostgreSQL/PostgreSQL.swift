@@ -1,5 +1,6 @@
 import CCoalitionPostgreSQL
 import CoalitionKit
+import CoalitionStoreSupport
 import Foundation
 
 // The one file that talks to libpq. The store calls these types.
@@ -9,7 +10,7 @@ import Foundation
 /// Every libpq call's result is checked; a failure is a `STORE_FAILURE` that carries the
 /// server's message, its SQLSTATE and the SQL text, never a statement's arguments, and names
 /// the server by `target`, the connection string without its password.
-final class Connection {
+package final class Connection {
     private let handle: OpaquePointer
     /// The connection string without its password: what errors and logs may show.
     let target: String
@@ -77,13 +78,6 @@ final class Connection {
         return message.isEmpty ? "unknown error" : message
     }
 
-    /// The SQL an error names: its first 300 characters on one line.
-    private static func shown(_ sql: String) -> String {
-        let line = sql.split(whereSeparator: \.isNewline).map { $0.trimmingPrefix(while: \.isWhitespace) }
-            .joined(separator: " ")
-        return line.count > 300 ? String(line.prefix(300)) + "…" : line
-    }
-
     private func failure(_ what: String, _ sql: String, result: OpaquePointer?) -> CoalitionError {
         var message =
             result.map { Connection.trimmed(PQresultErrorMessage($0)) }
@@ -96,7 +90,7 @@ final class Connection {
         }
         return CoalitionError(
             .storeFailure,
-            "\(what): \(message); SQL: \(Connection.shown(sql))",
+            "\(what): \(message); SQL: \(StoreSQL.shown(sql))",
             at: Place(file: target)
         )
     }
@@ -108,7 +102,7 @@ final class Connection {
     }
 
     /// Runs `sql`, one or more statements that return no rows (or rows nobody reads).
-    func execute(_ sql: String) throws {
+    package func execute(_ sql: String) throws {
         let result = PQexec(handle, sql)
         defer { PQclear(result) }
         let status = result.map(PQresultStatus) ?? PGRES_FATAL_ERROR
@@ -118,7 +112,7 @@ final class Connection {
     }
 
     /// Runs one statement with `parameters` (text, nil for NULL) and returns its rows.
-    func query(_ sql: String, _ parameters: [String?] = []) throws -> Rows {
+    package func query(_ sql: String, _ parameters: [String?] = []) throws -> Rows {
         let result = withOptionalCStrings(parameters) { values in
             PQexecParams(handle, sql, Int32(parameters.count), nil, values, nil, nil, 0)
         }
@@ -204,10 +198,10 @@ final class Connection {
 }
 
 /// The rows of one result, in text format. Owns the libpq result and frees it.
-final class Rows {
+package final class Rows {
     private let result: OpaquePointer
-    let count: Int
-    let columns: Int
+    package let count: Int
+    package let columns: Int
 
     fileprivate init(_ result: OpaquePointer) {
         self.result = result
@@ -238,12 +232,14 @@ final class Rows {
 
     func optionalInt64(_ row: Int, _ column: Int) -> Int64? { isNull(row, column) ? nil : int64(row, column) }
 
-    func string(_ row: Int, _ column: Int) -> String {
+    package func string(_ row: Int, _ column: Int) -> String {
         guard let p = PQgetvalue(result, Int32(row), Int32(column)) else { return "" }
         return String(cString: p)
     }
 
-    func optionalString(_ row: Int, _ column: Int) -> String? { isNull(row, column) ? nil : string(row, column) }
+    package func optionalString(_ row: Int, _ column: Int) -> String? {
+        isNull(row, column) ? nil : string(row, column)
+    }
 
     /// The raw bytes of a text column, valid only inside `body`.
     func withBytes<T>(_ row: Int, _ column: Int, _ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
@@ -292,4 +288,21 @@ private func withOptionalCStrings<T>(_ strings: [String?], _ body: (UnsafePointe
         var none: UnsafePointer<CChar>? = nil
         return withUnsafePointer(to: &none) { body($0) }
     }
+}
+
+/// One row of a result, for `StoredRows`.
+struct ResultRow: StoredRow {
+    let rows: Rows
+    let row: Int
+
+    func int64(at column: Int) -> Int64 { rows.int64(row, column) }
+    func optionalInt64(at column: Int) -> Int64? { rows.optionalInt64(row, column) }
+    func string(at column: Int) -> String { rows.string(row, column) }
+    func optionalString(at column: Int) -> String? { rows.optionalString(row, column) }
+    func bytes(at column: Int) -> [UInt8] { rows.bytes(row, column) }
+}
+
+extension Rows {
+    /// Row `row`, for `StoredRows`.
+    subscript(row: Int) -> ResultRow { ResultRow(rows: self, row: row) }
 }

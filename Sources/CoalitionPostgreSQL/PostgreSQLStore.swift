@@ -1,5 +1,6 @@
 import CoalitionKit
 import CoalitionSQLite
+import CoalitionStoreSupport
 import Foundation
 
 /// The ledger store on PostgreSQL, through libpq: the same tables, hash chain and batch rule
@@ -27,7 +28,7 @@ import Foundation
 /// restored backup has it too); `load` uses it when it was taken at the tables' head, and
 /// otherwise reads the tables, always in one `REPEATABLE READ` transaction.
 public final class PostgreSQLStore: LedgerStore {
-    let connection: Connection
+    package let connection: Connection
     private var openBatch: OpenBatch?
     /// The journal's head (last batch, last posting) as this store last loaded or wrote it.
     private var knownHead: (batch: Int64, seq: Int64)?
@@ -121,25 +122,7 @@ public final class PostgreSQLStore: LedgerStore {
     /// it was loaded from the tables): for the audit, as the SQLite store's state file.
     public func snapshotProblems(_ state: LedgerSnapshot) throws -> [String] {
         guard loadedFromSnapshot else { return [] }
-        let tables = try loadFromTables()
-        var problems: [String] = []
-        func problem(_ text: String) {
-            if problems.count < 20 { problems.append("the saved snapshot's \(text) is not what the tables hold") }
-        }
-        if StateMark(state) != StateMark(tables) { problem("mark (last batch, posting, hash, counters)") }
-        for number in Set(state.members.keys).union(tables.members.keys).sorted()
-        where state.members[number] != tables.members[number] {
-            problem("member \(number)")
-        }
-        for key in Set(state.accounts.keys).union(tables.accounts.keys).sorted()
-        where state.accounts[key] != tables.accounts[key] {
-            problem("balance of \(key.account) in \(key.unit)")
-        }
-        for number in Set(state.referrals.links.keys).union(tables.referrals.links.keys).sorted()
-        where state.referrals.links[number] != tables.referrals.links[number] {
-            problem("referral of member \(number)")
-        }
-        return problems
+        return SavedState.differences(saved: state, tables: try loadFromTables(), named: "saved snapshot")
     }
 
     /// Saves `state` as the snapshot (`SnapshotTable`), if it is the state the tables stand
@@ -151,7 +134,7 @@ public final class PostgreSQLStore: LedgerStore {
 
     /// Runs `body` in a read-only transaction that sees one state of the ledger throughout
     /// (or in the open batch's transaction).
-    func readOnly<T>(_ body: () throws -> T) throws -> T {
+    package func readOnly<T>(_ body: () throws -> T) throws -> T {
         if connection.isInTransaction { return try body() }
         try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         do {
@@ -251,33 +234,10 @@ public final class PostgreSQLStore: LedgerStore {
 
     // MARK: Reading
 
-    static let postingColumns =
-        "seq, batch, kind, partner, record_id, member, occurred, units, points, legs, detail, hash, counterparty"
+    static let postingColumns = StoreSQL.postingColumns
 
     func readPosting(_ rows: Rows, _ row: Int, validatingLegs: Bool = true) throws -> Posting {
-        let seq = rows.int64(row, 0)
-        guard let kind = PostingKind(rawValue: Int(rows.int64(row, 2))) else {
-            throw CoalitionError(.auditFailed, "posting \(seq) has an unknown kind \(rows.int64(row, 2))")
-        }
-        let legsText = rows.string(row, 9)
-        if validatingLegs && Posting.decodeLegs(legsText) == nil {
-            throw CoalitionError(.auditFailed, "posting \(seq) has legs that do not parse")
-        }
-        return Posting(
-            seq: seq,
-            batch: rows.int64(row, 1),
-            kind: kind,
-            partner: try rows.optionalString(row, 3).map { try PartnerID(stored: $0) },
-            recordID: rows.optionalString(row, 4),
-            member: try rows.optionalInt64(row, 5).map { try MemberNumber(stored: $0) },
-            occurredAt: Timestamp(seconds: rows.int64(row, 6)),
-            units: rows.int64(row, 7),
-            points: rows.int64(row, 8),
-            legsText: legsText,
-            detail: rows.string(row, 10),
-            hash: rows.bytes(row, 11),
-            counterparty: try rows.optionalInt64(row, 12).map { try MemberNumber(stored: $0) }
-        )
+        try StoredRows.posting(rows[row], validatingLegs: validatingLegs)
     }
 
     public func posting(seq: Int64) throws -> Posting? {
@@ -303,17 +263,7 @@ public final class PostgreSQLStore: LedgerStore {
         var found: [Int64: (AppliedRecord?, Posting)] = [:]
         for row in 0..<rows.count {
             let posting = try readPosting(rows, row, validatingLegs: false)
-            let applied = posting.recordKey.map { key in
-                AppliedRecord(
-                    key: key,
-                    entry: RecordEntry(
-                        seq: posting.seq,
-                        kind: posting.kind,
-                        units: posting.units,
-                        reversedUnits: rows.int64(row, 13)
-                    )
-                )
-            }
+            let applied = StoredRows.appliedRecord(of: posting, reversedUnits: rows.int64(row, 13))
             found[posting.seq] = (applied, posting)
         }
         openBatch?.prefetched = found
@@ -329,13 +279,7 @@ public final class PostgreSQLStore: LedgerStore {
             [String(seq)]
         )
         guard rows.count > 0 else { return nil }
-        guard let kind = PostingKind(rawValue: Int(rows.int64(0, 2))) else {
-            throw CoalitionError(.storeFailure, "posting \(seq) has an unknown kind \(rows.int64(0, 2))")
-        }
-        return AppliedRecord(
-            key: RecordKey(stored: try PartnerID(stored: rows.string(0, 0)), rows.string(0, 1)),
-            entry: RecordEntry(seq: seq, kind: kind, units: rows.int64(0, 3), reversedUnits: rows.int64(0, 4))
-        )
+        return try StoredRows.appliedRecord(rows[0], seq: seq)
     }
 
     public func forEachPosting(in range: ClosedRange<Int64>, _ body: (Posting) throws -> Void) throws {
@@ -349,48 +293,10 @@ public final class PostgreSQLStore: LedgerStore {
 
     public func expiredLot(_ id: Int64) throws -> ExpiredLot? {
         let rows = try connection.query(
-            "SELECT member, issuer, points, expired_at, reversed FROM expired_lots WHERE id = $1",
+            "SELECT \(StoreSQL.expiredLotColumns) FROM expired_lots WHERE id = $1",
             [String(id)]
         )
         guard rows.count > 0 else { return nil }
-        return ExpiredLot(
-            lotID: id,
-            member: try MemberNumber(stored: rows.int64(0, 0)),
-            issuer: try PartnerID(rows.string(0, 1)),
-            points: rows.int64(0, 2),
-            expiredAt: Timestamp(seconds: rows.int64(0, 3)),
-            reversed: rows.int64(0, 4)
-        )
-    }
-
-    // MARK: For tests
-
-    /// Runs raw SQL against the ledger: for tests that tamper with it on purpose.
-    public func executeForTesting(_ sql: String) throws {
-        try connection.execute(sql)
-    }
-
-    /// Every row of every table as text, in a fixed order: two ledgers with the same content
-    /// give the same dump. The writer lease is not the ledger's content (it changes every
-    /// second a server writes) and is left out.
-    public func contentDump() throws -> String {
-        try readOnly {
-            var out = ""
-            let tables = try connection.query(
-                """
-                SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'writer_lease'
-                ORDER BY tablename
-                """
-            )
-            for table in 0..<tables.count {
-                let name = tables.string(table, 0)
-                out += "== \(name)\n"
-                let all = try connection.query("SELECT * FROM \(name) ORDER BY 1, 2")
-                for row in 0..<all.count {
-                    out += (0..<all.columns).map { all.optionalString(row, $0) ?? "NULL" }.joined(separator: "|") + "\n"
-                }
-            }
-            return out
-        }
+        return try StoredRows.expiredLot(rows[0], id: id)
     }
 }

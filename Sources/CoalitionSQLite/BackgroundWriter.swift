@@ -11,7 +11,7 @@ import Synchronization
 /// the chunks after it are skipped (the batch is lost anyway), and every `drain()` (which
 /// every other use of the connection calls first) throws the failure until `reset()`: a
 /// batch with a lost chunk can only be rolled back, never committed.
-final class BackgroundWriter: @unchecked Sendable {
+package final class BackgroundWriter: @unchecked Sendable {
     // @unchecked Sendable: `database`, `failure`, `writtenThrough` and `qualifying` are used
     // by the writer thread only while it holds `gate`, and by the store's caller only while it
     // holds the gate (`readWritten`) or after `drain()` has waited on `queue` until it is idle.
@@ -79,7 +79,7 @@ final class BackgroundWriter: @unchecked Sendable {
     }
 
     /// Waits until every queued chunk is written; throws the first failure of the batch.
-    func drain() throws {
+    package func drain() throws {
         try queue.sync {
             if let failure { throw failure }
         }

@@ -5,194 +5,222 @@ import CoalitionKit
 /// and, once for the whole batch, its qualifying days. The only code that inserts into the
 /// ledger's tables but for the batch row itself, which `SQLiteStore.finish` writes.
 enum ChunkWriter {
-    /// `gate` is offered to a waiting reader after every row (see `ConnectionGate`).
+    /// `gate` is offered to a waiting reader after every row (see `ConnectionGate`). The
+    /// tables are written in this order, each in its own step.
     static func write(_ write: LedgerWrite, to database: Database, gate: ConnectionGate) throws {
-        do {
-            let members = try database.statement(
+        try writeMembers(write, database, gate)
+        try writePostings(write.postings, database, gate)
+        try writeReversed(write, database, gate)
+        try writeLots(write, database, gate)
+        try writeAccounts(write, database, gate)
+        try writeObligations(write, database, gate)
+        try writeRejections(write, database, gate)
+        if let cycle = write.cycle { try self.write(cycle, to: database, gate: gate) }
+    }
+
+    /// Members, their tier changes and referral links, and expired lots.
+    private static func writeMembers(_ write: LedgerWrite, _ database: Database, _ gate: ConnectionGate) throws {
+        let members = try database.statement(
+            """
+            INSERT OR REPLACE INTO members (number, enrolled_at, enrolled_by, closed, tier, tier_since)
+            VALUES (?, ?, ?, ?, ?, ?)
+            """
+        )
+        for number in write.memberRows {
+            guard let account = write.members[number] else { continue }
+            members.bind(1, Int64(bitPattern: account.number.value))
+            members.bind(2, account.enrolledAt.seconds)
+            members.bind(3, account.enrolledBy)
+            members.bind(4, account.isClosed ? 1 : 0)
+            members.bind(5, Int64(account.tier))
+            members.bind(6, account.tierSince.seconds)
+            try runRow(members, gate)
+        }
+        let tier = try database.statement(
+            "INSERT INTO tier_changes (member, at, from_tier, to_tier, reason) VALUES (?, ?, ?, ?, ?)"
+        )
+        for change in write.tierChanges {
+            tier.bind(1, Int64(bitPattern: change.member.value))
+            tier.bind(2, change.at.seconds)
+            tier.bind(3, change.from)
+            tier.bind(4, change.to)
+            tier.bind(5, change.reason)
+            try runRow(tier, gate)
+        }
+        if !write.referrals.isEmpty {
+            let referral = try database.statement(
                 """
-                INSERT OR REPLACE INTO members (number, enrolled_at, enrolled_by, closed, tier, tier_since)
+                INSERT OR REPLACE INTO referrals (member, referrer, linked_at, partner, bonus_seq, reversed)
                 VALUES (?, ?, ?, ?, ?, ?)
                 """
             )
-            for number in write.memberRows {
-                guard let account = write.members[number] else { continue }
-                members.bind(1, Int64(bitPattern: account.number.value))
-                members.bind(2, account.enrolledAt.seconds)
-                members.bind(3, account.enrolledBy)
-                members.bind(4, account.isClosed ? 1 : 0)
-                members.bind(5, Int64(account.tier))
-                members.bind(6, account.tierSince.seconds)
-                try runRow(members, gate)
+            for link in write.referrals.values.sorted(by: { $0.member < $1.member }) {
+                referral.bind(1, Int64(bitPattern: link.member.value))
+                referral.bind(2, Int64(bitPattern: link.referrer.value))
+                referral.bind(3, link.linkedAt.seconds)
+                referral.bind(4, link.partner)
+                referral.bind(5, link.bonusSeq)
+                referral.bind(6, link.isReversed ? 1 : 0)
+                try runRow(referral, gate)
             }
-            let tier = try database.statement(
-                "INSERT INTO tier_changes (member, at, from_tier, to_tier, reason) VALUES (?, ?, ?, ?, ?)"
-            )
-            for change in write.tierChanges {
-                tier.bind(1, Int64(bitPattern: change.member.value))
-                tier.bind(2, change.at.seconds)
-                tier.bind(3, change.from)
-                tier.bind(4, change.to)
-                tier.bind(5, change.reason)
-                try runRow(tier, gate)
-            }
-            if !write.referrals.isEmpty {
-                let referral = try database.statement(
-                    """
-                    INSERT OR REPLACE INTO referrals (member, referrer, linked_at, partner, bonus_seq, reversed)
-                    VALUES (?, ?, ?, ?, ?, ?)
-                    """
-                )
-                for link in write.referrals.values.sorted(by: { $0.member < $1.member }) {
-                    referral.bind(1, Int64(bitPattern: link.member.value))
-                    referral.bind(2, Int64(bitPattern: link.referrer.value))
-                    referral.bind(3, link.linkedAt.seconds)
-                    referral.bind(4, link.partner)
-                    referral.bind(5, link.bonusSeq)
-                    referral.bind(6, link.isReversed ? 1 : 0)
-                    try runRow(referral, gate)
+        }
+        let expired = try database.statement(
+            """
+            INSERT OR REPLACE INTO expired_lots (id, member, issuer, points, expired_at, reversed)
+            VALUES (?, ?, ?, ?, ?, ?)
+            """
+        )
+        for lot in write.expiredLots.values {
+            expired.bind(1, lot.lotID)
+            expired.bind(2, Int64(bitPattern: lot.member.value))
+            expired.bind(3, lot.issuer)
+            expired.bind(4, lot.points)
+            expired.bind(5, lot.expiredAt.seconds)
+            expired.bind(6, lot.reversed)
+            try runRow(expired, gate)
+        }
+    }
+
+    /// The postings, their texts bound where they lie in the chunk's buffer.
+    private static func writePostings(_ postings: PostingRows, _ database: Database, _ gate: ConnectionGate) throws {
+        let posting = try database.statement(
+            """
+            INSERT INTO postings (seq, batch, kind, partner, record_id, member, occurred, units, points, legs,
+                detail, hash, counterparty) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """
+        )
+        // The texts are bound where they lie in the chunk's buffer: SQLite copies nothing,
+        // and no binding is left pointing into the buffer, whatever happens.
+        defer { posting.reset() }
+        for (index, p) in postings.rows.enumerated() {
+            posting.bind(1, p.seq)
+            posting.bind(2, p.batch)
+            posting.bind(3, Int64(p.kind.rawValue))
+            posting.bind(4, p.partner)
+            posting.bind(6, p.member.map { Int64(bitPattern: $0.value) })
+            posting.bind(7, p.occurredAt.seconds)
+            posting.bind(8, p.units)
+            posting.bind(9, p.points)
+            posting.bind(13, p.counterparty.map { Int64(bitPattern: $0.value) })
+            try postings.withTexts(of: index) { recordID, legs, detail, hash in
+                if p.hasRecordID {
+                    posting.bindText(5, borrowing: recordID)
+                } else {
+                    posting.bind(5, nil as String?)
                 }
+                posting.bindText(10, borrowing: legs)
+                posting.bindText(11, borrowing: detail)
+                posting.bindBlob(12, borrowing: hash)
+                try runRow(posting, gate)
             }
-            let expired = try database.statement(
-                """
-                INSERT OR REPLACE INTO expired_lots (id, member, issuer, points, expired_at, reversed)
-                VALUES (?, ?, ?, ?, ?, ?)
-                """
-            )
-            for lot in write.expiredLots.values {
-                expired.bind(1, lot.lotID)
-                expired.bind(2, Int64(bitPattern: lot.member.value))
-                expired.bind(3, lot.issuer)
-                expired.bind(4, lot.points)
-                expired.bind(5, lot.expiredAt.seconds)
-                expired.bind(6, lot.reversed)
-                try runRow(expired, gate)
-            }
+        }
+    }
 
-            let posting = try database.statement(
-                """
-                INSERT INTO postings (seq, batch, kind, partner, record_id, member, occurred, units, points, legs,
-                    detail, hash, counterparty) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """
-            )
-            // The texts are bound where they lie in the chunk's buffer: SQLite copies nothing,
-            // and no binding is left pointing into the buffer, whatever happens.
-            defer { posting.reset() }
-            for (index, p) in write.postings.rows.enumerated() {
-                posting.bind(1, p.seq)
-                posting.bind(2, p.batch)
-                posting.bind(3, Int64(p.kind.rawValue))
-                posting.bind(4, p.partner)
-                posting.bind(6, p.member.map { Int64(bitPattern: $0.value) })
-                posting.bind(7, p.occurredAt.seconds)
-                posting.bind(8, p.units)
-                posting.bind(9, p.points)
-                posting.bind(13, p.counterparty.map { Int64(bitPattern: $0.value) })
-                try write.postings.withTexts(of: index) { recordID, legs, detail, hash in
-                    if p.hasRecordID {
-                        posting.bindText(5, borrowing: recordID)
-                    } else {
-                        posting.bind(5, nil as String?)
-                    }
-                    posting.bindText(10, borrowing: legs)
-                    posting.bindText(11, borrowing: detail)
-                    posting.bindBlob(12, borrowing: hash)
-                    try runRow(posting, gate)
-                }
-            }
+    /// The reversed units of the records the chunk reversed, as they now stand.
+    private static func writeReversed(_ write: LedgerWrite, _ database: Database, _ gate: ConnectionGate) throws {
+        let reversed = try database.statement(
+            "INSERT INTO reversed (seq, units) VALUES (?, ?) ON CONFLICT (seq) DO UPDATE SET units = excluded.units"
+        )
+        for (seq, units) in write.reversedUnits.sorted(by: { $0.key < $1.key }) {
+            reversed.bind(1, seq)
+            reversed.bind(2, units)
+            try runRow(reversed, gate)
+        }
+    }
 
-            let reversed = try database.statement(
-                "INSERT INTO reversed (seq, units) VALUES (?, ?) ON CONFLICT (seq) DO UPDATE SET units = excluded.units"
+    /// Lots made or changed, lots used up, and the lot counter.
+    private static func writeLots(_ write: LedgerWrite, _ database: Database, _ gate: ConnectionGate) throws {
+        // Lots are written in id order, so the B-tree is walked once from one end to the
+        // other (new lots at its end) instead of at random; a changed lot is updated in place.
+        let lot = try database.statement(
+            """
+            INSERT INTO lots (id, member, issuer, points, earned_at, expires_at, bonus)
+            VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET points = excluded.points
+            """
+        )
+        // Sorted as (id, place) pairs, not as whole lots: a third of the bytes moved.
+        let lots = Array(write.lots.values)
+        var order = lots.indices.map { (id: lots[$0].id, place: Int32($0)) }
+        order.sort { $0.id < $1.id }
+        for (_, place) in order {
+            let l = lots[Int(place)]
+            lot.bind(1, l.id)
+            lot.bind(2, Int64(bitPattern: l.member.value))
+            lot.bind(3, l.issuer)
+            lot.bind(4, l.points)
+            lot.bind(5, l.earnedAt.seconds)
+            lot.bind(6, l.expiresAt.seconds)
+            lot.bind(7, l.isBonus ? 1 : 0)
+            try runRow(lot, gate)
+        }
+        let deleteLot = try database.statement("DELETE FROM lots WHERE id = ?")
+        for id in write.deletedLots.sorted() {
+            deleteLot.bind(1, id)
+            try runRow(deleteLot, gate)
+        }
+        if let maxLot =
+            (write.lots.keys.max().map { max($0, write.deletedLots.max() ?? 0) }
+                ?? write.deletedLots.max())
+        {
+            let counter = try database.statement(
+                "INSERT INTO counters (name, value) VALUES ('lot', ?) "
+                    + "ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)"
             )
-            for (seq, units) in write.reversedUnits.sorted(by: { $0.key < $1.key }) {
-                reversed.bind(1, seq)
-                reversed.bind(2, units)
-                try runRow(reversed, gate)
-            }
+            counter.bind(1, maxLot)
+            try runRow(counter, gate)
+        }
+    }
 
-            // Lots are written in id order, so the B-tree is walked once from one end to the
-            // other (new lots at its end) instead of at random; a changed lot is updated in place.
-            let lot = try database.statement(
-                """
-                INSERT INTO lots (id, member, issuer, points, earned_at, expires_at, bonus)
-                VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET points = excluded.points
-                """
-            )
-            // Sorted as (id, place) pairs, not as whole lots: a third of the bytes moved.
-            let lots = Array(write.lots.values)
-            var order = lots.indices.map { (id: lots[$0].id, place: Int32($0)) }
-            order.sort { $0.id < $1.id }
-            for (_, place) in order {
-                let l = lots[Int(place)]
-                lot.bind(1, l.id)
-                lot.bind(2, Int64(bitPattern: l.member.value))
-                lot.bind(3, l.issuer)
-                lot.bind(4, l.points)
-                lot.bind(5, l.earnedAt.seconds)
-                lot.bind(6, l.expiresAt.seconds)
-                lot.bind(7, l.isBonus ? 1 : 0)
-                try runRow(lot, gate)
-            }
-            let deleteLot = try database.statement("DELETE FROM lots WHERE id = ?")
-            for id in write.deletedLots.sorted() {
-                deleteLot.bind(1, id)
-                try runRow(deleteLot, gate)
-            }
-            if let maxLot =
-                (write.lots.keys.max().map { max($0, write.deletedLots.max() ?? 0) }
-                    ?? write.deletedLots.max())
-            {
-                let counter = try database.statement(
-                    "INSERT INTO counters (name, value) VALUES ('lot', ?) "
-                        + "ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)"
-                )
-                counter.bind(1, maxLot)
-                try runRow(counter, gate)
-            }
+    /// The balances the chunk changed.
+    private static func writeAccounts(_ write: LedgerWrite, _ database: Database, _ gate: ConnectionGate) throws {
+        let account = try database.statement(
+            "INSERT OR REPLACE INTO accounts (account, unit, balance) VALUES (?, ?, ?)"
+        )
+        for (key, balance) in write.accounts {
+            account.bind(1, key.account)
+            account.bind(2, key.unit)
+            account.bind(3, balance)
+            try runRow(account, gate)
+        }
+    }
 
-            let account = try database.statement(
-                "INSERT OR REPLACE INTO accounts (account, unit, balance) VALUES (?, ?, ?)"
-            )
-            for (key, balance) in write.accounts {
-                account.bind(1, key.account)
-                account.bind(2, key.unit)
-                account.bind(3, balance)
-                try runRow(account, gate)
-            }
+    /// The obligations the chunk's redemptions and reversals caused.
+    private static func writeObligations(_ write: LedgerWrite, _ database: Database, _ gate: ConnectionGate) throws {
+        let obligation = try database.statement(
+            """
+            INSERT INTO obligations (id, posting, debtor, creditor, currency, amount, points, occurred,
+                source_partner, source_record, member, batch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """
+        )
+        for o in write.obligations {
+            obligation.bind(1, o.id)
+            obligation.bind(2, o.postingSeq)
+            obligation.bind(3, o.debtor)
+            obligation.bind(4, o.creditor)
+            obligation.bind(5, o.currency.code)
+            obligation.bind(6, o.amount)
+            obligation.bind(7, o.points)
+            obligation.bind(8, o.occurredAt.seconds)
+            obligation.bind(9, o.source.partner)
+            obligation.bind(10, o.source.recordID)
+            obligation.bind(11, Int64(bitPattern: o.member.value))
+            obligation.bind(12, o.batch)
+            try runRow(obligation, gate)
+        }
+    }
 
-            let obligation = try database.statement(
-                """
-                INSERT INTO obligations (id, posting, debtor, creditor, currency, amount, points, occurred,
-                    source_partner, source_record, member, batch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """
-            )
-            for o in write.obligations {
-                obligation.bind(1, o.id)
-                obligation.bind(2, o.postingSeq)
-                obligation.bind(3, o.debtor)
-                obligation.bind(4, o.creditor)
-                obligation.bind(5, o.currency.code)
-                obligation.bind(6, o.amount)
-                obligation.bind(7, o.points)
-                obligation.bind(8, o.occurredAt.seconds)
-                obligation.bind(9, o.source.partner)
-                obligation.bind(10, o.source.recordID)
-                obligation.bind(11, Int64(bitPattern: o.member.value))
-                obligation.bind(12, o.batch)
-                try runRow(obligation, gate)
-            }
-
-            let rejection = try database.statement(
-                "INSERT INTO rejections (batch, line, record_id, code, message) VALUES (?, ?, ?, ?, ?)"
-            )
-            for r in write.rejections {
-                rejection.bind(1, write.batchID)
-                rejection.bind(2, Int64(r.line))
-                rejection.bind(3, r.recordID)
-                rejection.bind(4, r.code.rawValue)
-                rejection.bind(5, r.message)
-                try runRow(rejection, gate)
-            }
-            if let cycle = write.cycle { try self.write(cycle, to: database, gate: gate) }
+    /// The records the chunk rejected.
+    private static func writeRejections(_ write: LedgerWrite, _ database: Database, _ gate: ConnectionGate) throws {
+        let rejection = try database.statement(
+            "INSERT INTO rejections (batch, line, record_id, code, message) VALUES (?, ?, ?, ?, ?)"
+        )
+        for r in write.rejections {
+            rejection.bind(1, write.batchID)
+            rejection.bind(2, Int64(r.line))
+            rejection.bind(3, r.recordID)
+            rejection.bind(4, r.code.rawValue)
+            rejection.bind(5, r.message)
+            try runRow(rejection, gate)
         }
     }
 

@@ -54,7 +54,11 @@ extension SQLiteStore: EventOutbox {
         var entries: [OutboxEntry] = []
         while try s.step() {
             guard let type = EventType(rawValue: s.string(2)), let status = OutboxStatus(rawValue: s.string(5)) else {
-                throw database.fail("webhook event \(s.string(0)) has an unknown type or status")
+                throw CoalitionError(
+                    .storeFailure,
+                    "webhook event \(s.string(0)) has an unknown type or status",
+                    at: Place(file: path)
+                )
             }
             let event = OutboxEvent(
                 id: s.string(0),

@@ -1,5 +1,6 @@
 import CCoalitionSQLite
 import CoalitionKit
+import CoalitionStoreSupport
 
 // The one file that talks to libsqlite3. The store calls these types.
 
@@ -15,14 +16,19 @@ private let sqliteConfigured: Int32 = {
 }()
 
 /// One SQLite connection. Not thread-safe: its owner serializes access.
-final class Database {
+///
+/// Every SQLite call's result is checked, every `sqlite3_bind_*` too (a failed bind is
+/// thrown by the `step` that would run with it); a failure is a `STORE_FAILURE` that carries
+/// SQLite's message, its extended result code and the SQL text, never a bound value, as
+/// GRDB's `DatabaseError` does.
+package final class Database {
     private let handle: OpaquePointer
     private var cache: [String: Statement] = [:]
     let path: String
 
     /// Opens `path`; creates the file only when `create` is true; `readOnly` opens a
     /// connection that can only read.
-    init(path: String, create: Bool, readOnly: Bool = false) throws {
+    package init(path: String, create: Bool, readOnly: Bool = false) throws {
         guard sqliteConfigured == SQLITE_OK else {
             throw CoalitionError(
                 .storeFailure,
@@ -49,10 +55,15 @@ final class Database {
         sqlite3_close_v2(handle)
     }
 
-    func fail(_ what: String) -> CoalitionError {
+    /// The last call's failure: SQLite's message and extended result code, and `sql`.
+    func fail(_ what: String, sql: String) -> CoalitionError {
+        fail(what, message: String(cString: sqlite3_errmsg(handle)), code: sqlite3_extended_errcode(handle), sql: sql)
+    }
+
+    func fail(_ what: String, message: String, code: Int32, sql: String) -> CoalitionError {
         CoalitionError(
             .storeFailure,
-            "\(what): \(String(cString: sqlite3_errmsg(handle))) (SQLite \(sqlite3_extended_errcode(handle)))",
+            "\(what): \(message) (SQLite \(code)); SQL: \(StoreSQL.shown(sql))",
             at: Place(file: path)
         )
     }
@@ -68,33 +79,33 @@ final class Database {
     }
 
     /// Runs one or more statements that return no rows.
-    func execute(_ sql: String) throws {
-        guard sqlite3_exec(handle, sql, nil, nil, nil) == SQLITE_OK else { throw fail("executing SQL") }
+    package func execute(_ sql: String) throws {
+        guard sqlite3_exec(handle, sql, nil, nil, nil) == SQLITE_OK else { throw fail("executing SQL", sql: sql) }
     }
 
     /// A prepared statement for `sql`, from the cache when it was prepared before.
-    func statement(_ sql: String) throws -> Statement {
+    package func statement(_ sql: String) throws -> Statement {
         if let cached = cache[sql] {
             cached.reset()
             return cached
         }
         var raw: OpaquePointer?
         guard sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &raw, nil) == SQLITE_OK, let raw
-        else { throw fail("preparing SQL") }
-        let statement = Statement(raw, database: self)
+        else { throw fail("preparing SQL", sql: sql) }
+        let statement = Statement(raw, sql: sql, database: self)
         cache[sql] = statement
         return statement
     }
 
     /// The single integer a query returns, or nil when it returns no row.
-    func integer(_ sql: String) throws -> Int64? {
+    package func integer(_ sql: String) throws -> Int64? {
         let statement = try self.statement(sql)
         defer { statement.reset() }
         return try statement.step() ? statement.int64(0) : nil
     }
 
     /// Runs `body` in one `BEGIN IMMEDIATE … COMMIT`; any error rolls everything back.
-    func transaction<T>(_ body: () throws -> T) throws -> T {
+    package func transaction<T>(_ body: () throws -> T) throws -> T {
         try execute("BEGIN IMMEDIATE")
         do {
             let result = try body()
@@ -110,37 +121,56 @@ final class Database {
 }
 
 /// A prepared statement. Bind with 1-based indexes, read columns with 0-based ones.
-final class Statement {
+///
+/// A bind that fails (an index out of range, a value too big, no memory) is kept, and
+/// thrown by the next `step` or `run` instead of running the statement with a parameter
+/// missing: one branch a bind, and no `try` at every bind of a row.
+package final class Statement {
     private let handle: OpaquePointer
     private unowned let database: Database
+    /// The SQL, for errors.
+    let sql: String
+    /// The first bind that failed since the last step or reset: its parameter and code.
+    private var bindFailure: (index: Int32, code: Int32)?
 
-    init(_ handle: OpaquePointer, database: Database) {
+    init(_ handle: OpaquePointer, sql: String, database: Database) {
         self.handle = handle
+        self.sql = sql
         self.database = database
     }
 
     deinit { sqlite3_finalize(handle) }
 
-    func reset() {
+    package func reset() {
         sqlite3_reset(handle)
         sqlite3_clear_bindings(handle)
+        bindFailure = nil
     }
 
-    func bind(_ index: Int32, _ value: Int64) { sqlite3_bind_int64(handle, index, value) }
-    func bind(_ index: Int32, _ value: Int64?) {
-        if let value { sqlite3_bind_int64(handle, index, value) } else { sqlite3_bind_null(handle, index) }
+    /// Keeps the first failed bind's code for the next step.
+    @inline(__always)
+    private func check(_ code: Int32, _ index: Int32) {
+        if code != SQLITE_OK && bindFailure == nil { bindFailure = (index, code) }
     }
-    func bind(_ index: Int32, _ value: String?) {
+
+    package func bind(_ index: Int32, _ value: Int64) { check(sqlite3_bind_int64(handle, index, value), index) }
+    package func bind(_ index: Int32, _ value: Int64?) {
+        if let value { bind(index, value) } else { check(sqlite3_bind_null(handle, index), index) }
+    }
+    package func bind(_ index: Int32, _ value: String?) {
         if var value {
             // The string's own UTF-8, with its length: no C string is made for it.
-            _ = value.withUTF8 { sqlite3_bind_text(handle, index, $0.baseAddress, Int32($0.count), transient) }
+            let code = value.withUTF8 {
+                sqlite3_bind_text(handle, index, $0.baseAddress, Int32($0.count), transient)
+            }
+            check(code, index)
         } else {
-            sqlite3_bind_null(handle, index)
+            check(sqlite3_bind_null(handle, index), index)
         }
     }
     func bind(_ index: Int32, _ value: PartnerID?) {
         if let value {
-            _ = value.withUTF8 {
+            let code = value.withUTF8 {
                 sqlite3_bind_text(
                     handle,
                     index,
@@ -149,8 +179,9 @@ final class Statement {
                     transient
                 )
             }
+            check(code, index)
         } else {
-            sqlite3_bind_null(handle, index)
+            check(sqlite3_bind_null(handle, index), index)
         }
     }
     /// Binds `bytes` where they lie, not copied: they must stay as they are until the
@@ -158,27 +189,43 @@ final class Statement {
     func bindText(_ index: Int32, borrowing bytes: UnsafeRawBufferPointer) {
         // An empty buffer may have no address, which SQLite would take for NULL.
         guard let base = bytes.baseAddress, bytes.count > 0 else { return bind(index, "") }
-        sqlite3_bind_text(handle, index, base.assumingMemoryBound(to: CChar.self), Int32(bytes.count), nil)
+        check(
+            sqlite3_bind_text(handle, index, base.assumingMemoryBound(to: CChar.self), Int32(bytes.count), nil),
+            index
+        )
     }
     /// `bindText(_:borrowing:)` for a blob.
     func bindBlob(_ index: Int32, borrowing bytes: UnsafeRawBufferPointer) {
-        sqlite3_bind_blob(handle, index, bytes.baseAddress, Int32(bytes.count), nil)
+        check(sqlite3_bind_blob(handle, index, bytes.baseAddress, Int32(bytes.count), nil), index)
     }
     func bind(_ index: Int32, _ value: [UInt8]) {
-        _ = value.withUnsafeBytes { sqlite3_bind_blob(handle, index, $0.baseAddress, Int32($0.count), transient) }
+        let code = value.withUnsafeBytes {
+            sqlite3_bind_blob(handle, index, $0.baseAddress, Int32($0.count), transient)
+        }
+        check(code, index)
     }
 
-    /// Steps once: true while it returns a row, false when done.
-    func step() throws -> Bool {
+    /// Steps once: true while it returns a row, false when done. Throws a failed bind
+    /// instead of running without it.
+    package func step() throws -> Bool {
+        if let failure = bindFailure {
+            bindFailure = nil
+            throw database.fail(
+                "binding parameter \(failure.index)",
+                message: String(cString: sqlite3_errstr(failure.code)),
+                code: failure.code,
+                sql: sql
+            )
+        }
         switch sqlite3_step(handle) {
         case SQLITE_ROW: return true
         case SQLITE_DONE: return false
-        default: throw database.fail("running SQL")
+        default: throw database.fail("running SQL", sql: sql)
         }
     }
 
     /// Runs a statement that returns no row, then resets it.
-    func run() throws {
+    package func run() throws {
         defer { sqlite3_reset(handle) }
         _ = try step()
     }
@@ -186,7 +233,7 @@ final class Statement {
     func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
     func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
     func optionalInt64(_ column: Int32) -> Int64? { isNull(column) ? nil : int64(column) }
-    func string(_ column: Int32) -> String {
+    package func string(_ column: Int32) -> String {
         guard let text = sqlite3_column_text(handle, column) else { return "" }
         return String(cString: text)
     }
@@ -198,7 +245,7 @@ final class Statement {
         return body(UnsafeRawBufferPointer(start: base, count: base == nil ? 0 : count))
     }
     /// Every column of the current row as SQL-ish text, `|`-separated.
-    func rowText() -> String {
+    package func rowText() -> String {
         (0..<sqlite3_column_count(handle)).map { column in
             switch sqlite3_column_type(handle, column) {
             case SQLITE_NULL: return "NULL"
@@ -213,4 +260,12 @@ final class Statement {
         guard count > 0, let base = sqlite3_column_blob(handle, column) else { return [] }
         return Array(UnsafeRawBufferPointer(start: base, count: count))
     }
+}
+
+extension Statement: StoredRow {
+    package func int64(at column: Int) -> Int64 { int64(Int32(column)) }
+    package func optionalInt64(at column: Int) -> Int64? { optionalInt64(Int32(column)) }
+    package func string(at column: Int) -> String { string(Int32(column)) }
+    package func optionalString(at column: Int) -> String? { optionalString(Int32(column)) }
+    package func bytes(at column: Int) -> [UInt8] { bytes(Int32(column)) }
 }

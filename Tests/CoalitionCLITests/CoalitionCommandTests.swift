@@ -1,6 +1,8 @@
 import CoalitionFiles
+import CoalitionGeneration
 import CoalitionKit
 import CoalitionSQLite
+import CoalitionTestSupport
 import Foundation
 import Testing
 

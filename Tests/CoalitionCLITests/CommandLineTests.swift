@@ -1,3 +1,4 @@
+import CoalitionGeneration
 import CoalitionKit
 import Foundation
 import Testing

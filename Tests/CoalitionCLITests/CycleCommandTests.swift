@@ -1,6 +1,7 @@
 import CoalitionFiles
 import CoalitionKit
 import CoalitionSQLite
+import CoalitionTestSupport
 import Foundation
 import Testing
 
@@ -15,13 +16,7 @@ struct CycleCommandTests {
 
     /// A work directory with a demo data directory in `data/` (one cycle closed through
     /// 2026-11-10T00:00:00Z).
-    func demo() throws -> (WorkDirectory, String) {
-        let work = try WorkDirectory()
-        let data = work.file("data")
-        let result = try work.coalition("demo", "--partners", partners, "--seeds", seeds, data: data)
-        try #require(result.status == 0, "\(result)")
-        return (work, data)
-    }
+    func demo() throws -> (WorkDirectory, String) { try WorkDirectory.withDemo() }
 
     func openLedger(_ data: String) throws -> Ledger {
         let network = try NetworkLoader.load(directory: (data as NSString).appendingPathComponent("network"))

@@ -11,15 +11,7 @@ struct MemberActivationCommandTests {
         let work = try WorkDirectory()
         defer { work.remove() }
         let data = work.file("data")
-        let demo = try work.coalition(
-            "demo",
-            "--partners",
-            CommandRunner.partnersDirectory,
-            "--seeds",
-            CommandRunner.seedsDirectory,
-            data: data
-        )
-        #expect(demo.status == 0, "\(demo)")
+        try work.demo(data: data)
         let ledgerMember = try #require(try firstMember(data))
         let issued = try work.coalition("member", "activation-code", ledgerMember, "--json", data: data)
         #expect(issued.status == 0, "\(issued)")

@@ -1,6 +1,7 @@
 import CoalitionFiles
 import CoalitionKit
 import CoalitionSQLite
+import CoalitionTestSupport
 import Foundation
 import Testing
 
@@ -10,13 +11,7 @@ struct MemberCommandTests {
     let seeds = CommandRunner.seedsDirectory
 
     /// A work directory with a demo data directory in `data/`.
-    func demo() throws -> (WorkDirectory, String) {
-        let work = try WorkDirectory()
-        let data = work.file("data")
-        let result = try work.coalition("demo", "--partners", partners, "--seeds", seeds, data: data)
-        #expect(result.status == 0, "\(result)")
-        return (work, data)
-    }
+    func demo() throws -> (WorkDirectory, String) { try WorkDirectory.withDemo() }
 
     func time(_ text: String) -> Timestamp { try! Timestamp(parsing: text) }
 

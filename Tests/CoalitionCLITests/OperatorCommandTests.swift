@@ -1,3 +1,4 @@
+import CoalitionGeneration
 import CoalitionKit
 import Foundation
 import Testing
@@ -13,15 +14,7 @@ struct OperatorCommandTests {
         let work = try WorkDirectory()
         defer { work.remove() }
         let data = work.file("data")
-        let demo = try work.coalition(
-            "demo",
-            "--partners",
-            CommandRunner.partnersDirectory,
-            "--seeds",
-            CommandRunner.seedsDirectory,
-            data: data
-        )
-        #expect(demo.status == 0, "\(demo)")
+        try work.demo(data: data)
 
         let list = try work.coalition("cycle", "list", "--json", data: data)
         #expect(list.status == 0, "\(list)")

@@ -1,5 +1,6 @@
 import CoalitionKit
 import CoalitionServer
+import CoalitionTestSupport
 import Foundation
 import Testing
 

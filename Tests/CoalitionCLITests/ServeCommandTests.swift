@@ -1,3 +1,4 @@
+import CoalitionTestSupport
 import Foundation
 import Testing
 

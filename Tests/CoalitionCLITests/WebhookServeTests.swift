@@ -1,6 +1,7 @@
 import CoalitionKit
 import CoalitionSQLite
 import CoalitionServer
+import CoalitionTestSupport
 import Foundation
 import Synchronization
 import Testing

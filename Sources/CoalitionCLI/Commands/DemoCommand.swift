@@ -1,4 +1,5 @@
 import CoalitionFiles
+import CoalitionGeneration
 import CoalitionKit
 import CoalitionSQLite
 import Foundation

@@ -83,9 +83,9 @@ struct ReportReferralsCommand: Command {
                 pointsTakenBack = line.pointsTakenBack
                 netPoints = line.netPoints
                 let currency = line.isValued ? line.currency : nil
-                costPaid = currency.map { MinorAmount(currency: $0.code, amountMinor: line.costPaid) }
-                costTakenBack = currency.map { MinorAmount(currency: $0.code, amountMinor: line.costTakenBack) }
-                netCost = line.netCost.map { MinorAmount(currency: $0.currency.code, amountMinor: $0.minorUnits) }
+                costPaid = currency.map { MinorAmount(Money(line.costPaid, $0)) }
+                costTakenBack = currency.map { MinorAmount(Money(line.costTakenBack, $0)) }
+                netCost = line.netCost.map(MinorAmount.init)
             }
         }
 

@@ -4,14 +4,14 @@
 package struct AppliedDetail {
     /// Points per issuer, signed as the member's balance moved: what a redemption used,
     /// what a reversal gave back or took.
-    package var split: [IssuerPoints] = []
-    package var obligations: [Obligation] = []
+    var split: [IssuerPoints] = []
+    var obligations: [Obligation] = []
     /// Points an earn reversal could not take from any lot: the member now owes them to
     /// the reversing partner (a debt, valued when it is repaid). Signed as the member's
     /// balance moved: negative.
-    package var debt: Int64 = 0
+    var debt: Int64 = 0
 
-    package var isEmpty: Bool { split.isEmpty && obligations.isEmpty && debt == 0 }
+    var isEmpty: Bool { split.isEmpty && obligations.isEmpty && debt == 0 }
 
     /// The detail of a posting of `kind` with `detail` text, and the obligations it made.
     package static func of(kind: PostingKind, detail text: String, obligations: [Obligation]) -> AppliedDetail? {

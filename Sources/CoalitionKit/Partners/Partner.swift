@@ -4,6 +4,11 @@ public struct EffectiveSchedule<Value: Sendable & Hashable>: Sendable, Hashable 
     public struct Entry: Sendable, Hashable {
         public let from: Timestamp
         public let value: Value
+
+        package init(from: Timestamp, value: Value) {
+            self.from = from
+            self.value = value
+        }
     }
 
     /// Entries in increasing `from` order, no two on the same instant.
@@ -41,6 +46,11 @@ public struct PartnerUnit: Sendable, Hashable {
     public let code: String
     /// What people call it: "miles", "hotel points", "US dollar cents spent".
     public let name: String
+
+    package init(code: String, name: String) {
+        self.code = code
+        self.name = name
+    }
 }
 
 /// One signing key of a partner's key ring: its id and when it may sign. The secret itself
@@ -57,6 +67,22 @@ public struct KeyInfo: Sendable, Hashable {
     /// When and why the operator revoked the key, if it was: from then on it signs nothing
     /// and no file under it is accepted, whatever its created-at says.
     public var revocation: KeyRevocation? = nil
+
+    package init(
+        id: String,
+        validFrom: Timestamp,
+        validUntil: Timestamp?,
+        file: String,
+        isDemo: Bool,
+        revocation: KeyRevocation? = nil
+    ) {
+        self.id = id
+        self.validFrom = validFrom
+        self.validUntil = validUntil
+        self.file = file
+        self.isDemo = isDemo
+        self.revocation = revocation
+    }
 
     public func isValid(at time: Timestamp) -> Bool {
         time >= validFrom && (validUntil.map { time < $0 } ?? true) && (revocation.map { time < $0.at } ?? true)
@@ -96,7 +122,7 @@ public final class Partner: Sendable, Hashable {
     /// Where the partner's events are delivered, if it takes them (docs/api.md, Webhooks).
     public let webhook: WebhookEndpoint?
 
-    init(
+    package init(
         id: PartnerID,
         name: String,
         kind: PartnerKind,

@@ -73,13 +73,7 @@ struct KeyCommandTests {
     @Test("verify --key names the key used and the file it came from, and refuses a key the header does not name")
     func verifyNamesTheKey() throws {
         let cli = try SettlementCommandRunner()
-        try cli.initialize()
-        let file = cli.directory + "/SKYWAYS-000001.csf"
-        try SettlementCommandFiles.skyways(
-            sequence: 1,
-            key: try SettlementCommandFiles.demoKey("SKYWAYS-2026A"),
-            to: file
-        )
+        let file = try cli.initializedWithSkywaysFile()
         #expect(try cli.coalition("submit", file).status == 0)
         let ack = cli.data + "/outbox/SKYWAYS-000001.ack"
         let right = SettlementCommandFiles.demoKeyPath("SKYWAYS-2026A")

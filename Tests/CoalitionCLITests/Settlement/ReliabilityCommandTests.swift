@@ -1,5 +1,6 @@
 import CoalitionKit
 import CoalitionSQLite
+import CoalitionTestSupport
 import Foundation
 import Testing
 
@@ -78,13 +79,7 @@ struct ReliabilityCommandTests {
     @Test("one writer at a time: a second is refused with LEDGER_BUSY before it reads; reads go on")
     func writerLock() throws {
         let cli = try SettlementCommandRunner()
-        try cli.initialize()
-        let file = cli.directory + "/SKYWAYS-000001.csf"
-        try SettlementCommandFiles.skyways(
-            sequence: 1,
-            key: try SettlementCommandFiles.demoKey("SKYWAYS-2026A"),
-            to: file
-        )
+        let file = try cli.initializedWithSkywaysFile()
         var lock: WriterLock? = try WriterLock.acquire(dataDirectory: cli.data, waitSeconds: 0)
         #expect(throws: CoalitionError.self) { try WriterLock.acquire(dataDirectory: cli.data, waitSeconds: 0) }
         let busy = try cli.coalition("submit", file)
@@ -266,13 +261,7 @@ struct ReliabilityCommandTests {
     @Test("injected faults: an fsync that fails leaves the ledger as before; a crash after the commit, as after")
     func injectedFaults() throws {
         let cli = try SettlementCommandRunner()
-        try cli.initialize()
-        let file = cli.directory + "/SKYWAYS-000001.csf"
-        try SettlementCommandFiles.skyways(
-            sequence: 1,
-            key: try SettlementCommandFiles.demoKey("SKYWAYS-2026A"),
-            to: file
-        )
+        let file = try cli.initializedWithSkywaysFile()
         let empty = try store(cli).contentDump()
         let failed = try cli.coalition(failpoint: "file.fsync:fail", "submit", file)
         #expect(failed.status == 4, "\(failed)")

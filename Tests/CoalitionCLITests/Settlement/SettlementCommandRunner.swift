@@ -1,58 +1,21 @@
 import CoalitionFiles
+import CoalitionGeneration
 import CoalitionKit
+import CoalitionTestSupport
 import Foundation
 import Testing
 
 /// Runs the built `coalition` executable as a user does: a process of its own, in a
 /// temporary working directory, its output captured through files.
 final class SettlementCommandRunner {
-    struct Result: CustomStringConvertible {
-        let status: Int32
-        let stdout: String
-        let stderr: String
+    typealias Result = CommandRunner.Result
 
-        var description: String { "exit \(status)\n--- stdout\n\(stdout)--- stderr\n\(stderr)" }
-    }
-
-    /// The package root, from this file's place in `Tests/CoalitionCLITests/Settlement/`.
-    static let packageRoot: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<4 { url.deleteLastPathComponent() }
-        return url.path
-    }()
-
+    static let packageRoot = Fixtures.packageRoot
     static let partners = packageRoot + "/partners"
     static let seeds = packageRoot + "/seeds"
 
-    /// The executable in the build products directory, beside the test bundle.
-    static let executable: String? = {
-        var directories: [URL] = []
-        if let first = CommandLine.arguments.first {
-            directories.append(URL(fileURLWithPath: first).deletingLastPathComponent())
-        }
-        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            directories.append(URL(fileURLWithPath: exe).deletingLastPathComponent())
-        }
-        directories.append(Bundle.main.bundleURL)
-        directories.append(Bundle.main.bundleURL.deletingLastPathComponent())
-        directories.append(URL(fileURLWithPath: packageRoot + "/.build/debug"))
-        var candidates: [String] = []
-        for directory in directories {
-            // macOS keeps the test binary in `X.xctest/Contents/MacOS/`: look up a few levels.
-            var url = directory
-            for _ in 0..<4 {
-                candidates.append(url.appendingPathComponent("coalition").path)
-                url.deleteLastPathComponent()
-            }
-        }
-        // As CommandRunner: another build of the executable (an older one, to see a test fail).
-        if let path = ProcessInfo.processInfo.environment["COALITION_EXECUTABLE"] { candidates.insert(path, at: 0) }
-        return candidates.first { path in
-            var isDirectory: ObjCBool = false
-            return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory.boolValue
-                && FileManager.default.isExecutableFile(atPath: path)
-        }
-    }()
+    /// The executable `CommandRunner` runs.
+    static var executable: String? { CommandRunner.executable?.path }
 
     /// The working directory; the data directory is `data/` inside it.
     let directory: String
@@ -77,31 +40,12 @@ final class SettlementCommandRunner {
             "the coalition executable is not in the build products",
             sourceLocation: sourceLocation
         )
-        let outputs = directory + "/.output-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: outputs, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: outputs) }
-        _ = FileManager.default.createFile(atPath: outputs + "/stdout", contents: nil)
-        _ = FileManager.default.createFile(atPath: outputs + "/stderr", contents: nil)
-        let stdout = try FileHandle(forWritingTo: URL(fileURLWithPath: outputs + "/stdout"))
-        let stderr = try FileHandle(forWritingTo: URL(fileURLWithPath: outputs + "/stderr"))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: launched ?? executable)
-        process.arguments = launched == nil ? arguments : arguments.map { $0 == "coalition" ? executable : $0 }
-        if !environment.isEmpty {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        }
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = stdout
-        process.standardError = stderr
-        try process.run()
-        process.waitUntilExit()
-        try stdout.close()
-        try stderr.close()
-        return Result(
-            status: process.terminationStatus,
-            stdout: try String(contentsOfFile: outputs + "/stdout", encoding: .utf8),
-            stderr: try String(contentsOfFile: outputs + "/stderr", encoding: .utf8)
+        return try CommandRunner.run(
+            launched == nil ? arguments : arguments.map { $0 == "coalition" ? executable : $0 },
+            in: directory,
+            executable: launched.map { URL(fileURLWithPath: $0) },
+            environment: environment,
+            sourceLocation: sourceLocation
         )
     }
 
@@ -127,6 +71,19 @@ final class SettlementCommandRunner {
     func initialize(sourceLocation: SourceLocation = #_sourceLocation) throws {
         let result = try coalition("init", "--partners", Self.partners, sourceLocation: sourceLocation)
         #expect(result.status == 0, "\(result)", sourceLocation: sourceLocation)
+    }
+
+    /// `initialize`, then SKYWAYS's first settlement file, signed with its demo key, in the
+    /// working directory as `SKYWAYS-000001.csf`; returns its path.
+    func initializedWithSkywaysFile(sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+        try initialize(sourceLocation: sourceLocation)
+        let file = directory + "/SKYWAYS-000001.csf"
+        try SettlementCommandFiles.skyways(
+            sequence: 1,
+            key: try SettlementCommandFiles.demoKey("SKYWAYS-2026A"),
+            to: file
+        )
+        return file
     }
 
     /// Names in a folder of the data directory, sorted.

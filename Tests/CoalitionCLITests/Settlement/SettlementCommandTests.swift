@@ -169,13 +169,7 @@ struct SettlementCommandTests {
     @Test("verify of a tampered acknowledgement exits 3 with BAD_SIGNATURE")
     func tamperedAcknowledgement() throws {
         let cli = try SettlementCommandRunner()
-        try cli.initialize()
-        let file = cli.directory + "/SKYWAYS-000001.csf"
-        try SettlementCommandFiles.skyways(
-            sequence: 1,
-            key: try SettlementCommandFiles.demoKey("SKYWAYS-2026A"),
-            to: file
-        )
+        let file = try cli.initializedWithSkywaysFile()
         #expect(try cli.coalition("submit", file).status == 0)
         let ack = cli.data + "/outbox/SKYWAYS-000001.ack"
         let key = SettlementCommandFiles.demoKeyPath("SKYWAYS-2026A")

@@ -1,3 +1,4 @@
+import CoalitionTestSupport
 import Foundation
 import Testing
 
@@ -12,31 +13,34 @@ enum CommandRunner {
         var description: String { "exit \(status)\n--- stdout\n\(stdout)--- stderr\n\(stderr)" }
     }
 
-    /// The package root, derived from this file's place in `Tests/CoalitionCLITests/Support/`.
-    static let packageRoot: URL = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<4 { url.deleteLastPathComponent() }
-        return url
-    }()
+    static let packageRoot = URL(fileURLWithPath: Fixtures.packageRoot)
 
     static let partnersDirectory = packageRoot.appendingPathComponent("partners").path
     static let seedsDirectory = packageRoot.appendingPathComponent("seeds").path
 
-    /// The built executable: next to the test bundle in the products directory (where
-    /// `swift test` puts both), else in the package's `.build/debug`.
+    /// The built executable: `COALITION_EXECUTABLE` (another build, an older one to see a
+    /// test fail), else next to the test bundle in the products directory (where `swift test`
+    /// puts both; macOS keeps the test binary a few levels down in `X.xctest/`), else in the
+    /// package's `.build/debug`.
     static let executable: URL? = {
         let fileManager = FileManager.default
         var candidates: [URL] = []
         if let path = ProcessInfo.processInfo.environment["COALITION_EXECUTABLE"] {
             candidates.append(URL(fileURLWithPath: path))
         }
-        let bundle = Bundle.main.bundleURL
-        candidates.append(bundle.appendingPathComponent("coalition"))
-        candidates.append(bundle.deletingLastPathComponent().appendingPathComponent("coalition"))
+        var directories = [Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent()]
         if let first = CommandLine.arguments.first {
-            let binary = URL(fileURLWithPath: first).deletingLastPathComponent()
-            candidates.append(binary.appendingPathComponent("coalition"))
-            candidates.append(binary.deletingLastPathComponent().appendingPathComponent("coalition"))
+            directories.append(URL(fileURLWithPath: first).deletingLastPathComponent())
+        }
+        if let exe = try? fileManager.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            directories.append(URL(fileURLWithPath: exe).deletingLastPathComponent())
+        }
+        for directory in directories {
+            var url = directory
+            for _ in 0..<4 {
+                candidates.append(url.appendingPathComponent("coalition"))
+                url.deleteLastPathComponent()
+            }
         }
         candidates.append(packageRoot.appendingPathComponent(".build/debug/coalition"))
         return candidates.first { url in
@@ -48,8 +52,18 @@ enum CommandRunner {
 
     /// Runs `coalition arguments…` in `directory`; output goes through files, so a chatty
     /// command can never block on a full pipe.
-    static func run(_ arguments: [String], in directory: String) throws -> Result {
-        let executable = try #require(executable, "the coalition executable was not found next to the tests")
+    static func run(
+        _ arguments: [String],
+        in directory: String,
+        executable launched: URL? = nil,
+        environment: [String: String] = [:],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> Result {
+        let built = try #require(
+            executable,
+            "the coalition executable was not found next to the tests",
+            sourceLocation: sourceLocation
+        )
         let outputs = (NSTemporaryDirectory() as NSString).appendingPathComponent("coalition-out-\(UUID().uuidString)")
         try FileManager.default.createDirectory(atPath: outputs, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: outputs) }
@@ -60,8 +74,11 @@ enum CommandRunner {
         let stdout = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
         let stderr = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
         let process = Process()
-        process.executableURL = executable
+        process.executableURL = launched ?? built
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = stdout
@@ -107,6 +124,28 @@ struct WorkDirectory {
         var words = arguments
         if let data { words += ["--data", data] }
         return try CommandRunner.run(words, in: path)
+    }
+
+    /// `coalition demo` into `data` from the demo network and seeds; it must succeed.
+    func demo(data: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let demo = try coalition(
+            "demo",
+            "--partners",
+            CommandRunner.partnersDirectory,
+            "--seeds",
+            CommandRunner.seedsDirectory,
+            data: data
+        )
+        try #require(demo.status == 0, "\(demo)", sourceLocation: sourceLocation)
+    }
+
+    /// A new work directory with a demo data directory in `data/` (one cycle closed through
+    /// 2026-11-10T00:00:00Z), and that data directory.
+    static func withDemo(sourceLocation: SourceLocation = #_sourceLocation) throws -> (WorkDirectory, String) {
+        let work = try WorkDirectory()
+        let data = work.file("data")
+        try work.demo(data: data, sourceLocation: sourceLocation)
+        return (work, data)
     }
 
     func remove() { try? FileManager.default.removeItem(atPath: path) }

@@ -1,5 +1,7 @@
 import CoalitionFiles
+import CoalitionGeneration
 import CoalitionKit
+import CoalitionTestSupport
 import Foundation
 import Testing
 

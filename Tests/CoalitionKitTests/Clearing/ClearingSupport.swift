@@ -1,51 +1,9 @@
 import CoalitionFiles
+import CoalitionGeneration
 import CoalitionKit
+import CoalitionTestSupport
 import Foundation
 import Testing
-
-/// One currency's clearing in a form that compares as a whole.
-struct ClearingImage: Equatable, CustomStringConvertible {
-    let currency: String
-    let gross: [PartnerID: [PartnerID: Int64]]
-    let net: [Participant: Int64]
-    let fees: [PartnerID: Int64]
-    let centralCounterparty: [SettlementInstruction]
-    let fewestPayments: [SettlementInstruction]
-
-    init(_ clearing: CurrencyClearing) {
-        currency = clearing.currency.code
-        gross = clearing.gross
-        net = clearing.net
-        fees = clearing.fees
-        centralCounterparty = clearing.centralCounterparty
-        fewestPayments = clearing.fewestPayments
-    }
-
-    var description: String { "\(currency): net \(net.sorted { $0.key < $1.key })" }
-}
-
-/// A closed cycle in a form that compares as a whole: every field of `ClearingCycle`.
-struct CycleImage: Equatable {
-    let number: Int64
-    let through: Timestamp
-    let closedAt: Timestamp
-    let watermark: Int64
-    let obligationCount: Int
-    let postingSeq: Int64
-    let clearings: [ClearingImage]
-    let batches: [BatchReference]
-
-    init(_ cycle: ClearingCycle) {
-        number = cycle.number
-        through = cycle.through
-        closedAt = cycle.closedAt
-        watermark = cycle.watermark
-        obligationCount = cycle.obligationCount
-        postingSeq = cycle.postingSeq
-        clearings = cycle.clearings.map(ClearingImage.init)
-        batches = cycle.batches
-    }
-}
 
 /// What a list of payments does to balances that start at zero: plus received, minus paid.
 /// Participants left at zero are left out, as a clearing's nets leave them out.
@@ -56,48 +14,6 @@ func balances(after payments: [SettlementInstruction]) -> [Participant: Int64] {
         out[payment.payee, default: 0] += payment.amount
     }
     return out.filter { $0.value != 0 }
-}
-
-extension CycleCloser.Result {
-    /// The cycle a close made; nil when it was already closed.
-    var closedCycle: ClearingCycle? {
-        if case .closed(let cycle) = self { return cycle }
-        return nil
-    }
-
-    /// The last cycle, when the close made nothing new.
-    var alreadyClosedCycle: ClearingCycle? {
-        if case .alreadyClosed(let cycle) = self { return cycle }
-        return nil
-    }
-}
-
-/// What the books say partners are due (receivable) and owe (payable), without zero balances.
-func receivablesAndPayables(_ ledger: Ledger) -> [AccountKey: Int64] {
-    ledger.state.accounts.filter {
-        ($0.key.account.hasPrefix("receivable:") || $0.key.account.hasPrefix("payable:")) && $0.value != 0
-    }
-}
-
-/// What the open obligations say partners are due and owe, without zero sums.
-func openObligationBalances(_ ledger: Ledger) throws -> [AccountKey: Int64] {
-    var out: [AccountKey: Int64] = [:]
-    for o in try ledger.store.obligations(openOnly: true) {
-        out[AccountKey(Account.receivable(o.creditor), o.currency.code), default: 0] += o.amount
-        out[AccountKey(Account.payable(o.debtor), o.currency.code), default: 0] -= o.amount
-    }
-    return out.filter { $0.value != 0 }
-}
-
-/// After a close: a clean audit, and receivables and payables that are exactly the open
-/// obligations (everything a cycle took moved into settlement).
-func expectBooksAfterClose(_ ledger: Ledger, sourceLocation: SourceLocation = #_sourceLocation) throws {
-    let audit = try Audit.run(ledger)
-    #expect(audit.problems == [], sourceLocation: sourceLocation)
-    #expect(
-        receivablesAndPayables(ledger) == (try openObligationBalances(ledger)),
-        sourceLocation: sourceLocation
-    )
 }
 
 /// The demo network's key rings, from `partners/keys/`.

@@ -1,4 +1,5 @@
 import CoalitionKit
+import CoalitionTestSupport
 import Testing
 
 @Suite("Cycles: which obligations a cut-off takes, and that a closed cycle never changes")

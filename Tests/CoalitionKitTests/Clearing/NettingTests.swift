@@ -1,4 +1,5 @@
 import CoalitionKit
+import CoalitionTestSupport
 import Testing
 
 @Suite("Netting: generated networks net to zero and settle exactly")

@@ -1,4 +1,5 @@
 import CoalitionKit
+import CoalitionTestSupport
 import Testing
 
 @Suite("Statements: the obligations behind the gross figures, and whose fee a payment settles")

@@ -1,4 +1,6 @@
+import CoalitionGeneration
 import CoalitionKit
+import CoalitionTestSupport
 import Testing
 
 @Suite("ActivityGenerator: reproducible demo activity")

@@ -1,4 +1,5 @@
 import CoalitionKit
+import CoalitionTestSupport
 import Testing
 
 @Suite("Ledger: points past their expiry are dead, whether or not expire has run")

@@ -1,4 +1,5 @@
 import CoalitionKit
+import CoalitionTestSupport
 import Testing
 
 @Suite("Ledger: earning, redeeming across brands, refusals")

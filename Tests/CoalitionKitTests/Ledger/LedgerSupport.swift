@@ -1,37 +1,7 @@
+import CoalitionGeneration
 import CoalitionKit
+import CoalitionTestSupport
 import Testing
-
-/// A ledger state in a form that compares as a whole: every field of `LedgerSnapshot`.
-struct StateImage: Equatable, CustomStringConvertible {
-    let members: [MemberNumber: MemberAccount]
-    let accounts: [AccountKey: Int64]
-    let records: RecordIndex
-    let lastSeq: Int64
-    let lastHash: [UInt8]
-    let lastBatch: Int64
-    let lastLotID: Int64
-    let lastObligationID: Int64
-    let referrals: [MemberNumber: Referral]
-
-    /// The state; with `includingBatchLog` false, without the batch counter (a batch whose
-    /// every record was rejected is still logged).
-    init(_ state: LedgerSnapshot, includingBatchLog: Bool = true) {
-        members = state.members
-        accounts = state.accounts
-        records = state.records
-        lastSeq = state.lastSeq
-        lastHash = state.lastHash
-        lastBatch = includingBatchLog ? state.lastBatch : 0
-        lastLotID = state.lastLotID
-        lastObligationID = state.lastObligationID
-        referrals = state.referrals.links
-    }
-
-    var description: String {
-        "\(members.count) members, \(accounts.count) accounts, \(records.count) records, seq \(lastSeq), "
-            + "batch \(lastBatch), lot \(lastLotID), obligation \(lastObligationID)"
-    }
-}
 
 /// Builds records for one test, with record ids that never repeat unless asked to.
 struct RecordMaker {

@@ -1,4 +1,6 @@
+import CoalitionGeneration
 import CoalitionKit
+import CoalitionTestSupport
 import Testing
 
 /// The engine's half of the paired balance check: a posting whose legs do not sum to zero in

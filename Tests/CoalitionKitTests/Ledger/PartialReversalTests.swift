@@ -1,4 +1,5 @@
 import CoalitionKit
+import CoalitionTestSupport
 import Testing
 
 @Suite("Ledger: partial reversals add up and never let the member gain from rounding")

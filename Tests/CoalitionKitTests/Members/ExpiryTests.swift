@@ -1,4 +1,5 @@
 import CoalitionKit
+import CoalitionTestSupport
 import Testing
 
 @Suite("Members: expiry, breakage, and reversals of expired points")

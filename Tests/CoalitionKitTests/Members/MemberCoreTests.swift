@@ -1,4 +1,6 @@
+import CoalitionGeneration
 import CoalitionKit
+import CoalitionTestSupport
 import Foundation
 import Testing
 

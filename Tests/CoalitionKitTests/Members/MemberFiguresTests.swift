@@ -1,3 +1,4 @@
+import CoalitionTestSupport
 import Testing
 
 @testable import CoalitionKit

@@ -1,3 +1,4 @@
+import CoalitionTestSupport
 import Testing
 
 // `@testable` for the memberwise initializers of `Tier` and `TransferLimits`, which have no

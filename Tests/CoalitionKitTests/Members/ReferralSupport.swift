@@ -1,5 +1,6 @@
 import CoalitionFiles
 import CoalitionKit
+import CoalitionTestSupport
 import Foundation
 
 /// The demo network's partners under a network with a referral programme, written to a

@@ -1,4 +1,6 @@
+import CoalitionGeneration
 import CoalitionKit
+import CoalitionTestSupport
 import Testing
 
 /// A tier review is idempotent per date (docs/ledger.md, "Tiers"): running the review of a

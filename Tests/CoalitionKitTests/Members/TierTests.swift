@@ -1,4 +1,5 @@
 import CoalitionKit
+import CoalitionTestSupport
 import Testing
 
 @Suite("Members: tiers, their bonuses, reviews and downgrade policies")

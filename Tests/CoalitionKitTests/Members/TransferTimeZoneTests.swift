@@ -1,5 +1,6 @@
 import CoalitionFiles
 import CoalitionKit
+import CoalitionTestSupport
 import Foundation
 import Testing
 

@@ -1,66 +1,9 @@
 import CoalitionFiles
 import CoalitionKit
 import CoalitionSQLite
+import CoalitionTestSupport
 import Foundation
 import Testing
-
-/// A closed cycle in a form that compares as a whole: every field of `ClearingCycle`.
-struct CycleImage: Equatable, CustomStringConvertible {
-    struct Clearing: Equatable {
-        let currency: String
-        let gross: [PartnerID: [PartnerID: Int64]]
-        let net: [Participant: Int64]
-        let fees: [PartnerID: Int64]
-        let centralCounterparty: [SettlementInstruction]
-        let fewestPayments: [SettlementInstruction]
-
-        init(_ clearing: CurrencyClearing) {
-            currency = clearing.currency.code
-            gross = clearing.gross
-            net = clearing.net
-            fees = clearing.fees
-            centralCounterparty = clearing.centralCounterparty
-            fewestPayments = clearing.fewestPayments
-        }
-    }
-
-    let number: Int64
-    let through: Timestamp
-    let closedAt: Timestamp
-    let watermark: Int64
-    let obligationCount: Int
-    let postingSeq: Int64
-    let clearings: [Clearing]
-    let batches: [BatchReference]
-
-    init(_ cycle: ClearingCycle) {
-        number = cycle.number
-        through = cycle.through
-        closedAt = cycle.closedAt
-        watermark = cycle.watermark
-        obligationCount = cycle.obligationCount
-        postingSeq = cycle.postingSeq
-        clearings = cycle.clearings.map(Clearing.init)
-        batches = cycle.batches
-    }
-
-    var description: String {
-        "cycle \(number) through \(through): \(obligationCount) obligations, "
-            + "\(clearings.map { "\($0.currency) \($0.net.sorted { $0.key < $1.key })" })"
-    }
-}
-
-extension CycleCloser.Result {
-    var closedCycle: ClearingCycle? {
-        if case .closed(let cycle) = self { return cycle }
-        return nil
-    }
-
-    var alreadyClosedCycle: ClearingCycle? {
-        if case .alreadyClosed(let cycle) = self { return cycle }
-        return nil
-    }
-}
 
 /// Records with explicit times for one scenario, with ids that never repeat.
 struct Records {
@@ -123,16 +66,7 @@ struct CycleLedger {
 
     /// A clean audit, and receivables and payables that are exactly the open obligations.
     func expectBooks(sourceLocation: SourceLocation = #_sourceLocation) throws {
-        #expect(try Audit.run(ledger).problems == [], sourceLocation: sourceLocation)
-        var open: [AccountKey: Int64] = [:]
-        for o in try store.obligations(openOnly: true) {
-            open[AccountKey(Account.receivable(o.creditor), o.currency.code), default: 0] += o.amount
-            open[AccountKey(Account.payable(o.debtor), o.currency.code), default: 0] -= o.amount
-        }
-        let held = ledger.state.accounts.filter {
-            ($0.key.account.hasPrefix("receivable:") || $0.key.account.hasPrefix("payable:")) && $0.value != 0
-        }
-        #expect(held == open.filter { $0.value != 0 }, sourceLocation: sourceLocation)
+        try expectBooksAfterClose(ledger, sourceLocation: sourceLocation)
     }
 
     func remove() { directory.remove() }

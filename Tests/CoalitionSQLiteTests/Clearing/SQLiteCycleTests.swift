@@ -1,5 +1,6 @@
 import CoalitionKit
 import CoalitionSQLite
+import CoalitionTestSupport
 import Foundation
 import Testing
 
@@ -172,7 +173,7 @@ struct SQLiteCycleTests {
             #expect(cycle.obligationCount == taken.count)
             #expect(taken.count > 0, "cycle \(cycle.number) takes nothing: a weak case")
             let expected = try Netting.clear(taken, feeBasisPoints: feeBasisPoints)
-            #expect(cycle.clearings.map(CycleImage.Clearing.init) == expected.map(CycleImage.Clearing.init))
+            #expect(cycle.clearings.map(ClearingImage.init) == expected.map(ClearingImage.init))
             for clearing in cycle.clearings {
                 #expect(clearing.net.values.reduce(0, +) == 0)
                 #expect(clearing.netTotal <= clearing.grossTotal)

@@ -1,6 +1,8 @@
+import CoalitionGeneration
 import CoalitionKit
 import CoalitionPostgreSQL
 import CoalitionSQLite
+import CoalitionTestSupport
 import Foundation
 import Testing
 

@@ -1,4 +1,5 @@
 import CoalitionSQLite
+import CoalitionTestSupport
 import Foundation
 import Testing
 

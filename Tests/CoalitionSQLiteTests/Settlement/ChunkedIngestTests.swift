@@ -1,6 +1,7 @@
 import CoalitionFiles
 import CoalitionKit
 import CoalitionSQLite
+import CoalitionTestSupport
 import Foundation
 import Testing
 

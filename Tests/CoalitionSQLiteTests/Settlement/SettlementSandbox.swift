@@ -1,6 +1,8 @@
 import CoalitionFiles
+import CoalitionGeneration
 import CoalitionKit
 import CoalitionSQLite
+import CoalitionTestSupport
 import Foundation
 import Testing
 
@@ -181,27 +183,16 @@ final class SettlementSandbox {
 }
 
 /// Everything a ledger holds: the engine's state in memory and every row of its store.
+@dynamicMemberLookup
 struct SettlementLedgerImage: Equatable {
-    var members: [MemberNumber: MemberAccount]
-    var accounts: [AccountKey: Int64]
-    var records: RecordIndex
-    var lastSeq: Int64
-    var lastHash: [UInt8]
-    var lastBatch: Int64
-    var lastLotID: Int64
-    var lastObligationID: Int64
+    var state: StateImage
     var dump: String
 
+    /// The state's parts (`lastSeq`, `records`, …) by name.
+    subscript<Part>(dynamicMember part: KeyPath<StateImage, Part>) -> Part { state[keyPath: part] }
+
     init(ledger: Ledger, store: SQLiteStore) throws {
-        let state = ledger.state
-        members = state.members
-        accounts = state.accounts
-        records = state.records
-        lastSeq = state.lastSeq
-        lastHash = state.lastHash
-        lastBatch = state.lastBatch
-        lastLotID = state.lastLotID
-        lastObligationID = state.lastObligationID
+        state = StateImage(ledger.state)
         dump = try store.contentDump()
     }
 
@@ -212,18 +203,7 @@ struct SettlementLedgerImage: Equatable {
         sourceLocation: SourceLocation = #_sourceLocation
     ) {
         let note = comment.map { " (\($0))" } ?? ""
-        #expect(members == other.members, "members differ\(note)", sourceLocation: sourceLocation)
-        #expect(accounts == other.accounts, "accounts differ\(note)", sourceLocation: sourceLocation)
-        #expect(records == other.records, "records differ\(note)", sourceLocation: sourceLocation)
-        #expect(lastSeq == other.lastSeq, "lastSeq differs\(note)", sourceLocation: sourceLocation)
-        #expect(lastHash == other.lastHash, "lastHash differs\(note)", sourceLocation: sourceLocation)
-        #expect(lastBatch == other.lastBatch, "lastBatch differs\(note)", sourceLocation: sourceLocation)
-        #expect(lastLotID == other.lastLotID, "lastLotID differs\(note)", sourceLocation: sourceLocation)
-        #expect(
-            lastObligationID == other.lastObligationID,
-            "lastObligationID differs\(note)",
-            sourceLocation: sourceLocation
-        )
+        #expect(state == other.state, "the state in memory differs\(note)", sourceLocation: sourceLocation)
         #expect(dump == other.dump, "the store's content differs\(note)", sourceLocation: sourceLocation)
     }
 }

@@ -1,7 +1,9 @@
 import CoalitionFiles
+import CoalitionGeneration
 import CoalitionKit
 import CoalitionPostgreSQL
 import CoalitionSQLite
+import CoalitionTestSupport
 import Foundation
 import Testing
 

@@ -1,6 +1,7 @@
 import CoalitionFiles
 import CoalitionKit
 import CoalitionServer
+import CoalitionTestSupport
 import Foundation
 import Testing
 

@@ -1,4 +1,5 @@
 import CoalitionKit
+import CoalitionTestSupport
 import Foundation
 import Synchronization
 import Testing

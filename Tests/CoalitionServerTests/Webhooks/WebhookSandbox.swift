@@ -2,6 +2,7 @@ import CoalitionFiles
 import CoalitionKit
 import CoalitionSQLite
 import CoalitionServer
+import CoalitionTestSupport
 import Foundation
 import Testing
 

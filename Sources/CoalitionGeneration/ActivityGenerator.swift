@@ -1,3 +1,5 @@
+import CoalitionKit
+
 /// Generates realistic partner activity from a seed: members enrolling, earning at every
 /// partner, spending across brands, and partners reversing some of it. The same seed gives
 /// the same records, so the demo, the benchmark and the tests are reproducible.
@@ -44,7 +46,7 @@ public struct ActivityGenerator {
             let id =
                 String(partners[p].id.rawValue.prefix(7)) + "-"
                 + String(repeating: "0", count: max(0, 7 - number.count)) + number
-            return RecordKey(trusted: partners[p].id, id)
+            return RecordKey(stored: partners[p].id, id)
         }
         // Members join in the first period; activity starts after it.
         let period = Int64(max(1, plan.periodDays)) * Timestamp.secondsPerDay

@@ -1,3 +1,5 @@
+import CoalitionKit
+
 /// Deterministic data for `coalition bench`: a network of `partners` partners with keys, and a
 /// stream of one partner's records (earns, cross-brand redemptions, reversals) that is never
 /// held whole in memory.
@@ -85,7 +87,7 @@ public enum BenchData {
         for m in 0..<members {
             try add(
                 LedgerRecord(
-                    key: RecordKey(trusted: partners[0].id, "E\(m)"),
+                    key: RecordKey(stored: partners[0].id, "E\(m)"),
                     occurredAt: start,
                     body: .enroll(member: member(m))
                 )
@@ -96,7 +98,7 @@ public enum BenchData {
             for m in 0..<members {
                 try add(
                     LedgerRecord(
-                        key: RecordKey(trusted: partner.id, "W\(m)"),
+                        key: RecordKey(stored: partner.id, "W\(m)"),
                         occurredAt: start.adding(seconds: Int64(p + 1)),
                         body: .earn(member: member(m), units: 6_000)
                     )
@@ -158,7 +160,7 @@ public enum BenchData {
                 if case .redeem(_, let units) = body { reversible.append((id, units)) }
                 if reversible.count > 4096 { reversible.removeFirst(1024) }
             }
-            return LedgerRecord(key: RecordKey(trusted: partner, id), occurredAt: time, body: body)
+            return LedgerRecord(key: RecordKey(stored: partner, id), occurredAt: time, body: body)
         }
     }
 }

@@ -1,3 +1,5 @@
+import CoalitionKit
+
 /// Turns generated activity into settlement files, one per partner and period, as partners
 /// would send them: what `coalition seed` writes into `seeds/` and the demo ingests.
 public enum SeedFiles {
