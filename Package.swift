@@ -59,7 +59,9 @@ let package = Package(
         .target(
             name: "CoalitionPostgreSQL",
             // CoalitionSQLite for its state-file format only (`StateFile`), kept in a table here.
-            dependencies: ["CoalitionKit", "CoalitionFiles", "CoalitionStoreSupport", "CCoalitionPostgreSQL", "CoalitionSQLite"]
+            dependencies: [
+                "CoalitionKit", "CoalitionFiles", "CoalitionStoreSupport", "CCoalitionPostgreSQL", "CoalitionSQLite",
+            ]
         ),
         // Bench and seed data (generated networks, members and activity): for `seed`, `bench`
         // and the tests, not part of the shipped library.
@@ -105,7 +107,9 @@ let package = Package(
         ),
         .testTarget(
             name: "CoalitionServerTests",
-            dependencies: ["CoalitionServer", "CoalitionKit", "CoalitionFiles", "CoalitionSQLite", "CoalitionTestSupport"]
+            dependencies: [
+                "CoalitionServer", "CoalitionKit", "CoalitionFiles", "CoalitionSQLite", "CoalitionTestSupport",
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

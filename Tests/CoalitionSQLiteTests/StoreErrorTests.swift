@@ -89,5 +89,7 @@ struct StoreErrorTests {
 
 extension ClosedRange where Bound == Timestamp {
     /// Every time a ledger holds.
-    fileprivate static var distantRange: ClosedRange<Timestamp> { Timestamp(seconds: 0)...Timestamp(seconds: Int64.max / 2) }
+    fileprivate static var distantRange: ClosedRange<Timestamp> {
+        Timestamp(seconds: 0)...Timestamp(seconds: Int64.max / 2)
+    }
 }
