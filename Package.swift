@@ -4,12 +4,11 @@ import PackageDescription
 
 let package = Package(
     name: "coalition",
+    // One product: the `coalition` command. The modules are the package's own (`package`
+    // access, not `public`): partners integrate through the documented file format and HTTP
+    // API, in their own languages, never by linking our modules.
     products: [
-        .executable(name: "coalition", targets: ["CoalitionCLI"]),
-        .library(name: "CoalitionKit", targets: ["CoalitionKit"]),
-        .library(name: "CoalitionFiles", targets: ["CoalitionFiles"]),
-        .library(name: "CoalitionSQLite", targets: ["CoalitionSQLite"]),
-        .library(name: "CoalitionPostgreSQL", targets: ["CoalitionPostgreSQL"]),
+        .executable(name: "coalition", targets: ["CoalitionCLI"])
     ],
     targets: [
         .systemLibrary(

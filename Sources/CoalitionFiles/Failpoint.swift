@@ -16,8 +16,8 @@ import Darwin
 /// unset, a point costs one load and one comparison, and points sit only between steps
 /// (before or after a commit, a rename, a copy), never in a per-record loop.
 /// `docs/reliability.md` lists the points.
-public enum Failpoint {
-    public enum Action: String, Sendable {
+package enum Failpoint {
+    package enum Action: String, Sendable {
         case crash, fail
     }
 
@@ -53,7 +53,7 @@ public enum Failpoint {
     }
 
     /// Reaches the point `name`: dies or throws if it is the armed one, else returns.
-    public static func reach(_ name: String) throws {
+    package static func reach(_ name: String) throws {
         guard let armed, armed.name == name else { return }
         let count = hits.withLock { value in
             value += 1

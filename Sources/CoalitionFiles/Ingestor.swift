@@ -7,8 +7,8 @@ import Darwin
 #endif
 
 /// What became of one settlement file.
-public struct IngestResult: Sendable {
-    public enum Status: Sendable, Equatable {
+package struct IngestResult: Sendable {
+    package enum Status: Sendable, Equatable {
         /// Verified and applied; its records were each accepted or rejected.
         case accepted
         /// The same batch with the same bytes was applied before: nothing was applied again,
@@ -18,14 +18,14 @@ public struct IngestResult: Sendable {
         case rejected(CoalitionError)
     }
 
-    public var status: Status
-    public var header: FileHeader?
-    public var summary: BatchSummary?
+    package var status: Status
+    package var header: FileHeader?
+    package var summary: BatchSummary?
     /// Where the acknowledgement was written, if one could be (a file whose partner or key
     /// is unknown cannot be answered under its key).
-    public var acknowledgement: String?
+    package var acknowledgement: String?
 
-    public init(
+    package init(
         status: Status,
         header: FileHeader? = nil,
         summary: BatchSummary? = nil,
@@ -45,25 +45,25 @@ public struct IngestResult: Sendable {
 /// chunks inside one store transaction, writing the acknowledgement as it goes, and commits
 /// only if the file is whole (trailer counts and totals) and its bytes are still the ones
 /// signed. A whole-file fault rolls everything back.
-public struct Ingestor {
-    public let ledger: Ledger
+package struct Ingestor {
+    package let ledger: Ledger
     /// The key ring of a partner (from the data directory).
-    public let keyRing: (Partner) throws -> KeyRing
+    package let keyRing: (Partner) throws -> KeyRing
     /// The time the file is received: the window and key validity are judged against it.
-    public var now: Timestamp
+    package var now: Timestamp
     /// How many records the engine takes at once.
-    public var chunkRecords = 8_192
+    package var chunkRecords = 8_192
     /// Called after each chunk with the bytes read so far.
-    public var progress: ((Int64) -> Void)?
+    package var progress: ((Int64) -> Void)?
 
-    public init(ledger: Ledger, now: Timestamp, keyRing: @escaping (Partner) throws -> KeyRing) {
+    package init(ledger: Ledger, now: Timestamp, keyRing: @escaping (Partner) throws -> KeyRing) {
         self.ledger = ledger
         self.now = now
         self.keyRing = keyRing
     }
 
     /// Ingests the file at `path`, writing its acknowledgement into `outbox`.
-    public func ingest(path: String, outbox: String) throws -> IngestResult {
+    package func ingest(path: String, outbox: String) throws -> IngestResult {
         var header: FileHeader?
         var ring: KeyRing?
         do {
@@ -160,7 +160,7 @@ public struct Ingestor {
 
     /// Pass one alone (header, key, window, signature): what the benchmark times as
     /// verification. Applies nothing.
-    public func verifyOnly(path: String) throws -> FileHeader {
+    package func verifyOnly(path: String) throws -> FileHeader {
         var header: FileHeader?
         var ring: KeyRing?
         return try verify(try FileScanner(path: path), path: path, header: &header, ring: &ring).header
@@ -168,7 +168,7 @@ public struct Ingestor {
 
     /// Parses and validates every line of `partner`'s file without applying anything: what
     /// the benchmark times as parsing. Returns the records and the record faults found.
-    public static func parseOnly(path: String, partner: PartnerID) throws -> (records: Int, faults: Int) {
+    package static func parseOnly(path: String, partner: PartnerID) throws -> (records: Int, faults: Int) {
         var tally = RecordTally(partner: partner)
         _ = try FileScanner(path: path).scan(mac: nil) { line, number in
             try tally.take(line, number: number)
@@ -177,7 +177,7 @@ public struct Ingestor {
     }
 
     /// `SKYWAYS-000042.ack`, or `SKYWAYS-000042-rejected-20261122T101500Z.ack`.
-    public static func acknowledgementPath(
+    package static func acknowledgementPath(
         _ outbox: String,
         _ header: FileHeader,
         rejectedAt: Timestamp? = nil

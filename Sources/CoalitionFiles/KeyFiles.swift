@@ -8,7 +8,7 @@ import Darwin
 #endif
 
 extension KeyFile {
-    public static func read(_ path: String) throws -> [UInt8] {
+    package static func read(_ path: String) throws -> [UInt8] {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw CoalitionError(.badKey, "cannot read the key file", at: Place(file: path))
         }
@@ -16,7 +16,7 @@ extension KeyFile {
     }
 
     /// Writes `key` to `path` readable by its owner only (0600), refusing to overwrite.
-    public static func write(_ key: [UInt8], to path: String, comment: String) throws {
+    package static func write(_ key: [UInt8], to path: String, comment: String) throws {
         guard !FileManager.default.fileExists(atPath: path) else {
             throw CoalitionError(
                 .badKey,
@@ -47,7 +47,7 @@ extension KeyFile {
 
 extension KeyRing {
     /// Loads the secret of each of `partner`'s keys from `directory/<key id>.key`.
-    public static func load(_ partner: Partner, directory: String) throws -> KeyRing {
+    package static func load(_ partner: Partner, directory: String) throws -> KeyRing {
         let keys = try partner.keys.map { info in
             Key(info: info, secret: try KeyFile.read((directory as NSString).appendingPathComponent("\(info.id).key")))
         }

@@ -4,7 +4,7 @@ import Foundation
 extension NetworkLoader {
     /// Loads the network defined in `directory`: its `network.json` and its `*.json` partner
     /// files, in name order.
-    public static func load(directory: String) throws -> Network {
+    package static func load(directory: String) throws -> Network {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else {
             throw CoalitionError(.badConfig, "cannot read the partners directory", at: Place(file: directory))
         }

@@ -2,7 +2,7 @@ import CoalitionKit
 
 extension Reconciliation {
     /// Verifies the file at `path` and matches it against the ledger.
-    public static func reconcile(
+    package static func reconcile(
         path: String,
         ledger: Ledger,
         keyRing: (Partner) throws -> KeyRing
@@ -35,7 +35,7 @@ extension Reconciliation {
 
     /// Writes a reconciliation file for `partner`'s view of `cycle`.
     @discardableResult
-    public static func write(_ entries: [Entry], header: FileHeader, key: [UInt8], to path: String) throws -> [UInt8] {
+    package static func write(_ entries: [Entry], header: FileHeader, key: [UInt8], to path: String) throws -> [UInt8] {
         let writer = try SignedFileWriter(path: path, key: key)
         for line in lines(entries, header: header) { try writer.line(line) }
         return try writer.finish()

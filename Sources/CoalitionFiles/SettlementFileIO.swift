@@ -4,7 +4,7 @@ extension SettlementFile {
     /// Writes `records` of `header.partner` as a settlement file at `path`, with its trailer,
     /// signed with `key` (or unsigned when nil, for `coalition sign`).
     @discardableResult
-    public static func write<S: Sequence>(
+    package static func write<S: Sequence>(
         _ records: S,
         header: FileHeader,
         key: [UInt8]?,
@@ -24,9 +24,9 @@ extension SettlementFile {
 }
 
 /// Signing and checking files by hand: the partner's side of the format.
-public enum FileSigning {
+package enum FileSigning {
     /// Appends the signature line to the unsigned file at `path`; returns the signature.
-    public static func sign(path: String, key: [UInt8]) throws -> [UInt8] {
+    package static func sign(path: String, key: [UInt8]) throws -> [UInt8] {
         let scanner = try FileScanner(path: path)
         let start = try scanner.prefix(2)
         guard !start.isEmpty else { throw CoalitionError(.emptyFile, "the file is empty", at: Place(file: path)) }
@@ -49,7 +49,7 @@ public enum FileSigning {
 
     /// Checks the header, key and signature of a file of one of `kinds` under the network's
     /// key rings; returns its header.
-    public static func verify(
+    package static func verify(
         path: String,
         kinds: Set<FileKind>,
         network: Network,
@@ -65,7 +65,7 @@ public enum FileSigning {
     }
 
     /// Checks a file of one of `kinds` under `key` alone: what a partner holding one key does.
-    public static func verify(path: String, kinds: Set<FileKind>, key: [UInt8]) throws -> FileHeader {
+    package static func verify(path: String, kinds: Set<FileKind>, key: [UInt8]) throws -> FileHeader {
         try verify(path: path, kinds: kinds) { _ in key }
     }
 

@@ -10,7 +10,7 @@ import Darwin
 /// Files a settlement file's original under `archive/` or `rejected/`, and writes the small
 /// files that go beside it, so that a crash at any moment leaves either the whole file under
 /// its name or nothing: the inbox's and the partner API's one way of filing.
-public enum SettlementFiling {
+package enum SettlementFiling {
     /// Files `path` under `folder` atomically, and returns where: under its own name, or
     /// `name.1`, `name.2`, … when that is taken by other bytes (nothing filed is ever
     /// overwritten). With `once`, a file whose bytes are already filed there under one of
@@ -20,7 +20,7 @@ public enum SettlementFiling {
     /// A move is a `link` and an `unlink` (never a half file, never an overwrite); a copy
     /// goes to a hidden temporary name, is synced, then linked into place. The folder is
     /// synced, so the name survives a power cut.
-    public static func file(_ path: String, into folder: String, move: Bool, once: Bool) throws -> String {
+    package static func file(_ path: String, into folder: String, move: Bool, once: Bool) throws -> String {
         let name = (path as NSString).lastPathComponent
         let target = (folder as NSString).appendingPathComponent(name)
         func failure(_ call: String) -> CoalitionError {
@@ -110,7 +110,7 @@ public enum SettlementFiling {
     }
 
     /// Writes the `.reason` file of a rejected file.
-    public static func writeReason(_ error: CoalitionError, name: String, at now: Timestamp, to path: String) throws {
+    package static func writeReason(_ error: CoalitionError, name: String, at now: Timestamp, to path: String) throws {
         let reason = """
             file: \(Untrusted.escaped(name, keepingNewlines: false))
             rejected-at: \(now)
@@ -123,23 +123,23 @@ public enum SettlementFiling {
     }
 
     /// A file refused whole, as its `.reason` file in `rejected/` tells it.
-    public struct RejectedFile: Sendable, Equatable {
+    package struct RejectedFile: Sendable, Equatable {
         /// The name the file arrived under.
-        public let file: String
-        public let rejectedAt: Timestamp
-        public let code: String
-        public let message: String
+        package let file: String
+        package let rejectedAt: Timestamp
+        package let code: String
+        package let message: String
         /// `line N`, or `whole file`.
-        public let place: String
+        package let place: String
         /// The partner and batch number its header names, when the header can be read.
-        public let partner: PartnerID?
-        public let sequence: Int64?
+        package let partner: PartnerID?
+        package let sequence: Int64?
     }
 
     /// Every file refused whole in `folder` (`DIR/rejected/`), read back from the `.reason`
     /// files `writeReason` wrote, in name order; a `.reason` file that cannot be read or
     /// lacks a field is skipped.
-    public static func rejectedFiles(in folder: String) -> [RejectedFile] {
+    package static func rejectedFiles(in folder: String) -> [RejectedFile] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
         var files: [RejectedFile] = []
         for name in names.sorted() where name.hasSuffix(".reason") {
@@ -179,7 +179,7 @@ public enum SettlementFiling {
 
     /// Writes `data` to `path` through a synced temporary file and a rename. The file is
     /// 0644 exactly: never wider, whatever the umask.
-    public static func writeAtomically(_ data: Data, to path: String) throws {
+    package static func writeAtomically(_ data: Data, to path: String) throws {
         let temporary = TemporaryPath.beside(path)
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard descriptor >= 0 else { throw CoalitionError.io("cannot create the file", call: "open", path: path) }
@@ -202,7 +202,7 @@ public enum SettlementFiling {
     }
 
     /// Syncs a folder, so the names just made in it are on disk.
-    public static func syncDirectory(_ folder: String) {
+    package static func syncDirectory(_ folder: String) {
         let descriptor = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard descriptor >= 0 else { return }
         _ = fsync(descriptor)

@@ -8,9 +8,9 @@ import Foundation
 ///
 /// The `coalition submit`/`ingest` commands and `coalition serve` share it, so a file is
 /// filed the same way whichever door it came in by.
-public struct SettlementIntake {
+package struct SettlementIntake {
     /// How the original is filed once it has been taken in.
-    public enum Filing: Sendable {
+    package enum Filing: Sendable {
         /// Moved (an inbox file).
         case move
         /// Copied (a file named on the command line: the operator keeps theirs).
@@ -18,29 +18,29 @@ public struct SettlementIntake {
     }
 
     /// What became of one file, and where its original was filed.
-    public struct Report: Sendable {
-        public let name: String
-        public let result: IngestResult
-        public let filedAt: String
+    package struct Report: Sendable {
+        package let name: String
+        package let result: IngestResult
+        package let filedAt: String
 
-        public init(name: String, result: IngestResult, filedAt: String) {
+        package init(name: String, result: IngestResult, filedAt: String) {
             self.name = name
             self.result = result
             self.filedAt = filedAt
         }
     }
 
-    public let ledger: Ledger
-    public let keyRing: (Partner) throws -> KeyRing
-    public var now: Timestamp
-    public let outbox: String
-    public let archive: String
-    public let rejected: String
+    package let ledger: Ledger
+    package let keyRing: (Partner) throws -> KeyRing
+    package var now: Timestamp
+    package let outbox: String
+    package let archive: String
+    package let rejected: String
     /// Called while a file is applied with the bytes read so far.
-    public var progress: ((Int64) -> Void)?
+    package var progress: ((Int64) -> Void)?
 
     /// An intake into the data directory folders `outbox`, `archive` and `rejected`.
-    public init(
+    package init(
         ledger: Ledger,
         now: Timestamp,
         outbox: String,
@@ -58,7 +58,7 @@ public struct SettlementIntake {
 
     /// Verifies and applies the file at `path`, then files it, under its own name, as
     /// `filing` says.
-    public func process(_ path: String, filing: Filing) throws -> Report {
+    package func process(_ path: String, filing: Filing) throws -> Report {
         var ingestor = Ingestor(ledger: ledger, now: now, keyRing: keyRing)
         ingestor.progress = progress
         let result = try ingestor.ingest(path: path, outbox: outbox)
@@ -80,7 +80,7 @@ public struct SettlementIntake {
     }
 
     /// `path`, or `path.1`, `path.2`, … when it is taken: nothing filed is ever overwritten.
-    public static func uniquePath(_ path: String) -> String {
+    package static func uniquePath(_ path: String) -> String {
         var candidate = path
         var n = 0
         while FileManager.default.fileExists(atPath: candidate) {

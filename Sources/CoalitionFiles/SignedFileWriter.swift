@@ -8,8 +8,8 @@ import Darwin
 
 /// Writes a file of the settlement family line by line through a buffer, feeding every byte
 /// to the HMAC as it goes, and closes it with the signature line `S|<hex>`.
-public final class SignedFileWriter {
-    public let path: String
+package final class SignedFileWriter {
+    package let path: String
     private var descriptor: Int32
     private let mac: HMACSHA256?
     private var buffer: [UInt8] = []
@@ -17,7 +17,7 @@ public final class SignedFileWriter {
 
     /// Creates (or truncates) `path`. Without a key the file is left unsigned, for
     /// `coalition sign` to finish.
-    public init(path: String, key: [UInt8]?, mode: mode_t = 0o644) throws {
+    package init(path: String, key: [UInt8]?, mode: mode_t = 0o644) throws {
         descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         guard descriptor >= 0 else {
             throw CoalitionError.io("cannot create the file", call: "open", path: path)
@@ -30,14 +30,14 @@ public final class SignedFileWriter {
     deinit { if descriptor >= 0 { close(descriptor) } }
 
     /// Appends `text` and a LF.
-    public func line(_ text: String) throws {
+    package func line(_ text: String) throws {
         buffer.append(contentsOf: text.utf8)
         buffer.append(SettlementFormat.newline)
         if buffer.count >= SignedFileWriter.flushSize { try flush() }
     }
 
     /// Appends raw bytes (whole lines, with their LFs).
-    public func append(_ bytes: UnsafeBufferPointer<UInt8>) throws {
+    package func append(_ bytes: UnsafeBufferPointer<UInt8>) throws {
         buffer.append(contentsOf: bytes)
         if buffer.count >= SignedFileWriter.flushSize { try flush() }
     }
@@ -61,7 +61,7 @@ public final class SignedFileWriter {
     /// Writes the signature line (when keyed), syncs and closes the file; returns the
     /// signature (empty when unsigned).
     @discardableResult
-    public func finish() throws -> [UInt8] {
+    package func finish() throws -> [UInt8] {
         try flush()
         var signature: [UInt8] = []
         if let mac {
@@ -84,14 +84,14 @@ public final class SignedFileWriter {
     }
 
     /// Moves a finished file into place atomically.
-    public static func rename(_ from: String, to path: String) throws {
+    package static func rename(_ from: String, to path: String) throws {
         guard renameFile(from, path) == 0 else {
             throw CoalitionError.io("cannot move the file into place", call: "rename", path: path)
         }
     }
 
     /// Closes and deletes the file: for a file abandoned half-written.
-    public func discard() {
+    package func discard() {
         if descriptor >= 0 {
             close(descriptor)
             descriptor = -1

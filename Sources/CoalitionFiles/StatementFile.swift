@@ -4,7 +4,7 @@ extension Statement {
     /// Writes and signs `partner`'s statement of `cycle` at `path`, under the partner's
     /// newest key valid when the cycle closed.
     @discardableResult
-    public static func write(
+    package static func write(
         for partner: PartnerID,
         cycle: ClearingCycle,
         obligations: [Obligation] = [],

@@ -11,9 +11,9 @@ import Darwin
 /// `dir/.<name>.<pid>.tmp`, so two processes never write the same temporary file, a folder
 /// listing that skips dot files never shows a half-written file, and a later process can
 /// tell a temporary file whose writer is gone from one still being written.
-public enum TemporaryPath {
+package enum TemporaryPath {
     /// The temporary name for writing `path` in this process.
-    public static func beside(_ path: String) -> String {
+    package static func beside(_ path: String) -> String {
         let slash = path.lastIndex(of: "/")
         let directory = slash.map { String(path[...$0]) } ?? ""
         let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
@@ -23,7 +23,7 @@ public enum TemporaryPath {
     /// Whether `name` is a temporary file whose writer is gone: a name of `beside`'s form
     /// whose process is not running, or one of the forms older versions used (`X.tmp`,
     /// `X.tmp.rejected`, `X.<pid>.tmp`), whatever its process.
-    public static func isAbandoned(_ name: String) -> Bool {
+    package static func isAbandoned(_ name: String) -> Bool {
         var stem = Substring(name)
         if stem.hasSuffix(".rejected") { stem = stem.dropLast(".rejected".count) }
         guard stem.hasSuffix(".tmp") else { return false }
@@ -38,7 +38,7 @@ public enum TemporaryPath {
     /// Removes the abandoned temporary files directly in `directory`; returns their names.
     /// Only a process holding the data directory's writer lock calls it.
     @discardableResult
-    public static func removeAbandoned(in directory: String) -> [String] {
+    package static func removeAbandoned(in directory: String) -> [String] {
         guard let handle = opendir(directory) else { return [] }
         defer { closedir(handle) }
         var removed: [String] = []

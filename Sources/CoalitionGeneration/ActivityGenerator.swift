@@ -3,22 +3,22 @@ import CoalitionKit
 /// Generates realistic partner activity from a seed: members enrolling, earning at every
 /// partner, spending across brands, and partners reversing some of it. The same seed gives
 /// the same records, so the demo, the benchmark and the tests are reproducible.
-public struct ActivityGenerator {
-    public struct Plan: Sendable {
-        public var members: Int
-        public var records: Int
-        public var start: Timestamp
-        public var days: Int
-        public var seed: UInt64
+package struct ActivityGenerator {
+    package struct Plan: Sendable {
+        package var members: Int
+        package var records: Int
+        package var start: Timestamp
+        package var days: Int
+        package var seed: UInt64
         /// Out of 100 activity records: redemptions and reversals; the rest are earns.
-        public var redeemPercent = 25
-        public var reversalPercent = 3
+        package var redeemPercent = 25
+        package var reversalPercent = 3
         /// Records are sent in files covering this many days; a redemption spends only points
         /// earned in earlier periods, so files of different partners can be applied in any
         /// order within a period. Enrollments fill the first period.
-        public var periodDays = 7
+        package var periodDays = 7
 
-        public init(members: Int, records: Int, start: Timestamp, days: Int, seed: UInt64) {
+        package init(members: Int, records: Int, start: Timestamp, days: Int, seed: UInt64) {
             self.members = members
             self.records = records
             self.start = start
@@ -28,12 +28,12 @@ public struct ActivityGenerator {
     }
 
     /// Member numbers for the `count` demo members: `60012…` with a Luhn check digit.
-    public static func memberNumber(_ index: Int) -> MemberNumber {
+    package static func memberNumber(_ index: Int) -> MemberNumber {
         try! MemberNumber.withCheckDigit(600_100_000_000 + UInt64(index))
     }
 
     /// The enrollments, then the activity, each in time order.
-    public static func generate(network: Network, plan: Plan) -> (enrollments: [LedgerRecord], activity: [LedgerRecord])
+    package static func generate(network: Network, plan: Plan) -> (enrollments: [LedgerRecord], activity: [LedgerRecord])
     {
         var random = SeededGenerator(seed: plan.seed)
         let partners = network.sortedPartners

@@ -6,7 +6,7 @@ extension SQLiteStore {
     /// The limit the benchmark compares ingestion with: inserting `rows` rows of a text key
     /// and a few integers into a table with one unique text index, in one transaction, with
     /// the ledger's durability settings. Returns the seconds it took.
-    public static func bareInsertSeconds(rows: Int, directory: String) throws -> Double {
+    package static func bareInsertSeconds(rows: Int, directory: String) throws -> Double {
         let path = directory + "/bare-insert.sqlite"
         let database = try Database(path: path, create: true)
         try database.execute("PRAGMA page_size = \(SQLiteStore.pageSize)")

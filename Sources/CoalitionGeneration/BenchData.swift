@@ -3,10 +3,10 @@ import CoalitionKit
 /// Deterministic data for `coalition bench`: a network of `partners` partners with keys, and a
 /// stream of one partner's records (earns, cross-brand redemptions, reversals) that is never
 /// held whole in memory.
-public enum BenchData {
+package enum BenchData {
     /// A network of `count` partners (`P01`, `P02`, …) alternating USD and EUR, with simple
     /// rates, and a 32-byte key each derived from the seed (bench keys guard nothing).
-    public static func network(partners count: Int, seed: UInt64) throws -> (Network, [PartnerID: KeyRing]) {
+    package static func network(partners count: Int, seed: UInt64) throws -> (Network, [PartnerID: KeyRing]) {
         var random = SeededGenerator(seed: seed)
         let from = try Timestamp(parsing: "2025-01-01T00:00:00Z")
         var partners: [Partner] = []
@@ -60,14 +60,14 @@ public enum BenchData {
     }
 
     /// The member numbers of the bench: `70…` with a Luhn digit.
-    public static func member(_ index: Int) -> MemberNumber {
+    package static func member(_ index: Int) -> MemberNumber {
         try! MemberNumber.withCheckDigit(700_000_000_000 + UInt64(index))
     }
 
     /// Every member enrolled with `P01`, then one earn of 6,000 units at every partner: the
     /// lots a measured file's redemptions spend across brands. Handed to `body` in batches of
     /// at most `batchSize` records, made as they are needed.
-    public static func setup(
+    package static func setup(
         network: Network,
         members: Int,
         start: Timestamp,
@@ -110,7 +110,7 @@ public enum BenchData {
 
     /// `count` records of `partner`: about 70% earns, 25% redemptions of points earned at
     /// every partner, 5% reversals of the file's own earlier records.
-    public struct Records: Sequence, IteratorProtocol {
+    package struct Records: Sequence, IteratorProtocol {
         let partner: PartnerID
         let members: Int
         let count: Int
@@ -119,7 +119,7 @@ public enum BenchData {
         var index = 0
         var reversible: [(String, Int64)] = []
 
-        public init(partner: PartnerID, members: Int, count: Int, start: Timestamp, seed: UInt64) {
+        package init(partner: PartnerID, members: Int, count: Int, start: Timestamp, seed: UInt64) {
             self.partner = partner
             self.members = members
             self.count = count
@@ -129,11 +129,11 @@ public enum BenchData {
 
         /// The time of record `index` (from 1) of a file that starts at `start`: sixteen
         /// records a second.
-        public static func time(of index: Int, start: Timestamp) -> Timestamp {
+        package static func time(of index: Int, start: Timestamp) -> Timestamp {
             start.adding(seconds: Int64(index / 16))
         }
 
-        public mutating func next() -> LedgerRecord? {
+        package mutating func next() -> LedgerRecord? {
             guard index < count else { return nil }
             index += 1
             let id = "R\(index)"

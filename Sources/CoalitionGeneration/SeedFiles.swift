@@ -2,12 +2,12 @@ import CoalitionKit
 
 /// Turns generated activity into settlement files, one per partner and period, as partners
 /// would send them: what `coalition seed` writes into `seeds/` and the demo ingests.
-public enum SeedFiles {
-    public struct File: Sendable {
-        public let header: FileHeader
-        public let records: [LedgerRecord]
+package enum SeedFiles {
+    package struct File: Sendable {
+        package let header: FileHeader
+        package let records: [LedgerRecord]
 
-        public init(header: FileHeader, records: [LedgerRecord]) {
+        package init(header: FileHeader, records: [LedgerRecord]) {
             self.header = header
             self.records = records
         }
@@ -15,7 +15,7 @@ public enum SeedFiles {
 
     /// Groups `records` by partner and period; a partner's n-th period is its batch n, created
     /// at the end of the period.
-    public static func split(
+    package static func split(
         _ records: [LedgerRecord],
         plan: ActivityGenerator.Plan,
         firstSequence: [PartnerID: Int64] = [:],
@@ -45,7 +45,7 @@ public enum SeedFiles {
     }
 
     /// A reference a partner's system might put on a record: a booking or receipt number.
-    public static func reference(for record: LedgerRecord) -> String {
+    package static func reference(for record: LedgerRecord) -> String {
         let id = record.key.recordID
         switch record.body {
         case .enroll: return "signup \(id.suffix(4))"

@@ -6,7 +6,7 @@ extension PostgreSQLStore {
     /// the key, in one transaction, in the database `conninfo` names: in text and in binary
     /// format, each into a new table, the faster of the two (the stricter limit). The table
     /// is dropped afterwards. Returns the seconds from the start of the COPY to its commit.
-    public static func bareCopySeconds(rows: Int, conninfo: String) throws -> Double {
+    package static func bareCopySeconds(rows: Int, conninfo: String) throws -> Double {
         let connection = try Connection(conninfo: conninfo)
         try connection.execute("SET client_min_messages = warning")
         // The rows are made before the clock starts, as the bare insert's are bound as it goes.
@@ -54,7 +54,7 @@ extension PostgreSQLStore {
 
     /// Drops every table of this ledger, leaving its database empty: for the benchmark's
     /// scratch ledger, made in a database that was empty (`create` refuses any other).
-    public func dropLedgerTables() throws {
+    package func dropLedgerTables() throws {
         let tables = try connection.query(
             "SELECT string_agg(quote_ident(tablename), ', ') FROM pg_tables WHERE schemaname = current_schema()"
         )

@@ -49,7 +49,7 @@ extension PostgreSQLStore: EventOutbox {
     }
 
     @discardableResult
-    public func enqueue(_ events: [OutboxEvent], at now: Timestamp) throws -> Int {
+    package func enqueue(_ events: [OutboxEvent], at now: Timestamp) throws -> Int {
         try connection.execute("BEGIN")
         do {
             let added = try insert(events, at: now)
@@ -98,7 +98,7 @@ extension PostgreSQLStore: EventOutbox {
         return entries
     }
 
-    public func dueEvents(at now: Timestamp, limit: Int) throws -> [OutboxEntry] {
+    package func dueEvents(at now: Timestamp, limit: Int) throws -> [OutboxEntry] {
         try entries(
             """
             SELECT \(Self.entryColumns) FROM webhook_events
@@ -108,7 +108,7 @@ extension PostgreSQLStore: EventOutbox {
         )
     }
 
-    public func events(status: OutboxStatus?, limit: Int) throws -> [OutboxEntry] {
+    package func events(status: OutboxStatus?, limit: Int) throws -> [OutboxEntry] {
         try entries(
             """
             SELECT \(Self.entryColumns) FROM webhook_events
@@ -118,11 +118,11 @@ extension PostgreSQLStore: EventOutbox {
         )
     }
 
-    public func event(id: String) throws -> OutboxEntry? {
+    package func event(id: String) throws -> OutboxEntry? {
         try entries("SELECT \(Self.entryColumns) FROM webhook_events WHERE id = $1", [id]).first
     }
 
-    public func failingDeliveries(limit: Int) throws -> [OutboxEntry] {
+    package func failingDeliveries(limit: Int) throws -> [OutboxEntry] {
         try entries(
             """
             SELECT \(Self.entryColumns) FROM webhook_events
@@ -133,7 +133,7 @@ extension PostgreSQLStore: EventOutbox {
         )
     }
 
-    public func recordAttempts(_ attempts: [DeliveryAttempt]) throws {
+    package func recordAttempts(_ attempts: [DeliveryAttempt]) throws {
         guard !attempts.isEmpty else { return }
         try connection.execute("BEGIN")
         do {
@@ -165,7 +165,7 @@ extension PostgreSQLStore: EventOutbox {
         }
     }
 
-    public func redeliver(id: String, at now: Timestamp) throws -> Bool {
+    package func redeliver(id: String, at now: Timestamp) throws -> Bool {
         let rows = try connection.query(
             "UPDATE webhook_events SET status = 'pending', next_attempt_at = $1 WHERE id = $2 RETURNING 1",
             [String(now.seconds), id]
@@ -173,7 +173,7 @@ extension PostgreSQLStore: EventOutbox {
         return rows.count > 0
     }
 
-    public func outboxCounts() throws -> OutboxCounts {
+    package func outboxCounts() throws -> OutboxCounts {
         let rows = try connection.query("SELECT status, count(*) FROM webhook_events GROUP BY status")
         var counts = OutboxCounts()
         for row in 0..<rows.count {

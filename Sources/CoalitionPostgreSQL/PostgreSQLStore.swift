@@ -27,7 +27,7 @@ import Foundation
 /// SQLite store's state file, in its format, kept in the database so that a replica or a
 /// restored backup has it too); `load` uses it when it was taken at the tables' head, and
 /// otherwise reads the tables, always in one `REPEATABLE READ` transaction.
-public final class PostgreSQLStore: LedgerStore {
+package final class PostgreSQLStore: LedgerStore {
     package let connection: Connection
     private var openBatch: OpenBatch?
     /// The journal's head (last batch, last posting) as this store last loaded or wrote it.
@@ -49,7 +49,7 @@ public final class PostgreSQLStore: LedgerStore {
     /// Makes every later batch commit only while `epoch` is still the writer lease's
     /// (`WriterLease`): a batch of a server that lost the lease is refused with
     /// `WRITER_FENCED` and writes nothing.
-    public func fence(epoch: Int64) {
+    package func fence(epoch: Int64) {
         fencingEpoch = epoch
     }
 
@@ -57,12 +57,12 @@ public final class PostgreSQLStore: LedgerStore {
     static let writerLockKey: Int64 = 0x436F_616C
 
     /// The server the store talks to, without its password.
-    public var target: String { connection.target }
+    package var target: String { connection.target }
 
     /// Opens the ledger in the database `conninfo` names (a `postgresql://` URL or libpq's
     /// `key=value` pairs). With `create`, makes a new ledger there: the database must exist
     /// and hold no tables. `overrides` are further libpq settings that win over the string's.
-    public init(conninfo: String, create: Bool = false, overrides: [(String, String)] = []) throws {
+    package init(conninfo: String, create: Bool = false, overrides: [(String, String)] = []) throws {
         connection = try Connection(conninfo: conninfo, overrides: overrides)
         let place = Place(file: connection.target)
         try connection.execute("SET client_min_messages = warning")
@@ -94,19 +94,19 @@ public final class PostgreSQLStore: LedgerStore {
 
     /// Whether `text` names a PostgreSQL database (a `postgresql://` or `postgres://` URL)
     /// rather than a file.
-    public static func isConnectionString(_ text: String) -> Bool {
+    package static func isConnectionString(_ text: String) -> Bool {
         text.hasPrefix("postgresql://") || text.hasPrefix("postgres://")
     }
 
     /// `conninfo` without its password, for messages.
-    public static func redacted(_ conninfo: String) -> String { Connection.redacted(conninfo) }
+    package static func redacted(_ conninfo: String) -> String { Connection.redacted(conninfo) }
 
     // MARK: Loading
 
     /// Whether the last `load` read the saved snapshot (otherwise it read the tables).
-    public private(set) var loadedFromSnapshot = false
+    package private(set) var loadedFromSnapshot = false
 
-    public func load() throws -> LedgerSnapshot {
+    package func load() throws -> LedgerSnapshot {
         let (state, fromSnapshot) = try readOnly { try StateLoader(connection: connection).load(useSnapshot: true) }
         loadedFromSnapshot = fromSnapshot
         knownHead = (state.lastBatch, state.lastSeq)
@@ -114,20 +114,20 @@ public final class PostgreSQLStore: LedgerStore {
     }
 
     /// The state as the tables hold it, whatever the snapshot says.
-    public func loadFromTables() throws -> LedgerSnapshot {
+    package func loadFromTables() throws -> LedgerSnapshot {
         try readOnly { try StateLoader(connection: connection).load(useSnapshot: false).state }
     }
 
     /// Where `state`, loaded from the snapshot, differs from what the tables hold (none when
     /// it was loaded from the tables): for the audit, as the SQLite store's state file.
-    public func snapshotProblems(_ state: LedgerSnapshot) throws -> [String] {
+    package func snapshotProblems(_ state: LedgerSnapshot) throws -> [String] {
         guard loadedFromSnapshot else { return [] }
         return SavedState.differences(saved: state, tables: try loadFromTables(), named: "saved snapshot")
     }
 
     /// Saves `state` as the snapshot (`SnapshotTable`), if it is the state the tables stand
     /// at now. Outside a batch only.
-    public func saveState(_ state: LedgerSnapshot) throws {
+    package func saveState(_ state: LedgerSnapshot) throws {
         guard openBatch == nil else { return }
         try SnapshotTable.save(state, connection)
     }
@@ -149,7 +149,7 @@ public final class PostgreSQLStore: LedgerStore {
 
     // MARK: Writing
 
-    public func begin() throws {
+    package func begin() throws {
         if connection.isInTransaction { _ = try? connection.execute("ROLLBACK") }
         try connection.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
         do {
@@ -182,12 +182,12 @@ public final class PostgreSQLStore: LedgerStore {
         }
     }
 
-    public func rollback() {
+    package func rollback() {
         openBatch = nil
         _ = try? connection.execute("ROLLBACK")
     }
 
-    public func write(_ write: LedgerWrite) throws {
+    package func write(_ write: LedgerWrite) throws {
         guard openBatch != nil else {
             throw CoalitionError(.storeFailure, "a chunk was written with no batch open")
         }
@@ -199,7 +199,7 @@ public final class PostgreSQLStore: LedgerStore {
         openBatch?.lotCounter = lotCounter
     }
 
-    public func finish(_ summary: BatchSummary) throws {
+    package func finish(_ summary: BatchSummary) throws {
         guard let batch = openBatch else {
             throw CoalitionError(.storeFailure, "a batch was finished with none open")
         }
@@ -240,7 +240,7 @@ public final class PostgreSQLStore: LedgerStore {
         try StoredRows.posting(rows[row], validatingLegs: validatingLegs)
     }
 
-    public func posting(seq: Int64) throws -> Posting? {
+    package func posting(seq: Int64) throws -> Posting? {
         if let (_, posting) = openBatch?.prefetched[seq] { return posting }
         let rows = try connection.query(
             "SELECT \(PostgreSQLStore.postingColumns) FROM postings WHERE seq = $1",
@@ -250,7 +250,7 @@ public final class PostgreSQLStore: LedgerStore {
     }
 
     /// The postings `seqs` with their records as applied, in one query.
-    public func prefetch(seqs: [Int64]) throws {
+    package func prefetch(seqs: [Int64]) throws {
         guard openBatch != nil, !seqs.isEmpty else { return }
         let rows = try connection.query(
             """
@@ -269,7 +269,7 @@ public final class PostgreSQLStore: LedgerStore {
         openBatch?.prefetched = found
     }
 
-    public func appliedRecord(seq: Int64) throws -> AppliedRecord? {
+    package func appliedRecord(seq: Int64) throws -> AppliedRecord? {
         if let (applied, _) = openBatch?.prefetched[seq] { return applied }
         let rows = try connection.query(
             """
@@ -282,7 +282,7 @@ public final class PostgreSQLStore: LedgerStore {
         return try StoredRows.appliedRecord(rows[0], seq: seq)
     }
 
-    public func forEachPosting(in range: ClosedRange<Int64>, _ body: (Posting) throws -> Void) throws {
+    package func forEachPosting(in range: ClosedRange<Int64>, _ body: (Posting) throws -> Void) throws {
         try readOnly {
             try connection.forEachRow(
                 "SELECT \(PostgreSQLStore.postingColumns) FROM postings WHERE seq BETWEEN $1 AND $2 ORDER BY seq",
@@ -291,7 +291,7 @@ public final class PostgreSQLStore: LedgerStore {
         }
     }
 
-    public func expiredLot(_ id: Int64) throws -> ExpiredLot? {
+    package func expiredLot(_ id: Int64) throws -> ExpiredLot? {
         let rows = try connection.query(
             "SELECT \(StoreSQL.expiredLotColumns) FROM expired_lots WHERE id = $1",
             [String(id)]

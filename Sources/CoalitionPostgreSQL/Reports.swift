@@ -5,7 +5,7 @@ import CoalitionStoreSupport
 /// queries (`ReportQueries.swift`), in PostgreSQL's dialect; the rows are decoded by the
 /// same `StoredRows`.
 extension PostgreSQLStore {
-    public func tierChanges(member: MemberNumber) throws -> [TierChange] {
+    package func tierChanges(member: MemberNumber) throws -> [TierChange] {
         let rows = try connection.query(
             "SELECT at, from_tier, to_tier, reason FROM tier_changes WHERE member = $1 ORDER BY ordinal",
             [String(Int64(bitPattern: member.value))]
@@ -13,7 +13,7 @@ extension PostgreSQLStore {
         return (0..<rows.count).map { StoredRows.tierChange(rows[$0], member: member) }
     }
 
-    public func postings(member: MemberNumber, in range: ClosedRange<Timestamp>) throws -> [Posting] {
+    package func postings(member: MemberNumber, in range: ClosedRange<Timestamp>) throws -> [Posting] {
         let rows = try connection.query(
             """
             SELECT \(PostgreSQLStore.postingColumns) FROM postings WHERE member = $1 AND occurred BETWEEN $2 AND $3
@@ -29,7 +29,7 @@ extension PostgreSQLStore {
         return try (0..<rows.count).map { try readPosting(rows, $0) }
     }
 
-    public func batch(partner: PartnerID, sequence: Int64) throws -> BatchSummary? {
+    package func batch(partner: PartnerID, sequence: Int64) throws -> BatchSummary? {
         let rows = try connection.query(
             """
             SELECT \(StoreSQL.batchColumns)
@@ -41,12 +41,12 @@ extension PostgreSQLStore {
         return StoredRows.batchSummary(rows[0], partner: partner, sequence: sequence)
     }
 
-    public func lastSequence(partner: PartnerID) throws -> Int64 {
+    package func lastSequence(partner: PartnerID) throws -> Int64 {
         try connection.integer("SELECT coalesce(max(sequence), 0) FROM batches WHERE partner = $1", [partner.rawValue])
             ?? 0
     }
 
-    public func rejections(batch: Int64) throws -> [Rejection] {
+    package func rejections(batch: Int64) throws -> [Rejection] {
         let rows = try connection.query(
             "SELECT line, record_id, code, message FROM rejections WHERE batch = $1 ORDER BY line, ordinal",
             [String(batch)]
@@ -54,19 +54,19 @@ extension PostgreSQLStore {
         return (0..<rows.count).map { StoredRows.rejection(rows[$0]) }
     }
 
-    public func obligations(openOnly: Bool) throws -> [Obligation] {
+    package func obligations(openOnly: Bool) throws -> [Obligation] {
         try readObligations(openOnly ? "WHERE \(StoreSQL.cycleOfObligation) IS NULL" : "", [])
     }
 
-    public func obligations(causedBy member: MemberNumber) throws -> [Obligation] {
+    package func obligations(causedBy member: MemberNumber) throws -> [Obligation] {
         try readObligations("WHERE member = $1", [String(Int64(bitPattern: member.value))])
     }
 
-    public func obligations(creditor: PartnerID) throws -> [Obligation] {
+    package func obligations(creditor: PartnerID) throws -> [Obligation] {
         try readObligations("WHERE creditor = $1", [creditor.rawValue])
     }
 
-    public func obligations(cycle number: Int64) throws -> [Obligation] {
+    package func obligations(cycle number: Int64) throws -> [Obligation] {
         try readObligations("WHERE \(StoreSQL.cycleOfObligation) = $1", [String(number)])
     }
 
@@ -84,7 +84,7 @@ extension PostgreSQLStore {
         return out
     }
 
-    public func openObligationTotals(
+    package func openObligationTotals(
         through: Timestamp,
         watermark: Int64
     ) throws -> (
@@ -155,7 +155,7 @@ extension PostgreSQLStore {
         return (try sums.totals(), references)
     }
 
-    public func cycles() throws -> [ClearingCycle] {
+    package func cycles() throws -> [ClearingCycle] {
         try readOnly { try readCycles() }
     }
 

@@ -17,30 +17,30 @@ import Foundation
 ///
 /// The lease keeps a connection of its own, so renewing never waits behind a batch on the
 /// store's connection. Not thread-safe: one thread (the server's lease keeper) uses it.
-public final class WriterLease {
+package final class WriterLease {
     private let connection: Connection
     /// Who holds the lease, as the row names it: host and process id.
-    public let holder: String
+    package let holder: String
     /// How long a renewal holds the lease: a writer that has not renewed for this long (dead,
     /// paused, cut off from the database) loses it to the first standby that asks.
-    public static let duration = 3
+    package static let duration = 3
     /// The epoch this process holds, if it holds the lease.
-    public private(set) var epoch: Int64?
+    package private(set) var epoch: Int64?
 
     /// Connects to the ledger's database with `conninfo` (and libpq's `overrides`), as the
     /// store does.
-    public init(conninfo: String, holder: String, overrides: [(String, String)] = []) throws {
+    package init(conninfo: String, holder: String, overrides: [(String, String)] = []) throws {
         connection = try Connection(conninfo: conninfo, overrides: overrides)
         self.holder = holder
         try connection.execute("SET client_min_messages = warning")
     }
 
     /// The server the lease lives on, without its password.
-    public var target: String { connection.target }
+    package var target: String { connection.target }
 
     /// Takes the lease if no one holds it (it expired, or was released); returns the new
     /// epoch, or nil while another server holds it.
-    public func acquire() throws -> Int64? {
+    package func acquire() throws -> Int64? {
         let rows = try connection.query(
             """
             UPDATE writer_lease SET epoch = epoch + 1, holder = $1,
@@ -56,7 +56,7 @@ public final class WriterLease {
     /// Holds the lease `duration` longer; false once another server has taken it (then this
     /// process holds it no more). Throws when the database cannot be reached: the caller
     /// steps down once the lease must have run out.
-    public func renew() throws -> Bool {
+    package func renew() throws -> Bool {
         guard let epoch else { return false }
         let rows = try connection.query(
             """
@@ -71,7 +71,7 @@ public final class WriterLease {
 
     /// Gives the lease up at once (a clean stop), so a standby need not wait for it to run
     /// out. Does nothing if another server holds it by now.
-    public func release() throws {
+    package func release() throws {
         guard let epoch else { return }
         self.epoch = nil
         _ = try connection.query(
@@ -82,12 +82,12 @@ public final class WriterLease {
 
     /// Forgets the lease without telling the database (it could not be reached): the epoch
     /// is no longer used, and the lease runs out on its own.
-    public func abandon() {
+    package func abandon() {
         epoch = nil
     }
 
     /// Who holds the lease now and whether it is live: for the standby's messages.
-    public func currentHolder() throws -> (holder: String, epoch: Int64, isLive: Bool) {
+    package func currentHolder() throws -> (holder: String, epoch: Int64, isLive: Bool) {
         let rows = try connection.query(
             "SELECT holder, epoch, expires_at > clock_timestamp() FROM writer_lease WHERE id = 1"
         )

@@ -78,7 +78,7 @@ extension SQLiteStore {
         return database
     }
 
-    public func posting(seq: Int64) throws -> Posting? {
+    package func posting(seq: Int64) throws -> Posting? {
         func read(_ source: Database) throws -> Posting? {
             let s = try source.statement("SELECT \(SQLiteStore.postingColumns) FROM postings WHERE seq = ?")
             defer { s.reset() }  // ends the read: no snapshot is kept open
@@ -99,7 +99,7 @@ extension SQLiteStore {
     /// Reads the postings the batch wrote earlier (and not held in memory) in one turn on
     /// the writer's connection, and those committed before the batch from the reader's:
     /// one wait for the writer a chunk instead of one for each reversal.
-    public func prefetch(seqs: [Int64]) throws {
+    package func prefetch(seqs: [Int64]) throws {
         guard var batch = openBatch else { return }
         openBatch = nil  // the copy is then the only one: no copy-on-write
         defer { openBatch = batch }
@@ -122,7 +122,7 @@ extension SQLiteStore {
         _ = try writer.readWritten(seq: first) { database in try read(written, from: database) }
     }
 
-    public func forEachPosting(in range: ClosedRange<Int64>, _ body: (Posting) throws -> Void) throws {
+    package func forEachPosting(in range: ClosedRange<Int64>, _ body: (Posting) throws -> Void) throws {
         try writer.drain()
         let s = try database.statement(
             "SELECT \(SQLiteStore.postingColumns) FROM postings WHERE seq BETWEEN ? AND ? ORDER BY seq"
@@ -133,7 +133,7 @@ extension SQLiteStore {
         while try s.step() { try body(try readPosting(s)) }
     }
 
-    public func appliedRecord(seq: Int64) throws -> AppliedRecord? {
+    package func appliedRecord(seq: Int64) throws -> AppliedRecord? {
         if let batch = openBatch {
             // A posting of this batch is new: its reversed units are the batch's, or none.
             if let posting = batch.recentPosting(seq) {

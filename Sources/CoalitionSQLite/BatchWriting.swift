@@ -5,7 +5,7 @@ import CoalitionKit
 /// writer thread (`BackgroundWriter`, `ChunkWriter`), and what the batch reads back kept in
 /// memory as it goes (`OpenBatch`).
 extension SQLiteStore {
-    public func begin() throws {
+    package func begin() throws {
         writer.reset()
         // Another connection may have written the outbox since (`coalition events`).
         database.resetStatements()
@@ -13,7 +13,7 @@ extension SQLiteStore {
         openBatch = OpenBatch(committedSeq: try database.integer("SELECT coalesce(max(seq), 0) FROM postings") ?? 0)
     }
 
-    public func rollback() {
+    package func rollback() {
         writer.reset()
         try? database.execute("ROLLBACK")
         openBatch = nil
@@ -21,7 +21,7 @@ extension SQLiteStore {
 
     /// Hands the chunk to the writer thread; a failure to write it is thrown by the next
     /// call that waits for the writes (at the latest `finish`).
-    public func write(_ write: LedgerWrite) throws {
+    package func write(_ write: LedgerWrite) throws {
         guard var batch = openBatch else {
             throw CoalitionError(.storeFailure, "a chunk was written with no batch open")
         }
@@ -36,7 +36,7 @@ extension SQLiteStore {
         writer.enqueue(write)
     }
 
-    public func finish(_ summary: BatchSummary) throws {
+    package func finish(_ summary: BatchSummary) throws {
         // Nothing reads back any more: the chunks kept for it are freed before the last rows.
         openBatch = nil
         do {

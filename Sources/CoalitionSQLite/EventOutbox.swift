@@ -31,7 +31,7 @@ extension SQLiteStore: EventOutbox {
     }
 
     @discardableResult
-    public func enqueue(_ events: [OutboxEvent], at now: Timestamp) throws -> Int {
+    package func enqueue(_ events: [OutboxEvent], at now: Timestamp) throws -> Int {
         try settled()
         return try database.transaction { try insert(events, at: now) }
     }
@@ -82,7 +82,7 @@ extension SQLiteStore: EventOutbox {
         return entries
     }
 
-    public func dueEvents(at now: Timestamp, limit: Int) throws -> [OutboxEntry] {
+    package func dueEvents(at now: Timestamp, limit: Int) throws -> [OutboxEntry] {
         try entries(
             """
             SELECT \(Self.entryColumns) FROM webhook_events
@@ -94,7 +94,7 @@ extension SQLiteStore: EventOutbox {
         }
     }
 
-    public func events(status: OutboxStatus?, limit: Int) throws -> [OutboxEntry] {
+    package func events(status: OutboxStatus?, limit: Int) throws -> [OutboxEntry] {
         try entries(
             "SELECT \(Self.entryColumns) FROM webhook_events WHERE ?1 IS NULL OR status = ?1 ORDER BY rowid LIMIT ?2"
         ) {
@@ -103,11 +103,11 @@ extension SQLiteStore: EventOutbox {
         }
     }
 
-    public func event(id: String) throws -> OutboxEntry? {
+    package func event(id: String) throws -> OutboxEntry? {
         try entries("SELECT \(Self.entryColumns) FROM webhook_events WHERE id = ?") { $0.bind(1, id) }.first
     }
 
-    public func failingDeliveries(limit: Int) throws -> [OutboxEntry] {
+    package func failingDeliveries(limit: Int) throws -> [OutboxEntry] {
         try entries(
             """
             SELECT \(Self.entryColumns) FROM webhook_events
@@ -117,7 +117,7 @@ extension SQLiteStore: EventOutbox {
         ) { $0.bind(1, Int64(limit)) }
     }
 
-    public func recordAttempts(_ attempts: [DeliveryAttempt]) throws {
+    package func recordAttempts(_ attempts: [DeliveryAttempt]) throws {
         guard !attempts.isEmpty else { return }
         try settled()
         try database.transaction {
@@ -151,7 +151,7 @@ extension SQLiteStore: EventOutbox {
         }
     }
 
-    public func redeliver(id: String, at now: Timestamp) throws -> Bool {
+    package func redeliver(id: String, at now: Timestamp) throws -> Bool {
         try settled()
         return try database.transaction {
             let s = try database.statement(
@@ -164,7 +164,7 @@ extension SQLiteStore: EventOutbox {
         }
     }
 
-    public func outboxCounts() throws -> OutboxCounts {
+    package func outboxCounts() throws -> OutboxCounts {
         try settled()
         let s = try database.statement("SELECT status, count(*) FROM webhook_events GROUP BY status")
         defer { s.reset() }

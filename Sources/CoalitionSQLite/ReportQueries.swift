@@ -7,7 +7,7 @@ import Foundation
 /// cycles, for reports, statements, reconciliation and the audit). The rows are decoded by
 /// `StoredRows`, as the PostgreSQL store's are.
 extension SQLiteStore {
-    public func expiredLot(_ id: Int64) throws -> ExpiredLot? {
+    package func expiredLot(_ id: Int64) throws -> ExpiredLot? {
         if let batch = openBatch, let lot = batch.expiredLots[id] { return lot }
         // An expired lot the open batch did not change is as it was committed.
         let source = try connection(committed: openBatch != nil)
@@ -20,7 +20,7 @@ extension SQLiteStore {
         return try StoredRows.expiredLot(s, id: id)
     }
 
-    public func tierChanges(member: MemberNumber) throws -> [TierChange] {
+    package func tierChanges(member: MemberNumber) throws -> [TierChange] {
         try writer.drain()
         let s = try database.statement(
             "SELECT at, from_tier, to_tier, reason FROM tier_changes WHERE member = ? ORDER BY rowid"
@@ -32,7 +32,7 @@ extension SQLiteStore {
         return out
     }
 
-    public func postings(member: MemberNumber, in range: ClosedRange<Timestamp>) throws -> [Posting] {
+    package func postings(member: MemberNumber, in range: ClosedRange<Timestamp>) throws -> [Posting] {
         try writer.drain()
         let s = try database.statement(
             """
@@ -51,7 +51,7 @@ extension SQLiteStore {
         return out
     }
 
-    public func batch(partner: PartnerID, sequence: Int64) throws -> BatchSummary? {
+    package func batch(partner: PartnerID, sequence: Int64) throws -> BatchSummary? {
         try writer.drain()
         let s = try database.statement(
             """
@@ -66,14 +66,14 @@ extension SQLiteStore {
         return StoredRows.batchSummary(s, partner: partner, sequence: sequence)
     }
 
-    public func lastSequence(partner: PartnerID) throws -> Int64 {
+    package func lastSequence(partner: PartnerID) throws -> Int64 {
         try writer.drain()
         let s = try database.statement("SELECT coalesce(max(sequence), 0) FROM batches WHERE partner = ?")
         s.bind(1, partner.rawValue)
         return try s.step() ? s.int64(0) : 0
     }
 
-    public func rejections(batch: Int64) throws -> [Rejection] {
+    package func rejections(batch: Int64) throws -> [Rejection] {
         try writer.drain()
         let s = try database.statement(
             "SELECT line, record_id, code, message FROM rejections WHERE batch = ? ORDER BY line, rowid"
@@ -85,23 +85,23 @@ extension SQLiteStore {
         return out
     }
 
-    public func obligations(openOnly: Bool) throws -> [Obligation] {
+    package func obligations(openOnly: Bool) throws -> [Obligation] {
         try readObligations(openOnly ? "WHERE \(StoreSQL.cycleOfObligation) IS NULL" : "", bind: { _ in })
     }
 
-    public func obligations(causedBy member: MemberNumber) throws -> [Obligation] {
+    package func obligations(causedBy member: MemberNumber) throws -> [Obligation] {
         try readObligations("WHERE member = ?", bind: { $0.bind(1, Int64(bitPattern: member.value)) })
     }
 
-    public func obligations(creditor: PartnerID) throws -> [Obligation] {
+    package func obligations(creditor: PartnerID) throws -> [Obligation] {
         try readObligations("WHERE creditor = ?", bind: { $0.bind(1, creditor.rawValue) })
     }
 
-    public func obligations(cycle number: Int64) throws -> [Obligation] {
+    package func obligations(cycle number: Int64) throws -> [Obligation] {
         try readObligations("WHERE \(StoreSQL.cycleOfObligation) = ?", bind: { $0.bind(1, number) })
     }
 
-    public func openObligationTotals(
+    package func openObligationTotals(
         through: Timestamp,
         watermark: Int64
     ) throws -> (
@@ -159,7 +159,7 @@ extension SQLiteStore {
         return (try sums.totals(), references)
     }
 
-    public func cycles() throws -> [ClearingCycle] {
+    package func cycles() throws -> [ClearingCycle] {
         try writer.drain()
         let heads = try database.statement("SELECT \(StoreSQL.cycleHeadColumns) FROM cycles ORDER BY number")
         defer { heads.reset() }  // ends the read: no snapshot is kept open

@@ -18,7 +18,7 @@ import Foundation
 /// (`BatchWriting.swift`, `ChunkWriter`, `BackgroundWriter`), the engine's reads during a
 /// batch with the batch laid over them (`BatchReads.swift`), the report queries
 /// (`ReportQueries.swift`) and the checks of the file (`StoreChecks.swift`).
-public final class SQLiteStore: LedgerStore {
+package final class SQLiteStore: LedgerStore {
     package let database: Database
     package let writer: BackgroundWriter
     /// A read-only connection: sees what is committed, never the open batch.
@@ -30,7 +30,7 @@ public final class SQLiteStore: LedgerStore {
     static let applicationID: Int64 = 0x436F_616C
 
     /// Opens the ledger at `path`. With `create`, makes a new one (the file must not exist).
-    public init(path: String, create: Bool = false) throws {
+    package init(path: String, create: Bool = false) throws {
         let exists = FileManager.default.fileExists(atPath: path)
         if create && exists {
             throw CoalitionError(.ledgerExists, "a ledger already exists here", at: Place(file: path))
@@ -82,21 +82,21 @@ public final class SQLiteStore: LedgerStore {
         writer = BackgroundWriter(database: database)
     }
 
-    public var path: String { database.path }
+    package var path: String { database.path }
 
     // MARK: Loading
 
     /// Where the state is saved between processes: see `StateFile`.
-    public var stateFilePath: String { StateFile.path(for: database.path) }
+    package var stateFilePath: String { StateFile.path(for: database.path) }
 
     /// Whether the last `load` read the saved state file (otherwise it read the tables).
-    public private(set) var loadedFromStateFile = false
+    package private(set) var loadedFromStateFile = false
 
     /// The mark of the state the state file holds, as far as this store knows: a state
     /// already saved is not written again.
     private var savedMark: StateMark?
 
-    public func load() throws -> LedgerSnapshot {
+    package func load() throws -> LedgerSnapshot {
         try writer.drain()
         let (state, fromFile) = try StateLoader(database: database).load(stateFile: stateFilePath)
         loadedFromStateFile = fromFile
@@ -105,7 +105,7 @@ public final class SQLiteStore: LedgerStore {
     }
 
     /// The state as the tables hold it, whatever the state file says.
-    public func loadFromTables() throws -> LedgerSnapshot {
+    package func loadFromTables() throws -> LedgerSnapshot {
         try writer.drain()
         return try StateLoader(database: database).load(stateFile: nil).state
     }
@@ -113,14 +113,14 @@ public final class SQLiteStore: LedgerStore {
     /// Where `state`, loaded from the state file, differs from what the tables hold (none
     /// when it was loaded from the tables): for the audit, since a state file that passed its
     /// checks must still be exactly the tables' state.
-    public func stateFileProblems(_ state: LedgerSnapshot) throws -> [String] {
+    package func stateFileProblems(_ state: LedgerSnapshot) throws -> [String] {
         guard loadedFromStateFile else { return [] }
         return SavedState.differences(saved: state, tables: try loadFromTables(), named: "state file")
     }
 
     /// Saves `state` to the state file, if it is the state the tables stand at now and the
     /// file does not hold it already. Outside a batch only.
-    public func saveState(_ state: LedgerSnapshot) throws {
+    package func saveState(_ state: LedgerSnapshot) throws {
         guard openBatch == nil else { return }
         try writer.drain()
         let mark = StateMark(state)

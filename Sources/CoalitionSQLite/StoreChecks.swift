@@ -9,7 +9,7 @@ extension SQLiteStore {
     /// version. Throws `LEDGER_DAMAGED` and writes nothing when it fails: a batch applied on
     /// top of damaged pages would be lost, or would spread the damage. Costs one read of the
     /// file; the pages it reads are the ones the batch is about to need.
-    public func checkIntegrity() throws {
+    package func checkIntegrity() throws {
         let found: [String]
         do {
             let check = try database.statement("PRAGMA quick_check(10)")
@@ -46,7 +46,7 @@ extension SQLiteStore {
     /// reversed units of each record (the sum of the units of its reversals), the batch of
     /// every posting and the batch rows' posting ranges, and each member's tier (the last
     /// tier change's). The audit reports them beside its own.
-    public func derivedTableProblems(tiers: [Tier]) throws -> [String] {
+    package func derivedTableProblems(tiers: [Tier]) throws -> [String] {
         try writer.drain()
         var problems: [String] = []
         func problem(_ text: String) { if problems.count < 50 { problems.append(text) } }

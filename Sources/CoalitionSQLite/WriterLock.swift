@@ -18,11 +18,11 @@ import Darwin
 /// The kernel releases the lock when its process ends, however it ends (a `kill -9`
 /// included), so a crashed writer never leaves the directory locked. The file keeps the
 /// holder's process id, for the message a refused writer prints; it is never deleted.
-public final class WriterLock {
+package final class WriterLock {
     /// The lock file inside the data directory.
-    public static let fileName = "writer.lock"
+    package static let fileName = "writer.lock"
 
-    public let path: String
+    package let path: String
     private var descriptor: Int32
 
     private init(path: String, descriptor: Int32) {
@@ -37,7 +37,7 @@ public final class WriterLock {
     ///
     /// Throws `LEDGER_BUSY` when the wait ends with the lock still held, `IO_ERROR` when the
     /// lock file cannot be opened (a data directory that is not there, or not writable).
-    public static func acquire(dataDirectory: String, waitSeconds: Int) throws -> WriterLock {
+    package static func acquire(dataDirectory: String, waitSeconds: Int) throws -> WriterLock {
         let path = (dataDirectory as NSString).appendingPathComponent(fileName)
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard descriptor >= 0 else {
@@ -77,10 +77,10 @@ public final class WriterLock {
     }
 
     /// Whether this object still holds the lock.
-    public var isHeld: Bool { descriptor >= 0 }
+    package var isHeld: Bool { descriptor >= 0 }
 
     /// Releases the lock (also done when the object goes away, or the process ends).
-    public func release() {
+    package func release() {
         guard descriptor >= 0 else { return }
         flock(descriptor, LOCK_UN)
         close(descriptor)

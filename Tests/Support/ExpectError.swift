@@ -4,7 +4,7 @@ import Testing
 /// Runs `body` and returns the `CoalitionError` it throws; records an issue if it throws
 /// nothing or something else.
 @discardableResult
-public func expectError<T>(
+package func expectError<T>(
     _ code: ReasonCode,
     sourceLocation: SourceLocation = #_sourceLocation,
     _ body: () throws -> T

@@ -3,19 +3,19 @@ import CoalitionKit
 import Foundation
 
 /// Paths and values the test targets share; each target adds its own in an extension.
-public enum Fixtures {
+package enum Fixtures {
     /// The package root, derived from this file's place in `Tests/Support/`.
-    public static let packageRoot: String = {
+    package static let packageRoot: String = {
         var url = URL(fileURLWithPath: #filePath)
         for _ in 0..<3 { url.deleteLastPathComponent() }
         return url.path
     }()
 
     /// The demo network's definition in `partners/`.
-    public static let partnersDirectory = (packageRoot as NSString).appendingPathComponent("partners")
+    package static let partnersDirectory = (packageRoot as NSString).appendingPathComponent("partners")
 
     /// The demo network, loaded once.
-    public static let network: Network = {
+    package static let network: Network = {
         do {
             return try NetworkLoader.load(directory: partnersDirectory)
         } catch {
@@ -23,5 +23,5 @@ public enum Fixtures {
         }
     }()
 
-    public static func time(_ text: String) -> Timestamp { try! Timestamp(parsing: text) }
+    package static func time(_ text: String) -> Timestamp { try! Timestamp(parsing: text) }
 }

@@ -6,14 +6,14 @@ import CoalitionSQLite
 
 extension SQLiteStore {
     /// Runs raw SQL against the ledger file: for tests that tamper with it on purpose.
-    public func executeForTesting(_ sql: String) throws {
+    package func executeForTesting(_ sql: String) throws {
         try writer.drain()
         try database.execute(sql)
     }
 
     /// Every row of every table as text, in a fixed order: two ledgers with the same content
     /// give the same dump.
-    public func contentDump() throws -> String {
+    package func contentDump() throws -> String {
         try writer.drain()
         var out = ""
         let tables = try database.statement(
@@ -32,14 +32,14 @@ extension SQLiteStore {
 
 extension PostgreSQLStore {
     /// Runs raw SQL against the ledger: for tests that tamper with it on purpose.
-    public func executeForTesting(_ sql: String) throws {
+    package func executeForTesting(_ sql: String) throws {
         try connection.execute(sql)
     }
 
     /// Every row of every table as text, in a fixed order: two ledgers with the same content
     /// give the same dump. The writer lease is not the ledger's content (it changes every
     /// second a server writes) and is left out.
-    public func contentDump() throws -> String {
+    package func contentDump() throws -> String {
         try readOnly {
             var out = ""
             let tables = try connection.query(

@@ -3,17 +3,17 @@
 /// Lots are the provenance that makes clearing possible: when a member redeems at partner R,
 /// the lots consumed say which issuers owe R. A lot with negative points is a *debt*: what a
 /// reversal took back beyond what the member still held, repaid first by later earnings.
-public struct Lot: Hashable, Sendable {
-    public let id: Int64
-    public var member: MemberNumber
-    public let issuer: PartnerID
-    public var points: Int64
-    public let earnedAt: Timestamp
-    public let expiresAt: Timestamp
+package struct Lot: Hashable, Sendable {
+    package let id: Int64
+    package var member: MemberNumber
+    package let issuer: PartnerID
+    package var points: Int64
+    package let earnedAt: Timestamp
+    package let expiresAt: Timestamp
     /// A tier bonus lot: funded by `issuer` like any other, but not qualifying for tiers.
-    public let isBonus: Bool
+    package let isBonus: Bool
 
-    public init(
+    package init(
         id: Int64,
         member: MemberNumber,
         issuer: PartnerID,
@@ -31,10 +31,10 @@ public struct Lot: Hashable, Sendable {
         self.isBonus = isBonus
     }
 
-    public var isDebt: Bool { points < 0 }
+    package var isDebt: Bool { points < 0 }
 
     /// Debts never expire.
-    public static let never = Timestamp(seconds: 253_402_300_799)  // 9999-12-31T23:59:59Z
+    package static let never = Timestamp(seconds: 253_402_300_799)  // 9999-12-31T23:59:59Z
 
     /// The order lots are consumed in: soonest-expiring first, then oldest.
     static func consumedBefore(_ a: Lot, _ b: Lot) -> Bool {

@@ -1,24 +1,24 @@
 import Foundation
 
 /// A member's account: their lots (positive, in consumption order) and debts.
-public struct MemberAccount: Hashable, Sendable {
-    public let number: MemberNumber
-    public let enrolledAt: Timestamp
-    public let enrolledBy: PartnerID?
-    public var isClosed: Bool
+package struct MemberAccount: Hashable, Sendable {
+    package let number: MemberNumber
+    package let enrolledAt: Timestamp
+    package let enrolledBy: PartnerID?
+    package var isClosed: Bool
     /// Positive lots, soonest-expiring first.
-    public internal(set) var lots: [Lot]
+    package internal(set) var lots: [Lot]
     /// Negative lots, oldest first. While a member has a debt they hold no positive lot.
-    public internal(set) var debts: [Lot]
+    package internal(set) var debts: [Lot]
     /// Index of the member's tier in the network's tier table (0: the base tier).
-    public internal(set) var tier: Int = 0
-    public internal(set) var tierSince: Timestamp
+    package internal(set) var tier: Int = 0
+    package internal(set) var tierSince: Timestamp
     /// Points earned per UTC day, oldest first, for the trailing tier window.
-    public internal(set) var qualifying: [QualifyingDay] = []
+    package internal(set) var qualifying: [QualifyingDay] = []
     /// Transfers sent and received in the last year and a bit, oldest first, for the limits.
-    public internal(set) var transfers: [TransferMark] = []
+    package internal(set) var transfers: [TransferMark] = []
 
-    public init(number: MemberNumber, enrolledAt: Timestamp, enrolledBy: PartnerID?, isClosed: Bool = false) {
+    package init(number: MemberNumber, enrolledAt: Timestamp, enrolledBy: PartnerID?, isClosed: Bool = false) {
         self.number = number
         self.enrolledAt = enrolledAt
         self.enrolledBy = enrolledBy
@@ -29,7 +29,7 @@ public struct MemberAccount: Hashable, Sendable {
     }
 
     /// The member as loaded back: tier, qualifying days and transfer marks included.
-    public init(
+    package init(
         number: MemberNumber,
         enrolledAt: Timestamp,
         enrolledBy: PartnerID?,
@@ -48,7 +48,7 @@ public struct MemberAccount: Hashable, Sendable {
     }
 
     /// The member's balance: points held less points owed.
-    public var balance: Int64 {
+    package var balance: Int64 {
         var sum: Int64 = 0
         for lot in lots { sum &+= lot.points }
         for debt in debts { sum &+= debt.points }
@@ -56,7 +56,7 @@ public struct MemberAccount: Hashable, Sendable {
     }
 
     /// Points that can still be spent at `time`: lots not yet past their expiry.
-    public func available(at time: Timestamp) -> Int64 {
+    package func available(at time: Timestamp) -> Int64 {
         var sum: Int64 = 0
         for lot in lots where lot.expiresAt > time { sum &+= lot.points }
         return sum
@@ -65,7 +65,7 @@ public struct MemberAccount: Hashable, Sendable {
     /// The member's balance as shown at `time`: points alive then, less points owed. Points
     /// past their expiry are dead and not in it (`expiredPending(at:)`), whether or not
     /// `expire` has run.
-    public func balance(at time: Timestamp) -> Int64 {
+    package func balance(at time: Timestamp) -> Int64 {
         var sum = available(at: time)
         for debt in debts { sum &+= debt.points }
         return sum
@@ -73,7 +73,7 @@ public struct MemberAccount: Hashable, Sendable {
 
     /// Points the member still holds past their expiry at `time`: dead, never spendable,
     /// their breakage pending until `expire` books it.
-    public func expiredPending(at time: Timestamp) -> Int64 {
+    package func expiredPending(at time: Timestamp) -> Int64 {
         var sum: Int64 = 0
         for lot in lots where lot.expiresAt <= time { sum &+= lot.points }
         return sum
@@ -96,7 +96,7 @@ extension MemberAccount {
     // them, then put in order once by `finishLoading()`. No copy of the member is made.
 
     /// Makes room for rows about to be added, when the store knows how many.
-    public mutating func reserveLoaded(lots: Int, debts: Int, qualifying: Int, transfers: Int) {
+    package mutating func reserveLoaded(lots: Int, debts: Int, qualifying: Int, transfers: Int) {
         self.lots.reserveCapacity(lots)
         self.debts.reserveCapacity(debts)
         self.qualifying.reserveCapacity(qualifying)
@@ -104,22 +104,22 @@ extension MemberAccount {
     }
 
     /// Adds a lot (or debt) as the store holds it.
-    public mutating func addLoaded(_ lot: Lot) {
+    package mutating func addLoaded(_ lot: Lot) {
         if lot.isDebt { debts.append(lot) } else { lots.append(lot) }
     }
 
     /// Adds a day of qualifying points as the store holds it.
-    public mutating func addLoaded(_ day: QualifyingDay) {
+    package mutating func addLoaded(_ day: QualifyingDay) {
         if day.points != 0 { qualifying.append(day) }
     }
 
     /// Adds a transfer mark, in journal order.
-    public mutating func addLoaded(_ mark: TransferMark) { transfers.append(mark) }
+    package mutating func addLoaded(_ mark: TransferMark) { transfers.append(mark) }
 
     /// Puts what was loaded in the orders the engine keeps: lots by consumption, debts and
     /// qualifying days oldest first, transfer marks by time (journal order within an instant)
     /// and only those recent enough to count for a limit.
-    public mutating func finishLoading() {
+    package mutating func finishLoading() {
         func isSorted<T>(_ items: [T], _ before: (T, T) -> Bool) -> Bool {
             items.indices.dropFirst().allSatisfy { !before(items[$0], items[$0 - 1]) }
         }
@@ -134,12 +134,12 @@ extension MemberAccount {
 }
 
 /// A transfer sent or received, remembered for the limits.
-public struct TransferMark: Hashable, Sendable {
-    public let at: Timestamp
-    public let points: Int64
-    public let sent: Bool
+package struct TransferMark: Hashable, Sendable {
+    package let at: Timestamp
+    package let points: Int64
+    package let sent: Bool
 
-    public init(at: Timestamp, points: Int64, sent: Bool) {
+    package init(at: Timestamp, points: Int64, sent: Bool) {
         self.at = at
         self.points = points
         self.sent = sent

@@ -1,26 +1,26 @@
 /// What one partner owes another for a cross-brand redemption (or, with a negative amount,
 /// the undoing of one). Issuer pays redeemer.
-public struct Obligation: Hashable, Sendable {
-    public let id: Int64
-    public let postingSeq: Int64
+package struct Obligation: Hashable, Sendable {
+    package let id: Int64
+    package let postingSeq: Int64
     /// The batch whose record caused it.
-    public let batch: Int64
+    package let batch: Int64
     /// The issuer of the points: it pays.
-    public let debtor: PartnerID
+    package let debtor: PartnerID
     /// The partner where the points were spent: it is paid.
-    public let creditor: PartnerID
-    public let currency: Currency
+    package let creditor: PartnerID
+    package let currency: Currency
     /// Minor units of `currency`; negative where a reversal undoes an earlier obligation.
-    public let amount: Int64
-    public let points: Int64
-    public let occurredAt: Timestamp
+    package let amount: Int64
+    package let points: Int64
+    package let occurredAt: Timestamp
     /// The record that caused it, and the member whose points moved.
-    public let source: RecordKey
-    public let member: MemberNumber
+    package let source: RecordKey
+    package let member: MemberNumber
     /// The clearing cycle it was settled in; nil while open.
-    public var cycle: Int64?
+    package var cycle: Int64?
 
-    public init(
+    package init(
         id: Int64,
         postingSeq: Int64,
         batch: Int64,

@@ -1,5 +1,5 @@
 /// What a posting records.
-public enum PostingKind: Int, Sendable, CaseIterable, CustomStringConvertible {
+package enum PostingKind: Int, Sendable, CaseIterable, CustomStringConvertible {
     case enroll = 1
     case earn = 2
     case redeem = 3
@@ -10,7 +10,7 @@ public enum PostingKind: Int, Sendable, CaseIterable, CustomStringConvertible {
     case settle = 8
     case tier = 9
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .enroll: "enroll"
         case .earn: "earn"
@@ -29,12 +29,12 @@ public enum PostingKind: Int, Sendable, CaseIterable, CustomStringConvertible {
 ///
 /// Units: `PTS` for coalition points, an ISO currency code for money, and
 /// `<partner>.<unit>` for a partner's own unit (`HARBOR.HPT`).
-public struct Leg: Hashable, Sendable {
-    public let account: String
-    public let unit: String
-    public let amount: Int64
+package struct Leg: Hashable, Sendable {
+    package let account: String
+    package let unit: String
+    package let amount: Int64
 
-    public init(_ account: String, _ unit: String, _ amount: Int64) {
+    package init(_ account: String, _ unit: String, _ amount: Int64) {
         self.account = account
         self.unit = unit
         self.amount = amount
@@ -42,48 +42,48 @@ public struct Leg: Hashable, Sendable {
 }
 
 /// Well-known account names.
-public enum Account {
-    public static let points = "PTS"
+package enum Account {
+    package static let points = "PTS"
 
-    public static func member(_ number: MemberNumber) -> String { "member:\(number)" }
+    package static func member(_ number: MemberNumber) -> String { "member:\(number)" }
     /// An issuer's points account: minus its outstanding liability.
-    public static func issuer(_ id: PartnerID) -> String { "issuer:\(id)" }
-    public static func reported(_ id: PartnerID) -> String { "reported:\(id)" }
-    public static func converted(_ id: PartnerID) -> String { "converted:\(id)" }
-    public static func rounding(_ id: PartnerID) -> String { "rounding:\(id)" }
+    package static func issuer(_ id: PartnerID) -> String { "issuer:\(id)" }
+    package static func reported(_ id: PartnerID) -> String { "reported:\(id)" }
+    package static func converted(_ id: PartnerID) -> String { "converted:\(id)" }
+    package static func rounding(_ id: PartnerID) -> String { "rounding:\(id)" }
     /// Money a partner is due from other partners (plus) …
-    public static func receivable(_ id: PartnerID) -> String { "receivable:\(id)" }
+    package static func receivable(_ id: PartnerID) -> String { "receivable:\(id)" }
     /// … and owes them (minus).
-    public static func payable(_ id: PartnerID) -> String { "payable:\(id)" }
+    package static func payable(_ id: PartnerID) -> String { "payable:\(id)" }
 }
 
 /// An entry in the journal: balanced legs per unit, the record that caused it, and its link
 /// in the hash chain.
-public struct Posting: Hashable, Sendable {
-    public let seq: Int64
-    public let batch: Int64
-    public let kind: PostingKind
-    public let partner: PartnerID?
-    public let recordID: String?
-    public let member: MemberNumber?
+package struct Posting: Hashable, Sendable {
+    package let seq: Int64
+    package let batch: Int64
+    package let kind: PostingKind
+    package let partner: PartnerID?
+    package let recordID: String?
+    package let member: MemberNumber?
     /// The other member of a transfer: the one who receives.
-    public let counterparty: MemberNumber?
-    public let occurredAt: Timestamp
+    package let counterparty: MemberNumber?
+    package let occurredAt: Timestamp
     /// The amount as the partner reported it, in its own unit (0 where none).
-    public let units: Int64
+    package let units: Int64
     /// The coalition points the posting moved for the member (signed).
-    public let points: Int64
+    package let points: Int64
     /// The legs as stored and hashed: `Posting.encode(legs)`, made once. The posting keeps
     /// only this text: a chunk of postings waiting for the store holds no arrays of legs.
-    public let legsText: String
+    package let legsText: String
     /// The legs, read back from `legsText`.
-    public var legs: [Leg] { Posting.decodeLegs(legsText) ?? [] }
+    package var legs: [Leg] { Posting.decodeLegs(legsText) ?? [] }
     /// What a later reversal needs: the rate used, the lots consumed. Part of the hash.
-    public let detail: String
+    package let detail: String
     /// SHA-256 of the previous posting's hash and this posting's canonical bytes.
-    public internal(set) var hash: [UInt8]
+    package internal(set) var hash: [UInt8]
 
-    public init(
+    package init(
         seq: Int64,
         batch: Int64,
         kind: PostingKind,
@@ -116,7 +116,7 @@ public struct Posting: Hashable, Sendable {
     }
 
     /// A posting as a store reads it back, its legs as the stored text (`encode`'s form).
-    public init(
+    package init(
         seq: Int64,
         batch: Int64,
         kind: PostingKind,
@@ -146,20 +146,20 @@ public struct Posting: Hashable, Sendable {
         self.hash = hash
     }
 
-    public var recordKey: RecordKey? {
+    package var recordKey: RecordKey? {
         guard let partner, let recordID else { return nil }
         return RecordKey(trusted: partner, recordID)
     }
 
     /// `account unit amount` triples joined by `;`: how legs are stored and hashed.
-    public static func encode(_ legs: [Leg]) -> String {
+    package static func encode(_ legs: [Leg]) -> String {
         var bytes = CanonicalBytes()
         bytes.append(legs)
         return bytes.text
     }
 
     /// The legs of `text`, or nil if it is not what `encode` writes.
-    public static func decodeLegs(_ text: String) -> [Leg]? {
+    package static func decodeLegs(_ text: String) -> [Leg]? {
         if text.isEmpty { return [] }
         var legs: [Leg] = []
         for part in text.split(separator: ";", omittingEmptySubsequences: false) {
@@ -173,7 +173,7 @@ public struct Posting: Hashable, Sendable {
     /// The bytes the hash chain covers, in a fixed field order separated by `|`:
     /// `seq|batch|kind|partner|record id|member|occurred|units|points|legs|detail`, then
     /// `|c=<member>` for a transfer's receiver. Written into `bytes`, which is emptied first.
-    public func canonicalBytes(into bytes: inout CanonicalBytes) {
+    package func canonicalBytes(into bytes: inout CanonicalBytes) {
         var legs = legsText
         var detail = detail
         var id = recordID ?? ""
@@ -247,14 +247,14 @@ public struct Posting: Hashable, Sendable {
     }
 
     /// The canonical bytes as text, for people and tests.
-    public var canonicalText: String {
+    package var canonicalText: String {
         var bytes = CanonicalBytes()
         canonicalBytes(into: &bytes)
         return bytes.text
     }
 
     /// The chain link: SHA-256 of `previous` followed by the canonical bytes.
-    public static func chainHash(
+    package static func chainHash(
         previous: [UInt8],
         canonical: borrowing CanonicalBytes,
         using hasher: SHA256
@@ -273,7 +273,7 @@ public struct Posting: Hashable, Sendable {
     }
 
     /// The hash of the posting before the first.
-    public static let genesisHash = [UInt8](repeating: 0, count: 32)
+    package static let genesisHash = [UInt8](repeating: 0, count: 32)
 }
 
 /// A growing buffer of the bytes a posting's hash covers, reused from posting to posting so
@@ -281,12 +281,12 @@ public struct Posting: Hashable, Sendable {
 ///
 /// It owns its memory and cannot be copied (a copy would share it): each append is a
 /// capacity check and a store, with none of an array's uniqueness checks.
-public struct CanonicalBytes: ~Copyable {
+package struct CanonicalBytes: ~Copyable {
     private var base: UnsafeMutableRawPointer
     private var count = 0
     private var capacity: Int
 
-    public init() {
+    package init() {
         capacity = 512
         base = .allocate(byteCount: capacity, alignment: 1)
     }

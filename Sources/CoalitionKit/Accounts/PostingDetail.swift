@@ -1,31 +1,31 @@
 /// The `key=value;…` detail of a posting: written by the functions of this type (each
 /// posting kind's fields, below `init(_:)`), and read back by `init(_:)` for reversals,
 /// acknowledgements and statements. Its keys and formats live here and nowhere else.
-public struct PostingDetail: Sendable {
-    public var rate: Rate?
-    public var value: Rate?
-    public var lot: Int64?
-    public var bonus: Int64?
-    public var bonusLot: Int64?
+package struct PostingDetail: Sendable {
+    package var rate: Rate?
+    package var value: Rate?
+    package var lot: Int64?
+    package var bonus: Int64?
+    package var bonusLot: Int64?
     /// The tier a member held before the upgrade an earn caused.
-    public var tierBefore: Int?
-    public var fee: Int64?
+    package var tierBefore: Int?
+    package var fee: Int64?
     var parts: [ConsumedPart] = []
     /// A reversal's points per issuer: taken from the member's lots (an earn's), or given
     /// back to them (a redemption's).
     var split: [IssuerPoints] = []
-    public var original: String?
+    package var original: String?
     /// The points an earn reversal left the member owing the reversing partner (a debt).
-    public var debt: Int64?
+    package var debt: Int64?
     /// An enrolment's referrer (`ref=`).
-    public var referrer: MemberNumber?
+    package var referrer: MemberNumber?
     /// The referral bonus an earn paid (`refbonus=`).
-    public var referralBonus: ReferralBonus?
+    package var referralBonus: ReferralBonus?
     /// The referral bonus points a reversal took back from the referred member and the
     /// referrer (`refback=`).
-    public var referralBack: (issuer: PartnerID, referred: Int64, referrer: Int64)?
+    package var referralBack: (issuer: PartnerID, referred: Int64, referrer: Int64)?
 
-    public init(_ text: String) {
+    package init(_ text: String) {
         for field in text.split(separator: ";") {
             guard let eq = field.firstIndex(of: "=") else { continue }
             let key = field[..<eq]
@@ -169,13 +169,13 @@ struct IssuerPoints: Hashable {
 /// The referral bonus an earn paid, as its posting's detail keeps it:
 /// `refbonus=<referrer>:<issuer>:<referred points>:<referred lot>:<referrer points>:<referrer lot>`
 /// (a lot id 0: no lot).
-public struct ReferralBonus: Hashable, Sendable {
-    public let referrer: MemberNumber
-    public let issuer: PartnerID
-    public var referredPoints: Int64
-    public var referredLot: Int64
-    public var referrerPoints: Int64
-    public var referrerLot: Int64
+package struct ReferralBonus: Hashable, Sendable {
+    package let referrer: MemberNumber
+    package let issuer: PartnerID
+    package var referredPoints: Int64
+    package var referredLot: Int64
+    package var referrerPoints: Int64
+    package var referrerLot: Int64
 
     var encoded: String {
         "\(referrer.value):\(issuer):\(referredPoints):\(referredLot):\(referrerPoints):\(referrerLot)"

@@ -12,7 +12,7 @@
 /// function is the first 5 bytes of HMAC-SHA256(key, "referral" ‖ i ‖ the half, 5 bytes
 /// big-endian). The plain block is the member number (60 bits) followed by 20 zero bits.
 /// The check symbol is Luhn mod 32 over the 16 symbols.
-public struct ReferralCode: Hashable, Sendable, CustomStringConvertible {
+package struct ReferralCode: Hashable, Sendable, CustomStringConvertible {
     /// The 80-bit enciphered block.
     let high: UInt64  // top 40 bits
     let low: UInt64  // bottom 40 bits
@@ -22,7 +22,7 @@ public struct ReferralCode: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses a code as a member or partner types it: case does not matter, `-` and spaces
     /// are ignored, and `O`, `I`, `L` read as `0`, `1`, `1`.
-    public init(_ text: String) throws {
+    package init(_ text: String) throws {
         var values: [UInt64] = []
         for byte in text.utf8 where byte != 45 && byte != 32 {
             var c = byte
@@ -107,7 +107,7 @@ public struct ReferralCode: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// `XXXX-XXXX-XXXX-XXXX-C`.
-    public var description: String {
+    package var description: String {
         let values = symbols
         var out = ""
         for (index, value) in values.enumerated() {
@@ -121,20 +121,20 @@ public struct ReferralCode: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// The link an enrolment with a code made: once, forever.
-public struct Referral: Hashable, Sendable {
+package struct Referral: Hashable, Sendable {
     /// The member who enrolled with the code.
-    public let member: MemberNumber
+    package let member: MemberNumber
     /// The member whose code it was.
-    public let referrer: MemberNumber
-    public let linkedAt: Timestamp
+    package let referrer: MemberNumber
+    package let linkedAt: Timestamp
     /// The partner whose record enrolled the member.
-    public let partner: PartnerID
+    package let partner: PartnerID
     /// The posting of the earn that paid the bonus (nil: not paid yet).
-    public var bonusSeq: Int64?
+    package var bonusSeq: Int64?
     /// Whether the bonus was taken back (its earn reversed in full in time); never paid again.
-    public var isReversed: Bool
+    package var isReversed: Bool
 
-    public init(
+    package init(
         member: MemberNumber,
         referrer: MemberNumber,
         linkedAt: Timestamp,
@@ -151,21 +151,21 @@ public struct Referral: Hashable, Sendable {
     }
 
     /// Whether the bonus is still to be paid.
-    public var isPending: Bool { bonusSeq == nil && !isReversed }
+    package var isPending: Bool { bonusSeq == nil && !isReversed }
 }
 
 /// Every referral link, by referred member, with the links each referrer made, for the limit.
-public struct ReferralBook: Sendable {
-    public private(set) var links: [MemberNumber: Referral] = [:]
+package struct ReferralBook: Sendable {
+    package private(set) var links: [MemberNumber: Referral] = [:]
     /// Times of each referrer's links, oldest first.
     private var made: [MemberNumber: [Timestamp]] = [:]
 
-    public init() {}
+    package init() {}
 
-    public var isEmpty: Bool { links.isEmpty }
+    package var isEmpty: Bool { links.isEmpty }
 
     /// Adds or updates `referral` (loading, or a batch's change).
-    public mutating func set(_ referral: Referral) {
+    package mutating func set(_ referral: Referral) {
         if links.updateValue(referral, forKey: referral.member) == nil {
             var times = made[referral.referrer, default: []]
             var index = times.endIndex
@@ -176,7 +176,7 @@ public struct ReferralBook: Sendable {
     }
 
     /// How many members `referrer` referred in the 365 days up to `time`.
-    public func referred(by referrer: MemberNumber, inYearTo time: Timestamp) -> Int {
+    package func referred(by referrer: MemberNumber, inYearTo time: Timestamp) -> Int {
         let since = time.adding(days: -365)
         return made[referrer]?.filter { $0 > since && $0 <= time }.count ?? 0
     }

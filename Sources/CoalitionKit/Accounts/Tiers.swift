@@ -1,29 +1,29 @@
 /// Points a member earned on one UTC day: what tiers qualify on. Transfers in and tier
 /// bonuses never count; reversals of earns take their points back from the day earned.
-public struct QualifyingDay: Hashable, Sendable {
+package struct QualifyingDay: Hashable, Sendable {
     /// Days since 1970-01-01 (UTC).
-    public let day: Int64
-    public var points: Int64
+    package let day: Int64
+    package var points: Int64
 
-    public init(day: Int64, points: Int64) {
+    package init(day: Int64, points: Int64) {
         self.day = day
         self.points = points
     }
 
-    public static func day(of time: Timestamp) -> Int64 {
+    package static func day(of time: Timestamp) -> Int64 {
         time.seconds >= 0 ? time.seconds / Timestamp.secondsPerDay : (time.seconds - 86_399) / Timestamp.secondsPerDay
     }
 }
 
 /// A change of a member's tier, kept with its reason.
-public struct TierChange: Hashable, Sendable {
-    public let member: MemberNumber
-    public let at: Timestamp
-    public let from: String
-    public let to: String
-    public let reason: String
+package struct TierChange: Hashable, Sendable {
+    package let member: MemberNumber
+    package let at: Timestamp
+    package let from: String
+    package let to: String
+    package let reason: String
 
-    public init(member: MemberNumber, at: Timestamp, from: String, to: String, reason: String) {
+    package init(member: MemberNumber, at: Timestamp, from: String, to: String, reason: String) {
         self.member = member
         self.at = at
         self.from = from
@@ -34,7 +34,7 @@ public struct TierChange: Hashable, Sendable {
 
 extension MemberAccount {
     /// Points earned in the `windowDays` days up to and including `time`'s day.
-    public func qualifyingPoints(at time: Timestamp, windowDays: Int64) -> Int64 {
+    package func qualifyingPoints(at time: Timestamp, windowDays: Int64) -> Int64 {
         let last = QualifyingDay.day(of: time)
         let first = last - windowDays + 1
         var sum: Int64 = 0

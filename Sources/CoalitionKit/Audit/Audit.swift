@@ -1,19 +1,19 @@
 /// What `audit` found: the journal walked, and every fault.
-public struct AuditReport: Sendable {
-    public var postings: Int64 = 0
-    public var headHash: [UInt8] = Posting.genesisHash
-    public var problems: [String] = []
+package struct AuditReport: Sendable {
+    package var postings: Int64 = 0
+    package var headHash: [UInt8] = Posting.genesisHash
+    package var problems: [String] = []
 
-    public var isClean: Bool { problems.isEmpty }
+    package var isClean: Bool { problems.isEmpty }
 }
 
 /// Checks a ledger from its store: the hash chain of every posting, that every posting
 /// balances per unit, that the balances the journal adds up to are the balances the store
 /// holds, that obligations match the money legs, and the invariants of DESIGN.md.
-public enum Audit {
+package enum Audit {
     /// Audits `ledger`; `progress`, if given, is told the postings walked so far, every
     /// 1,024 of them (the journal holds `ledger.state.lastSeq`).
-    public static func run(_ ledger: Ledger, progress: ((Int64) -> Void)? = nil) throws -> AuditReport {
+    package static func run(_ ledger: Ledger, progress: ((Int64) -> Void)? = nil) throws -> AuditReport {
         var report = AuditReport()
         let hasher = SHA256()
         var canonical = CanonicalBytes()

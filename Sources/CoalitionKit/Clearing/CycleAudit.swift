@@ -1,9 +1,9 @@
 /// The audit of closed cycles: each stored cycle must be what its settlement posting in the
 /// hash-chained journal says, and what its obligations add up to. A cycle's tables are not
 /// hashed themselves; this ties them to the chain.
-public enum CycleAudit {
+package enum CycleAudit {
     /// Every difference found, as the audit words it.
-    public static func problems(_ ledger: Ledger) throws -> [String] {
+    package static func problems(_ ledger: Ledger) throws -> [String] {
         var problems: [String] = []
         for cycle in try ledger.store.cycles() {
             problems += try self.problems(of: cycle, store: ledger.store)

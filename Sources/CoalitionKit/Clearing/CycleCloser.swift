@@ -1,14 +1,14 @@
 /// Closes clearing cycles: collects the open obligations up to a cut-off, nets them per
 /// currency, books the settlement, and records the cycle, in one batch.
-public enum CycleCloser {
-    public enum Result: Sendable {
+package enum CycleCloser {
+    package enum Result: Sendable {
         case closed(ClearingCycle)
         /// The cut-off is not after the last cycle's: nothing new was closed.
         case alreadyClosed(ClearingCycle)
     }
 
     /// Closes the cycle through `through` (inclusive), at `now`.
-    public static func close(_ ledger: Ledger, through: Timestamp, now: Timestamp) throws -> Result {
+    package static func close(_ ledger: Ledger, through: Timestamp, now: Timestamp) throws -> Result {
         let cycles = try ledger.store.cycles()
         if let last = cycles.last, through <= last.through {
             return .alreadyClosed(last)
@@ -69,7 +69,7 @@ public enum CycleCloser {
 
 extension Netting {
     /// Nets per-pair totals (what a cycle collects from the store).
-    public static func clear(totals: [ObligationTotal], feeBasisPoints: Int64) throws -> [CurrencyClearing] {
+    package static func clear(totals: [ObligationTotal], feeBasisPoints: Int64) throws -> [CurrencyClearing] {
         var byCurrency: [Currency: [PartnerID: [PartnerID: Int64]]] = [:]
         for t in totals where t.debtor != t.creditor {
             let current = byCurrency[t.currency, default: [:]][t.debtor, default: [:]][t.creditor, default: 0]
@@ -89,5 +89,5 @@ extension Netting {
 extension Account {
     /// What a participant is to be paid (plus) or to pay (minus) in settlement of closed
     /// cycles.
-    public static func settlement(_ participant: Participant) -> String { "settlement:\(participant)" }
+    package static func settlement(_ participant: Participant) -> String { "settlement:\(participant)" }
 }

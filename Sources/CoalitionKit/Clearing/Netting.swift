@@ -1,8 +1,8 @@
 /// Multilateral netting: pure functions over obligations, no storage.
-public enum Netting {
+package enum Netting {
     /// Nets `obligations` per currency. `feeBasisPoints` of what each partner receives (its
     /// positive net) goes to the clearing house, rounded down to the minor unit.
-    public static func clear(_ obligations: [Obligation], feeBasisPoints: Int64) throws -> [CurrencyClearing] {
+    package static func clear(_ obligations: [Obligation], feeBasisPoints: Int64) throws -> [CurrencyClearing] {
         let totals = obligations.map {
             ObligationTotal(
                 debtor: $0.debtor,

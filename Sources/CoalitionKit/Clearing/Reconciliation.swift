@@ -13,8 +13,8 @@
 /// `source` names who made the obligation when it is not the partner's own record: another
 /// partner (its record id) or `~TRANSFER` (a transfer's id).
 /// Matching is by record id through dictionaries: time proportional to the records.
-public struct ReconciliationReport: Sendable {
-    public enum BreakKind: String, Sendable, CaseIterable {
+package struct ReconciliationReport: Sendable {
+    package enum BreakKind: String, Sendable, CaseIterable {
         /// The ledger has the record in the cycle; the partner's file does not.
         case missingInPartnerFile = "MISSING_IN_PARTNER_FILE"
         /// The partner's file has the record; the ledger has no obligation for it.
@@ -27,37 +27,37 @@ public struct ReconciliationReport: Sendable {
         case duplicateInPartnerFile = "DUPLICATE_IN_PARTNER_FILE"
     }
 
-    public struct Break: Hashable, Sendable {
-        public let kind: BreakKind
-        public let recordID: String
+    package struct Break: Hashable, Sendable {
+        package let kind: BreakKind
+        package let recordID: String
         /// The partner file's line, when the break is about one.
-        public let line: Int?
-        public let ledgerAmount: Money?
-        public let ledgerCycle: Int64?
-        public let partnerAmount: Money?
+        package let line: Int?
+        package let ledgerAmount: Money?
+        package let ledgerCycle: Int64?
+        package let partnerAmount: Money?
     }
 
-    public let partner: PartnerID
-    public let cycle: Int64
-    public var matchedRecords = 0
+    package let partner: PartnerID
+    package let cycle: Int64
+    package var matchedRecords = 0
     /// Matched amounts per currency (minor units).
-    public var matchedTotals: [Currency: Int64] = [:]
-    public var breaks: [Break] = []
+    package var matchedTotals: [Currency: Int64] = [:]
+    package var breaks: [Break] = []
     /// Amounts of the records that did not match, per side and currency.
-    public var unmatchedLedger: [Currency: Int64] = [:]
-    public var unmatchedPartner: [Currency: Int64] = [:]
+    package var unmatchedLedger: [Currency: Int64] = [:]
+    package var unmatchedPartner: [Currency: Int64] = [:]
 }
 
-public enum Reconciliation {
+package enum Reconciliation {
     /// One line of a reconciliation file.
-    public struct Entry: Hashable, Sendable {
-        public let recordID: String
+    package struct Entry: Hashable, Sendable {
+        package let recordID: String
         /// Who made the obligations, when not the partner itself: another partner, or
         /// `~TRANSFER`.
-        public let source: PartnerID?
-        public let amount: Money
+        package let source: PartnerID?
+        package let amount: Money
 
-        public init(recordID: String, source: PartnerID?, amount: Money) {
+        package init(recordID: String, source: PartnerID?, amount: Money) {
             self.recordID = recordID
             self.source = source
             self.amount = amount
@@ -65,7 +65,7 @@ public enum Reconciliation {
 
         /// An entry for `reference` as `ledgerView` keys it: `<record id>` for the partner's
         /// own record, `<record id>|<source>` for another's (`|` is never in a record id).
-        public init(recordID reference: String, amount: Money) {
+        package init(recordID reference: String, amount: Money) {
             if let bar = reference.firstIndex(of: "|"),
                 let source = Reconciliation.source(String(reference[reference.index(after: bar)...]))
             {
@@ -76,7 +76,7 @@ public enum Reconciliation {
         }
 
         /// How `ledgerView` and breaks name the entry.
-        public var reference: String { source.map { "\(recordID)|\($0)" } ?? recordID }
+        package var reference: String { source.map { "\(recordID)|\($0)" } ?? recordID }
     }
 
     /// A source field: a partner id, or `~TRANSFER`.
@@ -90,7 +90,7 @@ public enum Reconciliation {
     /// is in it: its redemptions and their reversals, its earn reversals paid with other
     /// issuers' points, debts owed to it repaid by another partner's record or a transfer,
     /// and its points that repaid another partner's debt.
-    public static func ledgerView(
+    package static func ledgerView(
         _ ledger: Ledger,
         partner: PartnerID
     ) throws -> [String: [(cycle: Int64?, amount: Money)]] {
@@ -106,7 +106,7 @@ public enum Reconciliation {
     }
 
     /// Matches `entries` (with their lines) against the ledger's view of `partner` in `cycle`.
-    public static func match(
+    package static func match(
         _ entries: [(line: Int, entry: Entry)],
         partner: PartnerID,
         cycle: Int64,

@@ -15,11 +15,11 @@
 /// Per currency (in code order): G, N, P (CCP, then DIRECT), D, O; then B and T.
 /// Amounts are whole minor units of the currency (cents); nets are plus when the partner
 /// receives.
-public enum Statement {
+package enum Statement {
     /// The statement's lines for `partner` (without the signature line). `obligations` are
     /// the cycle's (`LedgerStore.obligations(cycle:)`): those `partner` is a party to are
     /// listed behind its gross figures.
-    public static func lines(
+    package static func lines(
         for partner: PartnerID,
         cycle: ClearingCycle,
         keyID: String,
@@ -101,7 +101,7 @@ public enum Statement {
     }
 
     /// `HARBOR-cycle-000003.stmt`
-    public static func fileName(for partner: PartnerID, cycle: Int64) -> String {
+    package static func fileName(for partner: PartnerID, cycle: Int64) -> String {
         let number = String(cycle)
         return "\(partner)-cycle-" + String(repeating: "0", count: max(0, 6 - number.count)) + number + ".stmt"
     }

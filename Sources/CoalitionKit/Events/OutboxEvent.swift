@@ -2,15 +2,15 @@ import Foundation
 
 extension ReasonCode {
     /// `coalition events redeliver` named an event the outbox does not hold.
-    public static let unknownEvent: ReasonCode = "UNKNOWN_EVENT"
+    package static let unknownEvent: ReasonCode = "UNKNOWN_EVENT"
     /// A receiver answered a delivery with a status other than 2xx.
-    public static let webhookRefused: ReasonCode = "WEBHOOK_REFUSED"
+    package static let webhookRefused: ReasonCode = "WEBHOOK_REFUSED"
     /// A delivery did not reach the receiver (connection, TLS, certificate or time-out).
-    public static let webhookUnreachable: ReasonCode = "WEBHOOK_UNREACHABLE"
+    package static let webhookUnreachable: ReasonCode = "WEBHOOK_UNREACHABLE"
 }
 
 /// What an event tells a partner.
-public enum EventType: String, Sendable, CaseIterable, Codable {
+package enum EventType: String, Sendable, CaseIterable, Codable {
     case acknowledgementReady = "acknowledgement.ready"
     case statementReady = "statement.ready"
     case cycleClosed = "cycle.closed"
@@ -20,15 +20,15 @@ public enum EventType: String, Sendable, CaseIterable, Codable {
 
 /// One event for one partner, as the outbox holds it: a stable id (a receiver deduplicates
 /// by it), the partner it goes to, and the exact body every delivery sends.
-public struct OutboxEvent: Hashable, Sendable {
-    public let id: String
-    public let partner: PartnerID
-    public let type: EventType
-    public let createdAt: Timestamp
+package struct OutboxEvent: Hashable, Sendable {
+    package let id: String
+    package let partner: PartnerID
+    package let type: EventType
+    package let createdAt: Timestamp
     /// The JSON body, byte for byte as signed and sent.
-    public let body: [UInt8]
+    package let body: [UInt8]
 
-    public init(id: String, partner: PartnerID, type: EventType, createdAt: Timestamp, body: [UInt8]) {
+    package init(id: String, partner: PartnerID, type: EventType, createdAt: Timestamp, body: [UInt8]) {
         self.id = id
         self.partner = partner
         self.type = type
@@ -37,7 +37,7 @@ public struct OutboxEvent: Hashable, Sendable {
     }
 
     /// An event whose body is `{"data":…,"id":…,"timestamp":…,"type":…}` (keys sorted).
-    public init(id: String, partner: PartnerID, type: EventType, createdAt: Timestamp, data: [String: EventValue]) {
+    package init(id: String, partner: PartnerID, type: EventType, createdAt: Timestamp, data: [String: EventValue]) {
         let envelope: [String: EventValue] = [
             "id": .string(id),
             "type": .string(type.rawValue),
@@ -56,13 +56,13 @@ public struct OutboxEvent: Hashable, Sendable {
 
 /// A JSON value of an event's body: strings and integers only (no amount is ever a float),
 /// written with sorted keys so the same event always has the same bytes.
-public enum EventValue: Hashable, Sendable {
+package enum EventValue: Hashable, Sendable {
     case string(String)
     case integer(Int64)
     case object([String: EventValue])
     case array([EventValue])
 
-    public var json: String {
+    package var json: String {
         switch self {
         case .string(let text): return EventValue.quoted(text)
         case .integer(let number): return String(number)
@@ -92,7 +92,7 @@ public enum EventValue: Hashable, Sendable {
 }
 
 /// Where an event stands.
-public enum OutboxStatus: String, Sendable, CaseIterable, Codable {
+package enum OutboxStatus: String, Sendable, CaseIterable, Codable {
     /// Not yet delivered; tried again at `nextAttemptAt`.
     case pending
     /// A receiver answered 2xx.
@@ -102,17 +102,17 @@ public enum OutboxStatus: String, Sendable, CaseIterable, Codable {
 }
 
 /// An event with its delivery so far.
-public struct OutboxEntry: Hashable, Sendable {
-    public var event: OutboxEvent
-    public var status: OutboxStatus
-    public var attempts: Int
-    public var nextAttemptAt: Timestamp
-    public var lastAttemptAt: Timestamp?
+package struct OutboxEntry: Hashable, Sendable {
+    package var event: OutboxEvent
+    package var status: OutboxStatus
+    package var attempts: Int
+    package var nextAttemptAt: Timestamp
+    package var lastAttemptAt: Timestamp?
     /// The last failure, as `CODE: message` (never a secret).
-    public var lastError: String?
-    public var deliveredAt: Timestamp?
+    package var lastError: String?
+    package var deliveredAt: Timestamp?
 
-    public init(
+    package init(
         event: OutboxEvent,
         status: OutboxStatus = .pending,
         attempts: Int = 0,
@@ -132,30 +132,30 @@ public struct OutboxEntry: Hashable, Sendable {
 }
 
 /// What one delivery attempt came to, as the store records it.
-public enum DeliveryOutcome: Hashable, Sendable {
+package enum DeliveryOutcome: Hashable, Sendable {
     case delivered(at: Timestamp)
     /// Failed at `at`; tried again at `retryAt`, or never (the schedule is spent) when nil.
     case failed(at: Timestamp, error: String, retryAt: Timestamp?)
 }
 
 /// One attempt to deliver event `eventID`.
-public struct DeliveryAttempt: Hashable, Sendable {
-    public let eventID: String
-    public let outcome: DeliveryOutcome
+package struct DeliveryAttempt: Hashable, Sendable {
+    package let eventID: String
+    package let outcome: DeliveryOutcome
 
-    public init(eventID: String, outcome: DeliveryOutcome) {
+    package init(eventID: String, outcome: DeliveryOutcome) {
         self.eventID = eventID
         self.outcome = outcome
     }
 }
 
 /// How many events stand in each status.
-public struct OutboxCounts: Hashable, Sendable {
-    public var pending: Int64 = 0
-    public var delivered: Int64 = 0
-    public var failed: Int64 = 0
+package struct OutboxCounts: Hashable, Sendable {
+    package var pending: Int64 = 0
+    package var delivered: Int64 = 0
+    package var failed: Int64 = 0
 
-    public init(pending: Int64 = 0, delivered: Int64 = 0, failed: Int64 = 0) {
+    package init(pending: Int64 = 0, delivered: Int64 = 0, failed: Int64 = 0) {
         self.pending = pending
         self.delivered = delivered
         self.failed = failed
@@ -165,7 +165,7 @@ public struct OutboxCounts: Hashable, Sendable {
 /// The outbox of events to partners: a store that keeps it writes the events of a batch
 /// (`BatchSummary.events`) in the batch's own transaction, and these calls each run in a
 /// transaction of their own. Both ledger stores implement it.
-public protocol EventOutbox: AnyObject {
+package protocol EventOutbox: AnyObject {
     /// Adds `events` in one transaction of their own (events not caused by a batch: a key
     /// rotation, an expiring-points scan). An id already in the outbox is left as it is.
     /// Returns how many were new.

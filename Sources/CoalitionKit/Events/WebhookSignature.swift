@@ -3,13 +3,13 @@ import Foundation
 /// The Standard Webhooks signature of a delivery: HMAC-SHA256 over `id.timestamp.body`
 /// under the partner's webhook secret, sent as `webhook-signature: v1,<base64>` beside
 /// `webhook-id` and `webhook-timestamp` (Unix seconds). docs/api.md has a test vector.
-public enum WebhookSignature {
+package enum WebhookSignature {
     /// The prefix of a secret in its file (`whsec_<base64 of the key bytes>`).
-    public static let secretPrefix = "whsec_"
+    package static let secretPrefix = "whsec_"
 
     /// The key bytes of a secret written `whsec_<base64>`; anything else is refused, without
     /// repeating it.
-    public static func key(fromSecret text: String) throws -> [UInt8] {
+    package static func key(fromSecret text: String) throws -> [UInt8] {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard trimmed.hasPrefix(secretPrefix),
             let bytes = Data(base64Encoded: String(trimmed.dropFirst(secretPrefix.count))),
@@ -21,12 +21,12 @@ public enum WebhookSignature {
     }
 
     /// What is signed: `id.timestamp.body`.
-    public static func signedContent(id: String, timestamp: Int64, body: [UInt8]) -> [UInt8] {
+    package static func signedContent(id: String, timestamp: Int64, body: [UInt8]) -> [UInt8] {
         Array("\(id).\(timestamp).".utf8) + body
     }
 
     /// The `webhook-signature` header's value: `v1,<base64 HMAC>`.
-    public static func signature(id: String, timestamp: Int64, body: [UInt8], key: [UInt8]) throws -> String {
+    package static func signature(id: String, timestamp: Int64, body: [UInt8], key: [UInt8]) throws -> String {
         let code = try HMACSHA256.authenticationCode(
             for: signedContent(id: id, timestamp: timestamp, body: body),
             using: key
@@ -37,7 +37,7 @@ public enum WebhookSignature {
     /// Whether `header` (space-separated `v1,<base64>` entries, as a receiver may be sent
     /// during a secret's rotation) holds a valid signature of the delivery. Compared in
     /// constant time.
-    public static func isValid(header: String, id: String, timestamp: Int64, body: [UInt8], key: [UInt8]) -> Bool {
+    package static func isValid(header: String, id: String, timestamp: Int64, body: [UInt8], key: [UInt8]) -> Bool {
         let content = signedContent(id: id, timestamp: timestamp, body: body)
         for entry in header.split(separator: " ") where entry.hasPrefix("v1,") {
             guard let code = Data(base64Encoded: String(entry.dropFirst(3))) else { continue }
@@ -54,16 +54,16 @@ public enum WebhookSignature {
 /// `attempts` attempts. The jitter is drawn from the event id and the attempt number (a
 /// seeded generator), so the schedule of an event is the same in every run and testable,
 /// while events that failed together spread out instead of returning together.
-public struct RetrySchedule: Hashable, Sendable {
-    public var base: Int64
-    public var cap: Int64
-    public var attempts: Int
+package struct RetrySchedule: Hashable, Sendable {
+    package var base: Int64
+    package var cap: Int64
+    package var attempts: Int
 
     /// 30 s, 1, 2, 4, 8, 16, 32 min, then hourly: 20 attempts span about 13 hours, so a
     /// receiver down for an hour (or a night) loses nothing.
-    public static let standard = RetrySchedule(base: 30, cap: 3600, attempts: 20)
+    package static let standard = RetrySchedule(base: 30, cap: 3600, attempts: 20)
 
-    public init(base: Int64, cap: Int64, attempts: Int) {
+    package init(base: Int64, cap: Int64, attempts: Int) {
         precondition(base > 0 && cap >= base && attempts > 0)
         self.base = base
         self.cap = cap
@@ -72,7 +72,7 @@ public struct RetrySchedule: Hashable, Sendable {
 
     /// The delay in seconds before the next attempt after `failed` attempts have failed,
     /// or nil when the schedule is spent (the event is then `failed`).
-    public func delay(afterFailures failed: Int, eventID: String) -> Int64? {
+    package func delay(afterFailures failed: Int, eventID: String) -> Int64? {
         guard failed >= 1, failed < attempts else { return nil }
         var delay = base
         for _ in 1..<failed where delay < cap { delay = min(cap, delay * 2) }

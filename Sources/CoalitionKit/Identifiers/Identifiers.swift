@@ -5,11 +5,11 @@
 /// not as a `String`: a plain value, so the lots, obligations and record keys that carry one
 /// copy without reference counting, and ids compare and hash as two integers. Comparing the
 /// words compares the text, since a shorter id is padded with zeros.
-public struct PartnerID: Hashable, Comparable, Sendable, CustomStringConvertible {
+package struct PartnerID: Hashable, Comparable, Sendable, CustomStringConvertible {
     private let high: UInt64
     private let low: UInt64
 
-    public init(_ rawValue: String) throws {
+    package init(_ rawValue: String) throws {
         guard PartnerID.isValid(rawValue) else {
             throw CoalitionError(
                 .unknownPartner,
@@ -35,7 +35,7 @@ public struct PartnerID: Hashable, Comparable, Sendable, CustomStringConvertible
     }
 
     /// A partner id as the store keeps it: a partner's, or a reserved one.
-    public init(stored rawValue: String) throws {
+    package init(stored rawValue: String) throws {
         if rawValue == PartnerID.transfers.rawValue {
             self = .transfers
         } else {
@@ -50,25 +50,25 @@ public struct PartnerID: Hashable, Comparable, Sendable, CustomStringConvertible
     }
 
     /// The id's bytes.
-    public func withUTF8<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+    package func withUTF8<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
         let count = low != 0 ? 16 - low.trailingZeroBitCount / 8 : 8 - high.trailingZeroBitCount / 8
         let words = (high.bigEndian, low.bigEndian)
         return try withUnsafeBytes(of: words) { try body(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
     }
 
-    public var rawValue: String { withUTF8 { String(decoding: $0, as: UTF8.self) } }
+    package var rawValue: String { withUTF8 { String(decoding: $0, as: UTF8.self) } }
 
-    public static func < (lhs: PartnerID, rhs: PartnerID) -> Bool { (lhs.high, lhs.low) < (rhs.high, rhs.low) }
-    public var description: String { rawValue }
+    package static func < (lhs: PartnerID, rhs: PartnerID) -> Bool { (lhs.high, lhs.low) < (rhs.high, rhs.low) }
+    package var description: String { rawValue }
 }
 
 /// A member number as printed on a coalition card: 8 to 18 digits, the first not zero, the
 /// last a Luhn check digit, so a mistyped number is caught as such.
-public struct MemberNumber: Hashable, Comparable, Sendable, CustomStringConvertible {
-    public let value: UInt64
+package struct MemberNumber: Hashable, Comparable, Sendable, CustomStringConvertible {
+    package let value: UInt64
 
     /// Parses a member number; spaces between digit groups are allowed (`6001 2345 6789`).
-    public init(_ text: String) throws {
+    package init(_ text: String) throws {
         let digits = text.utf8.filter { $0 != 32 }
         guard (8...18).contains(digits.count), digits.allSatisfy({ (48...57).contains($0) }), digits[0] != 48
         else {
@@ -89,11 +89,11 @@ public struct MemberNumber: Hashable, Comparable, Sendable, CustomStringConverti
     /// A stored number used only to look a member up, not checked: a store reads lots and
     /// other rows of members it has loaded (and checked) already, and a row whose number
     /// finds no member is refused as such.
-    public init(lookingUp stored: Int64) { value = UInt64(bitPattern: stored) }
+    package init(lookingUp stored: Int64) { value = UInt64(bitPattern: stored) }
 
     /// A member number as a store keeps it: checked digit by digit as an integer, without
     /// text, so loading a large ledger stays fast.
-    public init(stored: Int64) throws {
+    package init(stored: Int64) throws {
         guard stored >= 10_000_000, stored <= 999_999_999_999_999_999 else {
             throw CoalitionError(.storeFailure, "the ledger holds \(stored), which is not a member number")
         }
@@ -117,7 +117,7 @@ public struct MemberNumber: Hashable, Comparable, Sendable, CustomStringConverti
     }
 
     /// The member number made of `body` and its Luhn check digit.
-    public static func withCheckDigit(_ body: UInt64) throws -> MemberNumber {
+    package static func withCheckDigit(_ body: UInt64) throws -> MemberNumber {
         let digits = Array(String(body).utf8) + [48]
         let sum = luhnSum(digits)
         let check = UInt64((10 - sum % 10) % 10)
@@ -139,17 +139,17 @@ public struct MemberNumber: Hashable, Comparable, Sendable, CustomStringConverti
 
     static func luhnIsValid(_ digits: [UInt8]) -> Bool { luhnSum(digits) % 10 == 0 }
 
-    public static func < (lhs: MemberNumber, rhs: MemberNumber) -> Bool { lhs.value < rhs.value }
-    public var description: String { String(value) }
+    package static func < (lhs: MemberNumber, rhs: MemberNumber) -> Bool { lhs.value < rhs.value }
+    package var description: String { String(value) }
 }
 
 /// A partner's record id: unique per partner, forever. 1 to 64 printable ASCII characters
 /// without spaces or `|`.
-public struct RecordKey: Hashable, Sendable, CustomStringConvertible {
-    public let partner: PartnerID
-    public let recordID: String
+package struct RecordKey: Hashable, Sendable, CustomStringConvertible {
+    package let partner: PartnerID
+    package let recordID: String
 
-    public init(partner: PartnerID, recordID: String) throws {
+    package init(partner: PartnerID, recordID: String) throws {
         guard RecordKey.isValidID(recordID) else {
             throw CoalitionError(
                 .badRecordID,
@@ -162,7 +162,7 @@ public struct RecordKey: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// A key as the store keeps it: validated when it was written.
-    public init(stored partner: PartnerID, _ recordID: String) {
+    package init(stored partner: PartnerID, _ recordID: String) {
         self.partner = partner
         self.recordID = recordID
     }
@@ -187,17 +187,17 @@ public struct RecordKey: Hashable, Sendable, CustomStringConvertible {
     @inline(__always)
     private static func isIDByte(_ byte: UInt8) -> Bool { byte > 32 && byte < 127 && byte != 124 }
 
-    public var description: String { "\(partner)/\(recordID)" }
+    package var description: String { "\(partner)/\(recordID)" }
 }
 
 extension PartnerID {
     /// The namespace of member-to-member transfers' idempotency keys: not a partner.
-    public static let transfers = PartnerID(reserved: "~TRANSFER")
+    package static let transfers = PartnerID(reserved: "~TRANSFER")
 }
 
 /// The issuer of points the coalition itself funds (referral bonuses from its marketing
 /// account). No partner may have this id; in clearing it is the clearing house, which pays
 /// for its points redeemed at a partner out of what it receives.
 extension PartnerID {
-    public static let coalition = PartnerID(reserved: "COALITION")
+    package static let coalition = PartnerID(reserved: "COALITION")
 }

@@ -461,8 +461,8 @@ extension ReasonCode {
     /// A posting whose legs do not sum to zero in some unit: the engine refused it and wrote
     /// nothing. A defect of the engine, never of the input; the audit checks the same of
     /// every stored posting.
-    public static let unbalancedPosting: ReasonCode = "UNBALANCED_POSTING"
+    package static let unbalancedPosting: ReasonCode = "UNBALANCED_POSTING"
     /// An operator action at a time it cannot take effect: before a member's enrolment or
     /// latest movement, or inside a closed clearing cycle.
-    public static let effectiveTimeRefused: ReasonCode = "EFFECTIVE_TIME_REFUSED"
+    package static let effectiveTimeRefused: ReasonCode = "EFFECTIVE_TIME_REFUSED"
 }

@@ -1,12 +1,12 @@
 /// The invariants of DESIGN.md, checked on a ledger state. `audit` and the tests use them.
-public enum Invariants {
+package enum Invariants {
     /// Throws `AUDIT_FAILED` naming the first invariant that does not hold.
     ///
     /// `time` is the latest instant the ledger has applied a record at: a member who owes a
     /// debt may still hold lots that expired by then (expired points cannot repay a debt;
     /// they become breakage), but none that could still be spent. Without it, a member who
     /// owes a debt may hold no lot at all.
-    public static func check(_ state: LedgerSnapshot, asOf time: Timestamp? = nil) throws {
+    package static func check(_ state: LedgerSnapshot, asOf time: Timestamp? = nil) throws {
         func fail(_ message: String) -> CoalitionError { CoalitionError(.auditFailed, message) }
 
         var lotsByIssuer: [String: Int64] = [:]  // by issuer account

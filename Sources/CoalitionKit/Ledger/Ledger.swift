@@ -3,27 +3,27 @@
 ///
 /// Not thread-safe by design (as TigerBeetle's state machine): one owner drives it. A batch
 /// that fails leaves both the store and the memory exactly as they were.
-public final class Ledger {
-    public let network: Network
-    public let store: any LedgerStore
-    public internal(set) var state: LedgerSnapshot
+package final class Ledger {
+    package let network: Network
+    package let store: any LedgerStore
+    package internal(set) var state: LedgerSnapshot
     /// Hashes the journal's chain as postings are made.
     let hasher = SHA256()
     /// The accounts postings have named, numbered for the engine.
     var book = AccountBook()
 
     /// Opens the ledger in `store`, loading its state back.
-    public init(network: Network, store: any LedgerStore) throws {
+    package init(network: Network, store: any LedgerStore) throws {
         self.network = network
         self.store = store
         self.state = try store.load()
     }
 
-    public func member(_ number: MemberNumber) -> MemberAccount? { state.members[number] }
+    package func member(_ number: MemberNumber) -> MemberAccount? { state.members[number] }
 
     /// What the ledger remembers of record `key`, if it was applied: the index's candidate,
     /// confirmed against the journal.
-    public func record(_ key: RecordKey) throws -> RecordEntry? {
+    package func record(_ key: RecordKey) throws -> RecordEntry? {
         guard let candidate = state.records.candidate(for: key) else { return nil }
         return try confirm(candidate, for: key)
     }
@@ -40,7 +40,7 @@ public final class Ledger {
         return nil  // another key with the same fingerprint
     }
 
-    public func balance(of key: AccountKey) -> Int64 { state.accounts[key] ?? 0 }
+    package func balance(of key: AccountKey) -> Int64 { state.accounts[key] ?? 0 }
 
     /// The postings the reversals among `records` may undo, as far as the record index knows
     /// (candidates: each is confirmed when its reversal is applied).
@@ -59,7 +59,7 @@ public final class Ledger {
     /// The points of `issuer` members still hold (less what they owe it): its liability.
     /// Issuing, redeeming and reversing move the issuer's account; expiry moves its
     /// breakage account; both count.
-    public func outstanding(_ issuer: PartnerID) -> Int64 {
+    package func outstanding(_ issuer: PartnerID) -> Int64 {
         -(balance(of: AccountKey(Account.issuer(issuer), Account.points))
             + balance(of: AccountKey(Account.breakage(issuer), Account.points)))
     }
@@ -68,7 +68,7 @@ public final class Ledger {
     /// accepted is committed in one transaction. If that fails nothing changes and the error
     /// is thrown.
     @discardableResult
-    public func apply(_ records: [LedgerRecord], info: BatchInfo) throws -> [RecordOutcome] {
+    package func apply(_ records: [LedgerRecord], info: BatchInfo) throws -> [RecordOutcome] {
         try batch(info) { session in try session.apply(records) }
     }
 
@@ -77,7 +77,7 @@ public final class Ledger {
     /// store transaction when `body` returns. If `body` or the commit throws, the
     /// transaction is rolled back and the memory is restored from the store.
     @discardableResult
-    public func batch<T>(_ info: BatchInfo, _ body: (BatchSession) throws -> T) throws -> T {
+    package func batch<T>(_ info: BatchInfo, _ body: (BatchSession) throws -> T) throws -> T {
         try store.begin()
         let session = BatchSession(ledger: self, info: info)
         do {
@@ -96,25 +96,25 @@ public final class Ledger {
     /// Saves the state in memory beside the store (when the store keeps one: SQLite's state
     /// file), so the next process opens the ledger without rebuilding it from the tables.
     /// Call it when done with the ledger; skipping it only makes the next open slower.
-    public func saveState() throws {
+    package func saveState() throws {
         try store.saveState(state)
     }
 
     /// Checks every invariant of DESIGN.md on the state in memory; the first fault found is
     /// thrown as `AUDIT_FAILED`.
-    public func checkInvariants() throws {
+    package func checkInvariants() throws {
         try Invariants.check(state)
     }
 }
 
 /// A batch being applied: chunks of records go through the engine and into the open store
 /// transaction; the memory follows each chunk, and is reloaded if the batch fails.
-public final class BatchSession {
+package final class BatchSession {
     let ledger: Ledger
-    public let batchID: Int64
+    package let batchID: Int64
     /// What will be written as the batch's row when it commits. Front ends fill in the
     /// settlement-file parts.
-    public var summary: BatchSummary
+    package var summary: BatchSummary
     private var pendingRejections: [Rejection] = []
     /// Whether the batch has changed the ledger's state in memory: if the batch then fails,
     /// the state is reloaded from the store (a refused transfer, which changed nothing, is
@@ -135,7 +135,7 @@ public final class BatchSession {
     package private(set) var acknowledgementDetails: [AppliedDetail?] = []
 
     /// Applies one chunk of records; returns each record's outcome in order.
-    public func apply(_ records: [LedgerRecord], lines: [Int]? = nil) throws -> [RecordOutcome] {
+    package func apply(_ records: [LedgerRecord], lines: [Int]? = nil) throws -> [RecordOutcome] {
         try ledger.store.prefetch(seqs: ledger.reversalOriginals(records))
         return try withBuilder(expecting: records.count) { builder in
             var outcomes: [RecordOutcome] = []
@@ -221,7 +221,7 @@ public final class BatchSession {
     /// Records a posting of the network's own (a cycle's settlement, an expiry run) in this
     /// batch; `cycle`, given the posting's sequence number, is the cycle it closes.
     @discardableResult
-    public func post(
+    package func post(
         kind: PostingKind,
         occurredAt: Timestamp,
         legs: [Leg],
@@ -237,7 +237,7 @@ public final class BatchSession {
 
     /// Records a record the front end rejected before it reached the engine (it did not
     /// parse, say), so it is kept with its reason.
-    public func reject(line: Int, recordID: String, _ error: CoalitionError) {
+    package func reject(line: Int, recordID: String, _ error: CoalitionError) {
         summary.records += 1
         summary.rejected += 1
         pendingRejections.append(Rejection(line: line, recordID: recordID, code: error.code, message: error.message))

@@ -1,6 +1,6 @@
 /// One record a partner asks the ledger to apply: the unit of idempotency and of rejection.
-public struct LedgerRecord: Hashable, Sendable {
-    public enum Body: Hashable, Sendable {
+package struct LedgerRecord: Hashable, Sendable {
+    package enum Body: Hashable, Sendable {
         /// A new member joins through the partner, referred by the member whose code is
         /// `referralCode` if one is given.
         case enroll(member: MemberNumber, referralCode: ReferralCode? = nil)
@@ -12,11 +12,11 @@ public struct LedgerRecord: Hashable, Sendable {
         case reverse(original: String, units: Int64?)
     }
 
-    public let key: RecordKey
-    public let occurredAt: Timestamp
-    public let body: Body
+    package let key: RecordKey
+    package let occurredAt: Timestamp
+    package let body: Body
 
-    public init(key: RecordKey, occurredAt: Timestamp, body: Body) {
+    package init(key: RecordKey, occurredAt: Timestamp, body: Body) {
         self.key = key
         self.occurredAt = occurredAt
         self.body = body
@@ -24,12 +24,12 @@ public struct LedgerRecord: Hashable, Sendable {
 }
 
 /// What became of one record.
-public enum RecordOutcome: Hashable, Sendable {
+package enum RecordOutcome: Hashable, Sendable {
     /// Applied; `points` is the signed change to the member's balance.
     case accepted(points: Int64)
     case rejected(CoalitionError)
 
-    public var isAccepted: Bool {
+    package var isAccepted: Bool {
         if case .accepted = self { return true }
         return false
     }
@@ -37,4 +37,4 @@ public enum RecordOutcome: Hashable, Sendable {
 
 /// The largest amount one record may carry, in any unit: a trillion. Larger is `BAD_AMOUNT`,
 /// which keeps every sum of a batch far from 64-bit overflow.
-public let maximumRecordAmount: Int64 = 1_000_000_000_000
+package let maximumRecordAmount: Int64 = 1_000_000_000_000

@@ -1,13 +1,13 @@
 /// What the engine remembers of every applied record, in memory: enough to refuse a
 /// duplicate and to check a reversal, without reading the journal.
-public struct RecordEntry: Hashable, Sendable {
-    public let seq: Int64
-    public let kind: PostingKind
-    public let units: Int64
+package struct RecordEntry: Hashable, Sendable {
+    package let seq: Int64
+    package let kind: PostingKind
+    package let units: Int64
     /// Units of this record undone by reversals so far.
-    public var reversedUnits: Int64
+    package var reversedUnits: Int64
 
-    public init(seq: Int64, kind: PostingKind, units: Int64, reversedUnits: Int64) {
+    package init(seq: Int64, kind: PostingKind, units: Int64, reversedUnits: Int64) {
         self.seq = seq
         self.kind = kind
         self.units = units
@@ -16,26 +16,26 @@ public struct RecordEntry: Hashable, Sendable {
 }
 
 /// A record as the journal holds it: its key, and what a reversal needs to know of it.
-public struct AppliedRecord: Hashable, Sendable {
-    public let key: RecordKey
-    public let entry: RecordEntry
+package struct AppliedRecord: Hashable, Sendable {
+    package let key: RecordKey
+    package let entry: RecordEntry
 
-    public init(key: RecordKey, entry: RecordEntry) {
+    package init(key: RecordKey, entry: RecordEntry) {
         self.key = key
         self.entry = entry
     }
 }
 
 /// Where a batch came from, for the batch log.
-public struct BatchInfo: Hashable, Sendable {
-    public var partner: PartnerID?
+package struct BatchInfo: Hashable, Sendable {
+    package var partner: PartnerID?
     /// A partner's batch sequence number, for settlement files.
-    public var sequence: Int64?
+    package var sequence: Int64?
     /// What submitted it: `file:<name>`, `seed`, `operator`, …
-    public var source: String
-    public var receivedAt: Timestamp
+    package var source: String
+    package var receivedAt: Timestamp
 
-    public init(partner: PartnerID? = nil, sequence: Int64? = nil, source: String, receivedAt: Timestamp) {
+    package init(partner: PartnerID? = nil, sequence: Int64? = nil, source: String, receivedAt: Timestamp) {
         self.partner = partner
         self.sequence = sequence
         self.source = source
@@ -44,34 +44,34 @@ public struct BatchInfo: Hashable, Sendable {
 }
 
 /// Everything the engine holds in memory, as the store loads it back.
-public struct LedgerSnapshot: Sendable {
-    public var members: [MemberNumber: MemberAccount] = [:]
+package struct LedgerSnapshot: Sendable {
+    package var members: [MemberNumber: MemberAccount] = [:]
     /// Balances of every account but members' (whose balances are their lots), by account
     /// and unit.
-    public var accounts: [AccountKey: Int64] = [:]
+    package var accounts: [AccountKey: Int64] = [:]
     /// Every record id applied, as a fingerprint index: see `RecordIndex`.
-    public var records = RecordIndex()
-    public var lastSeq: Int64 = 0
-    public var lastHash: [UInt8] = Posting.genesisHash
-    public var lastBatch: Int64 = 0
-    public var lastLotID: Int64 = 0
-    public var lastObligationID: Int64 = 0
+    package var records = RecordIndex()
+    package var lastSeq: Int64 = 0
+    package var lastHash: [UInt8] = Posting.genesisHash
+    package var lastBatch: Int64 = 0
+    package var lastLotID: Int64 = 0
+    package var lastObligationID: Int64 = 0
     /// Every referral link, and whether its bonus was paid.
-    public var referrals = ReferralBook()
+    package var referrals = ReferralBook()
 
-    public init() {}
+    package init() {}
 }
 
 /// An account and unit: the key of a non-member balance.
 ///
 /// The key hashes its two strings once, when it is made: a posting's balance is looked up,
 /// changed and marked for the store under one key, and each of those hashes one integer.
-public struct AccountKey: Hashable, Sendable, Comparable {
-    public let account: String
-    public let unit: String
+package struct AccountKey: Hashable, Sendable, Comparable {
+    package let account: String
+    package let unit: String
     private let hashCode: Int
 
-    public init(_ account: String, _ unit: String) {
+    package init(_ account: String, _ unit: String) {
         self.account = account
         self.unit = unit
         var hasher = Hasher()
@@ -80,26 +80,26 @@ public struct AccountKey: Hashable, Sendable, Comparable {
         hashCode = hasher.finalize()
     }
 
-    public static func == (lhs: AccountKey, rhs: AccountKey) -> Bool {
+    package static func == (lhs: AccountKey, rhs: AccountKey) -> Bool {
         lhs.hashCode == rhs.hashCode && lhs.account == rhs.account && lhs.unit == rhs.unit
     }
 
-    public func hash(into hasher: inout Hasher) { hasher.combine(hashCode) }
+    package func hash(into hasher: inout Hasher) { hasher.combine(hashCode) }
 
-    public static func < (lhs: AccountKey, rhs: AccountKey) -> Bool {
+    package static func < (lhs: AccountKey, rhs: AccountKey) -> Bool {
         (lhs.account, lhs.unit) < (rhs.account, rhs.unit)
     }
 }
 
 /// A record rejected in a batch, kept with its reason.
-public struct Rejection: Hashable, Sendable {
+package struct Rejection: Hashable, Sendable {
     /// The line of the settlement file (0 where the batch was not a file).
-    public let line: Int
-    public let recordID: String
-    public let code: ReasonCode
-    public let message: String
+    package let line: Int
+    package let recordID: String
+    package let code: ReasonCode
+    package let message: String
 
-    public init(line: Int, recordID: String, code: ReasonCode, message: String) {
+    package init(line: Int, recordID: String, code: ReasonCode, message: String) {
         self.line = line
         self.recordID = recordID
         self.code = code
@@ -109,75 +109,75 @@ public struct Rejection: Hashable, Sendable {
 
 /// The row a committed batch leaves: where it came from, what became of its records, and
 /// for a settlement file what is needed to answer a replay with the same acknowledgement.
-public struct BatchSummary: Hashable, Sendable {
-    public let id: Int64
-    public var info: BatchInfo
-    public var records = 0
-    public var accepted = 0
-    public var rejected = 0
+package struct BatchSummary: Hashable, Sendable {
+    package let id: Int64
+    package var info: BatchInfo
+    package var records = 0
+    package var accepted = 0
+    package var rejected = 0
     /// The postings the batch made: `firstSeq...lastSeq` (nil when none).
-    public var firstSeq: Int64?
-    public var lastSeq: Int64?
+    package var firstSeq: Int64?
+    package var lastSeq: Int64?
     /// For a settlement file: its signature (hex), which identifies its bytes.
-    public var fileSignature: String?
-    public var fileCreatedAt: Timestamp?
+    package var fileSignature: String?
+    package var fileCreatedAt: Timestamp?
     /// For a settlement file: the acknowledgement's key, time and signature (hex).
-    public var ackKeyID: String?
-    public var ackCreatedAt: Timestamp?
-    public var ackSignature: String?
+    package var ackKeyID: String?
+    package var ackCreatedAt: Timestamp?
+    package var ackSignature: String?
     /// Events to partners the batch causes: a store that keeps an outbox (`EventOutbox`)
     /// writes them in the batch's transaction, so they exist if and only if the batch
     /// committed. Not read back with the batch's row.
-    public var events: [OutboxEvent] = []
+    package var events: [OutboxEvent] = []
 
-    public init(id: Int64, info: BatchInfo) {
+    package init(id: Int64, info: BatchInfo) {
         self.id = id
         self.info = info
     }
 }
 
 /// One chunk of a batch's changes, written inside the batch's open transaction.
-public struct LedgerWrite: Sendable {
-    public var batchID: Int64
-    public var postings = PostingRows()
+package struct LedgerWrite: Sendable {
+    package var batchID: Int64
+    package var postings = PostingRows()
     /// Lots created or changed (by id).
-    public var lots: [Int64: Lot] = [:]
+    package var lots: [Int64: Lot] = [:]
     /// Lots used up.
-    public var deletedLots: Set<Int64> = []
+    package var deletedLots: Set<Int64> = []
     /// Members whose row the chunk changed, as they now stand (their lots are in `lots`).
-    public var members: [MemberNumber: MemberAccount] = [:]
+    package var members: [MemberNumber: MemberAccount] = [:]
     /// New balances of the non-member accounts the chunk touched.
-    public var accounts: [AccountKey: Int64] = [:]
+    package var accounts: [AccountKey: Int64] = [:]
     /// Reversed units of earlier records that the chunk's reversals changed, by posting seq.
-    public var reversedUnits: [Int64: Int64] = [:]
-    public var obligations: [Obligation] = []
-    public var rejections: [Rejection] = []
+    package var reversedUnits: [Int64: Int64] = [:]
+    package var obligations: [Obligation] = []
+    package var rejections: [Rejection] = []
     /// Members whose row (enrolment, tier, closure) must be written; the others' changes
     /// are all in their lots.
-    public var memberRows: Set<MemberNumber> = []
+    package var memberRows: Set<MemberNumber> = []
     /// Qualifying points per member and day, as they now stand, in the order the chunk set
     /// them: a later entry for the same day supersedes an earlier one. A list, not a map: the
     /// engine appends without hashing, and the store keeps the batch's days in a map anyway.
-    public var qualifying: [(key: QualifyingKey, points: Int64)] = []
-    public var tierChanges: [TierChange] = []
+    package var qualifying: [(key: QualifyingKey, points: Int64)] = []
+    package var tierChanges: [TierChange] = []
     /// Lots that expired (by id), with what reversals booked back of them.
-    public var expiredLots: [Int64: ExpiredLot] = [:]
+    package var expiredLots: [Int64: ExpiredLot] = [:]
     /// A clearing cycle closed by this batch.
-    public var cycle: ClearingCycle?
+    package var cycle: ClearingCycle?
     /// Referral links made or changed (bonus paid or taken back), as they now stand.
-    public var referrals: [MemberNumber: Referral] = [:]
+    package var referrals: [MemberNumber: Referral] = [:]
 
-    public init(batchID: Int64) {
+    package init(batchID: Int64) {
         self.batchID = batchID
     }
 }
 
 /// A member's qualifying points on one day: the key of a stored row.
-public struct QualifyingKey: Hashable, Sendable {
-    public let member: MemberNumber
-    public let day: Int64
+package struct QualifyingKey: Hashable, Sendable {
+    package let member: MemberNumber
+    package let day: Int64
 
-    public init(member: MemberNumber, day: Int64) {
+    package init(member: MemberNumber, day: Int64) {
         self.member = member
         self.day = day
     }
@@ -185,16 +185,16 @@ public struct QualifyingKey: Hashable, Sendable {
 
 /// A lot that expired: its points became breakage of its issuer. A later reversal of the
 /// earn that made it books them back (`reversed`) instead of taking them from the member.
-public struct ExpiredLot: Hashable, Sendable {
-    public let lotID: Int64
-    public let member: MemberNumber
-    public let issuer: PartnerID
+package struct ExpiredLot: Hashable, Sendable {
+    package let lotID: Int64
+    package let member: MemberNumber
+    package let issuer: PartnerID
     /// The points the lot ended with, and any a redemption reversal gave back to it since.
-    public var points: Int64
-    public let expiredAt: Timestamp
-    public var reversed: Int64
+    package var points: Int64
+    package let expiredAt: Timestamp
+    package var reversed: Int64
 
-    public init(
+    package init(
         lotID: Int64,
         member: MemberNumber,
         issuer: PartnerID,
@@ -213,7 +213,7 @@ public struct ExpiredLot: Hashable, Sendable {
 
 /// The durable truth behind the engine. The embedded SQLite store and a later PostgreSQL
 /// store implement it and pass the same tests.
-public protocol LedgerStore: AnyObject {
+package protocol LedgerStore: AnyObject {
     /// Everything the engine keeps in memory.
     func load() throws -> LedgerSnapshot
 
@@ -292,11 +292,11 @@ public protocol LedgerStore: AnyObject {
 }
 
 extension LedgerStore {
-    public func saveState(_ state: LedgerSnapshot) throws {}
+    package func saveState(_ state: LedgerSnapshot) throws {}
 
-    public func prefetch(seqs: [Int64]) throws {}
+    package func prefetch(seqs: [Int64]) throws {}
 
-    public func forEachPosting(_ body: (Posting) throws -> Void) throws {
+    package func forEachPosting(_ body: (Posting) throws -> Void) throws {
         try forEachPosting(in: 1...Int64.max, body)
     }
 }

@@ -3,9 +3,9 @@ import Foundation
 /// The events the ledger's changes cause, for the partners that take events. Every id is
 /// made from what caused the event, so the same cause never makes two events, and a
 /// receiver can deduplicate by it.
-public enum PartnerEvents {
+package enum PartnerEvents {
     /// `acknowledgement.ready` for a settlement file applied as batch `summary`.
-    public static func acknowledgementReady(
+    package static func acknowledgementReady(
         _ summary: BatchSummary,
         network: Network,
         at now: Timestamp
@@ -34,7 +34,7 @@ public enum PartnerEvents {
     }
 
     /// `cycle.closed` and `statement.ready` for every partner that takes events.
-    public static func cycleClosed(_ cycle: ClearingCycle, network: Network, at now: Timestamp) -> [OutboxEvent] {
+    package static func cycleClosed(_ cycle: ClearingCycle, network: Network, at now: Timestamp) -> [OutboxEvent] {
         var events: [OutboxEvent] = []
         for partner in network.sortedPartners where partner.webhook != nil {
             var net: [EventValue] = []
@@ -76,7 +76,7 @@ public enum PartnerEvents {
 
     /// `key.rotation_scheduled` for each key of a partner that takes events whose validity
     /// ends (or that is revoked) after `now`: the partner is told when its key stops working.
-    public static func keyRotations(network: Network, at now: Timestamp) -> [OutboxEvent] {
+    package static func keyRotations(network: Network, at now: Timestamp) -> [OutboxEvent] {
         var events: [OutboxEvent] = []
         for partner in network.sortedPartners where partner.webhook != nil {
             for key in partner.keys {
@@ -107,7 +107,7 @@ public enum PartnerEvents {
 
     /// `points.expiring` for each issuer that takes events: its open lots expiring within the
     /// issuer's horizon after `now`, summed by day, one event per issuer and scan day.
-    public static func pointsExpiring(_ ledger: Ledger, at now: Timestamp) -> [OutboxEvent] {
+    package static func pointsExpiring(_ ledger: Ledger, at now: Timestamp) -> [OutboxEvent] {
         var events: [OutboxEvent] = []
         for partner in ledger.network.sortedPartners {
             guard let webhook = partner.webhook else { continue }
@@ -150,7 +150,7 @@ public enum PartnerEvents {
 extension Network {
     /// This network with `partner` taking events at `endpoint` (what `demo --serve` runs
     /// with: its receiver is started by the demo, not named in the data directory's files).
-    public func withWebhook(_ endpoint: WebhookEndpoint, for partner: PartnerID) throws -> Network {
+    package func withWebhook(_ endpoint: WebhookEndpoint, for partner: PartnerID) throws -> Network {
         let old = try self.partner(partner)
         let changed = Partner(
             id: old.id,

@@ -6,46 +6,46 @@
 /// store binds the bytes where they lie. Read as a collection, it gives each posting as a
 /// `Posting` (made on access: for reads back, tests, and the rare reversal of a posting
 /// still in memory).
-public struct PostingRows: Sendable, RandomAccessCollection {
+package struct PostingRows: Sendable, RandomAccessCollection {
     /// One posting's fields; its texts lie in `bytes` from `start`: the record id, the legs,
     /// the detail, then the 32-byte hash.
-    public struct Row: Sendable {
-        public let seq: Int64
-        public let batch: Int64
-        public let kind: PostingKind
-        public let partner: PartnerID?
-        public let member: MemberNumber?
-        public let counterparty: MemberNumber?
-        public let occurredAt: Timestamp
-        public let units: Int64
-        public let points: Int64
+    package struct Row: Sendable {
+        package let seq: Int64
+        package let batch: Int64
+        package let kind: PostingKind
+        package let partner: PartnerID?
+        package let member: MemberNumber?
+        package let counterparty: MemberNumber?
+        package let occurredAt: Timestamp
+        package let units: Int64
+        package let points: Int64
         let start: Int
         /// -1 for no record id.
         let recordIDCount: Int32
         let legsCount: Int32
         let detailCount: Int32
 
-        public var hasRecordID: Bool { recordIDCount >= 0 }
+        package var hasRecordID: Bool { recordIDCount >= 0 }
 
         /// Where the hash lies, after the record id, the legs and the detail.
         var hashStart: Int { start + Swift.max(0, Int(recordIDCount)) + Int(legsCount) + Int(detailCount) }
     }
 
-    public private(set) var rows: [Row] = []
+    package private(set) var rows: [Row] = []
     private var bytes: [UInt8] = []
 
-    public init() {}
+    package init() {}
 
     /// Room for `count` postings of about `bytesEach` bytes of text.
-    public mutating func reserveCapacity(_ count: Int, bytesEach: Int = 256) {
+    package mutating func reserveCapacity(_ count: Int, bytesEach: Int = 256) {
         rows.reserveCapacity(count)
         bytes.reserveCapacity(count * bytesEach)
     }
 
-    public var startIndex: Int { 0 }
-    public var endIndex: Int { rows.count }
+    package var startIndex: Int { 0 }
+    package var endIndex: Int { rows.count }
 
-    public subscript(index: Int) -> Posting {
+    package subscript(index: Int) -> Posting {
         let row = rows[index]
         return withTexts(of: index) { recordID, legs, detail, hash in
             Posting(
@@ -69,12 +69,12 @@ public struct PostingRows: Sendable, RandomAccessCollection {
     /// 32 zero bytes: the hash of a posting appended before its hash is known.
     static let unsetHash = [UInt8](repeating: 0, count: SHA256.byteCount)
 
-    public var firstSeq: Int64? { rows.first?.seq }
-    public var lastSeq: Int64? { rows.last?.seq }
+    package var firstSeq: Int64? { rows.first?.seq }
+    package var lastSeq: Int64? { rows.last?.seq }
 
     /// The posting of sequence number `seq`, if this chunk holds it (its postings follow
     /// each other without a gap).
-    public func posting(seq: Int64) -> Posting? {
+    package func posting(seq: Int64) -> Posting? {
         guard let first = rows.first?.seq, seq >= first, seq - first < Int64(rows.count) else { return nil }
         return self[Int(seq - first)]
     }
@@ -90,7 +90,7 @@ public struct PostingRows: Sendable, RandomAccessCollection {
 
     /// Calls `body` with the record id, legs, detail and hash bytes of posting `index`,
     /// valid only inside `body`.
-    public func withTexts<T>(
+    package func withTexts<T>(
         of index: Int,
         _ body: (
             _ recordID: UnsafeRawBufferPointer, _ legs: UnsafeRawBufferPointer, _ detail: UnsafeRawBufferPointer,
@@ -112,7 +112,7 @@ public struct PostingRows: Sendable, RandomAccessCollection {
     }
 
     /// Adds `posting`, as it is.
-    public mutating func append(_ posting: Posting) {
+    package mutating func append(_ posting: Posting) {
         var legs = posting.legsText
         var detail = posting.detail
         _ = legs.withUTF8 { legs in
@@ -140,7 +140,7 @@ public struct PostingRows: Sendable, RandomAccessCollection {
 
     /// Adds a posting whose texts are the bytes given (`hash`: 32 of them); gives its index.
     @discardableResult
-    public mutating func append(
+    package mutating func append(
         seq: Int64,
         batch: Int64,
         kind: PostingKind,

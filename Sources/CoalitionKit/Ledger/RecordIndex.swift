@@ -11,7 +11,7 @@
 /// cannot choose record ids that collide on purpose. Being hashes already, they place
 /// themselves in an open-addressed table of (fingerprint, seq) pairs: one probe a lookup
 /// touches one cache line, and growing the table moves pairs without hashing anything again.
-public struct RecordIndex: Sendable {
+package struct RecordIndex: Sendable {
     /// One (fingerprint, seq) pair; seq 0 marks a free slot (sequence numbers start at 1).
     private struct Slot {
         var fingerprint: UInt64
@@ -26,26 +26,26 @@ public struct RecordIndex: Sendable {
     /// The fingerprint bits kept: 64, or fewer in tests that make keys collide on purpose.
     private let mask: UInt64
 
-    public init() { mask = .max }
+    package init() { mask = .max }
 
     /// An index that keeps only `bits` bits of each fingerprint, so that keys collide often:
     /// for tests of the collision path.
     init(fingerprintBits bits: Int) { mask = bits >= 64 ? .max : (1 << UInt64(bits)) - 1 }
 
     /// Record ids held.
-    public var count: Int { held + overflow.count }
-    public var isEmpty: Bool { count == 0 }
+    package var count: Int { held + overflow.count }
+    package var isEmpty: Bool { count == 0 }
     /// Record ids held whole because another id holds their fingerprint.
     var overflowCount: Int { overflow.count }
 
     /// Makes room for `count` fingerprints in all, so that none of them grows the table.
-    public mutating func reserveCapacity(_ count: Int) {
+    package mutating func reserveCapacity(_ count: Int) {
         let needed = RecordIndex.capacity(holding: count)
         if needed > slots.count { resize(to: needed) }
     }
 
     /// The fingerprint of `key`.
-    public static func fingerprint(_ key: RecordKey) -> UInt64 {
+    package static func fingerprint(_ key: RecordKey) -> UInt64 {
         var id = key.recordID
         return key.partner.withUTF8 { partner in
             id.withUTF8 { fingerprint(partner: partner, id: UnsafeRawBufferPointer($0)) }
@@ -53,7 +53,7 @@ public struct RecordIndex: Sendable {
     }
 
     /// The fingerprint of a key given as its UTF-8 bytes (as a store reads them).
-    public static func fingerprint(partner: UnsafeRawBufferPointer, id: UnsafeRawBufferPointer) -> UInt64 {
+    package static func fingerprint(partner: UnsafeRawBufferPointer, id: UnsafeRawBufferPointer) -> UInt64 {
         var hasher = Hasher()
         hasher.combine(bytes: partner)
         hasher.combine(UInt8(ascii: "|"))  // cannot occur in either part
@@ -63,24 +63,24 @@ public struct RecordIndex: Sendable {
 
     /// The posting `key` may have been applied as: exact when `isExact`, otherwise a
     /// candidate to confirm against the journal. Nil: `key` was never applied.
-    public func candidate(for key: RecordKey) -> (seq: Int64, isExact: Bool)? {
+    package func candidate(for key: RecordKey) -> (seq: Int64, isExact: Bool)? {
         candidate(for: key, fingerprint: RecordIndex.fingerprint(key))
     }
 
     /// `candidate(for:)`, given `key`'s fingerprint, already made.
-    public func candidate(for key: RecordKey, fingerprint: UInt64) -> (seq: Int64, isExact: Bool)? {
+    package func candidate(for key: RecordKey, fingerprint: UInt64) -> (seq: Int64, isExact: Bool)? {
         if !overflow.isEmpty, let seq = overflow[key] { return (seq, true) }
         return probe(fingerprint & mask).seq.map { ($0, false) }
     }
 
     /// Adds `key`, known not to be held (the engine confirmed it), applied as posting `seq`.
-    public mutating func insert(_ key: RecordKey, seq: Int64) {
+    package mutating func insert(_ key: RecordKey, seq: Int64) {
         insert(fingerprint: RecordIndex.fingerprint(key), seq: seq, key: key)
     }
 
     /// Adds a key known not to be held by its fingerprint; `key` is asked for only if another
     /// key holds the fingerprint.
-    public mutating func insert(
+    package mutating func insert(
         fingerprint: UInt64,
         seq: Int64,
         key: @autoclosure () throws -> RecordKey
@@ -140,7 +140,7 @@ public struct RecordIndex: Sendable {
 extension RecordIndex: Equatable {
     /// The same fingerprints naming the same postings, and the same keys held whole, however
     /// the tables came to be laid out.
-    public static func == (lhs: RecordIndex, rhs: RecordIndex) -> Bool {
+    package static func == (lhs: RecordIndex, rhs: RecordIndex) -> Bool {
         guard lhs.mask == rhs.mask, lhs.held == rhs.held, lhs.overflow == rhs.overflow else { return false }
         return lhs.slots.allSatisfy { slot in slot.seq == 0 || rhs.probe(slot.fingerprint).seq == slot.seq }
     }

@@ -1,10 +1,10 @@
 /// What an expiry run ended.
-public struct ExpiryResult: Sendable {
-    public var members = 0
-    public var lots = 0
-    public var points: Int64 = 0
+package struct ExpiryResult: Sendable {
+    package var members = 0
+    package var lots = 0
+    package var points: Int64 = 0
     /// Points that became breakage, per issuer.
-    public var breakage: [PartnerID: Int64] = [:]
+    package var breakage: [PartnerID: Int64] = [:]
 }
 
 extension BatchBuilder {
@@ -87,7 +87,7 @@ extension Network {
 extension Ledger {
     /// Moves points from one member to another (`coalition member transfer`, and the HTTP
     /// API to come), as one batch.
-    public func transfer(_ request: TransferRequest) throws -> TransferResult {
+    package func transfer(_ request: TransferRequest) throws -> TransferResult {
         // A retry with a key already used is answered without a batch: it writes nothing,
         // not even an empty batch row (the rerun after a crash must leave what one run leaves).
         if let keyText = request.idempotencyKey {
@@ -103,7 +103,7 @@ extension Ledger {
 
     /// Ends every lot past its date at `asOf`, in one batch. Running it again for the same
     /// date finds nothing new.
-    public func expire(asOf: Timestamp, now: Timestamp) throws -> ExpiryResult {
+    package func expire(asOf: Timestamp, now: Timestamp) throws -> ExpiryResult {
         let due = state.members.values.filter { account in account.lots.contains { $0.expiresAt <= asOf } }
             .map(\.number).sorted()
         var result = ExpiryResult()
@@ -122,7 +122,7 @@ extension Ledger {
 
     /// Reviews every member's tier at `asOf` (`coalition tiers review`), in one batch; a
     /// review that changes no tier writes nothing (so running it again writes nothing).
-    public func reviewTiers(asOf: Timestamp, now: Timestamp) throws -> [TierChange] {
+    package func reviewTiers(asOf: Timestamp, now: Timestamp) throws -> [TierChange] {
         let numbers = state.members.values.filter { network.reviewedTier(of: $0, asOf: asOf) != nil }.map(\.number)
             .sorted()
         var changes: [TierChange] = []

@@ -4,25 +4,25 @@
 /// Balances are of live points: a lot the member still holds past its expiry date (dead,
 /// `expire` not yet run) leaves the balance on that date in an "expired" line, and what is
 /// dead at the end of the period is shown apart (`expiredPending`), not in `closing`.
-public struct MemberStatement: Sendable {
-    public struct Line: Sendable {
-        public let at: Timestamp
-        public let kind: String
-        public let partner: PartnerID?
-        public let recordID: String?
-        public let points: Int64
-        public let balance: Int64
-        public let description: String
+package struct MemberStatement: Sendable {
+    package struct Line: Sendable {
+        package let at: Timestamp
+        package let kind: String
+        package let partner: PartnerID?
+        package let recordID: String?
+        package let points: Int64
+        package let balance: Int64
+        package let description: String
     }
 
-    public let opening: Int64
-    public let closing: Int64
-    public let lines: [Line]
+    package let opening: Int64
+    package let closing: Int64
+    package let lines: [Line]
     /// Points the member holds that are past their expiry at the end of the period, their
     /// breakage pending until `expire` books it: not in `closing`.
-    public let expiredPending: Int64
+    package let expiredPending: Int64
 
-    public init(ledger: Ledger, member: MemberNumber, from: Timestamp, to: Timestamp) throws {
+    package init(ledger: Ledger, member: MemberNumber, from: Timestamp, to: Timestamp) throws {
         // In effective-time order (journal order within an instant): a record may take effect
         // before one applied earlier.
         let all = try ledger.store.postings(member: member, in: Timestamp(seconds: 0)...to).sorted {

@@ -1,31 +1,31 @@
 /// The referral bonuses a member was paid, for `member show` and the pages that name them:
 /// as the referred member (for enrolling with a code) and as the referrer (for each member
 /// who enrolled with theirs), each with its lot, issuer, points and whether it was taken back.
-public struct MemberReferralBonus: Sendable, Hashable {
-    public enum Role: String, Sendable {
+package struct MemberReferralBonus: Sendable, Hashable {
+    package enum Role: String, Sendable {
         /// The member enrolled with another member's code.
         case referred
         /// Another member enrolled with this member's code.
         case referrer
     }
 
-    public let role: Role
+    package let role: Role
     /// The other member: the referrer for `referred`, the member referred for `referrer`.
-    public let otherMember: MemberNumber
-    public let issuer: PartnerID
-    public let points: Int64
+    package let otherMember: MemberNumber
+    package let issuer: PartnerID
+    package let points: Int64
     /// The bonus lot (0: none was made).
-    public let lot: Int64
+    package let lot: Int64
     /// The qualifying earn's time.
-    public let paidAt: Timestamp
+    package let paidAt: Timestamp
     /// Whether a clawback took the bonus back.
-    public let isTakenBack: Bool
+    package let isTakenBack: Bool
 }
 
 extension Ledger {
     /// The referral bonuses paid to member `number`, oldest first, read from the postings of
     /// the qualifying earns the referral links name.
-    public func referralBonuses(of number: MemberNumber) throws -> [MemberReferralBonus] {
+    package func referralBonuses(of number: MemberNumber) throws -> [MemberReferralBonus] {
         var bonuses: [MemberReferralBonus] = []
         for link in state.referrals.links.values where link.member == number || link.referrer == number {
             guard let seq = link.bonusSeq, let posting = try store.posting(seq: seq),

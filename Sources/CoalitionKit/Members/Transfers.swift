@@ -1,22 +1,22 @@
 import Foundation
 
 /// A member's request to move points to another member.
-public struct TransferRequest: Hashable, Sendable {
-    public let from: MemberNumber
-    public let to: MemberNumber
-    public let points: Int64
+package struct TransferRequest: Hashable, Sendable {
+    package let from: MemberNumber
+    package let to: MemberNumber
+    package let points: Int64
     /// Makes the request idempotent: the same key with the same content returns the first
     /// result; with other content it is refused.
-    public let idempotencyKey: String?
-    public let at: Timestamp
+    package let idempotencyKey: String?
+    package let at: Timestamp
     /// True when `at` is simply the time the request was made (no time was given: an
     /// operator's transfer without `--at`, a member's online): it takes effect then, whatever
     /// the dates of other records (a partner's record may be dated a little ahead). False for
     /// a time an operator gave, which must not be before either member's enrolment or latest
     /// movement, nor inside a closed clearing cycle.
-    public let takesEffectNow: Bool
+    package let takesEffectNow: Bool
 
-    public init(
+    package init(
         from: MemberNumber,
         to: MemberNumber,
         points: Int64,
@@ -34,18 +34,18 @@ public struct TransferRequest: Hashable, Sendable {
 }
 
 /// What a transfer did.
-public struct TransferResult: Hashable, Sendable {
-    public let seq: Int64
-    public let points: Int64
-    public let fee: Int64
+package struct TransferResult: Hashable, Sendable {
+    package let seq: Int64
+    package let points: Int64
+    package let fee: Int64
     /// True when the idempotency key was seen before and nothing new happened.
-    public let isReplay: Bool
+    package let isReplay: Bool
 }
 
 extension ReasonCode {
-    public static let sameMember: ReasonCode = "SAME_MEMBER"
-    public static let transferLimitExceeded: ReasonCode = "TRANSFER_LIMIT_EXCEEDED"
-    public static let idempotencyConflict: ReasonCode = "IDEMPOTENCY_CONFLICT"
+    package static let sameMember: ReasonCode = "SAME_MEMBER"
+    package static let transferLimitExceeded: ReasonCode = "TRANSFER_LIMIT_EXCEEDED"
+    package static let idempotencyConflict: ReasonCode = "IDEMPOTENCY_CONFLICT"
 }
 
 /// Calendar periods in the network's time zone: what transfer limits count in. A time's

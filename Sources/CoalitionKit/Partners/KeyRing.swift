@@ -2,7 +2,7 @@ import Foundation
 
 /// Key files: `#` comment lines and one line of hex, at least 16 bytes. `CoalitionFiles`
 /// reads and writes them.
-public enum KeyFile {
+package enum KeyFile {
     /// The key in the bytes of the key file at `path` (named in a fault).
     package static func parse(_ data: Data, path: String) throws -> [UInt8] {
         let text = String(decoding: data, as: UTF8.self)
@@ -25,10 +25,10 @@ public enum KeyFile {
 }
 
 /// A partner's keys, with their secrets, as read from the data directory's `keys/`.
-public struct KeyRing: Sendable {
-    public struct Key: Sendable {
-        public let info: KeyInfo
-        public let secret: [UInt8]
+package struct KeyRing: Sendable {
+    package struct Key: Sendable {
+        package let info: KeyInfo
+        package let secret: [UInt8]
 
         package init(info: KeyInfo, secret: [UInt8]) {
             self.info = info
@@ -36,18 +36,18 @@ public struct KeyRing: Sendable {
         }
     }
 
-    public let partner: PartnerID
-    public let keys: [Key]
+    package let partner: PartnerID
+    package let keys: [Key]
 
-    public init(partner: PartnerID, keys: [Key]) {
+    package init(partner: PartnerID, keys: [Key]) {
         self.partner = partner
         self.keys = keys
     }
 
-    public func key(id: String) -> Key? { keys.first { $0.info.id == id } }
+    package func key(id: String) -> Key? { keys.first { $0.info.id == id } }
 
     /// The key to sign with at `time`: the valid key that became valid last.
-    public func signingKey(at time: Timestamp) throws -> Key {
+    package func signingKey(at time: Timestamp) throws -> Key {
         guard let key = keys.filter({ $0.info.isValid(at: time) }).max(by: { $0.info.validFrom < $1.info.validFrom })
         else { throw CoalitionError(.badKey, "\(partner) has no key valid at \(time)") }
         return key

@@ -2,12 +2,12 @@ import Foundation
 
 /// A status tier: members whose qualifying points over the trailing window reach
 /// `qualifyingPoints` hold it, and earn `bonusPercent` more on every earn.
-public struct Tier: Sendable, Hashable {
-    public let name: String
-    public let qualifyingPoints: Int64
-    public let bonusPercent: Int64
+package struct Tier: Sendable, Hashable {
+    package let name: String
+    package let qualifyingPoints: Int64
+    package let bonusPercent: Int64
 
-    public init(name: String, qualifyingPoints: Int64, bonusPercent: Int64) {
+    package init(name: String, qualifyingPoints: Int64, bonusPercent: Int64) {
         self.name = name
         self.qualifyingPoints = qualifyingPoints
         self.bonusPercent = bonusPercent
@@ -15,7 +15,7 @@ public struct Tier: Sendable, Hashable {
 }
 
 /// What happens at a tier review to a member whose qualifying points fell.
-public enum DowngradePolicy: String, Sendable {
+package enum DowngradePolicy: String, Sendable {
     /// At most one tier down per review.
     case oneTier = "one-tier"
     /// Straight to the tier the qualifying points support.
@@ -23,18 +23,18 @@ public enum DowngradePolicy: String, Sendable {
 }
 
 /// Limits on member-to-member transfers, as real programmes publish them.
-public struct TransferLimits: Sendable, Hashable {
-    public let minimum: Int64
-    public let step: Int64
-    public let maximumPerTransfer: Int64
-    public let sentPerYear: Int64?
-    public let receivedPerYear: Int64?
-    public let transfersPerDay: Int64?
-    public let transfersPerMonth: Int64?
-    public let transfersPerYear: Int64?
-    public let feePoints: Int64
+package struct TransferLimits: Sendable, Hashable {
+    package let minimum: Int64
+    package let step: Int64
+    package let maximumPerTransfer: Int64
+    package let sentPerYear: Int64?
+    package let receivedPerYear: Int64?
+    package let transfersPerDay: Int64?
+    package let transfersPerMonth: Int64?
+    package let transfersPerYear: Int64?
+    package let feePoints: Int64
 
-    public init(
+    package init(
         minimum: Int64,
         step: Int64,
         maximumPerTransfer: Int64,
@@ -58,15 +58,15 @@ public struct TransferLimits: Sendable, Hashable {
 }
 
 /// Clearing settings of the network.
-public struct ClearingSettings: Sendable, Hashable {
+package struct ClearingSettings: Sendable, Hashable {
     /// Fee on what a partner receives in a cycle, in basis points (1/100 of a percent).
-    public let feeBasisPoints: Int64
+    package let feeBasisPoints: Int64
     /// How far in the past a settlement file's created-at may be.
-    public let acceptedPastSeconds: Int64
+    package let acceptedPastSeconds: Int64
     /// How far in the future a settlement file's created-at may be (clock skew).
-    public let acceptedFutureSeconds: Int64
+    package let acceptedFutureSeconds: Int64
 
-    public init(feeBasisPoints: Int64, acceptedPastSeconds: Int64, acceptedFutureSeconds: Int64) {
+    package init(feeBasisPoints: Int64, acceptedPastSeconds: Int64, acceptedFutureSeconds: Int64) {
         self.feeBasisPoints = feeBasisPoints
         self.acceptedPastSeconds = acceptedPastSeconds
         self.acceptedFutureSeconds = acceptedFutureSeconds
@@ -74,29 +74,29 @@ public struct ClearingSettings: Sendable, Hashable {
 }
 
 /// The whole coalition: its partners and the rules that hold for all of them.
-public struct Network: Sendable {
-    public let name: String
+package struct Network: Sendable {
+    package let name: String
     /// How long an earned point lives, in days.
-    public let pointsLifetimeDays: Int64
+    package let pointsLifetimeDays: Int64
     /// The fixed offset from UTC in minutes of a network defined by one (older network
     /// files); 0 where the network names a zone (`timeZone`).
-    public let utcOffsetMinutes: Int64
+    package let utcOffsetMinutes: Int64
     /// The network's time zone: transfer limits per day, month and year count calendar
     /// periods in it. An IANA zone (`Europe/Amsterdam`) follows daylight saving; a network
     /// defined by a fixed offset has a zone of that offset.
-    public let timeZone: TimeZone
-    public let tiers: [Tier]
-    public let tierWindowDays: Int64
-    public let downgradePolicy: DowngradePolicy
-    public let transferLimits: TransferLimits
-    public let clearing: ClearingSettings
-    public let partners: [PartnerID: Partner]
+    package let timeZone: TimeZone
+    package let tiers: [Tier]
+    package let tierWindowDays: Int64
+    package let downgradePolicy: DowngradePolicy
+    package let transferLimits: TransferLimits
+    package let clearing: ClearingSettings
+    package let partners: [PartnerID: Partner]
     /// The referral programme, if the network runs one.
-    public let referrals: ReferralProgramme?
+    package let referrals: ReferralProgramme?
     /// `partners`, for `partner(_:)`: the engine asks for a record's partner at every record.
     private let byID: PartnerMap<Partner>
 
-    public init(
+    package init(
         name: String,
         pointsLifetimeDays: Int64,
         utcOffsetMinutes: Int64,
@@ -124,19 +124,19 @@ public struct Network: Sendable {
     }
 
     /// The partner `id`, or `UNKNOWN_PARTNER`.
-    public func partner(_ id: PartnerID) throws -> Partner {
+    package func partner(_ id: PartnerID) throws -> Partner {
         guard let partner = byID[id] else {
             throw CoalitionError(.unknownPartner, "no partner '\(id)' in the network")
         }
         return partner
     }
 
-    public var sortedPartners: [Partner] { partners.values.sorted { $0.id < $1.id } }
+    package var sortedPartners: [Partner] { partners.values.sorted { $0.id < $1.id } }
 }
 
 extension Network {
     /// The index of the highest tier `points` qualify for.
-    public func tierIndex(forQualifying points: Int64) -> Int {
+    package func tierIndex(forQualifying points: Int64) -> Int {
         var index = 0
         for (i, tier) in tiers.enumerated() where tier.qualifyingPoints <= points { index = i }
         return index
@@ -144,7 +144,7 @@ extension Network {
 
     /// What the member needs for the next tier at `time`: its name and the points missing;
     /// nil at the top.
-    public func nextTier(for account: MemberAccount, at time: Timestamp) -> (tier: Tier, missing: Int64)? {
+    package func nextTier(for account: MemberAccount, at time: Timestamp) -> (tier: Tier, missing: Int64)? {
         guard account.tier + 1 < tiers.count else { return nil }
         let next = tiers[account.tier + 1]
         let have = account.qualifyingPoints(at: time, windowDays: tierWindowDays)

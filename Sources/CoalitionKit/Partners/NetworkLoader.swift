@@ -3,8 +3,8 @@ import Foundation
 /// Builds a network from its definition's bytes: `network.json` for the network's
 /// rules and one `<partner>.json` per partner. Every fault names its file and field.
 /// `CoalitionFiles` reads the directory.
-public enum NetworkLoader {
-    public static let networkFile = "network.json"
+package enum NetworkLoader {
+    package static let networkFile = "network.json"
 
     /// The network defined in `directory`, whose files are `names`: `read` gives a file's
     /// bytes and `keyFile` the key of a key file the definition names (the referral code

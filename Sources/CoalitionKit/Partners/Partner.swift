@@ -1,9 +1,9 @@
 /// A value that changes on known dates: each entry applies from its `from` instant until the
 /// next entry's. A record converts at the entry in force at its `occurred` time.
-public struct EffectiveSchedule<Value: Sendable & Hashable>: Sendable, Hashable {
-    public struct Entry: Sendable, Hashable {
-        public let from: Timestamp
-        public let value: Value
+package struct EffectiveSchedule<Value: Sendable & Hashable>: Sendable, Hashable {
+    package struct Entry: Sendable, Hashable {
+        package let from: Timestamp
+        package let value: Value
 
         package init(from: Timestamp, value: Value) {
             self.from = from
@@ -12,12 +12,12 @@ public struct EffectiveSchedule<Value: Sendable & Hashable>: Sendable, Hashable 
     }
 
     /// Entries in increasing `from` order, no two on the same instant.
-    public let entries: [Entry]
+    package let entries: [Entry]
 
-    public init(_ entries: [Entry]) { self.entries = entries.sorted { $0.from < $1.from } }
+    package init(_ entries: [Entry]) { self.entries = entries.sorted { $0.from < $1.from } }
 
     /// The value in force at `time`, or nil before the first entry.
-    public func value(at time: Timestamp) -> Value? {
+    package func value(at time: Timestamp) -> Value? {
         var low = 0
         var high = entries.count
         while low < high {
@@ -29,7 +29,7 @@ public struct EffectiveSchedule<Value: Sendable & Hashable>: Sendable, Hashable 
 }
 
 /// What kind of business a partner is. Free text is refused so reports can group by it.
-public enum PartnerKind: String, Sendable, CaseIterable {
+package enum PartnerKind: String, Sendable, CaseIterable {
     case airline
     case hotel
     case carRental = "car-rental"
@@ -41,11 +41,11 @@ public enum PartnerKind: String, Sendable, CaseIterable {
 
 /// The unit a partner reports amounts in: its own points or miles, or money spent in minor
 /// units (cents) of a currency.
-public struct PartnerUnit: Sendable, Hashable {
+package struct PartnerUnit: Sendable, Hashable {
     /// Short code used in ledger accounts: `MILE`, `HPT`, `USD`.
-    public let code: String
+    package let code: String
     /// What people call it: "miles", "hotel points", "US dollar cents spent".
-    public let name: String
+    package let name: String
 
     package init(code: String, name: String) {
         self.code = code
@@ -55,18 +55,18 @@ public struct PartnerUnit: Sendable, Hashable {
 
 /// One signing key of a partner's key ring: its id and when it may sign. The secret itself
 /// lives in a key file in the data directory, never here.
-public struct KeyInfo: Sendable, Hashable {
-    public let id: String
-    public let validFrom: Timestamp
+package struct KeyInfo: Sendable, Hashable {
+    package let id: String
+    package let validFrom: Timestamp
     /// The first instant the key may no longer sign; nil for no end yet.
-    public let validUntil: Timestamp?
+    package let validUntil: Timestamp?
     /// The key file, relative to the partners directory (for demo keys) or the data directory.
-    public let file: String
+    package let file: String
     /// A demo key is published in the repository and must never guard real value.
-    public let isDemo: Bool
+    package let isDemo: Bool
     /// When and why the operator revoked the key, if it was: from then on it signs nothing
     /// and no file under it is accepted, whatever its created-at says.
-    public var revocation: KeyRevocation? = nil
+    package var revocation: KeyRevocation? = nil
 
     package init(
         id: String,
@@ -84,17 +84,17 @@ public struct KeyInfo: Sendable, Hashable {
         self.revocation = revocation
     }
 
-    public func isValid(at time: Timestamp) -> Bool {
+    package func isValid(at time: Timestamp) -> Bool {
         time >= validFrom && (validUntil.map { time < $0 } ?? true) && (revocation.map { time < $0.at } ?? true)
     }
 }
 
 /// The revocation of a key: effective at `at`, for `reason`.
-public struct KeyRevocation: Sendable, Hashable {
-    public let at: Timestamp
-    public let reason: String
+package struct KeyRevocation: Sendable, Hashable {
+    package let at: Timestamp
+    package let reason: String
 
-    public init(at: Timestamp, reason: String) {
+    package init(at: Timestamp, reason: String) {
         self.at = at
         self.reason = reason
     }
@@ -104,23 +104,23 @@ public struct KeyRevocation: Sendable, Hashable {
 ///
 /// Immutable, and compared by value; a class so that handing a partner to each record costs
 /// one reference count, not one for each of its strings and tables.
-public final class Partner: Sendable, Hashable {
-    public let id: PartnerID
-    public let name: String
-    public let kind: PartnerKind
-    public let unit: PartnerUnit
+package final class Partner: Sendable, Hashable {
+    package let id: PartnerID
+    package let name: String
+    package let kind: PartnerKind
+    package let unit: PartnerUnit
     /// Coalition points per one of the partner's units, by date.
-    public let earnRates: EffectiveSchedule<Rate>
-    public let settlementCurrency: Currency
+    package let earnRates: EffectiveSchedule<Rate>
+    package let settlementCurrency: Currency
     /// What the partner is paid per coalition point redeemed with it, in major units of its
     /// settlement currency, by date.
-    public let redemptionValues: EffectiveSchedule<Rate>
-    public let keys: [KeyInfo]
+    package let redemptionValues: EffectiveSchedule<Rate>
+    package let keys: [KeyInfo]
     /// The acknowledgement version the partner reads: 1 (record outcomes), or 2 (with the
     /// issuer split and the obligations of each redemption and reversal).
-    public let acknowledgementVersion: Int
+    package let acknowledgementVersion: Int
     /// Where the partner's events are delivered, if it takes them (docs/api.md, Webhooks).
-    public let webhook: WebhookEndpoint?
+    package let webhook: WebhookEndpoint?
 
     package init(
         id: PartnerID,
@@ -146,7 +146,7 @@ public final class Partner: Sendable, Hashable {
         self.webhook = webhook
     }
 
-    public static func == (a: Partner, b: Partner) -> Bool {
+    package static func == (a: Partner, b: Partner) -> Bool {
         a === b
             || (a.id == b.id && a.name == b.name && a.kind == b.kind && a.unit == b.unit
                 && a.earnRates == b.earnRates && a.settlementCurrency == b.settlementCurrency
@@ -154,10 +154,10 @@ public final class Partner: Sendable, Hashable {
                 && a.acknowledgementVersion == b.acknowledgementVersion && a.webhook == b.webhook)
     }
 
-    public func hash(into hasher: inout Hasher) { hasher.combine(id) }
+    package func hash(into hasher: inout Hasher) { hasher.combine(id) }
 
     /// The earn rate in force at `time`, or `RATE_NOT_IN_FORCE`.
-    public func earnRate(at time: Timestamp) throws -> Rate {
+    package func earnRate(at time: Timestamp) throws -> Rate {
         guard let rate = earnRates.value(at: time) else {
             throw CoalitionError(.rateNotInForce, "\(id) has no rate in force at \(time)")
         }
@@ -165,7 +165,7 @@ public final class Partner: Sendable, Hashable {
     }
 
     /// Minor units of the settlement currency per point, at `time`, or `RATE_NOT_IN_FORCE`.
-    public func redemptionValue(at time: Timestamp) throws -> Rate {
+    package func redemptionValue(at time: Timestamp) throws -> Rate {
         guard let value = redemptionValues.value(at: time) else {
             throw CoalitionError(.rateNotInForce, "\(id) has no redemption value in force at \(time)")
         }
@@ -175,5 +175,5 @@ public final class Partner: Sendable, Hashable {
 
 extension Account {
     /// The account of a partner's own unit.
-    public static func unit(of partner: Partner) -> String { "\(partner.id).\(partner.unit.code)" }
+    package static func unit(of partner: Partner) -> String { "\(partner.id).\(partner.unit.code)" }
 }

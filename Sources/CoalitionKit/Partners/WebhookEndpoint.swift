@@ -3,16 +3,16 @@ import Foundation
 /// Where a partner takes its events: an HTTPS URL, the file holding the webhook secret
 /// (`whsec_…`, read by the server when it starts, never logged), and the PEM certificates to
 /// trust for the receiver (the system's when nil).
-public struct WebhookEndpoint: Hashable, Sendable {
-    public let host: String
-    public let port: Int
-    public let path: String
-    public let secretFile: String
-    public let trustFile: String
+package struct WebhookEndpoint: Hashable, Sendable {
+    package let host: String
+    package let port: Int
+    package let path: String
+    package let secretFile: String
+    package let trustFile: String
     /// How many days ahead `points.expiring` looks.
-    public let expiringWithinDays: Int64
+    package let expiringWithinDays: Int64
 
-    public init(
+    package init(
         host: String,
         port: Int,
         path: String,
@@ -30,7 +30,7 @@ public struct WebhookEndpoint: Hashable, Sendable {
 
     /// The parts of `https://host[:port][/path]` (an IPv6 host in brackets); nil for
     /// anything else. Only the URL's parts are set.
-    public init?(url: String) {
+    package init?(url: String) {
         guard url.hasPrefix("https://") else { return nil }
         let rest = url.dropFirst("https://".count)
         let authority = rest.prefix { $0 != "/" }
@@ -55,9 +55,9 @@ public struct WebhookEndpoint: Hashable, Sendable {
     }
 
     /// The system's certificate bundle (Debian's `ca-certificates`).
-    public static let systemTrust = "/etc/ssl/certs/ca-certificates.crt"
+    package static let systemTrust = "/etc/ssl/certs/ca-certificates.crt"
 
-    public var url: String {
+    package var url: String {
         let shown = host.contains(":") ? "[\(host)]" : host
         return "https://\(shown)\(port == 443 ? "" : ":\(port)")\(path)"
     }

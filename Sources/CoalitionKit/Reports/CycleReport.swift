@@ -3,13 +3,13 @@ import Foundation
 /// A clearing cycle as a self-contained HTML page: SVG pictures of the flows between
 /// partners (gross and net), the net position per partner, the netting efficiency, and the
 /// tables behind them. No scripts, no network; well-formed XML, so it parses as XHTML too.
-public enum CycleReport {
-    public static func fileName(_ number: Int64) -> String {
+package enum CycleReport {
+    package static func fileName(_ number: Int64) -> String {
         let text = String(number)
         return "cycle-" + String(repeating: "0", count: max(0, 6 - text.count)) + text + ".html"
     }
 
-    public static func html(_ cycle: ClearingCycle, network: Network) -> String {
+    package static func html(_ cycle: ClearingCycle, network: Network) -> String {
         var body = ""
         body += "<h1>Clearing cycle \(cycle.number)</h1>\n"
         body += "<p class=\"meta\">\(escape(network.name)): \(cycle.obligationCount) obligations dated through "
@@ -29,7 +29,7 @@ public enum CycleReport {
     }
 
     /// Open positions as a page: what a cycle closing now would settle.
-    public static func html(positions report: PositionsReport, network: Network) -> String {
+    package static func html(positions report: PositionsReport, network: Network) -> String {
         var body = "<h1>Unsettled positions</h1>\n"
         body += "<p class=\"meta\">\(escape(network.name)): \(report.openObligations) open obligations as of "
         body += "\(report.asOf), netted as if a cycle closed now. Amounts in each currency's major unit.</p>\n"
@@ -39,7 +39,7 @@ public enum CycleReport {
     }
 
     /// Points outstanding per issuer as a page: bars and the table behind them.
-    public static func html(liability report: LiabilityReport, network: Network) -> String {
+    package static func html(liability report: LiabilityReport, network: Network) -> String {
         var body = "<h1>Points liability</h1>\n"
         body += "<p class=\"meta\">\(escape(network.name)), as of \(report.asOf): points members hold, by issuer, "
         body += "valued at the issuer's own redemption value; breakage is what expired unused.</p>\n"
@@ -410,7 +410,7 @@ public enum CycleReport {
     static func pad2(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
 
     /// Text for HTML: `&`, `<`, `>`, `"` escaped.
-    public static func escape(_ text: String) -> String {
+    package static func escape(_ text: String) -> String {
         var out = ""
         for character in text {
             switch character {

@@ -3,36 +3,36 @@
 ///
 /// Figures are of live points at a given time: points members still hold past their expiry
 /// (dead, `expire` not yet run) are counted apart as pending breakage, not in balances.
-public struct NetworkSummary: Sendable {
-    public struct IssuerLine: Sendable {
-        public let issuer: PartnerID
+package struct NetworkSummary: Sendable {
+    package struct IssuerLine: Sendable {
+        package let issuer: PartnerID
         /// Live points of this issuer that members hold, less what they owe it.
-        public let pointsOutstanding: Int64
-        public let openLots: Int
+        package let pointsOutstanding: Int64
+        package let openLots: Int
         /// Points of this issuer held past their expiry, breakage pending.
-        public let expiredPending: Int64
+        package let expiredPending: Int64
     }
 
-    public struct ObligationLine: Sendable {
-        public let debtor: PartnerID
-        public let creditor: PartnerID
-        public let currency: Currency
-        public let amount: Int64
-        public let points: Int64
-        public let count: Int
+    package struct ObligationLine: Sendable {
+        package let debtor: PartnerID
+        package let creditor: PartnerID
+        package let currency: Currency
+        package let amount: Int64
+        package let points: Int64
+        package let count: Int
     }
 
-    public let members: Int
-    public let membersWithDebt: Int
+    package let members: Int
+    package let membersWithDebt: Int
     /// Members' balances summed: live points less points owed.
-    public let pointsHeld: Int64
+    package let pointsHeld: Int64
     /// Points members hold past their expiry, breakage pending: in no balance above.
-    public let expiredPending: Int64
-    public let issuers: [IssuerLine]
-    public let obligations: [ObligationLine]
+    package let expiredPending: Int64
+    package let issuers: [IssuerLine]
+    package let obligations: [ObligationLine]
 
     /// The summary as of `time`: a lot is dead from its expiry date on.
-    public init(ledger: Ledger, at time: Timestamp) throws {
+    package init(ledger: Ledger, at time: Timestamp) throws {
         let state = ledger.state
         members = state.members.count
         membersWithDebt = state.members.values.filter { !$0.debts.isEmpty }.count

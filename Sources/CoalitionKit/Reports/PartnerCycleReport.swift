@@ -3,29 +3,29 @@ import Foundation
 /// One partner's view of a closed cycle, for its finance team: per currency, what each
 /// counterparty owes it and what it owes each (gross), its clearing fee, its net, and the
 /// settlement instructions it takes part in; and the obligations behind them as CSV.
-public struct PartnerCycleReport: Sendable {
+package struct PartnerCycleReport: Sendable {
     /// One currency of the partner's cycle.
-    public struct Currency: Sendable {
-        public let currency: CoalitionKit.Currency
+    package struct Currency: Sendable {
+        package let currency: CoalitionKit.Currency
         /// Gross amounts by counterparty: `due` is what the counterparty owes this partner.
-        public let counterparties: [(partner: PartnerID, due: Int64, owed: Int64)]
-        public let dueTotal: Int64
-        public let owedTotal: Int64
-        public let fee: Int64
+        package let counterparties: [(partner: PartnerID, due: Int64, owed: Int64)]
+        package let dueTotal: Int64
+        package let owedTotal: Int64
+        package let fee: Int64
         /// due − owed − fee.
-        public let net: Int64
-        public let throughClearingHouse: [SettlementInstruction]
-        public let fewestPayments: [SettlementInstruction]
+        package let net: Int64
+        package let throughClearingHouse: [SettlementInstruction]
+        package let fewestPayments: [SettlementInstruction]
     }
 
-    public let partner: PartnerID
-    public let cycle: ClearingCycle
-    public let currencies: [Currency]
+    package let partner: PartnerID
+    package let cycle: ClearingCycle
+    package let currencies: [Currency]
     /// The cycle's obligations this partner is the debtor or the creditor of, by id.
-    public let obligations: [Obligation]
+    package let obligations: [Obligation]
 
     /// The partner's part of `cycle`, from the cycle's obligations (`store.obligations(cycle:)`).
-    public init(partner: PartnerID, cycle: ClearingCycle, obligations all: [Obligation]) {
+    package init(partner: PartnerID, cycle: ClearingCycle, obligations all: [Obligation]) {
         self.partner = partner
         self.cycle = cycle
         obligations = all.filter { $0.debtor == partner || $0.creditor == partner }.sorted { $0.id < $1.id }
@@ -51,13 +51,13 @@ public struct PartnerCycleReport: Sendable {
         }
     }
 
-    public static func fileName(partner: PartnerID, cycle: Int64, extension ext: String) -> String {
+    package static func fileName(partner: PartnerID, cycle: Int64, extension ext: String) -> String {
         let text = String(cycle)
         return "cycle-" + String(repeating: "0", count: max(0, 6 - text.count)) + text + "-\(partner).\(ext)"
     }
 
     /// The page: self-contained HTML, well-formed XML, no scripts.
-    public func html(network: Network) -> String {
+    package func html(network: Network) -> String {
         let name = network.partners[partner]?.name ?? partner.rawValue
         var body = "<h1>\(CycleReport.escape(name)) (\(partner)): clearing cycle \(cycle.number)</h1>\n"
         body += "<p class=\"meta\">\(CycleReport.escape(network.name)): obligations dated through \(cycle.through), "
@@ -107,14 +107,14 @@ public struct PartnerCycleReport: Sendable {
     }
 
     /// The header line of `csv`.
-    public static let csvHeader =
+    package static let csvHeader =
         "obligation,occurred_at,record_partner,record_id,member,debtor,creditor,direction,currency,amount,amount_minor,points"
 
     /// The obligations behind the page, one a line (RFC 4180, CRLF-free: lines end in LF):
     /// `direction` is `due` when the partner is the creditor, `owed` when it is the debtor;
     /// `amount` is in the major unit, exact, `amount_minor` in minor units. Per currency and
     /// counterparty they sum to the page's gross amounts.
-    public func csv() -> String {
+    package func csv() -> String {
         var out = Self.csvHeader + "\n"
         for o in obligations {
             let fields = [

@@ -1,11 +1,11 @@
 /// Current unsettled positions: the open obligations (not yet in a cycle) netted per
 /// currency as if a cycle closed now.
-public struct PositionsReport: Sendable {
-    public let asOf: Timestamp
-    public let openObligations: Int
-    public let clearings: [CurrencyClearing]
+package struct PositionsReport: Sendable {
+    package let asOf: Timestamp
+    package let openObligations: Int
+    package let clearings: [CurrencyClearing]
 
-    public init(ledger: Ledger, asOf: Timestamp) throws {
+    package init(ledger: Ledger, asOf: Timestamp) throws {
         self.asOf = asOf
         let open = try ledger.store.obligations(openOnly: true)
         openObligations = open.count
@@ -15,20 +15,20 @@ public struct PositionsReport: Sendable {
 
 /// Points outstanding per issuer, what they would cost at the issuer's own redemption value,
 /// and what expired unused (breakage).
-public struct LiabilityReport: Sendable {
-    public struct Line: Sendable {
-        public let issuer: PartnerID
-        public let pointsOutstanding: Int64
+package struct LiabilityReport: Sendable {
+    package struct Line: Sendable {
+        package let issuer: PartnerID
+        package let pointsOutstanding: Int64
         /// Points at the issuer's own redemption value now, in its currency.
-        public let value: Money?
-        public let breakage: Int64
-        public let members: Int
+        package let value: Money?
+        package let breakage: Int64
+        package let members: Int
     }
 
-    public let asOf: Timestamp
-    public let lines: [Line]
+    package let asOf: Timestamp
+    package let lines: [Line]
 
-    public init(ledger: Ledger, asOf: Timestamp) throws {
+    package init(ledger: Ledger, asOf: Timestamp) throws {
         self.asOf = asOf
         var holders: [PartnerID: Set<MemberNumber>] = [:]
         for account in ledger.state.members.values {
@@ -68,5 +68,5 @@ public struct LiabilityReport: Sendable {
 
 extension Account {
     /// Points of an issuer that expired unused: their liability ended without a redemption.
-    public static func breakage(_ id: PartnerID) -> String { "breakage:\(id)" }
+    package static func breakage(_ id: PartnerID) -> String { "breakage:\(id)" }
 }

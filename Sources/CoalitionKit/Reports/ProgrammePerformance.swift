@@ -1,59 +1,59 @@
 /// The programme judged as loyalty programmes are: points issued, redeemed and expired per
 /// partner per month, redemption and breakage rates, active members, the tier mix and what
 /// the points issued cost their issuers. Read from the journal in one pass.
-public struct ProgrammePerformance: Sendable {
+package struct ProgrammePerformance: Sendable {
     /// One partner's figures in one calendar month (UTC).
-    public struct Month: Sendable, Hashable {
-        public let month: String
-        public let partner: PartnerID
+    package struct Month: Sendable, Hashable {
+        package let month: String
+        package let partner: PartnerID
         /// Points earned with the partner as issuer, less earns reversed.
-        public var issued: Int64 = 0
+        package var issued: Int64 = 0
         /// Points redeemed at the partner, less redemptions reversed.
-        public var redeemed: Int64 = 0
+        package var redeemed: Int64 = 0
         /// Points of the partner's issue that expired unused (breakage).
-        public var expired: Int64 = 0
+        package var expired: Int64 = 0
     }
 
-    public struct PartnerTotal: Sendable {
-        public let partner: PartnerID
-        public let issued: Int64
-        public let redeemed: Int64
-        public let expired: Int64
+    package struct PartnerTotal: Sendable {
+        package let partner: PartnerID
+        package let issued: Int64
+        package let redeemed: Int64
+        package let expired: Int64
         /// Redeemed and expired as thousandths of issued (nil when nothing was issued).
-        public let redemptionPerMille: Int64?
-        public let breakagePerMille: Int64?
+        package let redemptionPerMille: Int64?
+        package let breakagePerMille: Int64?
         /// The points issued at the issuer's redemption value now, in its settlement
         /// currency's minor units: what the issuer owes for them if all were redeemed.
-        public let cost: Money?
+        package let cost: Money?
     }
 
-    public let asOf: Timestamp
+    package let asOf: Timestamp
     /// By month, then partner.
-    public let months: [Month]
-    public let partners: [PartnerTotal]
+    package let months: [Month]
+    package let partners: [PartnerTotal]
     /// Members with an earn or a redemption in the 365 days up to `asOf`.
-    public let activeMembers: Int
-    public let members: Int
+    package let activeMembers: Int
+    package let members: Int
     /// Members per tier, in the network's tier order.
-    public let tierMix: [(tier: String, members: Int)]
+    package let tierMix: [(tier: String, members: Int)]
     /// Referral bonuses per funding issuer, all months together (`ReferralReport.totals`):
     /// empty when the network never ran a referral programme.
-    public let referrals: [ReferralReport.Line]
+    package let referrals: [ReferralReport.Line]
 
     /// What the figures are made from, kept between views so each view reads only the
     /// postings since the last one: the months so far, each member's latest earn or
     /// redemption, and the last posting read.
-    public struct Tally: Sendable {
+    package struct Tally: Sendable {
         var months: [String: [PartnerID: Month]] = [:]
         var lastActivity: [MemberNumber: Timestamp] = [:]
         /// The referral figures, read in the same pass.
-        public private(set) var referrals = ReferralReport.Tally()
-        public private(set) var throughSeq: Int64 = 0
+        package private(set) var referrals = ReferralReport.Tally()
+        package private(set) var throughSeq: Int64 = 0
 
-        public init() {}
+        package init() {}
 
         /// Reads the postings after `throughSeq` up to the journal's last.
-        public mutating func advance(_ ledger: Ledger) throws {
+        package mutating func advance(_ ledger: Ledger) throws {
             let last = ledger.state.lastSeq
             guard last > throughSeq else { return }
             let network = ledger.network
@@ -113,14 +113,14 @@ public struct ProgrammePerformance: Sendable {
     }
 
     /// The figures from the whole journal.
-    public init(ledger: Ledger, asOf: Timestamp) throws {
+    package init(ledger: Ledger, asOf: Timestamp) throws {
         var tally = Tally()
         try tally.advance(ledger)
         self.init(tally: tally, ledger: ledger, asOf: asOf)
     }
 
     /// The figures from `tally`, advanced to the journal's last posting by the caller.
-    public init(tally: Tally, ledger: Ledger, asOf: Timestamp) {
+    package init(tally: Tally, ledger: Ledger, asOf: Timestamp) {
         self.asOf = asOf
         let months = tally.months
         let since = asOf.adding(seconds: -365 * Timestamp.secondsPerDay)
@@ -157,7 +157,7 @@ public struct ProgrammePerformance: Sendable {
     }
 
     /// A thousandths figure as a percentage with one decimal: 125 is `12.5 %`.
-    public static func percent(_ perMille: Int64?) -> String {
+    package static func percent(_ perMille: Int64?) -> String {
         guard let perMille else { return "–" }
         return "\(perMille / 10).\(perMille % 10) %"
     }

@@ -8,33 +8,33 @@
 /// qualifying earn's time (`Network.value(of:issuedBy:at:)`), rounded half to even per bonus;
 /// points a clawback takes back at the value the bonus was paid at, so a bonus taken back
 /// whole costs nothing.
-public struct ReferralReport: Sendable {
-    public struct Line: Sendable, Hashable {
+package struct ReferralReport: Sendable {
+    package struct Line: Sendable, Hashable {
         /// `YYYY-MM`.
-        public let month: String
+        package let month: String
         /// The issuer that funds the bonuses (a partner, or `COALITION`); for links, which are
         /// made before anyone funds anything, the partner whose record enrolled the member.
-        public let issuer: PartnerID
+        package let issuer: PartnerID
         /// The currency the issuer's points are valued in (nil: `COALITION` with no
         /// `coalitionValue` configured).
-        public let currency: Currency?
-        public var referrals = 0
-        public var bonusesPaid = 0
-        public var pointsPaid: Int64 = 0
-        public var pointsTakenBack: Int64 = 0
-        public var bonusesTakenBack = 0
+        package let currency: Currency?
+        package var referrals = 0
+        package var bonusesPaid = 0
+        package var pointsPaid: Int64 = 0
+        package var pointsTakenBack: Int64 = 0
+        package var bonusesTakenBack = 0
         /// The paid points' value, in minor units of `currency`.
-        public var costPaid: Int64 = 0
+        package var costPaid: Int64 = 0
         /// The taken-back points' value, in minor units of `currency`.
-        public var costTakenBack: Int64 = 0
+        package var costTakenBack: Int64 = 0
         /// Whether every bonus of the line had a value in force (else its cost is unknown).
-        public var isValued = true
+        package var isValued = true
 
         /// What the month's bonuses cost the issuer, in points.
-        public var netPoints: Int64 { pointsPaid - pointsTakenBack }
+        package var netPoints: Int64 { pointsPaid - pointsTakenBack }
 
         /// What the month's bonuses cost the issuer, in its money (nil: not valued).
-        public var netCost: Money? {
+        package var netCost: Money? {
             guard isValued, let currency else { return nil }
             return Money(costPaid - costTakenBack, currency)
         }
@@ -54,15 +54,15 @@ public struct ReferralReport: Sendable {
     /// What the figures are made from, kept between views so each reads only the postings
     /// since the last: the lines so far, and the time and issuer of each bonus paid, by its
     /// earn's record, to value a clawback at the bonus's value.
-    public struct Tally: Sendable {
+    package struct Tally: Sendable {
         var lines: [String: Line] = [:]
         var bonuses: [String: Timestamp] = [:]
-        public internal(set) var throughSeq: Int64 = 0
+        package internal(set) var throughSeq: Int64 = 0
 
-        public init() {}
+        package init() {}
 
         /// Reads the postings after `throughSeq` up to the journal's last.
-        public mutating func advance(_ ledger: Ledger) throws {
+        package mutating func advance(_ ledger: Ledger) throws {
             let last = ledger.state.lastSeq
             guard last > throughSeq else { return }
             let network = ledger.network
@@ -115,28 +115,28 @@ public struct ReferralReport: Sendable {
         }
 
         /// The lines by month, then issuer.
-        public var sortedLines: [Line] {
+        package var sortedLines: [Line] {
             lines.values.sorted { ($0.month, $0.issuer) < ($1.month, $1.issuer) }
         }
     }
 
     /// By month, then issuer.
-    public let lines: [Line]
+    package let lines: [Line]
 
     /// The figures from the whole journal.
-    public init(ledger: Ledger) throws {
+    package init(ledger: Ledger) throws {
         var tally = Tally()
         try tally.advance(ledger)
         self.init(tally: tally)
     }
 
     /// The figures from `tally`, advanced by the caller.
-    public init(tally: Tally) {
+    package init(tally: Tally) {
         lines = tally.sortedLines
     }
 
     /// All months together, per issuer (`month` is `all`), in issuer order.
-    public var totals: [Line] {
+    package var totals: [Line] {
         var byIssuer: [PartnerID: Line] = [:]
         for line in lines {
             var total =

@@ -19,7 +19,7 @@ import Foundation
 /// DEBT|<record id>|<partner owed>|<points>        the debt an earn reversal left (negative)
 /// O|<record id>|<debtor>|<creditor>|<points>|<amount>|<currency>   each obligation it made
 /// ```
-public enum Acknowledgement {
+package enum Acknowledgement {
     /// What a version 2 acknowledgement says of an accepted record beyond its points.
     package typealias Detail = AppliedDetail
 

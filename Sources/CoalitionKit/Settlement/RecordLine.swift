@@ -6,7 +6,7 @@ extension LedgerRecord {
     /// fields, checks, limits and reason codes. The partner API builds this line from a
     /// record sent as JSON, so a single record and a file's record can never be read by two
     /// sets of rules. A trailer or signature line is `MALFORMED_RECORD` here.
-    public static func parse(line: String, partner: PartnerID) -> Result<LedgerRecord, CoalitionError> {
+    package static func parse(line: String, partner: PartnerID) -> Result<LedgerRecord, CoalitionError> {
         let bytes = Array(line.utf8)
         let parsed = bytes.withUnsafeBufferPointer { buffer -> BodyLine in
             var totals = ControlTotals()

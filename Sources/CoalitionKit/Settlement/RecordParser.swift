@@ -1,7 +1,7 @@
 import Foundation
 
 /// The record types of a settlement file.
-public enum RecordType: String, Sendable, CaseIterable {
+package enum RecordType: String, Sendable, CaseIterable {
     case enroll = "ENROLL"
     case earn = "EARN"
     case redeem = "REDEEM"
@@ -20,18 +20,18 @@ public enum RecordType: String, Sendable, CaseIterable {
 
 /// Counts and control totals per record type, as the trailer states them and as the reader
 /// counts them.
-public struct ControlTotals: Hashable, Sendable {
-    public var records = 0
+package struct ControlTotals: Hashable, Sendable {
+    package var records = 0
     /// Per record type, by `RecordType.index`: counted for every record, so no dictionary.
     private var countByType: [Int] = [0, 0, 0, 0]
     /// Sums of the amount fields (units in the partner's unit) per type; an amount field
     /// that is not 1 to 18 digits counts 0.
     private var totalByType: [Int128] = [0, 0, 0, 0]
 
-    public init() {}
+    package init() {}
 
-    public func count(_ type: RecordType) -> Int { countByType[type.index] }
-    public func total(_ type: RecordType) -> Int128 { totalByType[type.index] }
+    package func count(_ type: RecordType) -> Int { countByType[type.index] }
+    package func total(_ type: RecordType) -> Int128 { totalByType[type.index] }
 
     mutating func add(_ type: RecordType?, amount: Int64) {
         records += 1
@@ -41,7 +41,7 @@ public struct ControlTotals: Hashable, Sendable {
     }
 
     /// `T|records|ENROLL count|EARN count|EARN total|REDEEM count|REDEEM total|REVERSAL count|REVERSAL total`
-    public var line: String {
+    package var line: String {
         "T|\(records)|\(count(.enroll))|\(count(.earn))|\(total(.earn))|\(count(.redeem))|\(total(.redeem))|"
             + "\(count(.reversal))|\(total(.reversal))"
     }

@@ -1,8 +1,8 @@
 /// Writes settlement files (partner → coalition): what a partner's system produces, and
 /// what `coalition seed` and the benchmark generate.
-public enum SettlementFile {
+package enum SettlementFile {
     /// The body line of `record`, as a partner writes it.
-    public static func line(for record: LedgerRecord, reference: String = "") -> String {
+    package static func line(for record: LedgerRecord, reference: String = "") -> String {
         let id = record.key.recordID
         let at = record.occurredAt.description
         let ref = FieldParser.escape(reference)

@@ -1,18 +1,18 @@
 /// The settlement file family: line-oriented UTF-8 with LF endings, a header, body lines, a
 /// trailer, and a last line carrying the HMAC-SHA256 of every byte before it.
 /// `docs/settlement-format.md` is the normative description; this is its code.
-public enum SettlementFormat {
-    public static let version = 1
+package enum SettlementFormat {
+    package static let version = 1
     /// The newest acknowledgement version, sent to partners that ask for it.
-    public static let acknowledgementVersion = 2
+    package static let acknowledgementVersion = 2
     /// No line may be longer than this many bytes, LF excluded.
-    public static let maximumLineLength = 1024
-    public static let separator = UInt8(ascii: "|")
-    public static let newline = UInt8(ascii: "\n")
+    package static let maximumLineLength = 1024
+    package static let separator = UInt8(ascii: "|")
+    package static let newline = UInt8(ascii: "\n")
 }
 
 /// Which kind of file of the family a header announces.
-public enum FileKind: String, Sendable, CaseIterable {
+package enum FileKind: String, Sendable, CaseIterable {
     /// A partner's batch of records (partner → coalition).
     case settlement = "COALITION-SETTLEMENT"
     /// The coalition's answer to a settlement file (coalition → partner).
@@ -23,7 +23,7 @@ public enum FileKind: String, Sendable, CaseIterable {
     case reconciliation = "COALITION-RECONCILIATION"
 
     /// The direction this kind of file travels in: part of the signed bytes.
-    public var direction: Direction {
+    package var direction: Direction {
         switch self {
         case .settlement, .reconciliation: .partnerToCoalition
         case .acknowledgement, .statement: .coalitionToPartner
@@ -33,25 +33,25 @@ public enum FileKind: String, Sendable, CaseIterable {
 
 /// Which way a file travels. The header names it and the signature covers it, so a file
 /// sent one way can never pass as one sent the other way.
-public enum Direction: String, Sendable {
+package enum Direction: String, Sendable {
     case partnerToCoalition = "P2C"
     case coalitionToPartner = "C2P"
 }
 
 /// The first line of every file: `H|kind|version|direction|partner|sequence|created-at|key id`.
-public struct FileHeader: Hashable, Sendable {
-    public var kind: FileKind
-    public var partner: PartnerID
+package struct FileHeader: Hashable, Sendable {
+    package var kind: FileKind
+    package var partner: PartnerID
     /// The partner's batch sequence number (settlement files), the acknowledged batch's
     /// number (acknowledgements), or the cycle number (statements).
-    public var sequence: Int64
-    public var createdAt: Timestamp
-    public var keyID: String
+    package var sequence: Int64
+    package var createdAt: Timestamp
+    package var keyID: String
     /// The format version: 1, or 2 for an acknowledgement that carries issuer splits and
     /// obligations.
-    public var version: Int
+    package var version: Int
 
-    public init(
+    package init(
         kind: FileKind,
         partner: PartnerID,
         sequence: Int64,
@@ -68,19 +68,19 @@ public struct FileHeader: Hashable, Sendable {
     }
 
     /// `SKYWAYS-000042`: the partner and the zero-padded number, for file names.
-    public var fileStem: String {
+    package var fileStem: String {
         let number = String(sequence)
         return "\(partner)-" + String(repeating: "0", count: max(0, 6 - number.count)) + number
     }
 
-    public var line: String {
+    package var line: String {
         "H|\(kind.rawValue)|\(version)|\(kind.direction.rawValue)|\(partner)|\(sequence)|"
             + "\(createdAt)|\(keyID)"
     }
 
     /// Parses a header line (without its LF). Faults are `BAD_HEADER`,
     /// `UNSUPPORTED_VERSION` or `WRONG_DIRECTION`, at line 1.
-    public init(line: ArraySlice<UInt8>, expecting expected: Set<FileKind>) throws {
+    package init(line: ArraySlice<UInt8>, expecting expected: Set<FileKind>) throws {
         let place = Place(line: 1)
         let fields = line.split(separator: SettlementFormat.separator, omittingEmptySubsequences: false)
         func text(_ index: Int) -> String { String(decoding: fields[index], as: UTF8.self) }
@@ -141,10 +141,9 @@ public struct FileHeader: Hashable, Sendable {
 }
 
 /// Field syntax shared by every file of the family, over bytes.
-public enum FieldParser {
+package enum FieldParser {
     /// `0` or digits without a leading zero, at most 18 of them; nil otherwise.
-    @inlinable
-    public static func number<C: Collection>(_ bytes: C) -> Int64? where C.Element == UInt8 {
+    package static func number<C: Collection>(_ bytes: C) -> Int64? where C.Element == UInt8 {
         let count = bytes.count
         guard count >= 1, count <= 18 else { return nil }
         if count > 1 && bytes.first == 48 { return nil }
@@ -158,7 +157,7 @@ public enum FieldParser {
     }
 
     /// A signed number: an optional `-` then `number`.
-    public static func signedNumber<C: Collection>(_ bytes: C) -> Int64? where C.Element == UInt8 {
+    package static func signedNumber<C: Collection>(_ bytes: C) -> Int64? where C.Element == UInt8 {
         if bytes.first == UInt8(ascii: "-") {
             guard let magnitude = number(bytes.dropFirst()), magnitude > 0 else { return nil }
             return -magnitude
@@ -167,12 +166,12 @@ public enum FieldParser {
     }
 
     /// `YYYY-MM-DDTHH:MM:SSZ`; nil otherwise.
-    public static func time<C: Collection>(_ bytes: C) -> Timestamp? where C.Element == UInt8 {
+    package static func time<C: Collection>(_ bytes: C) -> Timestamp? where C.Element == UInt8 {
         if let fast = bytes.withContiguousStorageIfAvailable({ time($0) }) { return fast }
         return Array(bytes).withUnsafeBufferPointer { time($0) }
     }
 
-    public static func time(_ b: UnsafeBufferPointer<UInt8>) -> Timestamp? {
+    package static func time(_ b: UnsafeBufferPointer<UInt8>) -> Timestamp? {
         guard b.count == 20 else { return nil }
         func digits(_ from: Int, _ count: Int) -> Int? {
             var value = 0
@@ -191,7 +190,7 @@ public enum FieldParser {
     }
 
     /// Free text with `%`, `|` and control characters written as `%XX`.
-    public static func escape(_ text: String) -> String {
+    package static func escape(_ text: String) -> String {
         var out = [UInt8]()
         for byte in text.utf8 {
             if byte == 37 || byte == 124 || byte < 32 || byte == 127 {
@@ -206,7 +205,7 @@ public enum FieldParser {
 
     /// The text of an escaped field, or nil if an escape is malformed or the result is not
     /// UTF-8.
-    public static func unescape<C: Collection>(_ bytes: C) -> String? where C.Element == UInt8 {
+    package static func unescape<C: Collection>(_ bytes: C) -> String? where C.Element == UInt8 {
         var out = [UInt8]()
         out.reserveCapacity(bytes.count)
         var iterator = bytes.makeIterator()

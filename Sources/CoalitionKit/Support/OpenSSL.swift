@@ -3,13 +3,13 @@ import CCoalitionOpenSSL
 // The one file that talks to libcrypto. Everything else calls these types.
 
 /// SHA-256 through OpenSSL's EVP interface, with a context reused across messages.
-public final class SHA256 {
+package final class SHA256 {
     private let context: OpaquePointer
     private let digest: OpaquePointer
 
-    public static let byteCount = 32
+    package static let byteCount = 32
 
-    public init() {
+    package init() {
         guard let context = EVP_MD_CTX_new(), let digest = EVP_MD_fetch(nil, "SHA256", nil) else {
             fatalError("libcrypto cannot make a SHA-256 context: the OpenSSL installation is broken")
         }
@@ -24,25 +24,25 @@ public final class SHA256 {
     }
 
     /// Starts a new message.
-    public func reset() {
+    package func reset() {
         EVP_DigestInit_ex2(context, digest, nil)
     }
 
-    public func update(_ bytes: UnsafeRawBufferPointer) {
+    package func update(_ bytes: UnsafeRawBufferPointer) {
         if bytes.count > 0 { EVP_DigestUpdate(context, bytes.baseAddress, bytes.count) }
     }
 
-    public func update(_ bytes: [UInt8]) {
+    package func update(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { update($0) }
     }
 
-    public func update(_ text: String) {
+    package func update(_ text: String) {
         var text = text
         text.withUTF8 { update(UnsafeRawBufferPointer($0)) }
     }
 
     /// The digest of everything since the last reset; starts a new message.
-    public func finish() -> [UInt8] {
+    package func finish() -> [UInt8] {
         var out = [UInt8](repeating: 0, count: SHA256.byteCount)
         var length: UInt32 = 0
         out.withUnsafeMutableBufferPointer { _ = EVP_DigestFinal_ex(context, $0.baseAddress, &length) }
@@ -52,7 +52,7 @@ public final class SHA256 {
 
     /// The digest of everything since the last reset, written over `out` (32 bytes); starts
     /// a new message. No buffer is made for it.
-    public func finish(into out: UnsafeMutableRawBufferPointer) {
+    package func finish(into out: UnsafeMutableRawBufferPointer) {
         precondition(out.count == SHA256.byteCount, "a SHA-256 digest is 32 bytes")
         var length: UInt32 = 0
         _ = EVP_DigestFinal_ex(context, out.baseAddress?.assumingMemoryBound(to: UInt8.self), &length)
@@ -60,7 +60,7 @@ public final class SHA256 {
     }
 
     /// The digest of `bytes` in one call.
-    public static func hash(_ bytes: [UInt8]) -> [UInt8] {
+    package static func hash(_ bytes: [UInt8]) -> [UInt8] {
         let hasher = SHA256()
         hasher.update(bytes)
         return hasher.finish()
@@ -69,13 +69,13 @@ public final class SHA256 {
 
 /// HMAC-SHA256 through OpenSSL's EVP_MAC, fed in pieces so a file never needs to be in memory
 /// whole.
-public final class HMACSHA256 {
+package final class HMACSHA256 {
     private let context: OpaquePointer
 
-    public static let byteCount = 32
+    package static let byteCount = 32
 
     /// A MAC keyed with `key`; an empty key is refused.
-    public init(key: [UInt8]) throws {
+    package init(key: [UInt8]) throws {
         guard !key.isEmpty else { throw CoalitionError(.badKey, "an HMAC key must not be empty") }
         let made = key.withUnsafeBufferPointer { coalition_hmac_sha256_new($0.baseAddress, $0.count) }
         guard let made else { throw CoalitionError(.crypto, "libcrypto cannot make an HMAC-SHA256 context") }
@@ -84,18 +84,18 @@ public final class HMACSHA256 {
 
     deinit { EVP_MAC_CTX_free(context) }
 
-    public func update(_ bytes: UnsafeRawBufferPointer) {
+    package func update(_ bytes: UnsafeRawBufferPointer) {
         if bytes.count > 0 {
             EVP_MAC_update(context, bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), bytes.count)
         }
     }
 
-    public func update(_ bytes: [UInt8]) {
+    package func update(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { update($0) }
     }
 
     /// The authentication code of everything fed so far. The context is spent after this.
-    public func finish() -> [UInt8] {
+    package func finish() -> [UInt8] {
         var out = [UInt8](repeating: 0, count: HMACSHA256.byteCount)
         var length = 0
         out.withUnsafeMutableBufferPointer { _ = EVP_MAC_final(context, $0.baseAddress, &length, $0.count) }
@@ -103,14 +103,14 @@ public final class HMACSHA256 {
     }
 
     /// The HMAC-SHA256 of `message` under `key`.
-    public static func authenticationCode(for message: [UInt8], using key: [UInt8]) throws -> [UInt8] {
+    package static func authenticationCode(for message: [UInt8], using key: [UInt8]) throws -> [UInt8] {
         let mac = try HMACSHA256(key: key)
         mac.update(message)
         return mac.finish()
     }
 
     /// Whether `code` authenticates `message` under `key`, compared in constant time.
-    public static func isValidAuthenticationCode(
+    package static func isValidAuthenticationCode(
         _ code: [UInt8],
         authenticating message: [UInt8],
         using key: [UInt8]
@@ -121,7 +121,7 @@ public final class HMACSHA256 {
 
 /// Whether `a` and `b` hold the same bytes, in time that depends only on their length
 /// (`CRYPTO_memcmp`). Never compare MACs with `==`.
-public func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+package func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
     guard a.count == b.count else { return false }
     if a.isEmpty { return true }
     return a.withUnsafeBytes { x in
@@ -130,7 +130,7 @@ public func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
 }
 
 /// `count` bytes from OpenSSL's cryptographically secure generator.
-public func secureRandomBytes(_ count: Int) throws -> [UInt8] {
+package func secureRandomBytes(_ count: Int) throws -> [UInt8] {
     var out = [UInt8](repeating: 0, count: count)
     let status = out.withUnsafeMutableBufferPointer { RAND_bytes($0.baseAddress, Int32(count)) }
     guard status == 1 else { throw CoalitionError(.crypto, "RAND_bytes failed: the generator is not seeded") }
@@ -138,8 +138,8 @@ public func secureRandomBytes(_ count: Int) throws -> [UInt8] {
 }
 
 /// Lowercase hex of `bytes`, and back.
-public enum Hex {
-    public static func encode(_ bytes: [UInt8]) -> String {
+package enum Hex {
+    package static func encode(_ bytes: [UInt8]) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var out = [UInt8]()
         out.reserveCapacity(bytes.count * 2)
@@ -151,7 +151,7 @@ public enum Hex {
     }
 
     /// The bytes of lowercase or uppercase hex `text`, or nil if it is not hex.
-    public static func decode<S: Sequence>(_ text: S) -> [UInt8]? where S.Element == UInt8 {
+    package static func decode<S: Sequence>(_ text: S) -> [UInt8]? where S.Element == UInt8 {
         var out = [UInt8]()
         var high: UInt8?
         for c in text {
@@ -175,10 +175,10 @@ public enum Hex {
 
 /// PBKDF2-HMAC-SHA256 (RFC 8018) through libcrypto's `PKCS5_PBKDF2_HMAC`: how member
 /// passwords are stretched before their hash is stored.
-public enum PBKDF2SHA256 {
+package enum PBKDF2SHA256 {
     /// The key derived from `password` and `salt` with `iterations` rounds, `byteCount`
     /// bytes long.
-    public static func derivedKey(
+    package static func derivedKey(
         password: [UInt8],
         salt: [UInt8],
         iterations: Int,

@@ -1,10 +1,10 @@
 /// Text that came from outside (a partner's file, a file name in the inbox) made safe to
 /// show on a terminal or write into a text file: control characters are written as escapes.
-public enum Untrusted {
+package enum Untrusted {
     /// `text` with every C0 control character but LF and TAB, DEL and every C1 control
     /// character written as `\xHH` (`\u{HHHH}` above FF): an escape sequence in a partner's
     /// header can then neither move a cursor nor hide a line.
-    public static func escaped(_ text: String, keepingNewlines: Bool = true) -> String {
+    package static func escaped(_ text: String, keepingNewlines: Bool = true) -> String {
         guard text.unicodeScalars.contains(where: { isControl($0, keepingNewlines: keepingNewlines) }) else {
             return text
         }

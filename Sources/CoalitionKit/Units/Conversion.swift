@@ -10,34 +10,34 @@
 ///
 /// Either way `converted units + rounding units = reported units` (earn) or
 /// `reported units + rounding units = converted units` (redeem), in whole units.
-public struct Conversion: Hashable, Sendable {
-    public let points: Int64
+package struct Conversion: Hashable, Sendable {
+    package let points: Int64
     /// The units the points are worth, as booked to the partner's converted account.
-    public let convertedUnits: Int64
+    package let convertedUnits: Int64
     /// The whole units booked to the rounding account (never negative).
-    public let roundingUnits: Int64
+    package let roundingUnits: Int64
 
-    public static func earn(units: Int64, rate: Rate) throws -> Conversion {
+    package static func earn(units: Int64, rate: Rate) throws -> Conversion {
         let points = try rate.apply(to: units, rounding: .down).value
         let converted = try Rate.unitsFor(points: points, rate: rate, rounding: .up)
         return Conversion(points: points, convertedUnits: converted, roundingUnits: units - converted)
     }
 
-    public static func redeem(units: Int64, rate: Rate) throws -> Conversion {
+    package static func redeem(units: Int64, rate: Rate) throws -> Conversion {
         let points = try rate.apply(to: units, rounding: .up).value
         let converted = try Rate.unitsFor(points: points, rate: rate, rounding: .down)
         return Conversion(points: points, convertedUnits: converted, roundingUnits: converted - units)
     }
 
     /// The money value of `points` at `valuePerPoint` minor units, rounded half to even.
-    public static func value(of points: Int64, at valuePerPoint: Rate) throws -> Int64 {
+    package static func value(of points: Int64, at valuePerPoint: Rate) throws -> Int64 {
         try valuePerPoint.apply(to: points, rounding: .halfEven).value
     }
 }
 
 extension Rate {
     /// `points ÷ rate` in whole units, rounded as asked.
-    public static func unitsFor(points: Int64, rate: Rate, rounding: Rounding) throws -> Int64 {
+    package static func unitsFor(points: Int64, rate: Rate, rounding: Rounding) throws -> Int64 {
         try Rate(rate.denominator, rate.numerator).apply(to: points, rounding: rounding).value
     }
 }

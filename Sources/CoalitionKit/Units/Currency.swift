@@ -1,14 +1,14 @@
 /// An ISO 4217 currency and the exponent of its minor unit (2 for USD: cents).
-public struct Currency: Hashable, Comparable, Sendable, CustomStringConvertible {
-    public let code: String
-    public let minorUnitExponent: Int
+package struct Currency: Hashable, Comparable, Sendable, CustomStringConvertible {
+    package let code: String
+    package let minorUnitExponent: Int
 
-    public var description: String { code }
+    package var description: String { code }
 
-    public static func < (lhs: Currency, rhs: Currency) -> Bool { lhs.code < rhs.code }
+    package static func < (lhs: Currency, rhs: Currency) -> Bool { lhs.code < rhs.code }
 
     /// The currency with ISO code `code`, or `UNKNOWN_CURRENCY`.
-    public init(code: String) throws {
+    package init(code: String) throws {
         guard let exponent = Currency.exponents[code] else {
             throw CoalitionError(.unknownCurrency, "'\(code)' is not an ISO 4217 currency Coalition settles in")
         }
@@ -17,7 +17,7 @@ public struct Currency: Hashable, Comparable, Sendable, CustomStringConvertible 
     }
 
     /// 10 to the power of the minor-unit exponent: minor units in one major unit.
-    public var minorUnitsPerMajor: Int64 {
+    package var minorUnitsPerMajor: Int64 {
         var result: Int64 = 1
         for _ in 0..<minorUnitExponent { result *= 10 }
         return result
@@ -33,16 +33,16 @@ public struct Currency: Hashable, Comparable, Sendable, CustomStringConvertible 
 }
 
 /// An amount of money: whole minor units (cents) of one currency.
-public struct Money: Hashable, Sendable, CustomStringConvertible {
-    public let currency: Currency
-    public var minorUnits: Int64
+package struct Money: Hashable, Sendable, CustomStringConvertible {
+    package let currency: Currency
+    package var minorUnits: Int64
 
-    public init(_ minorUnits: Int64, _ currency: Currency) {
+    package init(_ minorUnits: Int64, _ currency: Currency) {
         self.minorUnits = minorUnits
         self.currency = currency
     }
 
-    public func adding(_ other: Money) throws -> Money {
+    package func adding(_ other: Money) throws -> Money {
         guard other.currency == currency else {
             throw CoalitionError(.currencyMismatch, "cannot add \(other.currency) to \(currency)")
         }
@@ -50,10 +50,10 @@ public struct Money: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// `12.34 USD`: the amount in major units with exactly the currency's decimals.
-    public var description: String { "\(Money.decimal(minorUnits, exponent: currency.minorUnitExponent)) \(currency)" }
+    package var description: String { "\(Money.decimal(minorUnits, exponent: currency.minorUnitExponent)) \(currency)" }
 
     /// `minorUnits` written in major units with `exponent` decimals and thousands separators.
-    public static func decimal(_ minorUnits: Int64, exponent: Int, grouped: Bool = true) -> String {
+    package static func decimal(_ minorUnits: Int64, exponent: Int, grouped: Bool = true) -> String {
         var scale: UInt64 = 1
         for _ in 0..<exponent { scale *= 10 }
         let magnitude = minorUnits.magnitude

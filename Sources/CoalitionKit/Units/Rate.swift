@@ -1,11 +1,11 @@
 /// An exact, positive rational rate, such as coalition points per partner unit (`"1/3"`) or
 /// money per point (`"0.0125"`). Always kept in lowest terms.
-public struct Rate: Hashable, Sendable, CustomStringConvertible {
-    public let numerator: Int64
-    public let denominator: Int64
+package struct Rate: Hashable, Sendable, CustomStringConvertible {
+    package let numerator: Int64
+    package let denominator: Int64
 
     /// `numerator / denominator`, reduced. Both must be positive.
-    public init(_ numerator: Int64, _ denominator: Int64 = 1) throws {
+    package init(_ numerator: Int64, _ denominator: Int64 = 1) throws {
         guard numerator > 0, denominator > 0 else {
             throw CoalitionError(.badRate, "a rate must be positive, not \(numerator)/\(denominator)")
         }
@@ -16,7 +16,7 @@ public struct Rate: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses `"3"`, `"0.0125"` or `"1/3"`: digits only, at most 18 of them on each side, no
     /// sign, no exponent, no spaces. Zero is not a rate.
-    public init(parsing text: String) throws {
+    package init(parsing text: String) throws {
         func fail(_ why: String) -> CoalitionError {
             CoalitionError(.badRate, "'\(text)' is not a rate: \(why)")
         }
@@ -50,11 +50,11 @@ public struct Rate: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// `"1/3"`, or `"2"` when the denominator is 1.
-    public var description: String { denominator == 1 ? "\(numerator)" : "\(numerator)/\(denominator)" }
+    package var description: String { denominator == 1 ? "\(numerator)" : "\(numerator)/\(denominator)" }
 
     /// The rate as a decimal, for people: exact where it terminates (`0.011`, `2.5`, `3`);
     /// otherwise six places, an ellipsis and the exact fraction beside (`0.333333… (1/3)`).
-    public var decimalDescription: String {
+    package var decimalDescription: String {
         var rest = denominator
         var twos = 0
         var fives = 0
@@ -80,7 +80,7 @@ public struct Rate: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// This rate times `factor` (exact).
-    public func scaled(by factor: Int64) throws -> Rate {
+    package func scaled(by factor: Int64) throws -> Rate {
         let divisor = Rate.gcd(factor, denominator)
         let (top, overflow) = numerator.multipliedReportingOverflow(by: factor / divisor)
         guard !overflow else { throw CoalitionError(.overflow, "rate \(self) × \(factor) does not fit") }
@@ -91,7 +91,7 @@ public struct Rate: Hashable, Sendable, CustomStringConvertible {
     ///
     /// Always `result.value × denominator + result.remainder == amount × numerator`, computed
     /// in 128 bits; a result that does not fit in 64 bits is `AMOUNT_OVERFLOW`.
-    public func apply(to amount: Int64, rounding: Rounding) throws -> (value: Int64, remainder: Int64) {
+    package func apply(to amount: Int64, rounding: Rounding) throws -> (value: Int64, remainder: Int64) {
         let product = Int128(amount) * Int128(numerator)
         let divisor = Int128(denominator)
         var quotient = product / divisor  // truncates toward zero
@@ -126,7 +126,7 @@ public struct Rate: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// How a conversion rounds a result that is not whole.
-public enum Rounding: Sendable {
+package enum Rounding: Sendable {
     /// Toward negative infinity: earning never gives a fraction of a point away.
     case down
     /// Toward positive infinity: a redemption never charges a member less than its worth.

@@ -2,20 +2,20 @@
 ///
 /// Written and parsed only as `YYYY-MM-DDTHH:MM:SSZ` (and dates as `YYYY-MM-DD`, meaning the
 /// start of that day in UTC), so a time reads the same in every file and report.
-public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible {
-    public var seconds: Int64
+package struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible {
+    package var seconds: Int64
 
-    public init(seconds: Int64) { self.seconds = seconds }
+    package init(seconds: Int64) { self.seconds = seconds }
 
-    public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool { lhs.seconds < rhs.seconds }
+    package static func < (lhs: Timestamp, rhs: Timestamp) -> Bool { lhs.seconds < rhs.seconds }
 
-    public static let secondsPerDay: Int64 = 86_400
+    package static let secondsPerDay: Int64 = 86_400
 
-    public func adding(days: Int64) -> Timestamp { Timestamp(seconds: seconds + days * Timestamp.secondsPerDay) }
-    public func adding(seconds delta: Int64) -> Timestamp { Timestamp(seconds: seconds + delta) }
+    package func adding(days: Int64) -> Timestamp { Timestamp(seconds: seconds + days * Timestamp.secondsPerDay) }
+    package func adding(seconds delta: Int64) -> Timestamp { Timestamp(seconds: seconds + delta) }
 
     /// Years 1970 to 9999 only: wide enough for loyalty activity, narrow enough never to overflow.
-    public init(year: Int, month: Int, day: Int, hour: Int = 0, minute: Int = 0, second: Int = 0) throws {
+    package init(year: Int, month: Int, day: Int, hour: Int = 0, minute: Int = 0, second: Int = 0) throws {
         guard (1970...9999).contains(year), (1...12).contains(month),
             (1...Timestamp.daysIn(month: month, year: year)).contains(day),
             (0...23).contains(hour), (0...59).contains(minute), (0...59).contains(second)
@@ -30,13 +30,13 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     }
 
     /// Parses `YYYY-MM-DDTHH:MM:SSZ`, or a bare `YYYY-MM-DD` when `allowingDate` is true.
-    public init(parsing text: String, allowingDate: Bool = false) throws {
+    package init(parsing text: String, allowingDate: Bool = false) throws {
         var utf8 = Array(text.utf8)
         try self.init(utf8: &utf8, allowingDate: allowingDate, original: text)
     }
 
     /// Parses the ASCII bytes of a time; used by the settlement file reader.
-    public init(bytes: UnsafeBufferPointer<UInt8>, allowingDate: Bool = false) throws {
+    package init(bytes: UnsafeBufferPointer<UInt8>, allowingDate: Bool = false) throws {
         var utf8 = Array(bytes)
         try self.init(utf8: &utf8, allowingDate: allowingDate, original: nil)
     }
@@ -82,7 +82,7 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     }
 
     /// The civil date and time in UTC.
-    public var components: (year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int) {
+    package var components: (year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int) {
         let days = seconds >= 0 ? seconds / Timestamp.secondsPerDay : (seconds - 86_399) / Timestamp.secondsPerDay
         let rest = Int(seconds - days * Timestamp.secondsPerDay)
         let (year, month, day) = Timestamp.civilFromDays(days)
@@ -90,20 +90,20 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     }
 
     /// `2026-03-01T09:30:00Z`
-    public var description: String {
+    package var description: String {
         let c = components
         return "\(Timestamp.pad(c.year, 4))-\(Timestamp.pad(c.month))-\(Timestamp.pad(c.day))T"
             + "\(Timestamp.pad(c.hour)):\(Timestamp.pad(c.minute)):\(Timestamp.pad(c.second))Z"
     }
 
     /// `2026-03-01`
-    public var date: String {
+    package var date: String {
         let c = components
         return "\(Timestamp.pad(c.year, 4))-\(Timestamp.pad(c.month))-\(Timestamp.pad(c.day))"
     }
 
     /// The start of this instant's UTC day.
-    public var startOfDay: Timestamp {
+    package var startOfDay: Timestamp {
         Timestamp(
             seconds: seconds - ((seconds % Timestamp.secondsPerDay) + Timestamp.secondsPerDay) % Timestamp.secondsPerDay
         )

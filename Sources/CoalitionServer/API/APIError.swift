@@ -4,20 +4,20 @@ import Foundation
 extension ReasonCode {
     // The partner API (docs/api.md): answers to a request, not faults of a file. NOT_FOUND,
     // METHOD_NOT_ALLOWED and INTERNAL are the transport's (HTTPErrors.swift): one fault, one code.
-    public static let authenticationMissing: ReasonCode = "AUTH_MISSING"
-    public static let authenticationStale: ReasonCode = "AUTH_STALE"
-    public static let authenticationFailed: ReasonCode = "AUTH_FAILED"
-    public static let forbidden: ReasonCode = "FORBIDDEN"
-    public static let writerBusy: ReasonCode = "WRITER_BUSY"
-    public static let shuttingDown: ReasonCode = "SHUTTING_DOWN"
+    package static let authenticationMissing: ReasonCode = "AUTH_MISSING"
+    package static let authenticationStale: ReasonCode = "AUTH_STALE"
+    package static let authenticationFailed: ReasonCode = "AUTH_FAILED"
+    package static let forbidden: ReasonCode = "FORBIDDEN"
+    package static let writerBusy: ReasonCode = "WRITER_BUSY"
+    package static let shuttingDown: ReasonCode = "SHUTTING_DOWN"
     /// The server is the standby of a ledger another server writes (PostgreSQL).
-    public static let standby: ReasonCode = "STANDBY"
+    package static let standby: ReasonCode = "STANDBY"
 }
 
 /// The JSON body of every error answer: `{"code": "...", "message": "..."}`.
-public struct APIErrorBody: Codable, Sendable, Equatable {
-    public let code: String
-    public let message: String
+package struct APIErrorBody: Codable, Sendable, Equatable {
+    package let code: String
+    package let message: String
 }
 
 /// An answer that is an error: its status, its stable code and a message for people, and

@@ -6,14 +6,14 @@ import Foundation
 /// served as they are. None of these waits for the ledger writer.
 extension PartnerAPI {
     /// One statement in the list of `GET /v1/statements`.
-    public struct StatementEntry: Codable, Sendable, Equatable {
-        public let cycle: Int64
+    package struct StatementEntry: Codable, Sendable, Equatable {
+        package let cycle: Int64
         /// Where to fetch it: `/v1/statements/{cycle}`.
-        public let href: String
+        package let href: String
         /// Its size in bytes.
-        public let bytes: Int64
+        package let bytes: Int64
 
-        public init(cycle: Int64, href: String, bytes: Int64) {
+        package init(cycle: Int64, href: String, bytes: Int64) {
             self.cycle = cycle
             self.href = href
             self.bytes = bytes
@@ -21,8 +21,8 @@ extension PartnerAPI {
     }
 
     /// The body of `GET /v1/statements`: the partner's statements, oldest cycle first.
-    public struct StatementList: Codable, Sendable, Equatable {
-        public let statements: [StatementEntry]
+    package struct StatementList: Codable, Sendable, Equatable {
+        package let statements: [StatementEntry]
     }
 
     /// `GET /v1/acknowledgements/{sequence}`: the acknowledgement of `partner`'s applied batch.

@@ -8,7 +8,7 @@ import Foundation
 /// I/O threads call it concurrently. Writes go through the `LedgerWriter` and are answered
 /// once durable; reads of signed files come straight from `outbox/` and never wait behind
 /// the writer.
-public final class PartnerAPI: HTTPResponder {
+package final class PartnerAPI: HTTPResponder {
     /// Where the data directory keeps what the API reads and writes.
     struct Folders: Sendable {
         let outbox: String
@@ -20,9 +20,9 @@ public final class PartnerAPI: HTTPResponder {
     }
 
     /// The largest settlement file taken (413 beyond), in bytes.
-    public let maximumUploadBytes: Int64
+    package let maximumUploadBytes: Int64
     /// The largest body of any other request (413 beyond), in bytes.
-    public static let maximumBodyBytes = 64 << 10
+    package static let maximumBodyBytes = 64 << 10
 
     let writer: LedgerWriter
     let authenticator: RequestAuthenticator
@@ -32,7 +32,7 @@ public final class PartnerAPI: HTTPResponder {
     /// The API over the data directory at `dataDirectory`, writing through `writer`.
     /// Loads every partner's key ring from `keys/` now: a rotated key is served after a
     /// restart, as the network definition is. Creates `spool/` if it is missing.
-    public init(
+    package init(
         writer: LedgerWriter,
         dataDirectory: String,
         maximumUploadBytes: Int64 = 1 << 30,
@@ -60,7 +60,7 @@ public final class PartnerAPI: HTTPResponder {
         authenticator = RequestAuthenticator(rings: rings, now: now)
     }
 
-    public func bodyPolicy(for head: HTTPRequestHead) -> HTTPBodyPolicy {
+    package func bodyPolicy(for head: HTTPRequestHead) -> HTTPBodyPolicy {
         // Only a delivery whose signature fields are in order is spooled; anything else is
         // small, so an unsigned or stale upload never fills the disk.
         guard let matched = try? Route.match(method: head.method, path: head.path),
@@ -69,7 +69,7 @@ public final class PartnerAPI: HTTPResponder {
         return .spooled(directory: folders.spool, maximum: maximumUploadBytes)
     }
 
-    public func respond(to request: HTTPRequest) -> HTTPResponse {
+    package func respond(to request: HTTPRequest) -> HTTPResponse {
         do {
             let (route, parameters) = try Route.match(method: request.head.method, path: request.head.path)
             let partner = try authenticator.authenticate(request)

@@ -2,41 +2,41 @@ import CoalitionKit
 
 /// The answer to an applied single record (`POST /v1/records`, `docs/api.md`): what the
 /// journal holds of it, read back after the commit, so a replay gets the very same bytes.
-public struct RecordReceipt: Encodable, Sendable, Equatable {
+package struct RecordReceipt: Encodable, Sendable, Equatable {
     /// One issuer's share of the record's points: the signed change to the member's points
     /// of that issuer (a redemption takes them from the oldest lots first, whoever issued
     /// them).
-    public struct IssuerShare: Encodable, Sendable, Equatable {
-        public let issuer: String
-        public let points: Int64
+    package struct IssuerShare: Encodable, Sendable, Equatable {
+        package let issuer: String
+        package let points: Int64
     }
 
     /// An obligation between partners the record made: the issuer pays the partner where its
     /// points were spent, in that partner's settlement currency, minor units (negative where
     /// a reversal undoes one).
-    public struct ObligationMade: Encodable, Sendable, Equatable {
-        public let id: Int64
-        public let debtor: String
-        public let creditor: String
-        public let currency: String
-        public let amount: Int64
-        public let points: Int64
+    package struct ObligationMade: Encodable, Sendable, Equatable {
+        package let id: Int64
+        package let debtor: String
+        package let creditor: String
+        package let currency: String
+        package let amount: Int64
+        package let points: Int64
     }
 
-    public let recordId: String
-    public let type: String
-    public let outcome: String
+    package let recordId: String
+    package let type: String
+    package let outcome: String
     /// The journal's posting and the batch it was committed in.
-    public let posting: Int64
-    public let batch: Int64
-    public let member: String?
-    public let occurredAt: String
+    package let posting: Int64
+    package let batch: Int64
+    package let member: String?
+    package let occurredAt: String
     /// The units of the partner's unit the record carried (for a reversal, those undone).
-    public let units: Int64
+    package let units: Int64
     /// The signed change to the member's points.
-    public let points: Int64
-    public let issuers: [IssuerShare]
-    public let obligations: [ObligationMade]
+    package let points: Int64
+    package let issuers: [IssuerShare]
+    package let obligations: [ObligationMade]
 
     init(posting: Posting, obligations: [Obligation]) {
         recordId = posting.recordID ?? ""

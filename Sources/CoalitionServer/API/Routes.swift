@@ -1,6 +1,6 @@
 /// The partner API's routes: the one table the responder dispatches on and the OpenAPI
 /// description (`docs/openapi.json`) is checked against.
-public struct Route: Sendable, Hashable {
+package struct Route: Sendable, Hashable {
     /// What a route does.
     enum Endpoint: Sendable, Hashable {
         case deliverSettlementFile
@@ -11,13 +11,13 @@ public struct Route: Sendable, Hashable {
         case member
     }
 
-    public let method: String
+    package let method: String
     /// The path with `{name}` for a parameter segment, as OpenAPI writes it.
-    public let path: String
+    package let path: String
     let endpoint: Endpoint
 
     /// Every route, in the order `docs/api.md` lists them.
-    public static let all: [Route] = [
+    package static let all: [Route] = [
         Route(method: "POST", path: "/v1/settlement-files", endpoint: .deliverSettlementFile),
         Route(method: "GET", path: "/v1/acknowledgements/{sequence}", endpoint: .acknowledgement),
         Route(method: "GET", path: "/v1/statements", endpoint: .statements),

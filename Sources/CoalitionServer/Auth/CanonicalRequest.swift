@@ -18,31 +18,31 @@ import Foundation
 /// The first line names the scheme; no settlement file starts with it (every file starts
 /// `H|`), so a request's signature can never pass as a file's, nor a file's as a request's,
 /// although both are made under the same key.
-public struct CanonicalRequest: Sendable, Equatable {
+package struct CanonicalRequest: Sendable, Equatable {
     /// The first line, and the name of the scheme.
-    public static let scheme = "COALITION-HMAC-SHA256"
+    package static let scheme = "COALITION-HMAC-SHA256"
 
     /// The header fields that carry a request's signature.
-    public enum Field {
-        public static let partner = "Coalition-Partner"
-        public static let keyID = "Coalition-Key-Id"
-        public static let timestamp = "Coalition-Timestamp"
-        public static let signature = "Coalition-Signature"
+    package enum Field {
+        package static let partner = "Coalition-Partner"
+        package static let keyID = "Coalition-Key-Id"
+        package static let timestamp = "Coalition-Timestamp"
+        package static let signature = "Coalition-Signature"
     }
 
     /// How far a request's timestamp may be from the server's clock, either way.
-    public static let allowedSkewSeconds: Int64 = 300
+    package static let allowedSkewSeconds: Int64 = 300
 
-    public var method: String
+    package var method: String
     /// The request-target exactly as sent: path and query, not decoded or reordered.
-    public var target: String
-    public var timestamp: Timestamp
-    public var partner: PartnerID
-    public var keyID: String
+    package var target: String
+    package var timestamp: Timestamp
+    package var partner: PartnerID
+    package var keyID: String
     /// SHA-256 of the body's bytes (of no bytes when there is no body).
-    public var bodyDigest: [UInt8]
+    package var bodyDigest: [UInt8]
 
-    public init(
+    package init(
         method: String,
         target: String,
         timestamp: Timestamp,
@@ -59,7 +59,7 @@ public struct CanonicalRequest: Sendable, Equatable {
     }
 
     /// The string to sign.
-    public var string: String {
+    package var string: String {
         [
             CanonicalRequest.scheme, method, target, timestamp.description, partner.rawValue, keyID,
             Hex.encode(bodyDigest),
@@ -68,15 +68,15 @@ public struct CanonicalRequest: Sendable, Equatable {
     }
 
     /// HMAC-SHA256 of the string under `secret`.
-    public func signature(using secret: [UInt8]) throws -> [UInt8] {
+    package func signature(using secret: [UInt8]) throws -> [UInt8] {
         try HMACSHA256.authenticationCode(for: Array(string.utf8), using: secret)
     }
 
     /// SHA-256 of a body held in memory.
-    public static func digest(of bytes: [UInt8]) -> [UInt8] { SHA256.hash(bytes) }
+    package static func digest(of bytes: [UInt8]) -> [UInt8] { SHA256.hash(bytes) }
 
     /// SHA-256 of the file at `path`, read in pieces (an upload is never in memory whole).
-    public static func digest(ofFile path: String) throws -> [UInt8] {
+    package static func digest(ofFile path: String) throws -> [UInt8] {
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw CoalitionError(.io, "cannot read the request body", at: Place(file: path))
         }

@@ -3,19 +3,19 @@ import CoalitionKit
 /// Signs API requests as a partner's system does: the header fields of `CanonicalRequest`
 /// for a request, under one key of the partner's ring. Tests, the demo and the benchmark
 /// use it; a partner in another language follows `docs/api.md`.
-public struct RequestSigner: Sendable {
-    public let partner: PartnerID
-    public let keyID: String
+package struct RequestSigner: Sendable {
+    package let partner: PartnerID
+    package let keyID: String
     private let secret: [UInt8]
 
-    public init(partner: PartnerID, keyID: String, secret: [UInt8]) {
+    package init(partner: PartnerID, keyID: String, secret: [UInt8]) {
         self.partner = partner
         self.keyID = keyID
         self.secret = secret
     }
 
     /// The signature header fields for a request whose body has SHA-256 `bodyDigest`.
-    public func headers(
+    package func headers(
         method: String,
         target: String,
         bodyDigest: [UInt8],
@@ -38,7 +38,7 @@ public struct RequestSigner: Sendable {
     }
 
     /// A whole signed request, as the transport would hand it to a responder.
-    public func request(
+    package func request(
         method: String,
         target: String,
         body: HTTPRequestBody = .bytes([]),

@@ -18,20 +18,20 @@ import CoalitionKit
 ///
 /// The first line differs from a request's and from any file's, so no signature of one kind
 /// passes as another's; the request's signature ties the answer to the request it answers.
-public struct ResponseSignature: Sendable, Equatable {
-    public static let scheme = "COALITION-HMAC-SHA256-RESPONSE"
+package struct ResponseSignature: Sendable, Equatable {
+    package static let scheme = "COALITION-HMAC-SHA256-RESPONSE"
 
-    public var status: Int
-    public var method: String
-    public var target: String
-    public var timestamp: Timestamp
-    public var partner: PartnerID
-    public var keyID: String
+    package var status: Int
+    package var method: String
+    package var target: String
+    package var timestamp: Timestamp
+    package var partner: PartnerID
+    package var keyID: String
     /// The request's `Coalition-Signature` value, as sent.
-    public var requestSignature: String
-    public var bodyDigest: [UInt8]
+    package var requestSignature: String
+    package var bodyDigest: [UInt8]
 
-    public init(
+    package init(
         status: Int,
         method: String,
         target: String,
@@ -52,7 +52,7 @@ public struct ResponseSignature: Sendable, Equatable {
     }
 
     /// The string to sign.
-    public var string: String {
+    package var string: String {
         [
             ResponseSignature.scheme, String(status), method, target, timestamp.description, partner.rawValue,
             keyID, requestSignature, Hex.encode(bodyDigest),
@@ -61,7 +61,7 @@ public struct ResponseSignature: Sendable, Equatable {
     }
 
     /// HMAC-SHA256 of the string under `secret`.
-    public func signature(using secret: [UInt8]) throws -> [UInt8] {
+    package func signature(using secret: [UInt8]) throws -> [UInt8] {
         try HMACSHA256.authenticationCode(for: Array(string.utf8), using: secret)
     }
 }

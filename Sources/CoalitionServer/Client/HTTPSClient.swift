@@ -8,17 +8,17 @@ import Glibc
 /// partner's system would, and it verifies the server's certificate against the trusted
 /// certificates it is given (and the host name). It reads answers framed by
 /// `Content-Length`, as `coalition serve` always sends them; a chunked answer is refused.
-public final class HTTPSClient {
-    public struct Response: Sendable {
-        public let status: Int
-        public let headers: HTTPHeaders
-        public let body: [UInt8]
+package final class HTTPSClient {
+    package struct Response: Sendable {
+        package let status: Int
+        package let headers: HTTPHeaders
+        package let body: [UInt8]
 
-        public var text: String { String(decoding: body, as: UTF8.self) }
+        package var text: String { String(decoding: body, as: UTF8.self) }
     }
 
     /// The largest answer read, in bytes.
-    public static let maximumResponseBytes = 256 << 20
+    package static let maximumResponseBytes = 256 << 20
 
     let host: String
     let port: Int
@@ -29,7 +29,7 @@ public final class HTTPSClient {
 
     /// A client of `host:port` (an IPv4 or IPv6 literal, or `localhost`), over TLS trusting
     /// the PEM certificates in `trusting`, or plain HTTP when that is nil (loopback only).
-    public init(host: String, port: Int, trusting caPath: String?, timeout: Duration = .seconds(30)) throws {
+    package init(host: String, port: Int, trusting caPath: String?, timeout: Duration = .seconds(30)) throws {
         // A write to a server that went away must fail with EPIPE, not end the process (libssl
         // writes with write(2), which raises SIGPIPE): as the server does for its own side.
         signal(SIGPIPE, SIG_IGN)
@@ -43,7 +43,7 @@ public final class HTTPSClient {
 
     /// Sends one request and reads its answer. `fields` are sent as given, after `Host` and
     /// `Content-Length`; the body is `body`'s bytes, or the file at its path, streamed.
-    public func send(
+    package func send(
         method: String,
         target: String,
         fields: [(name: String, value: String)] = [],
@@ -71,7 +71,7 @@ public final class HTTPSClient {
     }
 
     /// Ends the connection; the next request opens another.
-    public func close() {
+    package func close() {
         stream?.close(linger: .after(.zero))
         stream = nil
         buffer.removeAll()

@@ -3,13 +3,13 @@ import CoalitionKit
 /// A partner's system speaking the partner API (`docs/api.md`): every request signed under
 /// one key of the partner's ring, over one keep-alive HTTPS connection. The demo and the
 /// benchmark use it; a partner in another language follows `docs/api.md`.
-public final class PartnerClient {
-    public let signer: RequestSigner
+package final class PartnerClient {
+    package let signer: RequestSigner
     let http: HTTPSClient
     /// The time the requests are signed at (the wall clock, or a test's).
     let now: () -> Timestamp
 
-    public init(signer: RequestSigner, http: HTTPSClient, now: @escaping () -> Timestamp) {
+    package init(signer: RequestSigner, http: HTTPSClient, now: @escaping () -> Timestamp) {
         self.signer = signer
         self.http = http
         self.now = now
@@ -17,25 +17,25 @@ public final class PartnerClient {
 
     /// Delivers the signed settlement file at `path`; the answer is its acknowledgement (or
     /// a JSON error).
-    public func deliver(settlementFile path: String, length: Int64) throws -> HTTPSClient.Response {
+    package func deliver(settlementFile path: String, length: Int64) throws -> HTTPSClient.Response {
         let digest = try CanonicalRequest.digest(ofFile: path)
         return try send("POST", "/v1/settlement-files", digest: digest, body: .file(path: path, length: length))
     }
 
-    public func acknowledgement(sequence: Int64) throws -> HTTPSClient.Response {
+    package func acknowledgement(sequence: Int64) throws -> HTTPSClient.Response {
         try send("GET", "/v1/acknowledgements/\(sequence)")
     }
 
-    public func statements() throws -> HTTPSClient.Response {
+    package func statements() throws -> HTTPSClient.Response {
         try send("GET", "/v1/statements")
     }
 
-    public func statement(cycle: Int64) throws -> HTTPSClient.Response {
+    package func statement(cycle: Int64) throws -> HTTPSClient.Response {
         try send("GET", "/v1/statements/\(cycle)")
     }
 
     /// A signed request of any method and target, with a small body.
-    public func send(
+    package func send(
         _ method: String,
         _ target: String,
         body bytes: [UInt8] = [],

@@ -4,7 +4,7 @@ import CoalitionKit
 /// hexadecimal sizes of at most 16 digits, extensions checked against their grammar and
 /// ignored, CRLF after every chunk's data, trailer fields checked like header fields, bounded
 /// like them, and discarded.
-public struct HTTPChunkedDecoder: Sendable {
+package struct HTTPChunkedDecoder: Sendable {
     enum State: Sendable {
         case sizeLine
         case data(remaining: Int64)
@@ -24,19 +24,19 @@ public struct HTTPChunkedDecoder: Sendable {
     private var trailerBytes = 0
     private var trailerFields = 0
 
-    public init(limits: HTTPHeadLimits = HTTPHeadLimits()) {
+    package init(limits: HTTPHeadLimits = HTTPHeadLimits()) {
         self.limits = limits
     }
 
     /// Whether the last chunk and the trailer section have been read.
-    public var isComplete: Bool {
+    package var isComplete: Bool {
         if case .done = state { return true }
         return false
     }
 
     /// Decodes from `input`, handing each run of body bytes to `body`; returns how many
     /// bytes of `input` were taken (all of them unless the body ended inside it).
-    public mutating func decode(
+    package mutating func decode(
         _ input: ArraySlice<UInt8>,
         body: (ArraySlice<UInt8>) throws -> Void
     ) throws -> Int {

@@ -1,19 +1,19 @@
 import CoalitionKit
 
 /// How a request's body is delimited, decided from its head alone (RFC 9112 §6).
-public enum HTTPBodyFraming: Sendable, Equatable {
+package enum HTTPBodyFraming: Sendable, Equatable {
     case none
     case length(Int64)
     case chunked
 }
 
 /// What the transport must know of a parsed head before it reads the body.
-public struct HTTPRequestFrame: Sendable {
-    public var framing: HTTPBodyFraming
+package struct HTTPRequestFrame: Sendable {
+    package var framing: HTTPBodyFraming
     /// Whether the client asked to keep the connection open after this exchange.
-    public var keepAlive: Bool
+    package var keepAlive: Bool
     /// Whether the client waits for `100 Continue` before it sends the body.
-    public var expectsContinue: Bool
+    package var expectsContinue: Bool
 
     /// Checks the head's framing fields strictly and decides. Refused, each with its code:
     /// both `Content-Length` and `Transfer-Encoding`; two different lengths; a length that is
@@ -21,7 +21,7 @@ public struct HTTPRequestFrame: Sendable {
     /// twice; `Transfer-Encoding` in HTTP/1.0; HTTP/1.1 without exactly one `Host`; a
     /// `POST`, `PUT` or `PATCH` without a length (411); an expectation other than
     /// `100-continue` (417).
-    public init(head: HTTPParsedHead) throws(CoalitionError) {
+    package init(head: HTTPParsedHead) throws(CoalitionError) {
         let fields = head.headers.fields
         let hosts = fields.filter { HTTPHeaders.sameName($0.name, "host") }
         if head.minorVersion == 1, hosts.count != 1 {

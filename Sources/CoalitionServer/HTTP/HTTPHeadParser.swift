@@ -1,15 +1,15 @@
 import CoalitionKit
 
 /// The bounds on a request's head (RFC 9112 leaves them to the server).
-public struct HTTPHeadLimits: Sendable, Equatable {
+package struct HTTPHeadLimits: Sendable, Equatable {
     /// The request line's bytes, without its CRLF (414 beyond).
-    public var requestLine: Int
+    package var requestLine: Int
     /// The header section's bytes, every field line and its CRLF (431 beyond).
-    public var headerBytes: Int
+    package var headerBytes: Int
     /// The number of header fields (431 beyond).
-    public var headerFields: Int
+    package var headerFields: Int
 
-    public init(requestLine: Int = 8192, headerBytes: Int = 16384, headerFields: Int = 100) {
+    package init(requestLine: Int = 8192, headerBytes: Int = 16384, headerFields: Int = 100) {
         self.requestLine = requestLine
         self.headerBytes = headerBytes
         self.headerFields = headerFields
@@ -17,19 +17,19 @@ public struct HTTPHeadLimits: Sendable, Equatable {
 }
 
 /// A request head as parsed, before its framing is decided.
-public struct HTTPParsedHead: Sendable {
-    public var method: String
-    public var target: String
+package struct HTTPParsedHead: Sendable {
+    package var method: String
+    package var target: String
     /// 0 for HTTP/1.0, 1 for HTTP/1.1.
-    public var minorVersion: Int
-    public var headers: HTTPHeaders
+    package var minorVersion: Int
+    package var headers: HTTPHeaders
 }
 
 /// A state machine that reads a request head from bytes as they arrive, strictly: CRLF line
 /// ends only (a bare CR or LF is refused), no obsolete line folding, token bytes in names,
 /// visible ASCII in values, every size bounded. Feed it bytes until it says `complete`.
-public struct HTTPHeadParser: Sendable {
-    public enum Progress: Sendable {
+package struct HTTPHeadParser: Sendable {
+    package enum Progress: Sendable {
         /// Every byte given was taken; the head is not complete yet.
         case needMore
         /// The head ended after `consumed` bytes of the last input; the rest is body or the
@@ -47,16 +47,16 @@ public struct HTTPHeadParser: Sendable {
     private var headerBytes = 0
     private var fields: [(name: String, value: String)] = []
 
-    public init(limits: HTTPHeadLimits = HTTPHeadLimits()) {
+    package init(limits: HTTPHeadLimits = HTTPHeadLimits()) {
         self.limits = limits
     }
 
     /// Whether any byte of a request was taken (a timeout then deserves an answer).
-    public var hasStarted: Bool { !line.isEmpty || sawCR || requestLine != nil || leadingBytes > 0 }
+    package var hasStarted: Bool { !line.isEmpty || sawCR || requestLine != nil || leadingBytes > 0 }
 
     /// Takes `bytes`; throws the fault (a `CoalitionError` with a transport code) at the
     /// first byte that makes the head invalid.
-    public mutating func parse(_ bytes: some Collection<UInt8>) throws(CoalitionError) -> Progress {
+    package mutating func parse(_ bytes: some Collection<UInt8>) throws(CoalitionError) -> Progress {
         var consumed = 0
         for byte in bytes {
             consumed += 1

@@ -6,15 +6,15 @@
 /// responder never touches a socket.
 
 /// A header field list in the order received. Names compare case-insensitively.
-public struct HTTPHeaders: Sendable {
-    public private(set) var fields: [(name: String, value: String)]
+package struct HTTPHeaders: Sendable {
+    package private(set) var fields: [(name: String, value: String)]
 
-    public init(_ fields: [(name: String, value: String)] = []) {
+    package init(_ fields: [(name: String, value: String)] = []) {
         self.fields = fields
     }
 
     /// The first value of the field named `name` (case-insensitive), if any.
-    public subscript(name: String) -> String? {
+    package subscript(name: String) -> String? {
         fields.first { HTTPHeaders.sameName($0.name, name) }?.value
     }
 
@@ -35,26 +35,26 @@ public struct HTTPHeaders: Sendable {
         }
     }
 
-    public mutating func add(_ name: String, _ value: String) {
+    package mutating func add(_ name: String, _ value: String) {
         fields.append((name, value))
     }
 }
 
 /// A request's head: what the transport knows before it reads the body.
-public struct HTTPRequestHead: Sendable {
+package struct HTTPRequestHead: Sendable {
     /// `GET`, `POST`, … as sent (methods are case-sensitive).
-    public var method: String
+    package var method: String
     /// The request-target as sent, in origin form (`/v1/statements?cycle=3`).
-    public var target: String
+    package var target: String
     /// The target up to `?`, not percent-decoded.
-    public var path: String
+    package var path: String
     /// The target after `?`, if any, not percent-decoded.
-    public var query: String?
-    public var headers: HTTPHeaders
+    package var query: String?
+    package var headers: HTTPHeaders
     /// The peer, for logs and attempt limits (`127.0.0.1:53122`).
-    public var remoteAddress: String
+    package var remoteAddress: String
 
-    public init(
+    package init(
         method: String,
         target: String,
         headers: HTTPHeaders,
@@ -75,7 +75,7 @@ public struct HTTPRequestHead: Sendable {
 }
 
 /// How the transport should take a request's body, decided by the responder from the head.
-public enum HTTPBodyPolicy: Sendable, Equatable {
+package enum HTTPBodyPolicy: Sendable, Equatable {
     /// Read into memory, at most this many bytes (a larger body is answered 413).
     case inMemory(maximum: Int)
     /// Streamed into a temporary file in `directory`, at most this many bytes (413 beyond);
@@ -84,34 +84,34 @@ public enum HTTPBodyPolicy: Sendable, Equatable {
 }
 
 /// A request's body as the transport received it: whole, with its length checked.
-public enum HTTPRequestBody: Sendable {
+package enum HTTPRequestBody: Sendable {
     case bytes([UInt8])
     case file(path: String, length: Int64)
 }
 
-public struct HTTPRequest: Sendable {
-    public var head: HTTPRequestHead
-    public var body: HTTPRequestBody
+package struct HTTPRequest: Sendable {
+    package var head: HTTPRequestHead
+    package var body: HTTPRequestBody
 
-    public init(head: HTTPRequestHead, body: HTTPRequestBody) {
+    package init(head: HTTPRequestHead, body: HTTPRequestBody) {
         self.head = head
         self.body = body
     }
 }
 
 /// A response. The transport adds `Content-Length`, `Date` and `Connection`.
-public struct HTTPResponse: Sendable {
-    public enum Body: Sendable {
+package struct HTTPResponse: Sendable {
+    package enum Body: Sendable {
         case bytes([UInt8])
         /// A file sent as it is on disk (an acknowledgement, a statement).
         case file(path: String)
     }
 
-    public var status: Int
-    public var headers: HTTPHeaders
-    public var body: Body
+    package var status: Int
+    package var headers: HTTPHeaders
+    package var body: Body
 
-    public init(status: Int, headers: HTTPHeaders = HTTPHeaders(), body: Body = .bytes([])) {
+    package init(status: Int, headers: HTTPHeaders = HTTPHeaders(), body: Body = .bytes([])) {
         self.status = status
         self.headers = headers
         self.body = body
@@ -121,7 +121,7 @@ public struct HTTPResponse: Sendable {
 /// What answers requests. Called from the transport's I/O threads, several at once: an
 /// implementation serialises what must be serialised itself (the ledger's single writer).
 /// It may block until the answer is ready (a write is answered only once durable).
-public protocol HTTPResponder: Sendable {
+package protocol HTTPResponder: Sendable {
     /// How to take the body of a request with this head. Called before any body byte is read.
     func bodyPolicy(for head: HTTPRequestHead) -> HTTPBodyPolicy
     /// The answer to a whole, valid request.

@@ -9,45 +9,45 @@ import Foundation
 /// change is a read-modify-write under an exclusive `flock` on `members.lock`, written to a
 /// temporary file, flushed and renamed over the old one, so the CLI issuing a code while
 /// `serve` runs loses neither's change, and a crash leaves the old or the new file whole.
-public struct CredentialFile: Sendable {
+package struct CredentialFile: Sendable {
     /// What the file holds.
-    public struct Contents: Codable, Sendable, Equatable {
-        public var members: [String: Credential] = [:]
+    package struct Contents: Codable, Sendable, Equatable {
+        package var members: [String: Credential] = [:]
         /// Sessions by the hex SHA-256 of their token.
-        public var sessions: [String: Session] = [:]
+        package var sessions: [String: Session] = [:]
     }
 
-    public struct Credential: Codable, Sendable, Equatable {
+    package struct Credential: Codable, Sendable, Equatable {
         /// Hex SHA-256 of the pending one-time activation code, and when it lapses.
-        public var activationCodeHash: String?
-        public var activationExpiresAt: Int64?
+        package var activationCodeHash: String?
+        package var activationExpiresAt: Int64?
         /// `pbkdf2-sha256$ITERATIONS$SALT_HEX$HASH_HEX`, once a password was set.
-        public var password: String?
-        public var passwordSetAt: Int64?
+        package var password: String?
+        package var passwordSetAt: Int64?
     }
 
-    public struct Session: Codable, Sendable, Equatable {
-        public var member: String
-        public var createdAt: Int64
-        public var expiresAt: Int64
+    package struct Session: Codable, Sendable, Equatable {
+        package var member: String
+        package var createdAt: Int64
+        package var expiresAt: Int64
     }
 
-    public let folder: String
+    package let folder: String
     var path: String { (folder as NSString).appendingPathComponent("members.json") }
     var lockPath: String { (folder as NSString).appendingPathComponent("members.lock") }
 
     /// The file in `DIR/access` of the data directory at `dataDirectory`.
-    public init(dataDirectory: String) {
+    package init(dataDirectory: String) {
         folder = (dataDirectory as NSString).appendingPathComponent("access")
     }
 
     /// The contents as they stand.
-    public func read() throws -> Contents { try update { _ in } }
+    package func read() throws -> Contents { try update { _ in } }
 
     /// Runs `change` on the contents under the lock and saves them if it changed them;
     /// returns the contents as they then stand.
     @discardableResult
-    public func update(_ change: (inout Contents) throws -> Void) throws -> Contents {
+    package func update(_ change: (inout Contents) throws -> Void) throws -> Contents {
         try LockedJSONFile<Contents>(folder: folder, name: "members").update(empty: Contents(), change)
     }
 }

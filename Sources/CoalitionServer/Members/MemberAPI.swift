@@ -5,7 +5,7 @@ import Foundation
 /// sign-out, and, with a session's bearer token, the signed-in member's own balance, lots,
 /// tier and transfers. No route takes a member number for reading: a session reads only
 /// its own member, so one member can never ask for another's data.
-public final class MemberAPI: HTTPResponder {
+package final class MemberAPI: HTTPResponder {
     struct Activation: Decodable {
         let member: String
         let code: String
@@ -22,9 +22,9 @@ public final class MemberAPI: HTTPResponder {
         let points: Int64
     }
 
-    public static let prefix = "/member/api/"
+    package static let prefix = "/member/api/"
     /// Every route below `prefix`, with the methods it takes.
-    public static let routes: [String: [String]] = [
+    package static let routes: [String: [String]] = [
         "activation": ["POST"], "sessions": ["POST"], "sessions/current": ["DELETE"],
         "balance": ["GET"], "statement": ["GET"], "transfers": ["POST"],
     ]
@@ -32,15 +32,15 @@ public final class MemberAPI: HTTPResponder {
     let writer: LedgerWriter
     let now: @Sendable () -> Timestamp
 
-    public init(access: MemberAccess, writer: LedgerWriter, now: @escaping @Sendable () -> Timestamp) {
+    package init(access: MemberAccess, writer: LedgerWriter, now: @escaping @Sendable () -> Timestamp) {
         self.access = access
         self.writer = writer
         self.now = now
     }
 
-    public func bodyPolicy(for head: HTTPRequestHead) -> HTTPBodyPolicy { .inMemory(maximum: 4096) }
+    package func bodyPolicy(for head: HTTPRequestHead) -> HTTPBodyPolicy { .inMemory(maximum: 4096) }
 
-    public func respond(to request: HTTPRequest) -> HTTPResponse {
+    package func respond(to request: HTTPRequest) -> HTTPResponse {
         var response: HTTPResponse
         do {
             response = try route(request)

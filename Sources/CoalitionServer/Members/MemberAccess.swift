@@ -3,11 +3,11 @@ import Foundation
 import Synchronization
 
 extension ReasonCode {
-    public static let activationFailed: ReasonCode = "ACTIVATION_FAILED"
-    public static let weakPassword: ReasonCode = "WEAK_PASSWORD"
-    public static let signInFailed: ReasonCode = "SIGN_IN_FAILED"
-    public static let tooManyAttempts: ReasonCode = "TOO_MANY_ATTEMPTS"
-    public static let sessionInvalid: ReasonCode = "SESSION_INVALID"
+    package static let activationFailed: ReasonCode = "ACTIVATION_FAILED"
+    package static let weakPassword: ReasonCode = "WEAK_PASSWORD"
+    package static let signInFailed: ReasonCode = "SIGN_IN_FAILED"
+    package static let tooManyAttempts: ReasonCode = "TOO_MANY_ATTEMPTS"
+    package static let sessionInvalid: ReasonCode = "SESSION_INVALID"
 }
 
 /// Member sign-in (`docs/members.md`): activation with a one-time code, a password stored
@@ -17,32 +17,32 @@ extension ReasonCode {
 /// No answer tells whether a member number exists: an unknown number, a number without a
 /// password and a wrong password get the same refusal after the same work (a PBKDF2 run),
 /// and the attempt limits count numbers as typed, known or not.
-public final class MemberAccess: Sendable {
-    public struct Policy: Sendable {
+package final class MemberAccess: Sendable {
+    package struct Policy: Sendable {
         /// PBKDF2 rounds for a new password (OWASP's 2023 figure for PBKDF2-HMAC-SHA256).
-        public var iterations = 600_000
-        public var activationSeconds: Int64 = 72 * 3600
-        public var sessionSeconds: Int64 = 8 * 3600
+        package var iterations = 600_000
+        package var activationSeconds: Int64 = 72 * 3600
+        package var sessionSeconds: Int64 = 8 * 3600
         /// Failed sign-ins allowed per member number, and per address, in one window.
-        public var memberFailures = 5
-        public var addressFailures = 20
-        public var windowSeconds: Int64 = 15 * 60
-        public init() {}
+        package var memberFailures = 5
+        package var addressFailures = 20
+        package var windowSeconds: Int64 = 15 * 60
+        package init() {}
     }
 
     /// A session made by signing in: the token (given to the member once, never stored).
-    public struct SignedIn: Sendable {
-        public let member: MemberNumber
-        public let token: String
-        public let expiresAt: Timestamp
+    package struct SignedIn: Sendable {
+        package let member: MemberNumber
+        package let token: String
+        package let expiresAt: Timestamp
     }
 
-    public let policy: Policy
+    package let policy: Policy
     let file: CredentialFile
     let now: @Sendable () -> Timestamp
     let limits = Mutex(AttemptLimits())
 
-    public init(file: CredentialFile, policy: Policy = Policy(), now: @escaping @Sendable () -> Timestamp) {
+    package init(file: CredentialFile, policy: Policy = Policy(), now: @escaping @Sendable () -> Timestamp) {
         self.file = file
         self.policy = policy
         self.now = now
@@ -50,7 +50,7 @@ public final class MemberAccess: Sendable {
 
     /// A new one-time activation code for `member`, replacing any pending one. The caller
     /// checked that the member exists. Only the code's hash is kept.
-    public func issueActivationCode(for member: MemberNumber) throws -> String {
+    package func issueActivationCode(for member: MemberNumber) throws -> String {
         let code = Self.groupedCode(try secureRandomBytes(10))
         let expiresAt = now().seconds + policy.activationSeconds
         try file.update { contents in

@@ -10,7 +10,7 @@ import Foundation
 /// The session token travels in a cookie `Secure; HttpOnly; SameSite=Strict`. Every form
 /// carries a CSRF token equal to a cookie of its own (double submit), compared in constant
 /// time; a POST without it is refused 403 before anything else is read.
-public final class MemberPages: HTTPResponder {
+package final class MemberPages: HTTPResponder {
     static let sessionCookie = "coalition_member"
     static let csrfCookie = "coalition_csrf"
     /// Every page path with the methods it takes.
@@ -23,15 +23,15 @@ public final class MemberPages: HTTPResponder {
     let writer: LedgerWriter
     let now: @Sendable () -> Timestamp
 
-    public init(access: MemberAccess, writer: LedgerWriter, now: @escaping @Sendable () -> Timestamp) {
+    package init(access: MemberAccess, writer: LedgerWriter, now: @escaping @Sendable () -> Timestamp) {
         self.access = access
         self.writer = writer
         self.now = now
     }
 
-    public func bodyPolicy(for head: HTTPRequestHead) -> HTTPBodyPolicy { .inMemory(maximum: 4096) }
+    package func bodyPolicy(for head: HTTPRequestHead) -> HTTPBodyPolicy { .inMemory(maximum: 4096) }
 
-    public func respond(to request: HTTPRequest) -> HTTPResponse {
+    package func respond(to request: HTTPRequest) -> HTTPResponse {
         let head = request.head
         let cookies = Self.cookies(head)
         let csrf = cookies[Self.csrfCookie].flatMap { $0.utf8.count == 64 ? $0 : nil } ?? Self.newToken()

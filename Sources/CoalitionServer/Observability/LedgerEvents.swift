@@ -5,22 +5,22 @@ import Foundation
 /// from a file, a single record applied, a member's transfer. Written to the request log,
 /// beside the line of the request that caused it and with its request id. Never a key, a
 /// token, a password, a signature or a full member number (masked to its last four digits).
-public struct LedgerEvent: Encodable, Sendable, Equatable {
-    public var time = ""
-    public var requestID = ""
+package struct LedgerEvent: Encodable, Sendable, Equatable {
+    package var time = ""
+    package var requestID = ""
     /// `batch_applied`, `record_applied`, `record_rejected`, `transfer`.
-    public let event: String
-    public var partner: String?
-    public var member: String?
-    public var batch: Int64?
-    public var records: Int?
-    public var accepted: Int?
-    public var rejected: Int?
-    public var points: Int64?
-    public var posting: Int64?
-    public var code: String?
+    package let event: String
+    package var partner: String?
+    package var member: String?
+    package var batch: Int64?
+    package var records: Int?
+    package var accepted: Int?
+    package var rejected: Int?
+    package var points: Int64?
+    package var posting: Int64?
+    package var code: String?
 
-    public init(event: String) { self.event = event }
+    package init(event: String) { self.event = event }
 
     enum CodingKeys: String, CodingKey {
         case time, event, partner, member, batch, records, accepted, rejected, points, posting, code
@@ -32,7 +32,7 @@ public struct LedgerEvent: Encodable, Sendable, Equatable {
 /// around the responder for the request's duration (a task-local value, so the request
 /// thread carries it and no responder needs another parameter). Without it (tests that call
 /// a responder directly, the CLI) events are dropped.
-public struct LedgerEventSink: Sendable {
+package struct LedgerEventSink: Sendable {
     @TaskLocal static var current: LedgerEventSink?
 
     let requestID: String

@@ -2,34 +2,34 @@ import CoalitionKit
 
 /// The ledger's figures that `/metrics` shows, read together on the writer thread so they
 /// are of one moment: between two batches, never in the middle of one.
-public struct LedgerFigures: Sendable, Equatable {
+package struct LedgerFigures: Sendable, Equatable {
     /// Per currency: the open obligations (not yet in a cycle), how many and their sum.
-    public struct OpenObligations: Sendable, Equatable {
-        public let currency: String
-        public let count: Int64
+    package struct OpenObligations: Sendable, Equatable {
+        package let currency: String
+        package let count: Int64
         /// Minor units of `currency`.
-        public let amount: Int64
+        package let amount: Int64
     }
 
     /// Per issuer: its points members hold (its liability) and those that expired unused.
-    public struct IssuerPoints: Sendable, Equatable {
-        public let issuer: String
-        public let outstanding: Int64
-        public let breakage: Int64
+    package struct IssuerPoints: Sendable, Equatable {
+        package let issuer: String
+        package let outstanding: Int64
+        package let breakage: Int64
     }
 
     /// Postings in the journal: the last sequence number, since they are numbered from 1
     /// without gaps.
-    public let postings: Int64
-    public let batches: Int64
-    public let members: Int64
-    public let obligations: [OpenObligations]
-    public let issuers: [IssuerPoints]
+    package let postings: Int64
+    package let batches: Int64
+    package let members: Int64
+    package let obligations: [OpenObligations]
+    package let issuers: [IssuerPoints]
     /// The referral programme's figures (nil: the network never ran one).
-    public var referrals: ReferralFigures?
+    package var referrals: ReferralFigures?
 
     /// The figures of `ledger`, as they stand. Call on the thread that owns it.
-    public init(ledger: Ledger) throws {
+    package init(ledger: Ledger) throws {
         let state = ledger.state
         postings = state.lastSeq
         batches = state.lastBatch

@@ -5,13 +5,13 @@ import Foundation
 /// times the answer, counts it in `RequestMetrics` and writes its line to the
 /// `RequestLog`. The time is the responder's, from the whole request to the answer, not
 /// the time the bytes took on the wire.
-public struct ObservedResponder: HTTPResponder {
+package struct ObservedResponder: HTTPResponder {
     let inner: any HTTPResponder
     let metrics: RequestMetrics
     let log: RequestLog?
     let now: @Sendable () -> Timestamp
 
-    public init(
+    package init(
         _ inner: any HTTPResponder,
         metrics: RequestMetrics,
         log: RequestLog?,
@@ -23,9 +23,9 @@ public struct ObservedResponder: HTTPResponder {
         self.now = now
     }
 
-    public func bodyPolicy(for head: HTTPRequestHead) -> HTTPBodyPolicy { inner.bodyPolicy(for: head) }
+    package func bodyPolicy(for head: HTTPRequestHead) -> HTTPBodyPolicy { inner.bodyPolicy(for: head) }
 
-    public func respond(to request: HTTPRequest) -> HTTPResponse {
+    package func respond(to request: HTTPRequest) -> HTTPResponse {
         let started = DispatchTime.now().uptimeNanoseconds
         let requestID = Self.makeRequestID()
         let sink = LedgerEventSink(requestID: requestID, log: log, metrics: metrics, now: now)

@@ -4,21 +4,21 @@ import Synchronization
 /// The referral programme's figures that `/metrics` shows: links made, bonuses waiting for
 /// their qualifying earn, and per funding issuer the bonuses paid and taken back and their
 /// points, read from the ledger (the links from its state, the rest from the journal).
-public struct ReferralFigures: Sendable, Equatable {
+package struct ReferralFigures: Sendable, Equatable {
     /// One funding issuer's bonuses, since the ledger began.
-    public struct Issuer: Sendable, Equatable {
-        public let issuer: String
-        public let bonusesPaid: Int64
-        public let bonusesTakenBack: Int64
-        public let pointsPaid: Int64
-        public let pointsTakenBack: Int64
+    package struct Issuer: Sendable, Equatable {
+        package let issuer: String
+        package let bonusesPaid: Int64
+        package let bonusesTakenBack: Int64
+        package let pointsPaid: Int64
+        package let pointsTakenBack: Int64
     }
 
     /// Members linked to a referrer.
-    public let links: Int64
+    package let links: Int64
     /// Links whose bonus is still to be paid.
-    public let pending: Int64
-    public let issuers: [Issuer]
+    package let pending: Int64
+    package let issuers: [Issuer]
 
     /// The figures of `ledger`, with `report` read from its journal up to its last posting.
     init(ledger: Ledger, report: ReferralReport) {

@@ -10,16 +10,16 @@ import Foundation
 /// the path as sent, so no number in a path is logged), the partner the request names,
 /// the status and the duration. Never a header's value otherwise, a body, a key, a token, a
 /// password or a signature.
-public final class RequestLog: Sendable {
-    public struct Line: Encodable, Sendable, Equatable {
-        public let time: String
-        public let requestID: String
-        public let method: String
-        public let route: String
+package final class RequestLog: Sendable {
+    package struct Line: Encodable, Sendable, Equatable {
+        package let time: String
+        package let requestID: String
+        package let method: String
+        package let route: String
         /// The partner named by a partner API request (`Coalition-Partner`), if a valid id.
-        public let partner: String?
-        public let status: Int
-        public let durationMicroseconds: Int64
+        package let partner: String?
+        package let status: Int
+        package let durationMicroseconds: Int64
 
         enum CodingKeys: String, CodingKey {
             case time, method, route, partner, status
@@ -32,10 +32,10 @@ public final class RequestLog: Sendable {
     private let lock = NSLock()
 
     /// A log to standard error.
-    public init() { handle = FileHandle.standardError }
+    package init() { handle = FileHandle.standardError }
 
     /// A log appended to the file at `path`, created with mode 0600 if missing.
-    public init(path: String) throws {
+    package init(path: String) throws {
         let descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
             throw CoalitionError(.io, "cannot open the log file", at: Place(file: path))
@@ -44,10 +44,10 @@ public final class RequestLog: Sendable {
     }
 
     /// Writes `line` as one line of JSON.
-    public func write(_ line: Line) { writeJSON(line) }
+    package func write(_ line: Line) { writeJSON(line) }
 
     /// Writes a ledger event as one line of JSON, in the same stream as the requests.
-    public func write(event: LedgerEvent) { writeJSON(event) }
+    package func write(event: LedgerEvent) { writeJSON(event) }
 
     private func writeJSON(_ line: some Encodable) {
         let encoder = JSONEncoder()

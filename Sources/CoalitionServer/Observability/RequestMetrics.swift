@@ -7,9 +7,9 @@ import Synchronization
 ///
 /// Routes are the route table's templates (`/v1/acknowledgements/{sequence}`), never the
 /// path as sent, so the label set stays bounded and no number from a path is exposed.
-public final class RequestMetrics: Sendable {
+package final class RequestMetrics: Sendable {
     /// The upper bounds of the latency buckets, in nanoseconds (5 ms to 10 s).
-    public static let latencyBuckets: [Int64] = [
+    package static let latencyBuckets: [Int64] = [
         5_000_000, 10_000_000, 25_000_000, 50_000_000, 100_000_000, 250_000_000,
         500_000_000, 1_000_000_000, 2_500_000_000, 5_000_000_000, 10_000_000_000,
     ]
@@ -44,7 +44,7 @@ public final class RequestMetrics: Sendable {
     }
 
     /// The upper bounds of the records-per-batch buckets of files taken in.
-    public static let batchBuckets: [Int64] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000]
+    package static let batchBuckets: [Int64] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000]
 
     struct Counts {
         var requests: [RequestKey: Int64] = [:]
@@ -76,10 +76,10 @@ public final class RequestMetrics: Sendable {
 
     private let stripes: [Stripe] = (0..<16).map { _ in Stripe() }
 
-    public init() {}
+    package init() {}
 
     /// Counts one answered request of `route` that took `nanoseconds` to answer.
-    public func record(route: String, method: String, status: Int, nanoseconds: Int64) {
+    package func record(route: String, method: String, status: Int, nanoseconds: Int64) {
         let key = RequestKey(route: route, method: method, status: status)
         let bucket = Self.latencyBuckets.firstIndex { nanoseconds <= $0 }
         let stripe = stripes[Self.stripeIndex]

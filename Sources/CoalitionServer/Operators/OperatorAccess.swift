@@ -3,7 +3,7 @@ import Foundation
 import Synchronization
 
 extension ReasonCode {
-    public static let unknownOperatorToken: ReasonCode = "UNKNOWN_OPERATOR_TOKEN"
+    package static let unknownOperatorToken: ReasonCode = "UNKNOWN_OPERATOR_TOKEN"
 }
 
 /// Operator sign-in (`docs/operations.md`): tokens made with `coalition operator token
@@ -12,12 +12,12 @@ extension ReasonCode {
 /// in to the dashboard and makes a session like a member's (a random 256-bit token kept as
 /// its hash, expiring, ended by sign-out or by revoking the token that made it). Failed
 /// sign-ins are limited per address with the members' limits.
-public final class OperatorAccess: Sendable {
-    public struct Token: Codable, Sendable, Equatable {
-        public var name: String
-        public var hash: String
-        public var createdAt: Int64
-        public var revokedAt: Int64?
+package final class OperatorAccess: Sendable {
+    package struct Token: Codable, Sendable, Equatable {
+        package var name: String
+        package var hash: String
+        package var createdAt: Int64
+        package var revokedAt: Int64?
     }
 
     struct Session: Codable, Sendable, Equatable {
@@ -25,32 +25,32 @@ public final class OperatorAccess: Sendable {
         var expiresAt: Int64
     }
 
-    public struct Contents: Codable, Sendable, Equatable {
+    package struct Contents: Codable, Sendable, Equatable {
         /// Tokens by their id (`op-` and 8 hex digits, printed by `list`).
-        public var tokens: [String: Token] = [:]
+        package var tokens: [String: Token] = [:]
         /// Sessions by the hex SHA-256 of their token.
         var sessions: [String: Session] = [:]
     }
 
     /// A token as made: its id and the secret (printed once, never stored).
-    public struct Made: Sendable {
-        public let id: String
-        public let secret: String
+    package struct Made: Sendable {
+        package let id: String
+        package let secret: String
     }
 
-    public static let sessionSeconds: Int64 = 8 * 3600
+    package static let sessionSeconds: Int64 = 8 * 3600
     let file: LockedJSONFile<Contents>
     let now: @Sendable () -> Timestamp
     let limits = Mutex(AttemptLimits())
     let policy = MemberAccess.Policy()
 
-    public init(dataDirectory: String, now: @escaping @Sendable () -> Timestamp) {
+    package init(dataDirectory: String, now: @escaping @Sendable () -> Timestamp) {
         file = LockedJSONFile(folder: (dataDirectory as NSString).appendingPathComponent("access"), name: "operators")
         self.now = now
     }
 
     /// A new token named `name` (who holds it, for the list).
-    public func makeToken(name: String) throws -> Made {
+    package func makeToken(name: String) throws -> Made {
         let id = "op-" + Hex.encode(try secureRandomBytes(4))
         let secret = "coalop_" + Hex.encode(try secureRandomBytes(32))
         let at = now().seconds
@@ -61,12 +61,12 @@ public final class OperatorAccess: Sendable {
     }
 
     /// The tokens by id, revoked ones too.
-    public func tokens() throws -> [(id: String, token: Token)] {
+    package func tokens() throws -> [(id: String, token: Token)] {
         try file.update(empty: Contents()) { _ in }.tokens.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
 
     /// Revokes the token `id` and ends every session it made.
-    public func revoke(id: String) throws {
+    package func revoke(id: String) throws {
         let at = now().seconds
         try file.update(empty: Contents()) { contents in
             guard contents.tokens[id] != nil else {

@@ -8,7 +8,7 @@ import Synchronization
 /// and each closed cycle's HTML report. Same rules as the member pages: no JavaScript, no
 /// external resource, a strict `Content-Security-Policy`, cookies `Secure; HttpOnly;
 /// SameSite=Strict` under `/operator/`, a CSRF token on every form.
-public final class OperatorPages: HTTPResponder {
+package final class OperatorPages: HTTPResponder {
     static let sessionCookie = "coalition_operator"
     static let csrfCookie = "coalition_operator_csrf"
     /// Every page path with the methods it takes (a cycle's report is `/operator/cycles/N`).
@@ -24,7 +24,7 @@ public final class OperatorPages: HTTPResponder {
     let rejectedFolder: String?
     let now: @Sendable () -> Timestamp
 
-    public init(
+    package init(
         access: OperatorAccess,
         writer: LedgerWriter,
         rejectedFolder: String? = nil,
@@ -36,9 +36,9 @@ public final class OperatorPages: HTTPResponder {
         self.now = now
     }
 
-    public func bodyPolicy(for head: HTTPRequestHead) -> HTTPBodyPolicy { .inMemory(maximum: 4096) }
+    package func bodyPolicy(for head: HTTPRequestHead) -> HTTPBodyPolicy { .inMemory(maximum: 4096) }
 
-    public func respond(to request: HTTPRequest) -> HTTPResponse {
+    package func respond(to request: HTTPRequest) -> HTTPResponse {
         let head = request.head
         let cookies = MemberPages.cookies(head)
         let csrf = cookies[Self.csrfCookie].flatMap { $0.utf8.count == 64 ? $0 : nil } ?? MemberPages.newToken()

@@ -4,13 +4,13 @@ import CoalitionKit
 /// `GET /ready` (200 once the writer runs and the store answers, 503 otherwise: with
 /// `{"status": "standby", "reason": "STANDBY"}` on a standby server).
 /// `docs/operations.md` lists every metric.
-public struct OperationsEndpoints: HTTPResponder {
+package struct OperationsEndpoints: HTTPResponder {
     struct Readiness: Encodable {
         let status: String
         let reason: String?
     }
 
-    public static let paths: Set<String> = ["/metrics", "/ready"]
+    package static let paths: Set<String> = ["/metrics", "/ready"]
 
     let metrics: RequestMetrics
     let writer: LedgerWriter
@@ -19,15 +19,15 @@ public struct OperationsEndpoints: HTTPResponder {
     /// The journal's referral figures so far, so a scrape reads only new postings.
     let referralTally = ReferralTallyKeeper()
 
-    public init(metrics: RequestMetrics, writer: LedgerWriter, webhooks: WebhookDelivery? = nil) {
+    package init(metrics: RequestMetrics, writer: LedgerWriter, webhooks: WebhookDelivery? = nil) {
         self.metrics = metrics
         self.writer = writer
         self.webhooks = webhooks
     }
 
-    public func bodyPolicy(for head: HTTPRequestHead) -> HTTPBodyPolicy { .inMemory(maximum: 0) }
+    package func bodyPolicy(for head: HTTPRequestHead) -> HTTPBodyPolicy { .inMemory(maximum: 0) }
 
-    public func respond(to request: HTTPRequest) -> HTTPResponse {
+    package func respond(to request: HTTPRequest) -> HTTPResponse {
         guard ["GET", "HEAD"].contains(request.head.method) else {
             var response = HTTPResponse.error(
                 CoalitionError(.methodNotAllowed, "\(request.head.path) answers GET and HEAD")

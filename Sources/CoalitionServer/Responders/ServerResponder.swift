@@ -6,12 +6,12 @@ import CoalitionKit
 /// The member API under `/member/api/`, the member pages under `/member/` and the operator
 /// pages under `/operator/` when given. Any other path is 404 `NOT_FOUND`. Bodies of the server's own
 /// routes are taken in memory, at most 64 KiB; the partner API decides for its own.
-public struct ServerResponder: HTTPResponder {
+package struct ServerResponder: HTTPResponder {
     struct Health: Encodable {
         let status: String
     }
 
-    public static let maximumBody = 65536
+    package static let maximumBody = 65536
 
     /// What answers under `/v1/`, if the server has a ledger to serve.
     let partnerAPI: (any HTTPResponder)?
@@ -26,7 +26,7 @@ public struct ServerResponder: HTTPResponder {
     /// What answers under `/operator/`: the operator's pages.
     let operatorPages: (any HTTPResponder)?
 
-    public init(
+    package init(
         partnerAPI: (any HTTPResponder)? = nil,
         operations: (any HTTPResponder)? = nil,
         members: (any HTTPResponder)? = nil,
@@ -49,11 +49,11 @@ public struct ServerResponder: HTTPResponder {
         return path.hasPrefix("/v1/") ? partnerAPI : nil
     }
 
-    public func bodyPolicy(for head: HTTPRequestHead) -> HTTPBodyPolicy {
+    package func bodyPolicy(for head: HTTPRequestHead) -> HTTPBodyPolicy {
         api(for: head.path)?.bodyPolicy(for: head) ?? .inMemory(maximum: Self.maximumBody)
     }
 
-    public func respond(to request: HTTPRequest) -> HTTPResponse {
+    package func respond(to request: HTTPRequest) -> HTTPResponse {
         if let api = api(for: request.head.path) { return api.respond(to: request) }
         guard request.head.path == "/health" else {
             return .error(CoalitionError(.notFound, "no such resource"))

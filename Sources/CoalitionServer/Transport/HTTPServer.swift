@@ -13,7 +13,7 @@ import Synchronization
 /// running after the grace is not interrupted (a thread cannot be): its connection is shut
 /// and its answer lost, so a responder that writes must let its writer finish what it
 /// took before the caller saves.
-public final class HTTPServer: Sendable {
+package final class HTTPServer: Sendable {
     private let configuration: HTTPServerConfiguration
     private let responder: any HTTPResponder
     /// The listener; taken by `run()`, which closes it when it stops accepting.
@@ -39,11 +39,11 @@ public final class HTTPServer: Sendable {
     }
 
     /// The port the server listens on (the system's choice when the configuration said 0).
-    public let port: Int
+    package let port: Int
 
     /// Binds the listening socket now (so `port` is known before `run()`), loads the TLS
     /// certificate and key, and refuses plain HTTP on a non-loopback address.
-    public init(configuration: HTTPServerConfiguration, responder: any HTTPResponder) throws(CoalitionError) {
+    package init(configuration: HTTPServerConfiguration, responder: any HTTPResponder) throws(CoalitionError) {
         if let files = configuration.tls {
             tls = try TLSContext(certificatePath: files.certificatePath, keyPath: files.keyPath)
         } else {
@@ -86,17 +86,17 @@ public final class HTTPServer: Sendable {
     }
 
     /// Whether connections are TLS.
-    public var isTLS: Bool { tls != nil }
+    package var isTLS: Bool { tls != nil }
 
     /// Stops the server: `run()` stops accepting and returns once the requests in flight are
     /// answered. Safe from any thread, more than once.
-    public func shutdown() {
+    package func shutdown() {
         guard shuttingDown.set() else { return }
         var byte: UInt8 = 1
         _ = write(wakeWrite, &byte, 1)
     }
 
-    public var isShuttingDown: Bool { shuttingDown.isSet }
+    package var isShuttingDown: Bool { shuttingDown.isSet }
 
     enum Admission: Sendable {
         case serve(Int)
@@ -105,7 +105,7 @@ public final class HTTPServer: Sendable {
     }
 
     /// Accepts and serves connections until `shutdown()`; then drains and returns.
-    public func run() throws(CoalitionError) {
+    package func run() throws(CoalitionError) {
         signal(SIGPIPE, SIG_IGN)
         let environment = ConnectionEnvironment(
             configuration: configuration,

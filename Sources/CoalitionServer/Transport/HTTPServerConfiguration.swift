@@ -2,45 +2,45 @@ import CoalitionKit
 
 /// Where the server listens, how it secures its connections, and every bound it keeps.
 /// The defaults suit partners' systems on the internet; tests shorten the times.
-public struct HTTPServerConfiguration: Sendable {
+package struct HTTPServerConfiguration: Sendable {
     /// TLS certificate chain and private key, PEM files.
-    public struct TLSFiles: Sendable {
-        public var certificatePath: String
-        public var keyPath: String
+    package struct TLSFiles: Sendable {
+        package var certificatePath: String
+        package var keyPath: String
 
-        public init(certificatePath: String, keyPath: String) {
+        package init(certificatePath: String, keyPath: String) {
             self.certificatePath = certificatePath
             self.keyPath = keyPath
         }
     }
 
     /// An IP address literal or `localhost`.
-    public var host: String
+    package var host: String
     /// 0 asks the system for a free port (`HTTPServer.port` tells which).
-    public var port: Int
+    package var port: Int
     /// nil serves plain HTTP, which is refused unless `host` is a loopback address.
-    public var tls: TLSFiles?
-    public var limits = HTTPHeadLimits()
+    package var tls: TLSFiles?
+    package var limits = HTTPHeadLimits()
     /// Connections served at once; the next ones are answered 503 and closed.
-    public var maximumConnections = 256
+    package var maximumConnections = 256
     /// From a connection's accept (TLS handshake included), or a request's first byte, to
     /// the end of its head.
-    public var headerTimeout: Duration = .seconds(10)
+    package var headerTimeout: Duration = .seconds(10)
     /// How long a kept-alive connection may wait for its next request.
-    public var idleTimeout: Duration = .seconds(60)
+    package var idleTimeout: Duration = .seconds(60)
     /// A body must arrive at this average rate, in bytes a second, after `bodyRateGrace`.
-    public var minimumBodyRate = 4096
-    public var bodyRateGrace: Duration = .seconds(5)
+    package var minimumBodyRate = 4096
+    package var bodyRateGrace: Duration = .seconds(5)
     /// How long writing an answer may take before the connection is dropped.
-    public var writeTimeout: Duration = .seconds(30)
+    package var writeTimeout: Duration = .seconds(30)
     /// How long a shutdown waits for requests in flight before it closes their connections.
-    public var shutdownGrace: Duration = .seconds(8)
+    package var shutdownGrace: Duration = .seconds(8)
     /// Where the server reports what it refused and what failed, one line at a time: the
     /// peer's address, the status and reason code, OpenSSL's or the system's reason. Never
     /// a header value, a body byte or a key. By default, nowhere.
-    public var log: @Sendable (String) -> Void = { _ in }
+    package var log: @Sendable (String) -> Void = { _ in }
 
-    public init(host: String, port: Int, tls: TLSFiles?) {
+    package init(host: String, port: Int, tls: TLSFiles?) {
         self.host = host
         self.port = port
         self.tls = tls

@@ -5,11 +5,11 @@ import Glibc
 /// the process at once) is replaced by a call to `shutdown()` on a dispatch queue.
 /// The sources are set up once in `init` and only cancelled in `deinit`: never shared
 /// mutably (hence unchecked).
-public final class ShutdownSignals: @unchecked Sendable {
+package final class ShutdownSignals: @unchecked Sendable {
     private let sources: [any DispatchSourceSignal]
 
     /// Installs the handlers; keep the value for as long as they should stay.
-    public init(_ shutdown: @escaping @Sendable () -> Void) {
+    package init(_ shutdown: @escaping @Sendable () -> Void) {
         let queue = DispatchQueue(label: "coalition.signals")
         sources = [SIGTERM, SIGINT].map { number in
             signal(number, SIG_IGN)

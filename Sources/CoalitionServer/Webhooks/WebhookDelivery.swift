@@ -16,7 +16,7 @@ import Foundation
 /// The store is touched only on the ledger writer's thread (`LedgerWriter.perform`),
 /// between batches; deliveries run on this worker's own thread, one receiver connection
 /// (kept alive) per partner, each verifying the receiver's certificate and host name.
-public final class WebhookDelivery: @unchecked Sendable {
+package final class WebhookDelivery: @unchecked Sendable {
     // Safe to share: `clients` and `lastScanDay` are used only under `passLock` (in
     // `deliverDue` and `scan`); `receivers` is immutable; the counters and the thread's state are read and written under `condition`.
     struct Receiver {
@@ -39,12 +39,12 @@ public final class WebhookDelivery: @unchecked Sendable {
     private var counters = WebhookCounters()
 
     /// How many events a pass takes at most.
-    public static let passSize = 512
+    package static let passSize = 512
 
     /// A worker for the partners of `writer`'s network that name a webhook: reads each
     /// one's secret now (a missing or malformed secret is an error here, not at the first
     /// delivery). `now` is the clock attempts are dated and scheduled by.
-    public init(
+    package init(
         writer: LedgerWriter,
         schedule: RetrySchedule = .standard,
         timeout: Duration = .seconds(10),
@@ -76,10 +76,10 @@ public final class WebhookDelivery: @unchecked Sendable {
     }
 
     /// Whether any partner takes events.
-    public var hasReceivers: Bool { !receivers.isEmpty }
+    package var hasReceivers: Bool { !receivers.isEmpty }
 
     /// What this worker did since it started.
-    public var statistics: WebhookCounters {
+    package var statistics: WebhookCounters {
         condition.lock()
         defer { condition.unlock() }
         return counters
@@ -89,7 +89,7 @@ public final class WebhookDelivery: @unchecked Sendable {
     /// attempts. Returns what it did. Store failures are thrown (nothing was recorded: the
     /// events go again).
     @discardableResult
-    public func deliverDue() throws -> WebhookPass {
+    package func deliverDue() throws -> WebhookPass {
         passLock.lock()
         defer { passLock.unlock() }
         let at = now()
@@ -138,7 +138,7 @@ public final class WebhookDelivery: @unchecked Sendable {
     /// transaction of their own, once a (UTC) day: ids come from the cause and the day, so a
     /// scan repeated adds nothing. Returns how many events were new.
     @discardableResult
-    public func scan() throws -> Int {
+    package func scan() throws -> Int {
         passLock.lock()
         defer { passLock.unlock() }
         let at = now()
@@ -219,7 +219,7 @@ public final class WebhookDelivery: @unchecked Sendable {
 
     /// Starts the worker thread: a pass, then (when nothing more is due) a wait of
     /// `interval` or until `wake()`. Does nothing when no partner takes events.
-    public func start(interval: Duration = .seconds(1), log: @escaping @Sendable (String) -> Void = { _ in }) {
+    package func start(interval: Duration = .seconds(1), log: @escaping @Sendable (String) -> Void = { _ in }) {
         guard hasReceivers else { return }
         condition.lock()
         isRunning = true
@@ -230,7 +230,7 @@ public final class WebhookDelivery: @unchecked Sendable {
     }
 
     /// Asks for a pass now (new events were committed).
-    public func wake() {
+    package func wake() {
         condition.lock()
         wakeRequested = true
         condition.broadcast()
@@ -239,7 +239,7 @@ public final class WebhookDelivery: @unchecked Sendable {
 
     /// Stops the worker thread after its pass in progress; returns when it has stopped.
     /// Must be called before the ledger writer shuts down.
-    public func stop() {
+    package func stop() {
         condition.lock()
         isStopping = true
         condition.broadcast()
@@ -277,20 +277,20 @@ public final class WebhookDelivery: @unchecked Sendable {
 }
 
 /// What one pass of the worker did.
-public struct WebhookPass: Sendable, Equatable {
-    public var delivered = 0
-    public var failedAttempts = 0
+package struct WebhookPass: Sendable, Equatable {
+    package var delivered = 0
+    package var failedAttempts = 0
     /// Events whose last attempt of the schedule failed in this pass.
-    public var givenUp = 0
+    package var givenUp = 0
     /// Whether more events may be due (the pass was full).
-    public var remaining = false
+    package var remaining = false
 
-    public init() {}
+    package init() {}
 }
 
 /// What a worker did since it started, for `/metrics`.
-public struct WebhookCounters: Sendable, Equatable {
-    public var delivered: Int64 = 0
-    public var failedAttempts: Int64 = 0
-    public var givenUp: Int64 = 0
+package struct WebhookCounters: Sendable, Equatable {
+    package var delivered: Int64 = 0
+    package var failedAttempts: Int64 = 0
+    package var givenUp: Int64 = 0
 }

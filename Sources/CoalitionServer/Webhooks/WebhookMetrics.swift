@@ -3,12 +3,12 @@ import CoalitionKit
 extension WebhookDelivery {
     /// The outbox's events by status, read on the writer thread: what an operator's
     /// dashboard shows as the webhook backlog (pending) and the events given up on (failed).
-    public func outboxCounts() throws -> OutboxCounts {
+    package func outboxCounts() throws -> OutboxCounts {
         try writer.perform { ledger in try Self.outbox(ledger).outboxCounts() }
     }
 
     /// The failing deliveries (`EventOutbox.failingDeliveries`), for an operator's dashboard.
-    public func failingDeliveries(limit: Int = 50) throws -> [OutboxEntry] {
+    package func failingDeliveries(limit: Int = 50) throws -> [OutboxEntry] {
         try writer.perform { ledger in try Self.outbox(ledger).failingDeliveries(limit: limit) }
     }
 

@@ -5,18 +5,18 @@ import Foundation
 /// delivery's signature under the partner's secret, answers, and deduplicates by
 /// `webhook-id`. What the demo, the tests and the webhook benchmark deliver to; docs/api.md
 /// describes the same steps for a partner's own receiver.
-public final class WebhookReceiver: HTTPResponder, @unchecked Sendable {
+package final class WebhookReceiver: HTTPResponder, @unchecked Sendable {
     // Safe to share: `key` and `answer` are immutable; the record of deliveries is read and
     // written under `lock`.
 
     /// One delivery as received.
-    public struct Delivery: Sendable, Equatable {
-        public let id: String
-        public let timestamp: Int64
-        public let body: [UInt8]
-        public let isSignatureValid: Bool
+    package struct Delivery: Sendable, Equatable {
+        package let id: String
+        package let timestamp: Int64
+        package let body: [UInt8]
+        package let isSignatureValid: Bool
         /// What the receiver answered.
-        public let status: Int
+        package let status: Int
     }
 
     private let key: [UInt8]
@@ -31,7 +31,7 @@ public final class WebhookReceiver: HTTPResponder, @unchecked Sendable {
     /// A receiver verifying under `key`. `answer` gives the status of each delivery with a
     /// valid signature (204 unless told otherwise); an invalid one is answered 401 and never
     /// accepted. `keepsBodies` false keeps only ids and counts (for a benchmark's volume).
-    public init(
+    package init(
         key: [UInt8],
         keepsBodies: Bool = true,
         answer: @escaping @Sendable (Delivery) -> Int = { _ in 204 }
@@ -41,9 +41,9 @@ public final class WebhookReceiver: HTTPResponder, @unchecked Sendable {
         self.answer = answer
     }
 
-    public func bodyPolicy(for head: HTTPRequestHead) -> HTTPBodyPolicy { .inMemory(maximum: 1 << 20) }
+    package func bodyPolicy(for head: HTTPRequestHead) -> HTTPBodyPolicy { .inMemory(maximum: 1 << 20) }
 
-    public func respond(to request: HTTPRequest) -> HTTPResponse {
+    package func respond(to request: HTTPRequest) -> HTTPResponse {
         guard request.head.method == "POST" else { return HTTPResponse(status: 405) }
         let headers = request.head.headers
         guard let id = headers["webhook-id"], let timestampText = headers["webhook-timestamp"],
@@ -71,27 +71,27 @@ public final class WebhookReceiver: HTTPResponder, @unchecked Sendable {
     }
 
     /// Every delivery so far, in the order received (empty unless `keepsBodies`).
-    public var deliveries: [Delivery] { lock.withLock { received } }
+    package var deliveries: [Delivery] { lock.withLock { received } }
 
     /// The ids of the events accepted (answered 2xx), each once: what a receiver that
     /// deduplicates has processed.
-    public var acceptedIDs: Set<String> { lock.withLock { Set(accepted.keys) } }
+    package var acceptedIDs: Set<String> { lock.withLock { Set(accepted.keys) } }
 
     /// How many deliveries of an id already accepted arrived again (at-least-once's
     /// duplicates, which deduplication drops).
-    public var duplicates: Int { lock.withLock { accepted.values.reduce(0) { $0 + $1 - 1 } } }
+    package var duplicates: Int { lock.withLock { accepted.values.reduce(0) { $0 + $1 - 1 } } }
 
     /// How many requests arrived, and how many of them had no valid signature.
-    public var counts: (deliveries: Int, invalid: Int) { lock.withLock { (deliveryCount, invalidCount) } }
+    package var counts: (deliveries: Int, invalid: Int) { lock.withLock { (deliveryCount, invalidCount) } }
 }
 
 /// A `WebhookReceiver` listening on a thread of its own (HTTPS on `host`, port 0 for any).
-public final class WebhookReceiverServer: Sendable {
-    public let server: HTTPServer
-    public let receiver: WebhookReceiver
+package final class WebhookReceiverServer: Sendable {
+    package let server: HTTPServer
+    package let receiver: WebhookReceiver
     private let stopped = StopSignal()
 
-    public init(
+    package init(
         receiver: WebhookReceiver,
         host: String = "127.0.0.1",
         port: Int = 0,
@@ -111,17 +111,17 @@ public final class WebhookReceiverServer: Sendable {
         thread.start()
     }
 
-    public var port: Int { server.port }
+    package var port: Int { server.port }
 
     /// Stops listening and returns once the server's thread is done.
-    public func stop() {
+    package func stop() {
         server.shutdown()
         stopped.wait()
     }
 
     /// A new self-signed certificate for `localhost` and 127.0.0.1 in `folder` (made if
     /// missing): the receiver's, which the sender trusts explicitly.
-    public static func makeCertificate(in folder: String) throws -> HTTPServerConfiguration.TLSFiles {
+    package static func makeCertificate(in folder: String) throws -> HTTPServerConfiguration.TLSFiles {
         try FileManager.default.createDirectory(
             atPath: folder,
             withIntermediateDirectories: true,

@@ -27,7 +27,7 @@ import Foundation
 /// with `STANDBY` (503 with `Retry-After`) until `takeOver` opens one on the writer thread;
 /// `stepDown` drops it again. A server on PostgreSQL runs so while another holds the
 /// ledger's writer lease (docs/operations.md, "Two servers, one ledger").
-public final class LedgerWriter: @unchecked Sendable {
+package final class LedgerWriter: @unchecked Sendable {
     // Safe to share: `ledger` is touched only on the writer thread (and by `init` before it
     // starts); every other stored property is read and written under `condition`.
     private var ledger: Ledger?
@@ -37,12 +37,12 @@ public final class LedgerWriter: @unchecked Sendable {
     private var isStopping = false
     private var isStopped = false
     /// How many jobs may wait at once.
-    public let capacity: Int
+    package let capacity: Int
     /// The network the ledger was opened with: immutable, so readable from any thread.
-    public let network: Network
+    package let network: Network
 
     /// Starts the writer thread for `ledger`, with room for `capacity` waiting jobs.
-    public init(ledger: Ledger, capacity: Int = 64) {
+    package init(ledger: Ledger, capacity: Int = 64) {
         precondition(capacity > 0, "the writer's queue needs room for at least one job")
         self.ledger = ledger
         self.capacity = capacity
@@ -55,7 +55,7 @@ public final class LedgerWriter: @unchecked Sendable {
 
     /// Starts a writer without a ledger, for a standby server of `network`: it refuses every
     /// job with `STANDBY` until `takeOver` gives it one.
-    public init(standbyFor network: Network, capacity: Int = 64) {
+    package init(standbyFor network: Network, capacity: Int = 64) {
         precondition(capacity > 0, "the writer's queue needs room for at least one job")
         ledger = nil
         self.capacity = capacity
@@ -67,7 +67,7 @@ public final class LedgerWriter: @unchecked Sendable {
     }
 
     /// Whether the writer holds a ledger (it is not a standby).
-    public var isWriter: Bool {
+    package var isWriter: Bool {
         condition.lock()
         defer { condition.unlock() }
         return holdsLedger
@@ -76,7 +76,7 @@ public final class LedgerWriter: @unchecked Sendable {
     /// Opens the ledger with `open`, on the writer thread after every job queued before, and
     /// writes to it from then on. Throws what `open` threw (the writer stays a standby), or
     /// `SHUTTING_DOWN`.
-    public func takeOver(_ open: @escaping @Sendable () throws -> Ledger) throws {
+    package func takeOver(_ open: @escaping @Sendable () throws -> Ledger) throws {
         let job = RoleJob(open: open)
         try enqueueAndWait(job, bypassingCapacity: true)
         try job.result!.get()
@@ -84,7 +84,7 @@ public final class LedgerWriter: @unchecked Sendable {
 
     /// Drops the ledger, without saving its state, after the jobs queued before: every later
     /// job is refused with `STANDBY`. For a server that lost the writer lease.
-    public func stepDown() {
+    package func stepDown() {
         let job = RoleJob(open: nil)
         try? enqueueAndWait(job, bypassingCapacity: true)
     }
@@ -98,7 +98,7 @@ public final class LedgerWriter: @unchecked Sendable {
     /// Runs `work` on the writer thread with the ledger and returns what it returned (or
     /// throws what it threw), once it has run. Throws `WRITER_BUSY` at once when the queue
     /// is full and `SHUTTING_DOWN` once `shutdown()` was called.
-    public func perform<T: Sendable>(_ work: @escaping @Sendable (Ledger) throws -> T) throws -> T {
+    package func perform<T: Sendable>(_ work: @escaping @Sendable (Ledger) throws -> T) throws -> T {
         let job = Job(work)
         try enqueueAndWait(job)
         return try job.result!.get()
@@ -108,7 +108,7 @@ public final class LedgerWriter: @unchecked Sendable {
     /// it, once its transaction is durable. Single records waiting together are applied in
     /// one batch, one transaction, one sync (group commit); each then gets its own answer.
     /// Throws `WRITER_BUSY` or `SHUTTING_DOWN` as `perform` does, and a store failure.
-    public func submit(_ record: LedgerRecord, receivedAt: Timestamp) throws -> SingleRecordResult {
+    package func submit(_ record: LedgerRecord, receivedAt: Timestamp) throws -> SingleRecordResult {
         let job = RecordJob(record, receivedAt: receivedAt)
         try enqueueAndWait(job)
         return try job.result!.get()
@@ -128,14 +128,14 @@ public final class LedgerWriter: @unchecked Sendable {
     }
 
     /// How many jobs wait (not counting one being run).
-    public var waiting: Int {
+    package var waiting: Int {
         condition.lock()
         defer { condition.unlock() }
         return queue.count
     }
 
     /// How many turns the writer took and how many jobs each took together, so far.
-    public var statistics: WriterStatistics {
+    package var statistics: WriterStatistics {
         condition.lock()
         defer { condition.unlock() }
         return turnStatistics
@@ -144,7 +144,7 @@ public final class LedgerWriter: @unchecked Sendable {
     private var turnStatistics = WriterStatistics()
 
     /// Whether `shutdown()` was called: new jobs are refused.
-    public var isShuttingDown: Bool {
+    package var isShuttingDown: Bool {
         condition.lock()
         defer { condition.unlock() }
         return isStopping
@@ -153,7 +153,7 @@ public final class LedgerWriter: @unchecked Sendable {
     /// Refuses new jobs, runs those queued, saves the ledger's state and stops; returns when
     /// the writer thread is done. Throws if saving the state failed (the ledger's tables are
     /// the truth: the next open rebuilds it). Calling it again does nothing.
-    public func shutdown() throws {
+    package func shutdown() throws {
         condition.lock()
         isStopping = true
         condition.broadcast()
@@ -238,14 +238,14 @@ public final class LedgerWriter: @unchecked Sendable {
 
 /// The writer's turns so far: how many, how many jobs in all, and a histogram of how many
 /// jobs a turn took together (what `/metrics` shows as the writer's group sizes).
-public struct WriterStatistics: Sendable, Equatable {
+package struct WriterStatistics: Sendable, Equatable {
     /// The upper bounds of the turn-size buckets.
-    public static let sizeBuckets = [1, 2, 4, 8, 16, 32, 64]
-    public private(set) var turns: Int64 = 0
-    public private(set) var jobs: Int64 = 0
+    package static let sizeBuckets = [1, 2, 4, 8, 16, 32, 64]
+    package private(set) var turns: Int64 = 0
+    package private(set) var jobs: Int64 = 0
     /// Turns per bucket of `sizeBuckets` (not cumulative); larger turns count only in
     /// `turns`.
-    public private(set) var turnsBySize = [Int64](repeating: 0, count: WriterStatistics.sizeBuckets.count)
+    package private(set) var turnsBySize = [Int64](repeating: 0, count: WriterStatistics.sizeBuckets.count)
 
     mutating func record(turnSize: Int) {
         turns += 1

@@ -1,7 +1,7 @@
 import CoalitionKit
 
 /// What became of one single record (`POST /v1/records`), once durable.
-public enum SingleRecordResult: Sendable, Equatable {
+package enum SingleRecordResult: Sendable, Equatable {
     /// Applied now.
     case applied(RecordReceipt)
     /// Applied before, by this request or a file, with the same content: the same receipt.

@@ -3,10 +3,10 @@
 import CoalitionKit
 import Foundation
 
-public enum SignedFileFuzzing {
+package enum SignedFileFuzzing {
     /// The key every fuzz input is checked (and, in signing mode, signed) under: the published
     /// test key of docs/settlement-format.md §13 is not needed, any fixed key does.
-    public static let key: [UInt8] = Array("coalition-fuzz-test-key-not-a-secret".utf8)
+    package static let key: [UInt8] = Array("coalition-fuzz-test-key-not-a-secret".utf8)
 
     /// A scratch file of this process, rewritten for every input (in memory where /dev/shm is).
     static let path: String = {
@@ -15,7 +15,7 @@ public enum SignedFileFuzzing {
     }()
 
     /// Writes `bytes` to the scratch file; returns its path.
-    public static func write(_ bytes: [UInt8]) -> String {
+    package static func write(_ bytes: [UInt8]) -> String {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { fail("cannot open the scratch file \(path)") }
         defer { close(descriptor) }
@@ -29,12 +29,12 @@ public enum SignedFileFuzzing {
     }
 
     /// `S|<HMAC-SHA256 of body under key>\n`: what signs `body` (which should end with LF).
-    public static func signatureLine(for body: [UInt8]) -> [UInt8] {
+    package static func signatureLine(for body: [UInt8]) -> [UInt8] {
         Array("S|\(Hex.encode(mac(body)))\n".utf8)
     }
 
     /// Traps unless `file` ends with a signature line that is the MAC of every byte before it.
-    public static func checkSigned(_ file: [UInt8]) {
+    package static func checkSigned(_ file: [UInt8]) {
         var end = file.endIndex
         if file.last == SettlementFormat.newline { end -= 1 }
         guard let start = file[..<end].lastIndex(of: SettlementFormat.newline) else {
@@ -46,13 +46,13 @@ public enum SignedFileFuzzing {
     }
 
     /// Traps unless `header`'s canonical line parses back to `header`.
-    public static func checkHeaderRoundTrip(_ header: FileHeader, kinds: Set<FileKind>) {
+    package static func checkHeaderRoundTrip(_ header: FileHeader, kinds: Set<FileKind>) {
         guard let again = try? FileHeader(line: ArraySlice(header.line.utf8), expecting: kinds), again == header
         else { fail("header \(header.line) does not parse back to itself") }
     }
 
     /// Reports a broken invariant: libFuzzer saves the input that did it.
-    public static func fail(_ message: String) -> Never {
+    package static func fail(_ message: String) -> Never {
         FileHandle.standardError.write(Data("invariant broken: \(message)\n".utf8))
         abort()
     }
