@@ -33,8 +33,10 @@ package struct ActivityGenerator {
     }
 
     /// The enrollments, then the activity, each in time order.
-    package static func generate(network: Network, plan: Plan) -> (enrollments: [LedgerRecord], activity: [LedgerRecord])
-    {
+    package static func generate(
+        network: Network,
+        plan: Plan
+    ) -> (enrollments: [LedgerRecord], activity: [LedgerRecord]) {
         var random = SeededGenerator(seed: plan.seed)
         let partners = network.sortedPartners
         var enrollments: [LedgerRecord] = []
