@@ -6,28 +6,6 @@ struct ClientRecordsCommandTests {
     let partners = CommandRunner.partnersDirectory
     let seeds = CommandRunner.seedsDirectory
 
-    /// `coalition serve --plain-http` on a port of the system's choosing: the process and the
-    /// port once it listens.
-    func startServe(data: String, output: String) throws -> (Process, String?) {
-        let executable = try #require(CommandRunner.executable)
-        _ = FileManager.default.createFile(atPath: output, contents: nil)
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = ["serve", "--data", data, "--listen", "127.0.0.1:0", "--plain-http"]
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
-        process.standardError = process.standardOutput
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        for _ in 0..<1000 {
-            let text = String(decoding: FileManager.default.contents(atPath: output) ?? Data(), as: UTF8.self)
-            if let range = text.range(of: "listening on http://127.0.0.1:") {
-                return (process, String(text[range.upperBound...].prefix { $0.isNumber }))
-            }
-            usleep(10_000)
-        }
-        return (process, nil)
-    }
-
     @Test("records are applied, then replayed by a rerun with the same ids; a server gone is exit 1")
     func appliedThenReplayed() throws {
         let work = try WorkDirectory()
@@ -37,7 +15,7 @@ struct ClientRecordsCommandTests {
         try #require(demo.status == 0, "\(demo)")
         let members = work.file("members")
         try "6001000000010\n".write(toFile: members, atomically: true, encoding: .utf8)
-        let (process, port) = try startServe(data: data, output: work.file("serve.out"))
+        let (process, port) = try startServe(data: data, output: work.file("serve.out"), extra: ["--plain-http"])
         defer { if process.isRunning { process.terminate() } }
         let bound = try #require(port)
         func send(_ count: Int) throws -> CommandRunner.Result {

@@ -20,28 +20,6 @@ struct ServeCommandTests {
         return (process.terminationStatus, String(decoding: output, as: UTF8.self))
     }
 
-    /// `coalition serve` on a port of the system's choosing, its output in `output`; the
-    /// process and the port once it listens.
-    func startServe(data: String, output: String, extra: [String]) throws -> (Process, String?) {
-        let executable = try #require(CommandRunner.executable)
-        _ = FileManager.default.createFile(atPath: output, contents: nil)
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = ["serve", "--data", data, "--listen", "127.0.0.1:0"] + extra
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
-        process.standardError = process.standardOutput
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        for _ in 0..<1000 {
-            let text = String(decoding: FileManager.default.contents(atPath: output) ?? Data(), as: UTF8.self)
-            if let range = text.range(of: "listening on https://127.0.0.1:") {
-                return (process, String(text[range.upperBound...].prefix { $0.isNumber }))
-            }
-            usleep(10_000)
-        }
-        return (process, nil)
-    }
-
     @Test("serve answers /ready and /metrics over HTTPS and logs each request to --log FILE")
     func readinessMetricsAndLog() throws {
         let work = try WorkDirectory()
