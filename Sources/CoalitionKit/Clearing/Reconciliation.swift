@@ -46,6 +46,32 @@ package struct ReconciliationReport: Sendable {
     /// Amounts of the records that did not match, per side and currency.
     package var unmatchedLedger: [Currency: Int64] = [:]
     package var unmatchedPartner: [Currency: Int64] = [:]
+
+    /// Records a break and adds its amounts to the unmatched sums: the partner's side always,
+    /// the ledger's side when the ledger has it in this cycle (a record the ledger has in
+    /// another cycle is that cycle's to match).
+    mutating func addBreak(
+        _ kind: BreakKind,
+        recordID: String,
+        line: Int?,
+        ledger: (amount: Money, cycle: Int64?)?,
+        partner: Money?
+    ) {
+        breaks.append(
+            Break(
+                kind: kind,
+                recordID: recordID,
+                line: line,
+                ledgerAmount: ledger?.amount,
+                ledgerCycle: ledger?.cycle,
+                partnerAmount: partner
+            )
+        )
+        if let partner { unmatchedPartner[partner.currency, default: 0] += partner.minorUnits }
+        if let ledger, ledger.cycle == cycle {
+            unmatchedLedger[ledger.amount.currency, default: 0] += ledger.amount.minorUnits
+        }
+    }
 }
 
 package enum Reconciliation {
@@ -117,79 +143,31 @@ package enum Reconciliation {
         var report = ReconciliationReport(partner: partner, cycle: cycle)
         let view = try ledgerView(ledger, partner: partner)
         var seen: Set<String> = []
-        func unmatchedPartner(_ m: Money) { report.unmatchedPartner[m.currency, default: 0] += m.minorUnits }
-        func unmatchedLedger(_ m: Money) { report.unmatchedLedger[m.currency, default: 0] += m.minorUnits }
         for (line, entry) in entries {
             let id = entry.reference
             guard seen.insert(id).inserted else {
-                report.breaks.append(
-                    .init(
-                        kind: .duplicateInPartnerFile,
-                        recordID: id,
-                        line: line,
-                        ledgerAmount: nil,
-                        ledgerCycle: nil,
-                        partnerAmount: entry.amount
-                    )
-                )
-                unmatchedPartner(entry.amount)
+                report.addBreak(.duplicateInPartnerFile, recordID: id, line: line, ledger: nil, partner: entry.amount)
                 continue
             }
             guard let sides = view[id] else {
-                report.breaks.append(
-                    .init(
-                        kind: .missingInLedger,
-                        recordID: id,
-                        line: line,
-                        ledgerAmount: nil,
-                        ledgerCycle: nil,
-                        partnerAmount: entry.amount
-                    )
-                )
-                unmatchedPartner(entry.amount)
+                report.addBreak(.missingInLedger, recordID: id, line: line, ledger: nil, partner: entry.amount)
                 continue
             }
             guard let mine = sides.first(where: { $0.cycle == cycle }) else {
                 let other = sides.first!
-                report.breaks.append(
-                    .init(
-                        kind: .differentCycle,
-                        recordID: id,
-                        line: line,
-                        ledgerAmount: other.amount,
-                        ledgerCycle: other.cycle,
-                        partnerAmount: entry.amount
-                    )
+                report.addBreak(
+                    .differentCycle,
+                    recordID: id,
+                    line: line,
+                    ledger: (other.amount, other.cycle),
+                    partner: entry.amount
                 )
-                unmatchedPartner(entry.amount)
                 continue
             }
-            if mine.amount.currency != entry.amount.currency {
-                report.breaks.append(
-                    .init(
-                        kind: .currencyDiffers,
-                        recordID: id,
-                        line: line,
-                        ledgerAmount: mine.amount,
-                        ledgerCycle: cycle,
-                        partnerAmount: entry.amount
-                    )
-                )
-                unmatchedPartner(entry.amount)
-                unmatchedLedger(mine.amount)
-            } else if mine.amount.minorUnits != entry.amount.minorUnits {
-                report.breaks.append(
-                    .init(
-                        kind: .amountDiffers,
-                        recordID: id,
-                        line: line,
-                        ledgerAmount: mine.amount,
-                        ledgerCycle: cycle,
-                        partnerAmount: entry.amount
-                    )
-                )
-                unmatchedPartner(entry.amount)
-                unmatchedLedger(mine.amount)
+            if mine.amount.currency != entry.amount.currency || mine.amount.minorUnits != entry.amount.minorUnits {
+                let kind: ReconciliationReport.BreakKind =
+                    mine.amount.currency != entry.amount.currency ? .currencyDiffers : .amountDiffers
+                report.addBreak(kind, recordID: id, line: line, ledger: (mine.amount, cycle), partner: entry.amount)
             } else {
                 report.matchedRecords += 1
                 report.matchedTotals[mine.amount.currency, default: 0] += mine.amount.minorUnits
@@ -197,17 +175,7 @@ package enum Reconciliation {
         }
         for (id, sides) in view.sorted(by: { $0.key < $1.key }) where !seen.contains(id) {
             guard let mine = sides.first(where: { $0.cycle == cycle }) else { continue }
-            report.breaks.append(
-                .init(
-                    kind: .missingInPartnerFile,
-                    recordID: id,
-                    line: nil,
-                    ledgerAmount: mine.amount,
-                    ledgerCycle: cycle,
-                    partnerAmount: nil
-                )
-            )
-            unmatchedLedger(mine.amount)
+            report.addBreak(.missingInPartnerFile, recordID: id, line: nil, ledger: (mine.amount, cycle), partner: nil)
         }
         return report
     }

@@ -20,55 +20,14 @@ extension BatchBuilder {
         effect.unitLegs(book.accounts(of: partner), reported: -units, converted: conversion.convertedUnits)
         var change = InPlaceChange(member: number, at: held)
         if conversion.points > 0 {
-            let lot = Lot(
-                id: nextLotID(),
-                member: number,
-                issuer: partner.id,
+            try planEarnedLots(
+                &effect,
+                &change,
+                partner: partner,
                 points: conversion.points,
-                earnedAt: time,
-                expiresAt: time.adding(days: network.pointsLifetimeDays),
-                isBonus: false
+                tierBefore: tier,
+                qualifyingBefore: qualifying
             )
-            change.newLot = lot
-            effect.changed(lot)
-            effect.leg(member: number, conversion.points)
-            effect.leg(booked: book.issuer(partner.id), -conversion.points)
-            // The tier held before this earn gives its bonus, funded by the earning partner.
-            let bonusPercent = network.tiers.indices.contains(tier) ? network.tiers[tier].bonusPercent : 0
-            let bonus = try Checked.narrow(Int128(conversion.points) * Int128(bonusPercent) / 100)
-            if bonus > 0 {
-                let bonusLot = Lot(
-                    id: nextLotID(),
-                    member: number,
-                    issuer: partner.id,
-                    points: bonus,
-                    earnedAt: time,
-                    expiresAt: lot.expiresAt,
-                    isBonus: true
-                )
-                change.bonusLot = bonusLot
-                effect.changed(bonusLot)
-                effect.leg(member: number, bonus)
-                effect.leg(booked: book.issuer(partner.id), -bonus)
-                effect.points += bonus
-            }
-            change.qualifying = conversion.points
-            effect.qualifying.append((number, QualifyingDay.day(of: time)))
-            // The earn's day is the last of the window, so its points join the window's sum.
-            let window = qualifying + (network.tierWindowDays > 0 ? conversion.points : 0)
-            let target = network.tierIndex(forQualifying: window)
-            if target > tier {
-                change.tier = target
-                effect.tierChanges.append(
-                    TierChange(
-                        member: number,
-                        at: time,
-                        from: network.tiers[tier].name,
-                        to: network.tiers[target].name,
-                        reason: "upgrade: \(window) qualifying points in \(network.tierWindowDays) days"
-                    )
-                )
-            }
         }
         // The referred member's first qualifying earn pays the referral bonus (networks
         // without a referral programme never get past the first check).
@@ -95,6 +54,68 @@ extension BatchBuilder {
             effect.members[number] = copy
         } else {
             effect.inPlace = change
+        }
+    }
+
+    /// The lots an earn of `points` makes (its own and the bonus of the tier held before it),
+    /// its qualifying points, and the upgrade they reach, planned into `change`.
+    private func planEarnedLots(
+        _ effect: inout Effect,
+        _ change: inout InPlaceChange,
+        partner: Partner,
+        points: Int64,
+        tierBefore: Int,
+        qualifyingBefore: Int64
+    ) throws {
+        let time = effect.occurredAt
+        let lot = Lot(
+            id: nextLotID(),
+            member: change.member,
+            issuer: partner.id,
+            points: points,
+            earnedAt: time,
+            expiresAt: time.adding(days: network.pointsLifetimeDays),
+            isBonus: false
+        )
+        change.newLot = lot
+        effect.changed(lot)
+        effect.leg(member: change.member, points)
+        effect.leg(booked: book.issuer(partner.id), -points)
+        // The tier held before this earn gives its bonus, funded by the earning partner.
+        let bonusPercent = network.tiers.indices.contains(tierBefore) ? network.tiers[tierBefore].bonusPercent : 0
+        let bonus = try Checked.narrow(Int128(points) * Int128(bonusPercent) / 100)
+        if bonus > 0 {
+            let bonusLot = Lot(
+                id: nextLotID(),
+                member: change.member,
+                issuer: partner.id,
+                points: bonus,
+                earnedAt: time,
+                expiresAt: lot.expiresAt,
+                isBonus: true
+            )
+            change.bonusLot = bonusLot
+            effect.changed(bonusLot)
+            effect.leg(member: change.member, bonus)
+            effect.leg(booked: book.issuer(partner.id), -bonus)
+            effect.points += bonus
+        }
+        change.qualifying = points
+        effect.qualifying.append((change.member, QualifyingDay.day(of: time)))
+        // The earn's day is the last of the window, so its points join the window's sum.
+        let window = qualifyingBefore + (network.tierWindowDays > 0 ? points : 0)
+        let target = network.tierIndex(forQualifying: window)
+        if target > tierBefore {
+            change.tier = target
+            effect.tierChanges.append(
+                TierChange(
+                    member: change.member,
+                    at: time,
+                    from: network.tiers[tierBefore].name,
+                    to: network.tiers[target].name,
+                    reason: "upgrade: \(window) qualifying points in \(network.tierWindowDays) days"
+                )
+            )
         }
     }
 

@@ -2,6 +2,37 @@
 /// change it caused.
 extension BatchBuilder {
     func planReversal(_ effect: inout Effect, partner: Partner, original: String, units: Int64?) throws {
+        var target = try reversalTarget(partner: partner, original: original, units: units)
+        var account = try openMemberForReversal(target.member)
+        effect.member = target.member
+        effect.units = target.after - target.before
+        effect.detail = PostingDetail.reversal(of: original)
+        if target.entry.kind == .earn {
+            try planEarnReversal(&effect, &account, partner: partner, target)
+        } else {
+            try planRedeemReversal(&effect, &account, partner: partner, target)
+        }
+        target.entry.reversedUnits = target.after
+        effect.reversed = target.entry
+        effect.members[target.member] = account
+    }
+
+    /// The record a reversal undoes, checked, with what the engine needs of it: its journal
+    /// entry and posting, the rate it was booked at, and the units of it reversed before and
+    /// after this reversal.
+    struct ReversalTarget {
+        var entry: RecordEntry
+        let posting: Posting
+        let detail: PostingDetail
+        let rate: Rate
+        let member: MemberNumber
+        let original: String
+        let before: Int64
+        let after: Int64
+    }
+
+    /// Finds and checks the original of a reversal of `units` (all that is left when nil).
+    func reversalTarget(partner: Partner, original: String, units: Int64?) throws -> ReversalTarget {
         let originalKey: RecordKey
         do {
             originalKey = try RecordKey(partner: partner.id, recordID: original)
@@ -9,7 +40,7 @@ extension BatchBuilder {
             // The fault is this record's `original` field: its place names this record, not that id.
             throw CoalitionError(error.code, error.message, at: Place(field: "original"))
         }
-        guard var entry = try entry(for: originalKey) else {
+        guard let entry = try entry(for: originalKey) else {
             throw CoalitionError(.unknownOriginal, "no record \(original) of \(partner.id) to reverse")
         }
         guard entry.kind == .earn || entry.kind == .redeem else {
@@ -34,120 +65,133 @@ extension BatchBuilder {
         guard let rate = detail.rate else {
             throw CoalitionError(.storeFailure, "posting \(entry.seq) has no rate in its detail")
         }
-        var account = try openMemberForReversal(number)
+        return ReversalTarget(
+            entry: entry,
+            posting: posting,
+            detail: detail,
+            rate: rate,
+            member: number,
+            original: original,
+            before: entry.reversedUnits,
+            after: entry.reversedUnits + requested
+        )
+    }
+
+    /// An earn undone, in part or in full: the points its reversed units earned (and their
+    /// share of its bonus) taken back, a referral bonus it paid clawed back, its qualifying
+    /// points and any upgrade it caused undone.
+    func planEarnReversal(
+        _ effect: inout Effect,
+        _ account: inout MemberAccount,
+        partner: Partner,
+        _ target: ReversalTarget
+    ) throws {
+        let (entry, rate, detail, before, after) = (
+            target.entry, target.rate, target.detail, target.before, target.after
+        )
         let time = effect.occurredAt
-        effect.member = number
-        effect.units = requested
-        effect.detail = PostingDetail.reversal(of: original)
-        let before = entry.reversedUnits
-        let after = before + requested
-        if entry.kind == .earn {
-            effect.kind = .reverseEarn
-            // The member keeps what the units still standing earn, rounded down as an earn
-            // is: never a point more. Each piece takes the difference, so the pieces add up
-            // to the earn's points.
-            let earned = try rate.apply(to: entry.units, rounding: .down).value
-            let keptBefore = try rate.apply(to: entry.units - before, rounding: .down).value
-            let keptAfter = try rate.apply(to: entry.units - after, rounding: .down).value
-            let points = keptBefore - keptAfter
-            let converted =
-                try Rate.unitsFor(points: earned - keptAfter, rate: rate, rounding: .up)
-                - Rate.unitsFor(points: earned - keptBefore, rate: rate, rounding: .up)
-            effect.unitLegs(book.accounts(of: partner), reported: requested, converted: -converted)
-            // The bonus the earn gave goes back in proportion: the member keeps the bonus of
-            // the units still standing, rounded down.
-            let bonus = detail.bonus ?? 0
-            let bonusBack =
-                bonus == 0
-                ? 0
-                : try Checked.narrow(Int128(bonus) * Int128(entry.units - before) / Int128(entry.units))
-                    - Checked.narrow(Int128(bonus) * Int128(entry.units - after) / Int128(entry.units))
-            // An earn that paid a referral bonus and is now reversed in full in time takes
-            // the bonus back first, so the earn's own points are not taken from it.
-            if after == entry.units, let referral = detail.referralBonus {
-                effect.detail += try planReferralClawback(
-                    &effect,
-                    &account,
-                    bonus: referral,
-                    seq: entry.seq,
-                    earnedAt: posting.occurredAt
-                )
-            }
-            var dead: Int64 = 0
-            var split: [IssuerPoints] = []
-            var debt: Int64 = 0
-            try planEarnReversal(
+        effect.kind = .reverseEarn
+        // The member keeps what the units still standing earn, rounded down as an earn
+        // is: never a point more. Each piece takes the difference, so the pieces add up
+        // to the earn's points.
+        let earned = try rate.apply(to: entry.units, rounding: .down).value
+        let keptBefore = try rate.apply(to: entry.units - before, rounding: .down).value
+        let keptAfter = try rate.apply(to: entry.units - after, rounding: .down).value
+        let points = keptBefore - keptAfter
+        let converted =
+            try Rate.unitsFor(points: earned - keptAfter, rate: rate, rounding: .up)
+            - Rate.unitsFor(points: earned - keptBefore, rate: rate, rounding: .up)
+        effect.unitLegs(book.accounts(of: partner), reported: after - before, converted: -converted)
+        // The bonus the earn gave goes back in proportion: the member keeps the bonus of
+        // the units still standing, rounded down.
+        let bonus = detail.bonus ?? 0
+        let bonusBack =
+            bonus == 0
+            ? 0
+            : try Checked.narrow(Int128(bonus) * Int128(entry.units - before) / Int128(entry.units))
+                - Checked.narrow(Int128(bonus) * Int128(entry.units - after) / Int128(entry.units))
+        // An earn that paid a referral bonus and is now reversed in full in time takes
+        // the bonus back first, so the earn's own points are not taken from it.
+        if after == entry.units, let referral = detail.referralBonus {
+            effect.detail += try planReferralClawback(
                 &effect,
                 &account,
-                partner: partner,
-                lotID: detail.lot,
-                points: points,
-                at: time,
-                dead: &dead,
-                split: &split,
-                debt: &debt
+                bonus: referral,
+                seq: entry.seq,
+                earnedAt: target.posting.occurredAt
             )
-            try planEarnReversal(
-                &effect,
-                &account,
-                partner: partner,
-                lotID: detail.bonusLot,
-                points: bonusBack,
-                at: time,
-                dead: &dead,
-                split: &split,
-                debt: &debt
-            )
-            effect.detail += PostingDetail.split(split)
-            // The debt the reversal left, owed to `partner`: the acknowledgement's `DEBT` line.
-            effect.detail += PostingDetail.debt(debt)
-            // The change to the member's live balance: points of the earn that already
-            // expired are booked back from breakage (or, where `expire` has not run yet, taken
-            // from the dead lot), not charged to the member.
-            effect.points = (effect.legs.first { $0.account == .member(number) }?.amount ?? 0) + dead
-            if points > 0 {
-                account.addQualifying(-points, at: posting.occurredAt)
-                effect.qualifying.append((number, QualifyingDay.day(of: posting.occurredAt)))
-            }
-            undoUpgrade(&account, &effect, tierBefore: detail.tierBefore, original: original, at: time)
-        } else {
-            effect.kind = .reverseRedeem
-            // The member pays for the units still standing what a redemption of them costs,
-            // rounded up: never a point less. Each piece gives back the difference, so the
-            // pieces add up to the points the redemption took.
-            let spent = try rate.apply(to: entry.units, rounding: .up).value
-            let restoredBefore = try spent - rate.apply(to: entry.units - before, rounding: .up).value
-            let restoredAfter = try spent - rate.apply(to: entry.units - after, rounding: .up).value
-            let points = restoredAfter - restoredBefore
-            effect.points = points
-            let converted =
-                try Rate.unitsFor(points: restoredAfter, rate: rate, rounding: .down)
-                - Rate.unitsFor(points: restoredBefore, rate: rate, rounding: .down)
-            effect.unitLegs(book.accounts(of: partner), reported: -requested, converted: converted)
-            guard let value = detail.value else {
-                throw CoalitionError(.storeFailure, "posting \(entry.seq) has no redemption value in its detail")
-            }
-            var dead: Int64 = 0
-            var split: [IssuerPoints] = []
-            try planRedemptionReversal(
-                &effect,
-                &account,
-                partner: partner,
-                parts: detail.parts,
-                value: value,
-                restored: restoredBefore..<restoredAfter,
-                at: time,
-                dead: &dead,
-                split: &split
-            )
-            effect.detail += PostingDetail.split(split)
-            // The change to the member's live balance: points given back to a lot already
-            // past its expiry are dead.
-            effect.points = (effect.legs.first { $0.account == .member(number) }?.amount ?? 0) - dead
         }
-        entry.reversedUnits = after
-        effect.reversed = entry
-        effect.members[number] = account
+        var dead: Int64 = 0
+        var split: [IssuerPoints] = []
+        var debt: Int64 = 0
+        for (lotID, taken) in [(detail.lot, points), (detail.bonusLot, bonusBack)] {
+            try planPointsTakenBack(
+                &effect,
+                &account,
+                partner: partner,
+                lotID: lotID,
+                points: taken,
+                at: time,
+                dead: &dead,
+                split: &split,
+                debt: &debt
+            )
+        }
+        effect.detail += PostingDetail.split(split)
+        // The debt the reversal left, owed to `partner`: the acknowledgement's `DEBT` line.
+        effect.detail += PostingDetail.debt(debt)
+        // The change to the member's live balance: points of the earn that already
+        // expired are booked back from breakage (or, where `expire` has not run yet, taken
+        // from the dead lot), not charged to the member.
+        effect.points = (effect.legs.first { $0.account == .member(target.member) }?.amount ?? 0) + dead
+        if points > 0 {
+            account.addQualifying(-points, at: target.posting.occurredAt)
+            effect.qualifying.append((target.member, QualifyingDay.day(of: target.posting.occurredAt)))
+        }
+        undoUpgrade(&account, &effect, tierBefore: detail.tierBefore, original: target.original, at: time)
+    }
+
+    /// A redemption undone, in part or in full: the points its reversed units cost given back
+    /// to the lots they came from, and the obligations they made undone.
+    func planRedeemReversal(
+        _ effect: inout Effect,
+        _ account: inout MemberAccount,
+        partner: Partner,
+        _ target: ReversalTarget
+    ) throws {
+        let (entry, rate, before, after) = (target.entry, target.rate, target.before, target.after)
+        effect.kind = .reverseRedeem
+        // The member pays for the units still standing what a redemption of them costs,
+        // rounded up: never a point less. Each piece gives back the difference, so the
+        // pieces add up to the points the redemption took.
+        let spent = try rate.apply(to: entry.units, rounding: .up).value
+        let restoredBefore = try spent - rate.apply(to: entry.units - before, rounding: .up).value
+        let restoredAfter = try spent - rate.apply(to: entry.units - after, rounding: .up).value
+        effect.points = restoredAfter - restoredBefore
+        let converted =
+            try Rate.unitsFor(points: restoredAfter, rate: rate, rounding: .down)
+            - Rate.unitsFor(points: restoredBefore, rate: rate, rounding: .down)
+        effect.unitLegs(book.accounts(of: partner), reported: -(after - before), converted: converted)
+        guard let value = target.detail.value else {
+            throw CoalitionError(.storeFailure, "posting \(entry.seq) has no redemption value in its detail")
+        }
+        var dead: Int64 = 0
+        var split: [IssuerPoints] = []
+        try planRedemptionReversal(
+            &effect,
+            &account,
+            partner: partner,
+            parts: target.detail.parts,
+            value: value,
+            restored: restoredBefore..<restoredAfter,
+            at: effect.occurredAt,
+            dead: &dead,
+            split: &split
+        )
+        effect.detail += PostingDetail.split(split)
+        // The change to the member's live balance: points given back to a lot already
+        // past its expiry are dead.
+        effect.points = (effect.legs.first { $0.account == .member(target.member) }?.amount ?? 0) - dead
     }
 
     /// Takes back the upgrade an earn caused, as far as the qualifying points it leaves no
@@ -190,7 +234,7 @@ extension BatchBuilder {
     /// missing becomes a debt to `partner` (added to `debt`). Adds to `dead` the points taken
     /// from the earn's own lot past its expiry at `time` (held still because `expire` has not
     /// run).
-    func planEarnReversal(
+    func planPointsTakenBack(
         _ effect: inout Effect,
         _ account: inout MemberAccount,
         partner: Partner,

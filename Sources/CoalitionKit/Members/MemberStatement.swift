@@ -71,47 +71,8 @@ package struct MemberStatement: Sendable {
                 continue
             }
             balance += delta
-            let detail = PostingDetail(posting.detail)
-            var kind = posting.kind.description
-            var text = ""
+            let (kind, text) = Self.describe(posting, for: member)
             let partner = posting.partner == .transfers ? nil : posting.partner
-            switch posting.kind {
-            case .earn where posting.member != member, .reverseEarn where posting.member != member:
-                // The referrer's side of a referred member's earn (the bonus) or of its
-                // reversal (the bonus taken back).
-                kind = posting.kind == .earn ? "referral bonus" : "referral bonus back"
-                text = "for referring member \(posting.member.map { "\($0)" } ?? "?")"
-            case .enroll:
-                text = "enrolled"
-                if let referrer = detail.referrer { text += ", referred by member \(referrer)" }
-            case .earn:
-                text = "\(posting.units) units at \(detail.rate?.decimalDescription ?? "?") points each"
-                if let bonus = detail.bonus { text += ", tier bonus \(bonus)" }
-                if let referral = detail.referralBonus, referral.referredPoints > 0 {
-                    text += ", referral bonus \(referral.referredPoints) (referred by member \(referral.referrer))"
-                }
-            case .redeem:
-                text = "\(posting.units) units at \(detail.rate?.decimalDescription ?? "?") points each"
-            case .reverseEarn, .reverseRedeem:
-                text = "reverses \(detail.original ?? "?")"
-                if let back = detail.referralBack, back.referred > 0 {
-                    text += ", referral bonus \(back.referred) back"
-                }
-            case .transfer:
-                if posting.member == member {
-                    kind = "transfer out"
-                    text =
-                        "to \(posting.counterparty.map { "\($0)" } ?? "?")"
-                        + ((detail.fee ?? 0) > 0 ? ", fee \(detail.fee!)" : "")
-                } else {
-                    kind = "transfer in"
-                    text = "from \(posting.member.map { "\($0)" } ?? "?")"
-                }
-            case .expire:
-                text = "points past their expiry"
-            case .settle, .tier:
-                break
-            }
             lines.append(
                 Line(
                     at: posting.occurredAt,
@@ -129,5 +90,50 @@ package struct MemberStatement: Sendable {
         self.closing = balance
         self.expiredPending = dead.reduce(0) { $0 + $1.points }
         self.lines = lines
+    }
+
+    /// A posting's line kind and description as `member` sees it.
+    static func describe(_ posting: Posting, for member: MemberNumber) -> (kind: String, text: String) {
+        let detail = PostingDetail(posting.detail)
+        var kind = posting.kind.description
+        var text = ""
+        switch posting.kind {
+        case .earn where posting.member != member, .reverseEarn where posting.member != member:
+            // The referrer's side of a referred member's earn (the bonus) or of its
+            // reversal (the bonus taken back).
+            kind = posting.kind == .earn ? "referral bonus" : "referral bonus back"
+            text = "for referring member \(posting.member.map { "\($0)" } ?? "?")"
+        case .enroll:
+            text = "enrolled"
+            if let referrer = detail.referrer { text += ", referred by member \(referrer)" }
+        case .earn:
+            text = "\(posting.units) units at \(detail.rate?.decimalDescription ?? "?") points each"
+            if let bonus = detail.bonus { text += ", tier bonus \(bonus)" }
+            if let referral = detail.referralBonus, referral.referredPoints > 0 {
+                text += ", referral bonus \(referral.referredPoints) (referred by member \(referral.referrer))"
+            }
+        case .redeem:
+            text = "\(posting.units) units at \(detail.rate?.decimalDescription ?? "?") points each"
+        case .reverseEarn, .reverseRedeem:
+            text = "reverses \(detail.original ?? "?")"
+            if let back = detail.referralBack, back.referred > 0 {
+                text += ", referral bonus \(back.referred) back"
+            }
+        case .transfer:
+            if posting.member == member {
+                kind = "transfer out"
+                text =
+                    "to \(posting.counterparty.map { "\($0)" } ?? "?")"
+                    + ((detail.fee ?? 0) > 0 ? ", fee \(detail.fee!)" : "")
+            } else {
+                kind = "transfer in"
+                text = "from \(posting.member.map { "\($0)" } ?? "?")"
+            }
+        case .expire:
+            text = "points past their expiry"
+        case .settle, .tier:
+            break
+        }
+        return (kind, text)
     }
 }

@@ -49,6 +49,32 @@ package enum NetworkLoader {
             "name", "pointsLifetimeDays", "timeZone", "utcOffsetMinutes", "tiers", "tierWindowDays",
             "downgradePolicy", "transferLimits", "clearing", "referrals",
         ])
+        let tiers = try parseTiers(r)
+        let policyText = try r.string("downgradePolicy")
+        guard let policy = DowngradePolicy(rawValue: policyText) else {
+            throw r.fail("downgradePolicy", "'\(policyText)' is not one of: one-tier, to-qualified")
+        }
+        let limits = try parseTransferLimits(try r.object("transferLimits"))
+        let clearing = try parseClearing(try r.object("clearing"))
+        let (zone, offset) = try parseTimeZone(r)
+        return Network(
+            name: try r.string("name"),
+            pointsLifetimeDays: try r.integer("pointsLifetimeDays", in: 1...36_500),
+            utcOffsetMinutes: offset,
+            tiers: tiers,
+            tierWindowDays: try r.integer("tierWindowDays", in: 1...3660),
+            downgradePolicy: policy,
+            transferLimits: limits,
+            clearing: clearing,
+            partners: partners,
+            timeZone: zone,
+            referrals: r.has("referrals")
+                ? try parseReferrals(try r.object("referrals"), directory: directory, keyFile: keyFile) : nil
+        )
+    }
+
+    /// `tiers`: names and thresholds distinct, one at 0 qualifying points.
+    static func parseTiers(_ r: ConfigReader) throws -> [Tier] {
         var tiers: [Tier] = []
         for t in try r.objects("tiers") {
             try t.allowOnly(["name", "qualifyingPoints", "bonusPercent"])
@@ -65,11 +91,14 @@ package enum NetworkLoader {
         guard tiers.contains(where: { $0.qualifyingPoints == 0 }) else {
             throw r.fail("tiers", "one tier must have qualifyingPoints 0: every member is in some tier")
         }
-        let policyText = try r.string("downgradePolicy")
-        guard let policy = DowngradePolicy(rawValue: policyText) else {
-            throw r.fail("downgradePolicy", "'\(policyText)' is not one of: one-tier, to-qualified")
+        guard tiers.contains(where: { $0.qualifyingPoints == 0 }) else {
+            throw r.fail("tiers", "one tier must have qualifyingPoints 0: every member is in some tier")
         }
-        let l = try r.object("transferLimits")
+        return tiers
+    }
+
+    /// `transferLimits`: what a member may send and receive, and the fee.
+    static func parseTransferLimits(_ l: ConfigReader) throws -> TransferLimits {
         try l.allowOnly([
             "minimum", "step", "maximumPerTransfer", "sentPerYear", "receivedPerYear", "transfersPerDay",
             "transfersPerMonth", "transfersPerYear", "feePoints",
@@ -88,14 +117,23 @@ package enum NetworkLoader {
         guard limits.minimum <= limits.maximumPerTransfer else {
             throw l.fail("minimum", "is above maximumPerTransfer")
         }
-        let c = try r.object("clearing")
+        return limits
+    }
+
+    /// `clearing`: the fee and how far from now a record's time may lie.
+    static func parseClearing(_ c: ConfigReader) throws -> ClearingSettings {
         try c.allowOnly(["feeBasisPoints", "acceptedPastDays", "acceptedFutureMinutes"])
         let clearing = ClearingSettings(
             feeBasisPoints: try c.integer("feeBasisPoints", in: 0...10_000),
             acceptedPastSeconds: try c.integer("acceptedPastDays", in: 0...3650) * 86_400,
             acceptedFutureSeconds: try c.integer("acceptedFutureMinutes", in: 0...1440) * 60
         )
-        // An IANA zone name, or (as older network files have it) a fixed offset: one of them.
+        return clearing
+    }
+
+    /// `timeZone`, an IANA zone name, or (as older network files have it) a fixed
+    /// `utcOffsetMinutes`: one of them.
+    static func parseTimeZone(_ r: ConfigReader) throws -> (zone: TimeZone?, offsetMinutes: Int64) {
         var zone: TimeZone?
         var offset: Int64 = 0
         switch (r.has("timeZone"), r.has("utcOffsetMinutes")) {
@@ -114,20 +152,7 @@ package enum NetworkLoader {
         case (false, false):
             throw r.fail("timeZone", "missing: the network's IANA time zone name (Europe/Amsterdam)")
         }
-        return Network(
-            name: try r.string("name"),
-            pointsLifetimeDays: try r.integer("pointsLifetimeDays", in: 1...36_500),
-            utcOffsetMinutes: offset,
-            tiers: tiers,
-            tierWindowDays: try r.integer("tierWindowDays", in: 1...3660),
-            downgradePolicy: policy,
-            transferLimits: limits,
-            clearing: clearing,
-            partners: partners,
-            timeZone: zone,
-            referrals: r.has("referrals")
-                ? try parseReferrals(try r.object("referrals"), directory: directory, keyFile: keyFile) : nil
-        )
+        return (zone, offset)
     }
 
     /// `referrals`: the code key's file (relative to the partners directory, or absolute),

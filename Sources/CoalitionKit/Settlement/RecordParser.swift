@@ -187,22 +187,39 @@ enum RecordParser {
                 "the reference is longer than 256 bytes, has a malformed %XX escape, or a control byte not escaped"
             )
         }
+        switch body(recordType, fields: fields, hasReferralField: hasReferralField) {
+        case .success(let body): return .record(LedgerRecord(key: key, occurredAt: occurred, body: body))
+        case .failure(let error): return fault(error.code, error.message)
+        }
+    }
+
+    /// What a record of `recordType` does, from its fields after the record id; or the fault
+    /// in them.
+    private static func body(
+        _ recordType: RecordType,
+        fields: Fields,
+        hasReferralField: Bool
+    ) -> Result<LedgerRecord.Body, CoalitionError> {
         func amount(_ bytes: UnsafeBufferPointer<UInt8>.SubSequence) -> Int64? {
             guard let value = FieldParser.number(bytes), value >= 1, value <= maximumRecordAmount else { return nil }
             return value
         }
-        func badAmount(_ bytes: UnsafeBufferPointer<UInt8>.SubSequence) -> BodyLine {
-            fault(
-                .badAmount,
-                "amount '\(String(decoding: bytes.prefix(40), as: UTF8.self))' is not a whole number from 1 to \(maximumRecordAmount)"
+        func badAmount(_ bytes: UnsafeBufferPointer<UInt8>.SubSequence) -> Result<LedgerRecord.Body, CoalitionError> {
+            .failure(
+                CoalitionError(
+                    .badAmount,
+                    "amount '\(String(decoding: bytes.prefix(40), as: UTF8.self))' is not a whole number from 1 to \(maximumRecordAmount)"
+                )
             )
         }
         switch recordType {
         case .enroll, .earn, .redeem:
             guard let member = MemberNumber(bytes: fields[2]) else {
-                return fault(
-                    .badMemberNumber,
-                    "'\(String(decoding: fields[2].prefix(40), as: UTF8.self))' is not a member number with a valid check digit"
+                return .failure(
+                    CoalitionError(
+                        .badMemberNumber,
+                        "'\(String(decoding: fields[2].prefix(40), as: UTF8.self))' is not a member number with a valid check digit"
+                    )
                 )
             }
             if recordType == .enroll {
@@ -211,32 +228,30 @@ enum RecordParser {
                     do {
                         code = try ReferralCode(String(decoding: fields[5].prefix(64), as: UTF8.self))
                     } catch let error as CoalitionError {
-                        return fault(error.code, error.message)
+                        return .failure(error)
                     } catch {
-                        return fault(.badReferralCode, "the referral code is not one")
+                        return .failure(CoalitionError(.badReferralCode, "the referral code is not one"))
                     }
                 }
-                return .record(
-                    LedgerRecord(key: key, occurredAt: occurred, body: .enroll(member: member, referralCode: code))
-                )
+                return .success(.enroll(member: member, referralCode: code))
             }
             guard let units = amount(fields[3]) else { return badAmount(fields[3]) }
-            let body: LedgerRecord.Body =
+            return .success(
                 recordType == .earn ? .earn(member: member, units: units) : .redeem(member: member, units: units)
-            return .record(LedgerRecord(key: key, occurredAt: occurred, body: body))
+            )
         case .reversal:
             let original = String(decoding: fields[2], as: UTF8.self)
             guard RecordKey.isValidID(original) else {
-                return fault(.badRecordID, "original record id '\(original.prefix(64))' is not a record id")
+                return .failure(
+                    CoalitionError(.badRecordID, "original record id '\(original.prefix(64))' is not a record id")
+                )
             }
             var units: Int64?
             if !fields[3].isEmpty {
                 guard let value = amount(fields[3]) else { return badAmount(fields[3]) }
                 units = value
             }
-            return .record(
-                LedgerRecord(key: key, occurredAt: occurred, body: .reverse(original: original, units: units))
-            )
+            return .success(.reverse(original: original, units: units))
         }
     }
 }
