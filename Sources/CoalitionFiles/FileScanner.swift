@@ -116,25 +116,8 @@ final class FileScanner {
                 }
             } else {
                 // Only the last two line ends matter: find them from the back.
-                var lastEnd: Int?
-                var index = total - 1
-                while index >= start {
-                    if base[index] == SettlementFormat.newline {
-                        lastEnd = index
-                        break
-                    }
-                    index -= 1
-                }
-                if let lastEnd {
-                    var previousEnd: Int?
-                    index = lastEnd - 1
-                    while index >= start {
-                        if base[index] == SettlementFormat.newline {
-                            previousEnd = index
-                            break
-                        }
-                        index -= 1
-                    }
+                if let lastEnd = Self.lastNewline(base, from: start, before: total) {
+                    let previousEnd = Self.lastNewline(base, from: start, before: lastEnd)
                     let held = previousEnd.map { $0 + 1 } ?? start
                     // The held line stays in the buffer beside the next chunk: only a line the
                     // format allows fits there.
@@ -165,6 +148,17 @@ final class FileScanner {
         }
         let last = Array(UnsafeBufferPointer(start: base + held, count: max(0, carry - held - 1)))
         return Result(lastLine: last, lineCount: lineNumber, byteCount: byteCount)
+    }
+
+    /// The index of the last newline in `base[from..<end]`, if there is one.
+    @inline(__always)
+    private static func lastNewline(_ base: UnsafeMutablePointer<UInt8>, from start: Int, before end: Int) -> Int? {
+        var index = end - 1
+        while index >= start {
+            if base[index] == SettlementFormat.newline { return index }
+            index -= 1
+        }
+        return nil
     }
 
     private func tooLong(_ line: Int?) -> CoalitionError {

@@ -53,17 +53,7 @@ struct DemoCommand: Command {
                 at: Place(file: seeds)
             )
         }
-        // Sign each file as its partner's system would, into the inbox.
-        for name in names.sorted() {
-            let target = data.path("inbox", name)
-            try FileManager.default.copyItem(atPath: seeds + "/" + name, toPath: target)
-            let header = try headerOf(target)
-            let partner = try network.partner(header.partner)
-            guard let key = try data.keyRing(for: partner).key(id: header.keyID) else {
-                throw CoalitionError(.unknownKey, "\(partner.id) has no key \(header.keyID)", at: Place(file: target))
-            }
-            _ = try FileSigning.sign(path: target, key: key.secret)
-        }
+        try signSeeds(names, from: seeds, into: data, network: network)
         let now = Clock.now
         let intake = FileIntake(data: data, ledger: ledger, now: now, showProgress: true)
         var ordered = names.map { data.path("inbox", $0) }.sorted {
@@ -75,43 +65,12 @@ struct DemoCommand: Command {
             held = data.path("\(ordered.last!.split(separator: "/").last!).held")
             try FileManager.default.moveItem(atPath: ordered.removeLast(), toPath: held!)
         }
-        Output.line("Ingesting \(ordered.count) signed settlement files from \(seeds)/ through \(data.path("inbox"))/")
-        var totals = (files: 0, records: 0, accepted: 0, rejected: 0)
-        var codes: [ReasonCode: Int] = [:]
-        for (index, path) in ordered.enumerated() {
-            let report = try intake.process(path, move: true, position: (index + 1, ordered.count))
-            guard case .accepted = report.result.status, let s = report.result.summary else {
-                Output.line("  " + FileIntake.describe(report))
-                continue
-            }
-            totals.files += 1
-            totals.records += s.records
-            totals.accepted += s.accepted
-            totals.rejected += s.rejected
-            for rejection in try store.rejections(batch: s.id) { codes[rejection.code, default: 0] += 1 }
-        }
-        let codeText = codes.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.value) \($0.key)" }
-        Output.line(
-            "  \(totals.files) files accepted: \(totals.records) records, \(totals.accepted) applied, \(totals.rejected) rejected"
-                + (codeText.isEmpty ? "" : " (" + codeText.joined(separator: ", ") + ")")
-                + "; acknowledgements in \(data.path("outbox"))/"
+        try ingestSeeds(ordered, from: seeds, intake: intake, store: store, data: data)
+        try resendAndDamage(
+            data.path("archive", (ordered[0] as NSString).lastPathComponent),
+            intake: intake,
+            data: data
         )
-
-        // A partner's system retries a file it already sent, and one arrives damaged.
-        let first = data.path("archive", ordered.map { ($0 as NSString).lastPathComponent }[0])
-        let replay = data.path("inbox", "replay-" + (first as NSString).lastPathComponent)
-        try FileManager.default.copyItem(atPath: first, toPath: replay)
-        let replayed = try intake.process(replay, move: true)
-        Output.line("  replayed " + FileIntake.describe(replayed))
-        let damaged = data.path("inbox", "damaged-" + (first as NSString).lastPathComponent)
-        var bytes = [UInt8](FileManager.default.contents(atPath: first)!)
-        if let digit = bytes.indices.reversed().first(where: { (49...56).contains(bytes[$0]) && $0 < bytes.count - 80 })
-        {
-            bytes[digit] += 1
-        }
-        _ = FileManager.default.createFile(atPath: damaged, contents: Data(bytes))
-        let rejected = try intake.process(damaged, move: true)
-        Output.line("  sent with one digit changed: " + FileIntake.describe(rejected))
         Output.line("")
         if let held {
             try deliverOverHTTPS(held, data: data, ledger: ledger, webhook: webhook)
@@ -147,6 +106,69 @@ struct DemoCommand: Command {
             for problem in audit.problems { Output.line("  AUDIT_FAILED: \(problem)") }
         }
         return audit.isClean ? .success : .rejected
+    }
+
+    /// Signs each seed file as its partner's system would, into the inbox.
+    static func signSeeds(_ names: [String], from seeds: String, into data: DataDirectory, network: Network) throws {
+        for name in names.sorted() {
+            let target = data.path("inbox", name)
+            try FileManager.default.copyItem(atPath: seeds + "/" + name, toPath: target)
+            let header = try headerOf(target)
+            let partner = try network.partner(header.partner)
+            guard let key = try data.keyRing(for: partner).key(id: header.keyID) else {
+                throw CoalitionError(.unknownKey, "\(partner.id) has no key \(header.keyID)", at: Place(file: target))
+            }
+            _ = try FileSigning.sign(path: target, key: key.secret)
+        }
+    }
+
+    /// Ingests the signed files in order and prints what was applied and rejected, by code.
+    static func ingestSeeds(
+        _ ordered: [String],
+        from seeds: String,
+        intake: FileIntake,
+        store: any LedgerStore,
+        data: DataDirectory
+    ) throws {
+        Output.line("Ingesting \(ordered.count) signed settlement files from \(seeds)/ through \(data.path("inbox"))/")
+        var totals = (files: 0, records: 0, accepted: 0, rejected: 0)
+        var codes: [ReasonCode: Int] = [:]
+        for (index, path) in ordered.enumerated() {
+            let report = try intake.process(path, move: true, position: (index + 1, ordered.count))
+            guard case .accepted = report.result.status, let s = report.result.summary else {
+                Output.line("  " + FileIntake.describe(report))
+                continue
+            }
+            totals.files += 1
+            totals.records += s.records
+            totals.accepted += s.accepted
+            totals.rejected += s.rejected
+            for rejection in try store.rejections(batch: s.id) { codes[rejection.code, default: 0] += 1 }
+        }
+        let codeText = codes.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.value) \($0.key)" }
+        Output.line(
+            "  \(totals.files) files accepted: \(totals.records) records, \(totals.accepted) applied, \(totals.rejected) rejected"
+                + (codeText.isEmpty ? "" : " (" + codeText.joined(separator: ", ") + ")")
+                + "; acknowledgements in \(data.path("outbox"))/"
+        )
+    }
+
+    /// A partner's system retries a file it already sent (`first`, archived), and one arrives
+    /// damaged: the retry is answered as before, the damaged one rejected whole.
+    static func resendAndDamage(_ first: String, intake: FileIntake, data: DataDirectory) throws {
+        let replay = data.path("inbox", "replay-" + (first as NSString).lastPathComponent)
+        try FileManager.default.copyItem(atPath: first, toPath: replay)
+        let replayed = try intake.process(replay, move: true)
+        Output.line("  replayed " + FileIntake.describe(replayed))
+        let damaged = data.path("inbox", "damaged-" + (first as NSString).lastPathComponent)
+        var bytes = [UInt8](FileManager.default.contents(atPath: first)!)
+        if let digit = bytes.indices.reversed().first(where: { (49...56).contains(bytes[$0]) && $0 < bytes.count - 80 })
+        {
+            bytes[digit] += 1
+        }
+        _ = FileManager.default.createFile(atPath: damaged, contents: Data(bytes))
+        let rejected = try intake.process(damaged, move: true)
+        Output.line("  sent with one digit changed: " + FileIntake.describe(rejected))
     }
 
     /// Members move points, the operator reviews tiers and runs expiry: what a day of the

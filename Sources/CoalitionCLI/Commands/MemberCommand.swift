@@ -47,20 +47,7 @@ struct MemberShowCommand: Command {
         }
         Output.line("Member \(number)\(account.isClosed ? " (closed)" : "")")
         Output.line("  enrolled \(account.enrolledAt.date)\(account.enrolledBy.map { " through \($0)" } ?? "")")
-        if let referralCode {
-            Output.line("  referral code: \(referralCode)")
-            if let referredBy { Output.line("  referred by member \(referredBy)") }
-            for bonus in referralBonuses {
-                let reason =
-                    bonus.role == .referred
-                    ? "for enrolling with member \(bonus.otherMember)'s code"
-                    : "for referring member \(bonus.otherMember)"
-                Output.line(
-                    "  referral bonus: \(Points.grouped(bonus.points)) points from \(bonus.issuer) on "
-                        + "\(bonus.paidAt.date), \(reason)\(bonus.isTakenBack ? " (taken back)" : "")"
-                )
-            }
-        }
+        if let referralCode { printReferral(referralCode, referredBy: referredBy, bonuses: referralBonuses) }
         Output.line("  balance: \(Points.grouped(account.balance(at: now))) points")
         let pending = account.expiredPending(at: now)
         if pending != 0 {
@@ -77,6 +64,30 @@ struct MemberShowCommand: Command {
             Output.line("  \(change.at.date): \(change.from) → \(change.to) (\(change.reason))")
         }
         Output.line("")
+        printLots(account, referralLots: referralLots, at: now)
+        Output.line("")
+        printObligations(obligations)
+        return .success
+    }
+
+    /// The member's referral code, who referred them, and the referral bonuses paid to them.
+    static func printReferral(_ code: ReferralCode, referredBy: MemberNumber?, bonuses: [MemberReferralBonus]) {
+        Output.line("  referral code: \(code)")
+        if let referredBy { Output.line("  referred by member \(referredBy)") }
+        for bonus in bonuses {
+            let reason =
+                bonus.role == .referred
+                ? "for enrolling with member \(bonus.otherMember)'s code"
+                : "for referring member \(bonus.otherMember)"
+            Output.line(
+                "  referral bonus: \(Points.grouped(bonus.points)) points from \(bonus.issuer) on "
+                    + "\(bonus.paidAt.date), \(reason)\(bonus.isTakenBack ? " (taken back)" : "")"
+            )
+        }
+    }
+
+    /// The member's lots, and their debts, as a table.
+    static func printLots(_ account: MemberAccount, referralLots: Set<Int64>, at now: Timestamp) {
         if account.lots.isEmpty && account.debts.isEmpty {
             Output.line("  no lots")
         } else {
@@ -98,7 +109,10 @@ struct MemberShowCommand: Command {
             }
             Output.line(table.render())
         }
-        Output.line("")
+    }
+
+    /// The obligations between partners that the member's records caused.
+    static func printObligations(_ obligations: [Obligation]) {
         if obligations.isEmpty {
             Output.line("  no obligations between partners caused by this member")
         } else {
@@ -112,6 +126,6 @@ struct MemberShowCommand: Command {
             }
             Output.line(table.render())
         }
-        return .success
     }
+
 }

@@ -71,9 +71,10 @@ enum OperatorHTML {
             """
     }
 
-    static func dashboard(_ d: Dashboard, webhooks: String, rejectedFiles: String) -> String {
+    /// Each partner with its points outstanding and open lots.
+    static func partnersTable(_ d: Dashboard) -> String {
         let network = d.network
-        let partners = table(
+        return table(
             "Partners",
             ["Partner", "Name", "Currency", "Points outstanding", "Open lots"],
             network.sortedPartners.map { partner in
@@ -85,7 +86,11 @@ enum OperatorHTML {
             },
             numeric: [3, 4]
         )
-        let netting = table(
+    }
+
+    /// The open positions per currency, netted as if a cycle closed now.
+    static func nettingTable(_ d: Dashboard) -> String {
+        table(
             "Open positions per currency, netted as if a cycle closed now",
             ["Currency", "Gross owed", "Net to settle", "Payments after netting"],
             d.positions.clearings.map { clearing in
@@ -99,6 +104,57 @@ enum OperatorHTML {
             },
             numeric: [1, 2, 3]
         )
+    }
+
+    /// Partner keys that expire within 60 days of the dashboard's time.
+    static func expiringKeysTable(_ d: Dashboard) -> String {
+        let network = d.network
+        let soon = d.at.adding(seconds: 60 * Timestamp.secondsPerDay)
+        return table(
+            "Partner keys expiring in the next 60 days",
+            ["Partner", "Key", "Valid until"],
+            network.sortedPartners.flatMap { partner in
+                partner.keys.filter { key in
+                    key.revocation == nil && key.validUntil.map { $0 > d.at && $0 <= soon } ?? false
+                }.map { [partner.id.rawValue, $0.id, $0.validUntil!.description] }
+            }
+        )
+    }
+
+    /// Issued, redeemed and expired points per partner, all time.
+    static func performanceTable(_ p: ProgrammePerformance) -> String {
+        table(
+            "Programme performance per partner (all time)",
+            ["Partner", "Issued", "Redeemed", "Expired", "Redemption rate", "Breakage rate", "Cost of points issued"],
+            p.partners.map {
+                [
+                    $0.partner.rawValue, Points.grouped($0.issued), Points.grouped($0.redeemed),
+                    Points.grouped($0.expired), ProgrammePerformance.percent($0.redemptionPerMille),
+                    ProgrammePerformance.percent($0.breakagePerMille), $0.cost?.description ?? "–",
+                ]
+            },
+            numeric: [1, 2, 3, 4, 5, 6]
+        )
+    }
+
+    /// Points per partner per month, the last 60 rows.
+    static func monthsTable(_ p: ProgrammePerformance) -> String {
+        table(
+            "Points per partner per month",
+            ["Month", "Partner", "Issued", "Redeemed", "Expired"],
+            p.months.suffix(60).map {
+                [
+                    $0.month, $0.partner.rawValue, Points.grouped($0.issued), Points.grouped($0.redeemed),
+                    Points.grouped($0.expired),
+                ]
+            },
+            numeric: [2, 3, 4]
+        )
+    }
+
+    static func dashboard(_ d: Dashboard, webhooks: String, rejectedFiles: String) -> String {
+        let partners = partnersTable(d)
+        let netting = nettingTable(d)
         let cycles =
             d.cycles.isEmpty
             ? "<p>No cycle closed yet.</p>"
@@ -113,40 +169,10 @@ enum OperatorHTML {
             d.rejections.map { [$0.partner.rawValue, $0.code.rawValue, String($0.records)] },
             numeric: [2]
         )
-        let soon = d.at.adding(seconds: 60 * Timestamp.secondsPerDay)
-        let keys = table(
-            "Partner keys expiring in the next 60 days",
-            ["Partner", "Key", "Valid until"],
-            network.sortedPartners.flatMap { partner in
-                partner.keys.filter { key in
-                    key.revocation == nil && key.validUntil.map { $0 > d.at && $0 <= soon } ?? false
-                }.map { [partner.id.rawValue, $0.id, $0.validUntil!.description] }
-            }
-        )
+        let keys = expiringKeysTable(d)
         let p = d.performance
-        let totals = table(
-            "Programme performance per partner (all time)",
-            ["Partner", "Issued", "Redeemed", "Expired", "Redemption rate", "Breakage rate", "Cost of points issued"],
-            p.partners.map {
-                [
-                    $0.partner.rawValue, Points.grouped($0.issued), Points.grouped($0.redeemed),
-                    Points.grouped($0.expired), ProgrammePerformance.percent($0.redemptionPerMille),
-                    ProgrammePerformance.percent($0.breakagePerMille), $0.cost?.description ?? "–",
-                ]
-            },
-            numeric: [1, 2, 3, 4, 5, 6]
-        )
-        let months = table(
-            "Points per partner per month",
-            ["Month", "Partner", "Issued", "Redeemed", "Expired"],
-            p.months.suffix(60).map {
-                [
-                    $0.month, $0.partner.rawValue, Points.grouped($0.issued), Points.grouped($0.redeemed),
-                    Points.grouped($0.expired),
-                ]
-            },
-            numeric: [2, 3, 4]
-        )
+        let totals = performanceTable(p)
+        let months = monthsTable(p)
         let tiers = table(
             "Tier mix",
             ["Tier", "Members"],
@@ -163,7 +189,7 @@ enum OperatorHTML {
             <h2>Rejections</h2>\(rejected)\(rejectedFiles)
             <h2>Webhook deliveries failing</h2>\(webhooks)
             <h2>Key expiries coming</h2>\(keys)
-            <h2>Programme performance</h2>\(totals)\(referrals(p, network))\(tiers)\(months)
+            <h2>Programme performance</h2>\(totals)\(referrals(p, d.network))\(tiers)\(months)
             """
     }
 
