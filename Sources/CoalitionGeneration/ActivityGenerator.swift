@@ -38,11 +38,23 @@ package struct ActivityGenerator {
         plan: Plan
     ) -> (enrollments: [LedgerRecord], activity: [LedgerRecord]) {
         var random = SeededGenerator(seed: plan.seed)
-        let partners = network.sortedPartners
-        var enrollments: [LedgerRecord] = []
-        enrollments.reserveCapacity(plan.members)
-        var counters = [Int](repeating: 0, count: partners.count)
-        func nextKey(_ p: Int) -> RecordKey {
+        var keys = RecordKeys(partners: network.sortedPartners)
+        let members = enroll(network: network, plan: plan, &random, &keys)
+        let activity = activity(plan: plan, members: members, &random, &keys)
+        return (members.enrollments, activity)
+    }
+
+    /// Each partner's record ids, numbered in the order they are made.
+    private struct RecordKeys {
+        let partners: [Partner]
+        var counters: [Int]
+
+        init(partners: [Partner]) {
+            self.partners = partners
+            counters = [Int](repeating: 0, count: partners.count)
+        }
+
+        mutating func next(_ p: Int) -> RecordKey {
             counters[p] += 1
             let number = String(counters[p])
             let id =
@@ -50,39 +62,68 @@ package struct ActivityGenerator {
                 + String(repeating: "0", count: max(0, 7 - number.count)) + number
             return RecordKey(stored: partners[p].id, id)
         }
-        // Members join in the first period; activity starts after it.
-        let period = Int64(max(1, plan.periodDays)) * Timestamp.secondsPerDay
-        let enrollWindow = period
+    }
+
+    /// The members and when they joined: all within the first period, activity starts after it.
+    private struct Members {
+        var enrollments: [LedgerRecord] = []
         var numbers: [MemberNumber] = []
         var joinedAt: [Timestamp] = []
+        let enrollWindow: Int64
+    }
+
+    private static func enroll(
+        network: Network,
+        plan: Plan,
+        _ random: inout SeededGenerator,
+        _ keys: inout RecordKeys
+    ) -> Members {
+        let partners = keys.partners
+        let period = Int64(max(1, plan.periodDays)) * Timestamp.secondsPerDay
+        var members = Members(enrollWindow: period)
+        members.enrollments.reserveCapacity(plan.members)
         for index in 0..<plan.members {
             let p = Int.random(in: 0..<partners.count, using: &random)
-            let at = plan.start.adding(seconds: Int64(index) * enrollWindow / Int64(max(1, plan.members)))
+            let at = plan.start.adding(seconds: Int64(index) * period / Int64(max(1, plan.members)))
             let number = memberNumber(index)
-            numbers.append(number)
-            joinedAt.append(at)
+            members.numbers.append(number)
+            members.joinedAt.append(at)
             // Where the network runs a referral programme, some members give an earlier
             // member's code (no randomness is drawn otherwise: other networks' activity stays
             // as it was).
             var code: ReferralCode?
             if let programme = network.referrals, index > 0, random.chance(30) {
-                code = try? programme.code(for: numbers[Int.random(in: 0..<index, using: &random)])
+                code = try? programme.code(for: members.numbers[Int.random(in: 0..<index, using: &random)])
             }
-            enrollments.append(
-                LedgerRecord(key: nextKey(p), occurredAt: at, body: .enroll(member: number, referralCode: code))
+            members.enrollments.append(
+                LedgerRecord(key: keys.next(p), occurredAt: at, body: .enroll(member: number, referralCode: code))
             )
         }
+        return members
+    }
 
+    /// A record the generator may reverse later.
+    private struct Reversible {
+        let partner: Int
+        let key: RecordKey
+        let units: Int64
+        let member: Int
+        let isEarn: Bool
+    }
+
+    private static func activity(
+        plan: Plan,
+        members: Members,
+        _ random: inout SeededGenerator,
+        _ keys: inout RecordKeys
+    ) -> [LedgerRecord] {
+        let partners = keys.partners
+        let period = Int64(max(1, plan.periodDays)) * Timestamp.secondsPerDay
+        let enrollWindow = members.enrollWindow
+        let numbers = members.numbers
         var balances = [Int64](repeating: 0, count: plan.members)
         var spendable = [Int64](repeating: 0, count: plan.members)
         var periodIndex: Int64 = 1
-        struct Reversible {
-            let partner: Int
-            let key: RecordKey
-            let units: Int64
-            let member: Int
-            let isEarn: Bool
-        }
         var reversible: [Reversible] = []
         var activity: [LedgerRecord] = []
         activity.reserveCapacity(plan.records)
@@ -99,13 +140,13 @@ package struct ActivityGenerator {
             let rate = partner.earnRates.value(at: time) ?? partner.earnRates.entries[0].value
             let roll = Int.random(in: 0..<100, using: &random)
             let m = Int.random(in: 0..<plan.members, using: &random)
-            guard joinedAt[m] <= time else { continue }
+            guard members.joinedAt[m] <= time else { continue }
             if roll < plan.reversalPercent, !reversible.isEmpty {
                 let pick = Int.random(in: 0..<reversible.count, using: &random)
                 let original = reversible.swapRemoveAt(pick)
                 let partial = random.chance(40) && original.units > 1
                 let units = partial ? Int64.random(in: 1..<original.units, using: &random) : original.units
-                let key = nextKey(original.partner)
+                let key = keys.next(original.partner)
                 activity.append(
                     LedgerRecord(
                         key: key,
@@ -121,7 +162,7 @@ package struct ActivityGenerator {
                 // Spend up to 60% of what was earned in earlier periods, at this partner.
                 let points = Int64.random(in: 1...(min(balances[m], spendable[m]) * 6 / 10), using: &random)
                 let units = max(1, (try? Rate.unitsFor(points: points, rate: rate, rounding: .down)) ?? 1)
-                let key = nextKey(p)
+                let key = keys.next(p)
                 activity.append(
                     LedgerRecord(key: key, occurredAt: time, body: .redeem(member: numbers[m], units: units))
                 )
@@ -133,7 +174,7 @@ package struct ActivityGenerator {
                 }
             } else {
                 let units = earnUnits(partner.kind, &random)
-                let key = nextKey(p)
+                let key = keys.next(p)
                 activity.append(LedgerRecord(key: key, occurredAt: time, body: .earn(member: numbers[m], units: units)))
                 balances[m] += (try? rate.apply(to: units, rounding: .down).value) ?? 0
                 if random.chance(10) {
@@ -142,7 +183,7 @@ package struct ActivityGenerator {
             }
             if reversible.count > 10_000 { reversible.removeFirst(5_000) }
         }
-        return (enrollments, activity)
+        return activity
     }
 
     /// A plausible earn in the partner's unit: flight miles, hotel points, cents spent.
