@@ -409,7 +409,8 @@ package enum CycleReport {
 
     static func pad2(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
 
-    /// Text for HTML: `&`, `<`, `>`, `"` escaped.
+    /// Text for HTML, in content and in attributes quoted either way: `&`, `<`, `>`, `"`
+    /// and `'` escaped.
     package static func escape(_ text: String) -> String {
         var out = ""
         for character in text {
@@ -418,6 +419,7 @@ package enum CycleReport {
             case "<": out += "&lt;"
             case ">": out += "&gt;"
             case "\"": out += "&quot;"
+            case "'": out += "&#39;"
             default: out.append(character)
             }
         }

@@ -70,20 +70,8 @@ enum PageHTML {
         ("Cache-Control", "no-store"),
     ]
 
-    static func escape(_ text: String) -> String {
-        var out = ""
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(character)
-            }
-        }
-        return out
-    }
+    /// Text for HTML, in content and in quoted attributes (the cycle report's escaping).
+    static let escape = CycleReport.escape
 
     static func document(_ title: String, _ body: String, navigation: String = "") -> String {
         """

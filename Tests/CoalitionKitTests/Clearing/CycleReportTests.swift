@@ -130,6 +130,7 @@ struct CycleReportTests {
     @Test("a page with markup in the network's name is still well-formed")
     func escaping() throws {
         #expect(CycleReport.escape("A & B <\"x\">") == "A &amp; B &lt;&quot;x&quot;&gt;")
+        #expect(CycleReport.escape("Macy's") == "Macy&#39;s")
         #expect(xmlError("<p>\(CycleReport.escape("Fish & <Chips> \"Co\""))</p>") == nil)
         #expect(xmlError("<p>Fish & Chips</p>") != nil, "the parser accepts what is not XML: this test proves nothing")
     }
