@@ -54,56 +54,22 @@ package enum StateFile {
             out.put(mark.lastLotID)
             out.put(mark.lastObligationID)
 
-            var partners: [PartnerID: UInt16] = [:]
-            var partnerList: [PartnerID] = []
-            var last: (PartnerID, UInt16)?
-            func index(_ partner: PartnerID) -> UInt16 {
-                if let last, last.0 == partner { return last.1 }  // a member's lots come in runs
-                let found = partners[partner] ?? UInt16(partnerList.count)
-                if found == partnerList.count {
-                    partners[partner] = found
-                    partnerList.append(partner)
-                }
-                last = (partner, found)
-                return found
-            }
             // Issuers are few: name them first, so each lot carries an index.
+            var partners = PartnerIndexer()
             for member in state.members.values {
-                if let by = member.enrolledBy { _ = index(by) }
-                for lot in member.lots { _ = index(lot.issuer) }
-                for debt in member.debts { _ = index(debt.issuer) }
+                if let by = member.enrolledBy { _ = partners.index(by) }
+                for lot in member.lots { _ = partners.index(lot.issuer) }
+                for debt in member.debts { _ = partners.index(debt.issuer) }
             }
-            for link in state.referrals.links.values { _ = index(link.partner) }
-            guard partnerList.count < Int(UInt16.max) else {
+            for link in state.referrals.links.values { _ = partners.index(link.partner) }
+            guard partners.list.count < Int(UInt16.max) else {
                 throw CoalitionError(.storeFailure, "too many partners for the state file")
             }
-            out.put(UInt16(partnerList.count))
-            for partner in partnerList { try out.putShort(partner.rawValue) }
+            out.put(UInt16(partners.list.count))
+            for partner in partners.list { try out.putShort(partner.rawValue) }
 
             out.put(UInt64(state.members.count))
-            for member in state.members.values {
-                out.put(member.number.value)
-                out.put(member.enrolledAt.seconds)
-                out.put(member.enrolledBy.map(index) ?? UInt16.max)
-                out.put(UInt8(member.isClosed ? 1 : 0))
-                out.put(Int64(member.tier))
-                out.put(member.tierSince.seconds)
-                out.put(UInt32(member.lots.count))
-                out.put(UInt32(member.debts.count))
-                out.put(UInt32(member.qualifying.count))
-                out.put(UInt32(member.transfers.count))
-                for lot in member.lots { out.put(lot, issuer: index(lot.issuer)) }
-                for debt in member.debts { out.put(debt, issuer: index(debt.issuer)) }
-                for day in member.qualifying {
-                    out.put(day.day)
-                    out.put(day.points)
-                }
-                for mark in member.transfers {
-                    out.put(mark.at.seconds)
-                    out.put(mark.points)
-                    out.put(UInt8(mark.sent ? 1 : 0))
-                }
-            }
+            for member in state.members.values { put(member, to: out, partners: &partners) }
             out.put(UInt64(state.accounts.count))
             for (key, balance) in state.accounts {
                 try out.putShort(key.account)
@@ -115,7 +81,7 @@ package enum StateFile {
                 out.put(link.member.value)
                 out.put(link.referrer.value)
                 out.put(link.linkedAt.seconds)
-                out.put(index(link.partner))
+                out.put(partners.index(link.partner))
                 out.put(link.bonusSeq ?? 0)
                 out.put(UInt8(link.isReversed ? 1 : 0))
             }
@@ -126,6 +92,50 @@ package enum StateFile {
             out.abandon()
             unlink(temporary)
             throw error
+        }
+    }
+
+    /// Gives each partner a small index, in the order they are first named.
+    private struct PartnerIndexer {
+        var indices: [PartnerID: UInt16] = [:]
+        var list: [PartnerID] = []
+        var last: (PartnerID, UInt16)?
+
+        mutating func index(_ partner: PartnerID) -> UInt16 {
+            if let last, last.0 == partner { return last.1 }  // a member's lots come in runs
+            let found = indices[partner] ?? UInt16(list.count)
+            if found == list.count {
+                indices[partner] = found
+                list.append(partner)
+            }
+            last = (partner, found)
+            return found
+        }
+    }
+
+    /// One member: the account's fields, the counts, then its lots and debts, qualifying days
+    /// and transfer marks (`decodeMember` reads them back).
+    private static func put(_ member: MemberAccount, to out: Output, partners: inout PartnerIndexer) {
+        out.put(member.number.value)
+        out.put(member.enrolledAt.seconds)
+        out.put(member.enrolledBy.map { partners.index($0) } ?? UInt16.max)
+        out.put(UInt8(member.isClosed ? 1 : 0))
+        out.put(Int64(member.tier))
+        out.put(member.tierSince.seconds)
+        out.put(UInt32(member.lots.count))
+        out.put(UInt32(member.debts.count))
+        out.put(UInt32(member.qualifying.count))
+        out.put(UInt32(member.transfers.count))
+        for lot in member.lots { out.put(lot, issuer: partners.index(lot.issuer)) }
+        for debt in member.debts { out.put(debt, issuer: partners.index(debt.issuer)) }
+        for day in member.qualifying {
+            out.put(day.day)
+            out.put(day.points)
+        }
+        for mark in member.transfers {
+            out.put(mark.at.seconds)
+            out.put(mark.points)
+            out.put(UInt8(mark.sent ? 1 : 0))
         }
     }
 
@@ -209,12 +219,8 @@ package enum StateFile {
         )
         guard found == mark else { throw Unusable.stale }
 
-        var partners: [PartnerID] = []
-        for _ in 0..<(try input.u16()) { partners.append(try PartnerID(stored: input.shortString())) }
-        func partner(_ index: UInt16) throws -> PartnerID {
-            guard Int(index) < partners.count else { throw Unusable.damaged }
-            return partners[Int(index)]
-        }
+        var partners = PartnerTable()
+        for _ in 0..<(try input.u16()) { partners.ids.append(try PartnerID(stored: input.shortString())) }
 
         var state = LedgerSnapshot()
         state.lastBatch = mark.lastBatch
@@ -225,54 +231,8 @@ package enum StateFile {
         let memberCount = try input.count(try input.u64(), each: 60)
         state.members.reserveCapacity(memberCount)
         for _ in 0..<memberCount {
-            let number = try MemberNumber(stored: Int64(bitPattern: input.u64()))
-            let enrolledAt = Timestamp(seconds: try input.i64())
-            let by = try input.u16()
-            let isClosed = try input.u8() != 0
-            let tier = Int(try input.i64())
-            let tierSince = Timestamp(seconds: try input.i64())
-            let lotCount = try input.count(UInt64(input.u32()), each: 35)
-            let debtCount = try input.count(UInt64(input.u32()), each: 35)
-            let dayCount = try input.count(UInt64(input.u32()), each: 16)
-            let markCount = try input.count(UInt64(input.u32()), each: 17)
-            var member = MemberAccount(
-                number: number,
-                enrolledAt: enrolledAt,
-                enrolledBy: by == UInt16.max ? nil : try partner(by),
-                isClosed: isClosed,
-                tier: tier,
-                tierSince: tierSince,
-                qualifying: [],
-                transfers: []
-            )
-            member.reserveLoaded(lots: lotCount, debts: debtCount, qualifying: dayCount, transfers: markCount)
-            for _ in 0..<(lotCount + debtCount) {
-                member.addLoaded(
-                    Lot(
-                        id: try input.i64(),
-                        member: number,
-                        issuer: try partner(input.u16()),
-                        points: try input.i64(),
-                        earnedAt: Timestamp(seconds: try input.i64()),
-                        expiresAt: Timestamp(seconds: try input.i64()),
-                        isBonus: try input.u8() != 0
-                    )
-                )
-            }
-            for _ in 0..<dayCount {
-                member.addLoaded(QualifyingDay(day: try input.i64(), points: try input.i64()))
-            }
-            for _ in 0..<markCount {
-                member.addLoaded(
-                    TransferMark(
-                        at: Timestamp(seconds: try input.i64()),
-                        points: try input.i64(),
-                        sent: try input.u8() != 0
-                    )
-                )
-            }
-            member.finishLoading()
-            guard state.members.updateValue(member, forKey: number) == nil else { throw Unusable.damaged }
+            let member = try decodeMember(&input, partners: partners)
+            guard state.members.updateValue(member, forKey: member.number) == nil else { throw Unusable.damaged }
         }
         let accountCount = try input.count(try input.u64(), each: 12)
         state.accounts.reserveCapacity(accountCount)
@@ -280,16 +240,90 @@ package enum StateFile {
             let key = AccountKey(try input.shortString(), try input.shortString())
             guard state.accounts.updateValue(try input.i64(), forKey: key) == nil else { throw Unusable.damaged }
         }
+        try decodeReferrals(&input, partners: partners, into: &state.referrals)
+        guard input.isAtEnd else { throw Unusable.damaged }
+        return state
+    }
+
+    /// The partners a state file names, in its order: the records refer to them by index.
+    private struct PartnerTable {
+        var ids: [PartnerID] = []
+
+        func partner(_ index: UInt16) throws -> PartnerID {
+            guard Int(index) < ids.count else { throw Unusable.damaged }
+            return ids[Int(index)]
+        }
+    }
+
+    /// One member: the account's fields, then its lots and debts, qualifying days and
+    /// transfer marks.
+    private static func decodeMember(_ input: inout Input, partners: PartnerTable) throws -> MemberAccount {
+        let number = try MemberNumber(stored: Int64(bitPattern: input.u64()))
+        let enrolledAt = Timestamp(seconds: try input.i64())
+        let by = try input.u16()
+        let isClosed = try input.u8() != 0
+        let tier = Int(try input.i64())
+        let tierSince = Timestamp(seconds: try input.i64())
+        let lotCount = try input.count(UInt64(input.u32()), each: 35)
+        let debtCount = try input.count(UInt64(input.u32()), each: 35)
+        let dayCount = try input.count(UInt64(input.u32()), each: 16)
+        let markCount = try input.count(UInt64(input.u32()), each: 17)
+        var member = MemberAccount(
+            number: number,
+            enrolledAt: enrolledAt,
+            enrolledBy: by == UInt16.max ? nil : try partners.partner(by),
+            isClosed: isClosed,
+            tier: tier,
+            tierSince: tierSince,
+            qualifying: [],
+            transfers: []
+        )
+        member.reserveLoaded(lots: lotCount, debts: debtCount, qualifying: dayCount, transfers: markCount)
+        for _ in 0..<(lotCount + debtCount) {
+            member.addLoaded(
+                Lot(
+                    id: try input.i64(),
+                    member: number,
+                    issuer: try partners.partner(input.u16()),
+                    points: try input.i64(),
+                    earnedAt: Timestamp(seconds: try input.i64()),
+                    expiresAt: Timestamp(seconds: try input.i64()),
+                    isBonus: try input.u8() != 0
+                )
+            )
+        }
+        for _ in 0..<dayCount {
+            member.addLoaded(QualifyingDay(day: try input.i64(), points: try input.i64()))
+        }
+        for _ in 0..<markCount {
+            member.addLoaded(
+                TransferMark(
+                    at: Timestamp(seconds: try input.i64()),
+                    points: try input.i64(),
+                    sent: try input.u8() != 0
+                )
+            )
+        }
+        member.finishLoading()
+        return member
+    }
+
+    /// The referral links, each once.
+    private static func decodeReferrals(
+        _ input: inout Input,
+        partners: PartnerTable,
+        into referrals: inout ReferralBook
+    ) throws {
         let referralCount = try input.count(try input.u64(), each: 35)
         for _ in 0..<referralCount {
             let member = try MemberNumber(stored: Int64(bitPattern: input.u64()))
             let referrer = try MemberNumber(stored: Int64(bitPattern: input.u64()))
             let linkedAt = Timestamp(seconds: try input.i64())
-            let partner = try partner(input.u16())
+            let partner = try partners.partner(input.u16())
             let seq = try input.i64()
             let isReversed = try input.u8() != 0
-            guard state.referrals.links[member] == nil else { throw Unusable.damaged }
-            state.referrals.set(
+            guard referrals.links[member] == nil else { throw Unusable.damaged }
+            referrals.set(
                 Referral(
                     member: member,
                     referrer: referrer,
@@ -300,8 +334,6 @@ package enum StateFile {
                 )
             )
         }
-        guard input.isAtEnd else { throw Unusable.damaged }
-        return state
     }
 
     /// Buffered writes to a new file, hashed as they go; `finish` appends the checksum and
