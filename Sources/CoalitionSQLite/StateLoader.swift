@@ -44,6 +44,22 @@ struct StateLoader {
     /// Members with their rows, and the balances.
     private func loadTables(into snapshot: inout LedgerSnapshot) throws {
         var partners = PartnerBytes()
+        try loadMembers(into: &snapshot, partners: &partners)
+        try loadMemberRows(into: &snapshot, partners: &partners)
+        try loadReferrals(into: &snapshot, partners: &partners)
+        var position = snapshot.members.startIndex
+        while position != snapshot.members.endIndex {
+            snapshot.members.values[position].finishLoading()
+            snapshot.members.formIndex(after: &position)
+        }
+        let accounts = try database.statement("SELECT account, unit, balance FROM accounts")
+        while try accounts.step() {
+            snapshot.accounts[AccountKey(accounts.string(0), accounts.string(1))] = accounts.int64(2)
+        }
+    }
+
+    /// The members' own rows, without their lots, days and transfers.
+    private func loadMembers(into snapshot: inout LedgerSnapshot, partners: inout PartnerBytes) throws {
         let memberCount = try database.integer("SELECT count(*) FROM members") ?? 0
         snapshot.members.reserveCapacity(Int(memberCount))
         let members = try database.statement(
@@ -62,6 +78,10 @@ struct StateLoader {
                 transfers: []
             )
         }
+    }
+
+    /// Each member's qualifying days, transfers and lots.
+    private func loadMemberRows(into snapshot: inout LedgerSnapshot, partners: inout PartnerBytes) throws {
         func notEnrolled(_ what: String, _ value: Int64) -> CoalitionError {
             CoalitionError(.storeFailure, "\(what) of member \(value), who is not enrolled")
         }
@@ -112,6 +132,10 @@ struct StateLoader {
             )
             snapshot.members.values[member].addLoaded(lot)
         }
+    }
+
+    /// The referral links.
+    private func loadReferrals(into snapshot: inout LedgerSnapshot, partners: inout PartnerBytes) throws {
         let referrals = try database.statement(
             "SELECT member, referrer, linked_at, partner, bonus_seq, reversed FROM referrals"
         )
@@ -126,15 +150,6 @@ struct StateLoader {
                     isReversed: referrals.int64(5) != 0
                 )
             )
-        }
-        var position = snapshot.members.startIndex
-        while position != snapshot.members.endIndex {
-            snapshot.members.values[position].finishLoading()
-            snapshot.members.formIndex(after: &position)
-        }
-        let accounts = try database.statement("SELECT account, unit, balance FROM accounts")
-        while try accounts.step() {
-            snapshot.accounts[AccountKey(accounts.string(0), accounts.string(1))] = accounts.int64(2)
         }
     }
 }
